@@ -1,0 +1,68 @@
+"""Positioned diagnostics: the only way the compiler reports a problem in its input.
+
+Every stage appends to a list instead of raising at the first problem, so a user fixing a
+file sees everything that is wrong with it in one run (the yamllint / ruff experience).
+The codes are stable: they are documented in the README and tests pin one case per code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Stable diagnostic codes. The first letter names the stage that found the problem."""
+
+    # Y: reading and parsing the YAML file itself
+    YAML_SYNTAX = "Y001"
+    DUPLICATE_KEY = "Y002"
+    NOT_A_DOCUMENT = "Y003"
+    INPUT_LIMIT = "Y004"
+    ENCODING = "Y005"
+    READ_ERROR = "Y006"
+    # S: shape of the document (the JSON Schema / pydantic model)
+    UNKNOWN_FIELD = "S001"
+    MISSING_FIELD = "S002"
+    WRONG_TYPE = "S003"
+    INVALID_VALUE = "S004"
+    API_VERSION = "S005"
+    # V: values that are well-formed but cannot work
+    OBJECTIVE = "V001"
+    DURATION = "V002"
+    WINDOW = "V003"
+    RESERVED_LABEL = "V004"
+    TIER_UNREACHABLE = "V005"
+    # P: PromQL
+    PROMQL_SYNTAX = "P001"
+    NOT_A_SELECTOR = "P002"
+    UNKNOWN_FUNCTION = "P003"
+    PROMQL_TOO_LARGE = "P004"
+    PROMQL_TYPE = "P005"
+    RAW_PLACEHOLDER = "P006"
+    # N: names and uniqueness across files
+    DUPLICATE_SLO = "N001"
+    OUTPUT_CLASH = "N002"
+    LABEL_CLASH = "N003"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem at one place. Ordered by file, then position, so output is stable."""
+
+    path: str
+    line: int
+    col: int
+    code: Code
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: error[{self.code.value}]: {self.message}"
+
+
+class CompileError(Exception):
+    """Raised at the end of a stage that found problems; carries all of them, sorted."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(set(diagnostics))
+        super().__init__(f"{len(self.diagnostics)} error(s)")
