@@ -1,0 +1,107 @@
+"""Command line: a thin shell around the compiler. Exit 0 ok, 1 bad SLO files or drift,
+2 usage error. Bad input never produces a traceback, only positioned diagnostics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .compiler import Result, compile_sources
+from .diagnostics import CompileError
+from .output import diff, write_tree
+from .schema import schema_files
+from .sources import discover
+
+SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
+OUT_HELP = "Folder the compiler owns and rewrites: anything else in it is removed."
+
+
+def _compile(slos: str) -> Result:
+    """Compile or exit 1 with every diagnostic on stderr."""
+    try:
+        return compile_sources(discover(slos))
+    except CompileError as err:
+        for diagnostic in err.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        count = len(err.diagnostics)
+        click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slo-compiler")
+def main() -> None:
+    """Compile SLO files into Prometheus rules and alerts (and, with later targets,
+    promtool tests, Grafana alerting and dashboards, Kubernetes manifests).
+
+    \b
+    Typical use:
+      slo-compiler compile            # slos/ -> generated/
+      slo-compiler check              # in CI: fail if generated/ is stale
+    """
+
+
+@main.command()
+@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+@click.option("--out", default="generated", show_default=True, help=OUT_HELP)
+def compile(slos: str, out: str) -> None:  # noqa: A001 - the command's name
+    """Compile SLO files into OUT.
+
+    Nothing is written unless every file is valid; the new tree replaces the old one in a
+    single rename, and files of deleted SLOs disappear with it.
+    """
+    result = _compile(slos)
+    changes = write_tree(Path(out), result.files)
+    s = result.stats
+    click.echo(
+        f"{s.slos} SLOs -> {s.recording_rules} recording rules, {s.alerts} alerts in "
+        f"{s.files} files under {out}/ "
+        f"({len(changes.added)} added, {len(changes.changed)} changed, "
+        f"{len(changes.removed)} removed)"
+    )
+
+
+@main.command()
+@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+def validate(slos: str) -> None:
+    """Check SLO files without writing anything (exit 1 on any problem)."""
+    result = _compile(slos)
+    click.echo(f"{result.stats.slos} SLOs OK")
+
+
+@main.command()
+@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+@click.option("--out", default="generated", show_default=True, help=OUT_HELP)
+def check(slos: str, out: str) -> None:
+    """Exit 1 if OUT is not exactly what compiling SLOS produces (for CI).
+
+    Prints which files would be added (+), changed (~) or removed (-).
+    """
+    result = _compile(slos)
+    changes = diff(Path(out), result.files)
+    if changes:
+        for line in changes.summary():
+            click.echo(line)
+        click.echo(f"{out}/ is out of date: run `slo-compiler compile` and commit the result.",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"{out}/ is up to date ({result.stats.files} files).")
+
+
+@main.command()
+@click.option("--out", default="schemas", show_default=True,
+              help="Folder to write the JSON Schemas to.")
+def schema(out: str) -> None:
+    """Write the JSON Schema of the SLO file format (schemas/slo.schema.json).
+
+    Editors use it through a modeline at the top of an SLO file:
+    # yaml-language-server: $schema=../schemas/slo.schema.json
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in schema_files().items():
+        (folder / name).write_bytes(data)
+        click.echo(f"wrote {folder / name}")

@@ -1,0 +1,80 @@
+"""The rule IR: what planning decides and every target renders.
+
+Targets (Prometheus rule files, promtool tests, Grafana, Kubernetes) read these objects and
+never recompute windows, thresholds or expressions, so two targets cannot disagree about
+when an SLO alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .burnrate import Tier
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where in the sources a generated expression comes from, for error messages."""
+
+    path: str
+    line: int
+    col: int
+    field: str
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+    labels: Labels
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    alert: str
+    expr: str
+    for_: int
+    labels: Labels
+    annotations: Labels
+    origin: Origin
+    tier: Tier | None = None  # None for the SLI-missing alert
+
+
+Rule = RecordingRule | AlertRule
+
+
+@dataclass(frozen=True)
+class SloPlan:
+    """Everything decided about one SLO."""
+
+    service: str
+    name: str
+    description: str
+    objective: Decimal  # percent
+    budget: Decimal  # allowed error ratio
+    period: int  # seconds
+    tiers: tuple[Tier, ...]
+    windows: tuple[int, ...]
+    group_by: tuple[str, ...]
+    series_labels: Labels  # slo, slo_service and user labels on every recorded series
+    alert_name: str
+    group_name: str
+    rules: tuple[Rule, ...]
+
+    @property
+    def selector_labels(self) -> dict[str, str]:
+        """Labels that pick this SLO's recorded series out of all SLOs'."""
+        return {"slo": self.name, "slo_service": self.service}
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """One SLO file and what it compiles to."""
+
+    source: str  # display path, e.g. slos/payment-service.yaml
+    stem: str  # output name without extension, e.g. payment-service
+    slos: tuple[SloPlan, ...] = field(default_factory=tuple)

@@ -1,0 +1,202 @@
+"""Planning: a checked SLO -> its recording rules, metadata series and alerts (the IR).
+
+Pure: no I/O, and the same input always gives the same rules in the same order. Rules of
+one SLO form one group in dependency order, because Prometheus evaluates a group's rules
+one after another at the same timestamp: the long windows and alerts see the base rates
+recorded a moment earlier, never a stale interval.
+
+Expressions built here (R = window, G = group_by):
+
+* base rates (event SLIs): `slo:sli_total:rate5m` and `slo:sli_errors:rate5m`
+  (errors absent means no errors, not no data: `... or 0 * total`);
+* `slo:sli_error:ratio_rate<R>`: short windows straight from the counters (exact, fastest
+  detection), long windows from `sum_over_time` of the base rates (event-weighted, cheap);
+  every ratio is `errors / (total > 0) or 0 * total`, so no traffic gives 0, never NaN;
+* metadata: objective, error budget, current burn rate, budget remaining over the period;
+* one alert per tier (both windows must burn), one SLI-missing alert.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from . import burnrate
+from .burnrate import BASE_RATE_WINDOW, RECORDED_WINDOW_MIN, Tier, decimal_str
+from .durations import format_duration as dur
+from .durations import parse_duration
+from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
+from .model import Slo
+from .promql import Selector, series
+from .sli import EventSli, RawSli, SliQuery
+
+TOTAL_RATE = "slo:sli_total:rate" + dur(BASE_RATE_WINDOW)
+ERRORS_RATE = "slo:sli_errors:rate" + dur(BASE_RATE_WINDOW)
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+CURRENT_BURN = "slo:current_burn_rate:ratio"
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
+
+
+def ratio_metric(window: int) -> str:
+    return f"slo:sli_error:ratio_rate{dur(window)}"
+
+
+def camel(name: str) -> str:
+    """payment-failure-rate -> PaymentFailureRate (alert names are CamelCase by custom)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+class _Builder:
+    """Expression text for one SLO; holds what every expression of it shares."""
+
+    def __init__(self, query: SliQuery, group_by: tuple[str, ...], selector_labels: dict[str, str]):
+        self.query = query
+        self.group_by = group_by
+        self.labels = selector_labels
+
+    def sum_rate(self, selector: Selector, window: int) -> str:
+        by = f" by ({', '.join(self.group_by)})" if self.group_by else ""
+        return f"sum{by} (rate({selector.render()}[{dur(window)}]))"
+
+    def recorded(self, metric: str) -> str:
+        return series(metric, self.labels).render()
+
+    @staticmethod
+    def safe_ratio(errors: str, total: str) -> str:
+        """errors / total, 0 where total is 0 (idle is not an outage), never NaN."""
+        return f"{errors}\n/ ({total} > 0)\nor 0 * {total}"
+
+    def errors_over(self, sli: EventSli, window: int) -> str:
+        total = self.sum_rate(sli.total, window)
+        if sli.errors is not None:
+            return self.sum_rate(sli.errors, window)
+        assert sli.good is not None
+        # Good events absent while total is not means every event was bad.
+        good = self.sum_rate(sli.good, window)
+        return f"clamp_min({total} - ({good} or 0 * {total}), 0)"
+
+    def ratio(self, window: int) -> str:
+        if isinstance(self.query, RawSli):
+            return self.query.at(dur(window))
+        if window == BASE_RATE_WINDOW:
+            return self.safe_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))
+        if window >= RECORDED_WINDOW_MIN:
+            def over(metric: str) -> str:
+                return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
+            return self.safe_ratio(over(ERRORS_RATE), over(TOTAL_RATE))
+        return self.safe_ratio(self.errors_over(self.query, window),
+                               self.sum_rate(self.query.total, window))
+
+    def base_rates(self) -> list[tuple[str, str]]:
+        if not isinstance(self.query, EventSli):
+            return []
+        total = self.sum_rate(self.query.total, BASE_RATE_WINDOW)
+        errors = self.errors_over(self.query, BASE_RATE_WINDOW)
+        if self.query.errors is not None:
+            errors = f"{errors}\nor 0 * {total}"
+        return [(TOTAL_RATE, total), (ERRORS_RATE, errors)]
+
+
+def _annotations(slo: Slo, service: str, tier: Tier, budget: Decimal) -> Labels:
+    group = "".join(f" {g}={{{{ $labels.{g} }}}}" for g in slo.group_by)
+    threshold = tier.threshold(budget)
+    lasts = dur(int(tier.period / tier.factor))
+    summary = (f"{service} {slo.name}{group}: error budget burning "
+               f"{{{{ $value | printf \"%.1f\" }}}}x the sustainable rate")
+    description = (
+        f"{slo.description or slo.name}. Burn rate {{{{ $value | printf \"%.1f\" }}}}x over the "
+        f"last {dur(tier.long_window)}, and above {decimal_str(tier.factor)}x over the last "
+        f"{dur(tier.short_window)}: more than {decimal_str(threshold * 100)}% of events fail "
+        f"against a budget of {decimal_str(budget * 100)}% (objective "
+        f"{decimal_str(Decimal(100) - budget * 100)}% over {dur(tier.period)}). At "
+        f"{decimal_str(tier.factor)}x the whole {dur(tier.period)} budget lasts {lasts}."
+    )
+    return _merge(
+        {"summary": summary, "description": description},
+        _links(slo),
+        getattr(slo.alerting, tier.severity).annotations,
+    )
+
+
+def _links(slo: Slo) -> dict[str, str]:
+    links = {"runbook_url": slo.alerting.runbook_url, "dashboard_url": slo.alerting.dashboard_url}
+    return {k: v for k, v in links.items() if v}
+
+
+def _merge(*dicts: dict[str, str]) -> Labels:
+    merged: dict[str, str] = {}
+    for d in dicts:
+        merged.update(d)
+    return tuple(merged.items())
+
+
+def plan_slo(
+    slo: Slo,
+    *,
+    service: str,
+    file_labels: dict[str, str],
+    query: SliQuery,
+    tiers: list[Tier],
+    origin: Origin,
+) -> SloPlan:
+    """All rules of one SLO, in evaluation order."""
+    objective = burnrate.to_decimal(slo.objective)
+    budget = burnrate.error_budget(objective)
+    period = parse_duration(slo.period)
+    windows = burnrate.windows(tiers, period)
+    selector_labels = {"slo": slo.name, "slo_service": service}
+    user_labels = {**dict(sorted(file_labels.items())), **dict(sorted(slo.labels.items()))}
+    series_labels = {**selector_labels, **user_labels}
+    build = _Builder(query, tuple(slo.group_by), selector_labels)
+    labels = tuple(series_labels.items())
+
+    def record(metric: str, expr: str, field: str) -> RecordingRule:
+        return RecordingRule(metric, expr, labels, Origin(origin.path, origin.line, origin.col, field))
+
+    rules: list[Rule] = [record(m, e, "sli") for m, e in build.base_rates()]
+    rules += [record(ratio_metric(w), build.ratio(w), "sli") for w in windows]
+    shortest = build.recorded(ratio_metric(windows[0]))
+    rules += [
+        record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
+        record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
+        record(CURRENT_BURN, f"{shortest} / {decimal_str(budget)}", "objective"),
+        record(BUDGET_REMAINING,
+               f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}", "period"),
+    ]
+    alert_name = slo.alerting.name or camel(slo.name) + "BudgetBurn"
+    for tier in tiers:
+        burn = f" / {decimal_str(budget)} > {decimal_str(tier.factor)}"
+        expr = (f"{build.recorded(ratio_metric(tier.long_window))}{burn}\nand\n"
+                f"{build.recorded(ratio_metric(tier.short_window))}{burn}")
+        rule_labels = _merge(
+            user_labels,
+            {"severity": SEVERITY_DEFAULTS[tier.severity], "slo_tier": tier.severity,
+             "slo_window": tier.window_label},
+            getattr(slo.alerting, tier.severity).labels,
+        )
+        rules.append(AlertRule(alert_name, expr, tier.for_, rule_labels,
+                               _annotations(slo, service, tier, budget),
+                               Origin(origin.path, origin.line, origin.col, "alerting"), tier))
+    missing_source = TOTAL_RATE if isinstance(query, EventSli) else ratio_metric(windows[0])
+    rules.append(AlertRule(
+        alert_name.removesuffix("BudgetBurn") + "SLIMissing",
+        f"absent({build.recorded(missing_source)})",
+        burnrate.SLI_MISSING_FOR,
+        _merge(user_labels, {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
+               slo.alerting.ticket.labels),
+        _merge(
+            {"summary": f"{service} {slo.name}: SLI has no data",
+             "description": f"No series of the SLI of {slo.name} ({service}) for "
+                            f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. "
+                            "Check the selectors and that the service is scraped."},
+            _links(slo),
+        ),
+        Origin(origin.path, origin.line, origin.col, "sli"),
+    ))
+    return SloPlan(
+        service=service, name=slo.name, description=slo.description, objective=objective,
+        budget=budget, period=period, tiers=tuple(tiers), windows=tuple(windows),
+        group_by=tuple(slo.group_by), series_labels=labels, alert_name=alert_name,
+        group_name=f"slo:{service}:{slo.name}", rules=tuple(rules),
+    )
