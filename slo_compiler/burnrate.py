@@ -26,10 +26,11 @@ MIN_SCRAPES_PER_WINDOW = 4
 DEFAULT_SCRAPE_INTERVAL = parse_duration("15s")
 # The base rate that long windows are built from (sum_over_time of recorded 5m rates).
 BASE_RATE_WINDOW = parse_duration("5m")
-# Windows of this length and above are derived from the recorded base rates instead of
+# Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
+# windows and the period itself) are derived from the recorded base rates instead of
 # rate() over raw samples: a few minutes of lag is harmless on a window that fires after
 # hours, and it spares Prometheus from reading days of raw samples every evaluation.
-RECORDED_WINDOW_MIN = parse_duration("1d")
+RECORDED_WINDOW_MIN = parse_duration("12h")
 SLI_MISSING_FOR = parse_duration("10m")
 
 
@@ -78,9 +79,8 @@ class Tier:
 
 
 def _round_minutes(seconds: Decimal) -> int:
-    """Nearest whole minute, never below one minute."""
-    minutes = int((seconds / MINUTE).to_integral_value(rounding="ROUND_HALF_UP"))
-    return max(1, minutes) * MINUTE
+    """Nearest whole minute (0 for under 30s: such a window is refused, not stretched)."""
+    return int((seconds / MINUTE).to_integral_value(rounding="ROUND_HALF_UP")) * MINUTE
 
 
 def default_for(short_window: int) -> int:
@@ -90,7 +90,7 @@ def default_for(short_window: int) -> int:
     to stop a single bad evaluation (a scrape gap, a counter reset) from paging, and a
     fifth of the short window does that while delaying detection by at most 20% of it.
     """
-    return _round_minutes(Decimal(short_window) / 5)
+    return max(MINUTE, _round_minutes(Decimal(short_window) / 5))
 
 
 class WindowError(ValueError):

@@ -56,8 +56,8 @@ class _Builder:
         self.labels = selector_labels
 
     def sum_rate(self, selector: Selector, window: int) -> str:
-        by = f" by ({', '.join(self.group_by)})" if self.group_by else ""
-        return f"sum{by} (rate({selector.render()}[{dur(window)}]))"
+        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
+        return f"sum{by}(rate({selector.render()}[{dur(window)}]))"
 
     def recorded(self, metric: str) -> str:
         return series(metric, self.labels).render()

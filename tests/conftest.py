@@ -1,0 +1,69 @@
+"""Shared test helpers: in-memory compiles, and the real external tools.
+
+Tests that need promtool (or kubectl) skip on a developer machine without it, but fail
+in CI (CI=true): a green CI run must mean the real tool accepted our output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from slo_compiler.compiler import Result, Source, compile_sources
+from slo_compiler.diagnostics import CompileError, Diagnostic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def source(text: str | bytes, name: str = "svc.yaml") -> Source:
+    data = text if isinstance(text, bytes) else textwrap.dedent(text).encode("utf-8")
+    return Source(path=f"slos/{name}", name=f"slos/{name}", stem=name.rsplit(".", 1)[0],
+                  data=data)
+
+
+def compile_texts(*texts: str | bytes) -> Result:
+    return compile_sources([source(t, f"file{i}.yaml") for i, t in enumerate(texts)])
+
+
+def errors_of(*texts: str | bytes) -> list[Diagnostic]:
+    with pytest.raises(CompileError) as info:
+        compile_sources([source(t, f"file{i}.yaml") for i, t in enumerate(texts)])
+    return info.value.diagnostics
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI but not installed")
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return require_tool("promtool")
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+VALID = """\
+apiVersion: slo-compiler/v1
+service: payment-service
+labels:
+  team: payments
+slos:
+  - name: payment-failure-rate
+    objective: 99.5
+    sli:
+      ratio:
+        errors: http_server_requests_seconds_count{service="payment-service", status=~"5.."}
+        total: http_server_requests_seconds_count{service="payment-service"}
+"""

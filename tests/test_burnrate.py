@@ -1,0 +1,113 @@
+"""The burn-rate numbers against the SRE workbook (chapter 5, table 5-8)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from slo_compiler import burnrate
+from slo_compiler.burnrate import (
+    WindowError,
+    decimal_str,
+    detection_time,
+    error_budget,
+    plan_tiers,
+    to_decimal,
+)
+from slo_compiler.durations import format_duration, parse_duration
+
+D30 = parse_duration("30d")
+D28 = parse_duration("28d")
+
+
+def table(period: int) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (t.name, format_duration(t.long_window), format_duration(t.short_window),
+         decimal_str(t.factor), decimal_str(t.budget_spent * 100))
+        for t in plan_tiers(period)
+    ]
+
+
+def test_30d_reproduces_the_workbook_table() -> None:
+    assert table(D30) == [
+        ("page-fast", "1h", "5m", "14.4", "2"),
+        ("page-slow", "6h", "30m", "6", "5"),
+        ("ticket-fast", "1d", "2h", "3", "10"),
+        ("ticket-slow", "3d", "6h", "1", "10"),
+    ]
+
+
+def test_28d_scales_windows_and_keeps_factors() -> None:
+    rows = table(D28)
+    assert [r[1:4] for r in rows] == [
+        ("56m", "5m", "14.4"),  # 4m40s rounds to 5m
+        ("5h36m", "28m", "6"),
+        ("22h24m", "1h52m", "3"),
+        ("2d19h12m", "5h36m", "1"),
+    ]
+    # Windows are exact multiples of a minute here, so the budget spent is the workbook's.
+    assert [r[4] for r in rows] == ["2", "5", "10", "10"]
+
+
+def test_thresholds_are_exact_decimals() -> None:
+    budget = error_budget(to_decimal(99.5))
+    assert [decimal_str(t.threshold(budget)) for t in plan_tiers(D30)] == [
+        "0.072", "0.03", "0.015", "0.005"]
+    assert decimal_str(error_budget(to_decimal(99.9))) == "0.001"
+    assert decimal_str(error_budget(to_decimal(99.95))) == "0.0005"
+
+
+def test_detection_time_of_a_total_outage_of_a_999_slo() -> None:
+    page_fast = plan_tiers(D30)[0]
+    burn = 1 / error_budget(to_decimal(99.9))  # every event fails: burn rate 1000
+    assert detection_time(page_fast, burn) == Decimal("51.84")
+
+
+@pytest.mark.parametrize("burn", ["14.4", "10", "1"])
+def test_burn_at_or_below_the_factor_never_fires(burn: str) -> None:
+    assert detection_time(plan_tiers(D30)[0], Decimal(burn)) is None
+
+
+def test_a_factor_burn_fires_after_the_long_window() -> None:
+    tier = plan_tiers(D30)[0]
+    assert detection_time(tier, Decimal("28.8")) == 1800
+
+
+def test_short_period_windows_below_four_scrapes_are_refused() -> None:
+    with pytest.raises(WindowError, match="page-fast: short window 0s holds fewer than 4 scrapes"):
+        plan_tiers(parse_duration("1d"))
+    # A 7d period still works with 15s scrapes (shortest window 1m = 4 scrapes).
+    assert [format_duration(t.short_window) for t in plan_tiers(parse_duration("7d"))] == [
+        "1m", "7m", "28m", "1h24m"]
+    with pytest.raises(WindowError):
+        plan_tiers(parse_duration("7d"), scrape_interval=30)
+
+
+def test_default_for_is_a_fifth_of_the_short_window() -> None:
+    assert [format_duration(t.for_) for t in plan_tiers(D30)] == ["1m", "6m", "24m", "1h12m"]
+
+
+def test_windows_are_sorted_and_unique() -> None:
+    assert [format_duration(w) for w in burnrate.windows(plan_tiers(D30), D30)] == [
+        "5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("5m", 300), ("1h30m", 5400), ("30d", 2592000), ("1w", 604800), ("1y", 31536000)])
+def test_parse_duration(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5", "5M", "30m1h", "1h1h", "0s", "1.5h", "-1d", "5ms"])
+def test_parse_duration_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0s"), (59, "59s"), (300, "5m"), (5400, "1h30m"), (241920, "2d19h12m")])
+def test_format_duration_is_canonical(seconds: int, text: str) -> None:
+    assert format_duration(seconds) == text
+    if seconds:
+        assert parse_duration(text) == seconds
