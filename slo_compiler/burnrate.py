@@ -115,8 +115,17 @@ def plan_tiers(period: int, scrape_interval: int = DEFAULT_SCRAPE_INTERVAL) -> l
                 f"(needs >= {format_duration(min_window)}); use a longer period"
             )
             continue
-        tiers.append(Tier(default.name, default.severity, long_window, short_window,
-                          default.factor, default_for(short_window), period))
+        tiers.append(
+            Tier(
+                default.name,
+                default.severity,
+                long_window,
+                short_window,
+                default.factor,
+                default_for(short_window),
+                period,
+            )
+        )
     if problems:
         raise WindowError("; ".join(problems))
     return tiers

@@ -45,27 +45,41 @@ def _tiers(slo: Slo, at: tuple, source: SourceMap, out: list[Diagnostic]) -> lis
     for tier in tiers:
         threshold = tier.threshold(budget)
         if threshold >= 1:
-            out.append(source.diagnostic(
-                (*at, "objective"), Code.TIER_UNREACHABLE,
-                f"objective {decimal_str(burnrate.to_decimal(slo.objective))}% leaves a "
-                f"{decimal_str(budget * 100)}% error budget: tier {tier.name} would need more "
-                f"than {decimal_str(threshold * 100)}% of events to fail and can never fire; "
-                f"raise the objective"))
+            out.append(
+                source.diagnostic(
+                    (*at, "objective"),
+                    Code.TIER_UNREACHABLE,
+                    f"objective {decimal_str(burnrate.to_decimal(slo.objective))}% leaves a "
+                    f"{decimal_str(budget * 100)}% error budget: tier {tier.name} would need more "
+                    f"than {decimal_str(threshold * 100)}% of events to fail and can never fire; "
+                    f"raise the objective",
+                )
+            )
     return tiers
 
 
-def _labels(slo: Slo, file_labels: dict[str, str], at: tuple, source: SourceMap,
-            out: list[Diagnostic]) -> None:
+def _labels(
+    slo: Slo, file_labels: dict[str, str], at: tuple, source: SourceMap, out: list[Diagnostic]
+) -> None:
     seen: set[str] = set()
     for j, name in enumerate(slo.group_by):
         if name in seen:
-            out.append(source.diagnostic((*at, "group_by", j), Code.INVALID_VALUE,
-                                         f"'{name}' is listed twice in group_by"))
+            out.append(
+                source.diagnostic(
+                    (*at, "group_by", j),
+                    Code.INVALID_VALUE,
+                    f"'{name}' is listed twice in group_by",
+                )
+            )
         elif name in file_labels or name in slo.labels:
-            out.append(source.diagnostic(
-                (*at, "group_by", j), Code.LABEL_CLASH,
-                f"'{name}' is both a grouping label and a fixed label of this SLO; a fixed "
-                "value would overwrite every group's"))
+            out.append(
+                source.diagnostic(
+                    (*at, "group_by", j),
+                    Code.LABEL_CLASH,
+                    f"'{name}' is both a grouping label and a fixed label of this SLO; a fixed "
+                    "value would overwrite every group's",
+                )
+            )
         seen.add(name)
 
 
@@ -78,16 +92,21 @@ def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, l
         at = ("slos", i)
         if slo.name in names:
             line, col = source.position(("slos", names[slo.name], "name"))
-            out.append(source.diagnostic((*at, "name"), Code.DUPLICATE_SLO,
-                                         f"SLO '{slo.name}' is already defined at line {line}, "
-                                         f"column {col}"))
+            out.append(
+                source.diagnostic(
+                    (*at, "name"),
+                    Code.DUPLICATE_SLO,
+                    f"SLO '{slo.name}' is already defined at line {line}, column {col}",
+                )
+            )
         names.setdefault(slo.name, i)
         query = None
         try:
             query = resolve(slo.sli)
         except SliError as err:
-            out.extend(source.diagnostic((*at, "sli", *path), e.code, str(e))
-                       for path, e in err.problems)
+            out.extend(
+                source.diagnostic((*at, "sli", *path), e.code, str(e)) for path, e in err.problems
+            )
         tiers = _tiers(slo, at, source, out)
         _labels(slo, model.labels, at, source, out)
         if query is not None and tiers is not None:
@@ -108,10 +127,14 @@ def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
             loc = ("slos", c.index, "name")
             if key in first and first[key][0] != checked.source.path:
                 path, line, col = first[key]
-                out.append(checked.source.diagnostic(
-                    loc, Code.DUPLICATE_SLO,
-                    f"SLO '{key[1]}' of service '{key[0]}' is already defined at "
-                    f"{path}:{line}:{col}"))
+                out.append(
+                    checked.source.diagnostic(
+                        loc,
+                        Code.DUPLICATE_SLO,
+                        f"SLO '{key[1]}' of service '{key[0]}' is already defined at "
+                        f"{path}:{line}:{col}",
+                    )
+                )
             else:
                 first.setdefault(key, (checked.source.path, *checked.source.position(loc)))
     return out

@@ -47,7 +47,7 @@ def main() -> None:
 @main.command()
 @click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
-def compile(slos: str, out: str) -> None:  # noqa: A001 - the command's name
+def compile(slos: str, out: str) -> None:
     """Compile SLO files into OUT.
 
     Nothing is written unless every file is valid; the new tree replaces the old one in a
@@ -85,15 +85,17 @@ def check(slos: str, out: str) -> None:
     if changes:
         for line in changes.summary():
             click.echo(line)
-        click.echo(f"{out}/ is out of date: run `slo-compiler compile` and commit the result.",
-                   err=True)
+        click.echo(
+            f"{out}/ is out of date: run `slo-compiler compile` and commit the result.", err=True
+        )
         sys.exit(1)
     click.echo(f"{out}/ is up to date ({result.stats.files} files).")
 
 
 @main.command()
-@click.option("--out", default="schemas", show_default=True,
-              help="Folder to write the JSON Schemas to.")
+@click.option(
+    "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
+)
 def schema(out: str) -> None:
     """Write the JSON Schema of the SLO file format (schemas/slo.schema.json).
 

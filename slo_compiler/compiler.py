@@ -55,9 +55,16 @@ def _check(sources: list[Source]) -> list[tuple[Source, CheckedFile]]:
     stems: dict[str, str] = {}
     for source in sources:
         if source.stem in stems:
-            problems.append(Diagnostic(source.path, 1, 1, Code.OUTPUT_CLASH,
-                                       f"compiles to the same output files as {stems[source.stem]}; "
-                                       "rename one of them"))
+            problems.append(
+                Diagnostic(
+                    source.path,
+                    1,
+                    1,
+                    Code.OUTPUT_CLASH,
+                    f"compiles to the same output files as {stems[source.stem]}; "
+                    "rename one of them",
+                )
+            )
         stems.setdefault(source.stem, source.path)
         doc, found = load(source.path, source.data)
         problems += found
@@ -81,10 +88,16 @@ def _plan(source: Source, checked: CheckedFile) -> SourcePlan:
     plans = []
     for c in checked.slos:
         line, col = checked.source.position(("slos", c.index, "sli"))
-        plans.append(plan_slo(
-            c.slo, service=checked.model.service, file_labels=checked.model.labels,
-            query=c.query, tiers=c.tiers, origin=Origin(source.path, line, col, "sli"),
-        ))
+        plans.append(
+            plan_slo(
+                c.slo,
+                service=checked.model.service,
+                file_labels=checked.model.labels,
+                query=c.query,
+                tiers=c.tiers,
+                origin=Origin(source.path, line, col, "sli"),
+            )
+        )
     return SourcePlan(source=source.name, stem=source.stem, slos=tuple(plans))
 
 
@@ -99,9 +112,16 @@ def validate_expressions(plans: Iterable[SourcePlan]) -> list[Diagnostic]:
                 except promql.PromQLError as err:
                     name = rule.alert if isinstance(rule, AlertRule) else rule.record
                     o = rule.origin
-                    problems.append(Diagnostic(o.path, o.line, o.col, err.code,
-                                               f"generated rule {name} (from {o.field}) of SLO "
-                                               f"'{slo.name}' is invalid: {err}"))
+                    problems.append(
+                        Diagnostic(
+                            o.path,
+                            o.line,
+                            o.col,
+                            err.code,
+                            f"generated rule {name} (from {o.field}) of SLO "
+                            f"'{slo.name}' is invalid: {err}",
+                        )
+                    )
     return problems
 
 
@@ -117,6 +137,10 @@ def compile_sources(sources: list[Source], targets: Iterable[str] = tuple(TARGET
         files.update(TARGETS[target](plans))
     rules = [r for p in plans for s in p.slos for r in s.rules]
     alerts = sum(isinstance(r, AlertRule) for r in rules)
-    stats = Stats(slos=sum(len(p.slos) for p in plans), recording_rules=len(rules) - alerts,
-                  alerts=alerts, files=len(files))
+    stats = Stats(
+        slos=sum(len(p.slos) for p in plans),
+        recording_rules=len(rules) - alerts,
+        alerts=alerts,
+        files=len(files),
+    )
     return Result(plans, dict(sorted(files.items())), stats)

@@ -60,7 +60,7 @@ def _objective(value: float) -> float:
         raise PydanticCustomError(
             "objective",
             "objective is a percentage of good events strictly between 0 and 100, got {value}",
-            {"value": value},
+            {"value": repr(value).removesuffix(".0")},
         )
     return value
 
@@ -71,7 +71,9 @@ Name = Annotated[
 ]
 LabelName = Annotated[
     str,
-    Field(pattern=LABEL_NAME_PATTERN, json_schema_extra={"not": {"pattern": RESERVED_LABEL.pattern}}),
+    Field(
+        pattern=LABEL_NAME_PATTERN, json_schema_extra={"not": {"pattern": RESERVED_LABEL.pattern}}
+    ),
     AfterValidator(_label_name),
 ]
 Labels = dict[LabelName, str]
@@ -84,7 +86,7 @@ Selector = Annotated[
     str,
     Field(
         min_length=1,
-        description="A plain PromQL vector selector: metric{label=\"value\", ...}. "
+        description='A plain PromQL vector selector: metric{label="value", ...}. '
         "The compiler builds rate() and sum by() around it.",
     ),
 ]
@@ -112,7 +114,9 @@ class RatioSli(_Strict):
     """Bad events over all events, from two counters. Give `errors` or `good`, and `total`."""
 
     errors: Selector | None = Field(None, description="Counter of bad events.")
-    good: Selector | None = Field(None, description="Counter of good events (errors = total - good).")
+    good: Selector | None = Field(
+        None, description="Counter of good events (errors = total - good)."
+    )
     total: Selector = Field(description="Counter of all events.")
 
     @model_validator(mode="after")
@@ -126,7 +130,7 @@ class LatencySli(_Strict):
 
     histogram: Selector = Field(
         description="Selector on the histogram's base name (without _bucket/_count), "
-        "e.g. http_request_duration_seconds{service=\"api\"}."
+        'e.g. http_request_duration_seconds{service="api"}.'
     )
     threshold: float = Field(
         gt=0, description="Seconds; must be one of the histogram's bucket boundaries (le)."
@@ -173,8 +177,12 @@ class Alerting(_Strict):
     )
     runbook_url: str | None = Field(None, description="Link put on every alert of this SLO.")
     dashboard_url: str | None = Field(None, description="Link to the SLO's dashboard.")
-    page: Severity = Field(default_factory=Severity, description="Fast-burn alerts (severity critical).")
-    ticket: Severity = Field(default_factory=Severity, description="Slow-burn alerts (severity warning).")
+    page: Severity = Field(
+        default_factory=Severity, description="Fast-burn alerts (severity critical)."
+    )
+    ticket: Severity = Field(
+        default_factory=Severity, description="Slow-burn alerts (severity warning)."
+    )
 
 
 class Slo(_Strict):
@@ -183,7 +191,11 @@ class Slo(_Strict):
     name: Name = Field(description="Unique within the service; used in rule labels (slo).")
     description: str = Field("", description="What a good event is, in words.")
     objective: Annotated[
-        float, Field(gt=0, lt=100, description="Percent of good events, e.g. 99.9."),
+        float,
+        Field(
+            description="Percent of good events, e.g. 99.9.",
+            json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 100},
+        ),
         AfterValidator(_objective),
     ]
     period: Annotated[
@@ -205,7 +217,7 @@ class SloFile(_Strict):
 
     model_config = ConfigDict(title="slo-compiler SLO file")
 
-    apiVersion: Literal["slo-compiler/v1"] = Field(description="Format version.")  # noqa: N815
+    apiVersion: Literal["slo-compiler/v1"] = Field(description="Format version.")
     service: Name = Field(description="Service the SLOs belong to (label slo_service).")
     labels: Labels = Field(
         default_factory=dict, description="Labels added to every rule and alert, e.g. team."

@@ -27,8 +27,11 @@ class Changes:
         return bool(self.added or self.changed or self.removed)
 
     def summary(self) -> list[str]:
-        return ([f"+ {p}" for p in self.added] + [f"~ {p}" for p in self.changed]
-                + [f"- {p}" for p in self.removed])
+        return (
+            [f"+ {p}" for p in self.added]
+            + [f"~ {p}" for p in self.changed]
+            + [f"- {p}" for p in self.removed]
+        )
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:
@@ -36,7 +39,8 @@ def read_tree(folder: Path) -> dict[str, bytes]:
         return {}
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 

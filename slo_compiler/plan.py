@@ -82,11 +82,14 @@ class _Builder:
         if window == BASE_RATE_WINDOW:
             return self.safe_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))
         if window >= RECORDED_WINDOW_MIN:
+
             def over(metric: str) -> str:
                 return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
+
             return self.safe_ratio(over(ERRORS_RATE), over(TOTAL_RATE))
-        return self.safe_ratio(self.errors_over(self.query, window),
-                               self.sum_rate(self.query.total, window))
+        return self.safe_ratio(
+            self.errors_over(self.query, window), self.sum_rate(self.query.total, window)
+        )
 
     def base_rates(self) -> list[tuple[str, str]]:
         if not isinstance(self.query, EventSli):
@@ -102,10 +105,12 @@ def _annotations(slo: Slo, service: str, tier: Tier, budget: Decimal) -> Labels:
     group = "".join(f" {g}={{{{ $labels.{g} }}}}" for g in slo.group_by)
     threshold = tier.threshold(budget)
     lasts = dur(int(tier.period / tier.factor))
-    summary = (f"{service} {slo.name}{group}: error budget burning "
-               f"{{{{ $value | printf \"%.1f\" }}}}x the sustainable rate")
+    summary = (
+        f"{service} {slo.name}{group}: error budget burning "
+        f'{{{{ $value | printf "%.1f" }}}}x the sustainable rate'
+    )
     description = (
-        f"{slo.description or slo.name}. Burn rate {{{{ $value | printf \"%.1f\" }}}}x over the "
+        f'{slo.description or slo.name}. Burn rate {{{{ $value | printf "%.1f" }}}}x over the '
         f"last {dur(tier.long_window)}, and above {decimal_str(tier.factor)}x over the last "
         f"{dur(tier.short_window)}: more than {decimal_str(threshold * 100)}% of events fail "
         f"against a budget of {decimal_str(budget * 100)}% (objective "
@@ -152,7 +157,9 @@ def plan_slo(
     labels = tuple(series_labels.items())
 
     def record(metric: str, expr: str, field: str) -> RecordingRule:
-        return RecordingRule(metric, expr, labels, Origin(origin.path, origin.line, origin.col, field))
+        return RecordingRule(
+            metric, expr, labels, Origin(origin.path, origin.line, origin.col, field)
+        )
 
     rules: list[Rule] = [record(m, e, "sli") for m, e in build.base_rates()]
     rules += [record(ratio_metric(w), build.ratio(w), "sli") for w in windows]
@@ -161,42 +168,74 @@ def plan_slo(
         record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
         record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
         record(CURRENT_BURN, f"{shortest} / {decimal_str(budget)}", "objective"),
-        record(BUDGET_REMAINING,
-               f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}", "period"),
+        record(
+            BUDGET_REMAINING,
+            f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}",
+            "period",
+        ),
     ]
     alert_name = slo.alerting.name or camel(slo.name) + "BudgetBurn"
     for tier in tiers:
         burn = f" / {decimal_str(budget)} > {decimal_str(tier.factor)}"
-        expr = (f"{build.recorded(ratio_metric(tier.long_window))}{burn}\nand\n"
-                f"{build.recorded(ratio_metric(tier.short_window))}{burn}")
+        expr = (
+            f"{build.recorded(ratio_metric(tier.long_window))}{burn}\nand\n"
+            f"{build.recorded(ratio_metric(tier.short_window))}{burn}"
+        )
         rule_labels = _merge(
             user_labels,
-            {"severity": SEVERITY_DEFAULTS[tier.severity], "slo_tier": tier.severity,
-             "slo_window": tier.window_label},
+            {
+                "severity": SEVERITY_DEFAULTS[tier.severity],
+                "slo_tier": tier.severity,
+                "slo_window": tier.window_label,
+            },
             getattr(slo.alerting, tier.severity).labels,
         )
-        rules.append(AlertRule(alert_name, expr, tier.for_, rule_labels,
-                               _annotations(slo, service, tier, budget),
-                               Origin(origin.path, origin.line, origin.col, "alerting"), tier))
+        rules.append(
+            AlertRule(
+                alert_name,
+                expr,
+                tier.for_,
+                rule_labels,
+                _annotations(slo, service, tier, budget),
+                Origin(origin.path, origin.line, origin.col, "alerting"),
+                tier,
+            )
+        )
     missing_source = TOTAL_RATE if isinstance(query, EventSli) else ratio_metric(windows[0])
-    rules.append(AlertRule(
-        alert_name.removesuffix("BudgetBurn") + "SLIMissing",
-        f"absent({build.recorded(missing_source)})",
-        burnrate.SLI_MISSING_FOR,
-        _merge(user_labels, {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
-               slo.alerting.ticket.labels),
-        _merge(
-            {"summary": f"{service} {slo.name}: SLI has no data",
-             "description": f"No series of the SLI of {slo.name} ({service}) for "
-                            f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. "
-                            "Check the selectors and that the service is scraped."},
-            _links(slo),
-        ),
-        Origin(origin.path, origin.line, origin.col, "sli"),
-    ))
+    rules.append(
+        AlertRule(
+            alert_name.removesuffix("BudgetBurn") + "SLIMissing",
+            f"absent({build.recorded(missing_source)})",
+            burnrate.SLI_MISSING_FOR,
+            _merge(
+                user_labels,
+                {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
+                slo.alerting.ticket.labels,
+            ),
+            _merge(
+                {
+                    "summary": f"{service} {slo.name}: SLI has no data",
+                    "description": f"No series of the SLI of {slo.name} ({service}) for "
+                    f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. "
+                    "Check the selectors and that the service is scraped.",
+                },
+                _links(slo),
+            ),
+            Origin(origin.path, origin.line, origin.col, "sli"),
+        )
+    )
     return SloPlan(
-        service=service, name=slo.name, description=slo.description, objective=objective,
-        budget=budget, period=period, tiers=tuple(tiers), windows=tuple(windows),
-        group_by=tuple(slo.group_by), series_labels=labels, alert_name=alert_name,
-        group_name=f"slo:{service}:{slo.name}", rules=tuple(rules),
+        service=service,
+        name=slo.name,
+        description=slo.description,
+        objective=objective,
+        budget=budget,
+        period=period,
+        tiers=tuple(tiers),
+        windows=tuple(windows),
+        group_by=tuple(slo.group_by),
+        series_labels=labels,
+        alert_name=alert_name,
+        group_name=f"slo:{service}:{slo.name}",
+        rules=tuple(rules),
     )

@@ -20,17 +20,36 @@ MAX_EXPR_DEPTH = 64
 
 # Functions of Prometheus 2.x (stable, 2.42 - 2.55). promql-parser follows 3.x, which
 # renamed holt_winters and added functions a 2.51 server would reject at load time.
-PROMETHEUS_2_FUNCTIONS = frozenset("""
-abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil changes
-clamp clamp_max clamp_min cos cosh count_over_time day_of_month day_of_week day_of_year
-days_in_month deg delta deriv exp floor histogram_count histogram_fraction histogram_quantile
-histogram_sum holt_winters hour idelta increase irate label_join label_replace last_over_time
-ln log10 log2 max_over_time min_over_time minute month pi predict_linear present_over_time
-quantile_over_time rad rate resets round scalar sgn sin sinh sort sort_desc sqrt
-stddev_over_time stdvar_over_time sum_over_time tan tanh time timestamp vector year
-""".split())
+# fmt: off
+PROMETHEUS_2_FUNCTIONS = frozenset((
+    "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh",
+    "avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh",
+    "count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg",
+    "delta", "deriv", "exp", "floor", "histogram_count", "histogram_fraction",
+    "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase",
+    "irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2",
+    "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear",
+    "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar",
+    "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt", "stddev_over_time",
+    "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp", "vector",
+    "year",
+))
+# fmt: on
 PROMETHEUS_2_AGGREGATIONS = frozenset(
-    "sum avg count min max group stddev stdvar topk bottomk count_values quantile".split()
+    [
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "count_values",
+        "quantile",
+    ]
 )
 
 _V = promql_parser.ValueType
@@ -126,10 +145,14 @@ def _depth(text: str) -> int:
 def parse(text: str) -> promql_parser.Expr:
     """Parse with size and depth caps; every failure is a PromQLError, never a crash."""
     if len(text) > MAX_EXPR_CHARS:
-        raise PromQLError(Code.PROMQL_TOO_LARGE, f"expression is {len(text)} characters; the limit is "
-                          f"{MAX_EXPR_CHARS}")
+        raise PromQLError(
+            Code.PROMQL_TOO_LARGE,
+            f"expression is {len(text)} characters; the limit is {MAX_EXPR_CHARS}",
+        )
     if _depth(text) > MAX_EXPR_DEPTH:
-        raise PromQLError(Code.PROMQL_TOO_LARGE, f"expression nests deeper than {MAX_EXPR_DEPTH} levels")
+        raise PromQLError(
+            Code.PROMQL_TOO_LARGE, f"expression nests deeper than {MAX_EXPR_DEPTH} levels"
+        )
     try:
         return promql_parser.parse(text)
     except ValueError as err:
@@ -148,20 +171,30 @@ def validate(text: str) -> promql_parser.Expr:
 
     def visit(node: promql_parser.Expr) -> None:
         if isinstance(node, promql_parser.Call) and node.func.name not in PROMETHEUS_2_FUNCTIONS:
-            problems.append(PromQLError(
-                Code.UNKNOWN_FUNCTION, f"function {node.func.name}() is not available in Prometheus 2.x"))
+            problems.append(
+                PromQLError(
+                    Code.UNKNOWN_FUNCTION,
+                    f"function {node.func.name}() is not available in Prometheus 2.x",
+                )
+            )
         if isinstance(node, promql_parser.AggregateExpr):
             op = str(node.op)
             if op not in PROMETHEUS_2_AGGREGATIONS:
-                problems.append(PromQLError(
-                    Code.UNKNOWN_FUNCTION, f"aggregation {op}() is not available in Prometheus 2.x"))
+                problems.append(
+                    PromQLError(
+                        Code.UNKNOWN_FUNCTION,
+                        f"aggregation {op}() is not available in Prometheus 2.x",
+                    )
+                )
 
     promql_parser.walk(expr, visit)
     if problems:
         raise problems[0]
     if isinstance(expr, promql_parser.MatrixSelector | promql_parser.SubqueryExpr):
-        raise PromQLError(Code.PROMQL_TYPE, "a range vector cannot be the result of a rule; "
-                          "wrap it in a function such as rate()")
+        raise PromQLError(
+            Code.PROMQL_TYPE,
+            "a range vector cannot be the result of a rule; wrap it in a function such as rate()",
+        )
     if isinstance(expr, promql_parser.StringLiteral):
         raise PromQLError(Code.PROMQL_TYPE, "a string cannot be the result of a rule")
     return expr
@@ -172,15 +205,24 @@ def parse_selector(text: str) -> Selector:
     accepted: the compiler builds rate() and sum by() around it itself."""
     expr = parse(text.strip())
     if not isinstance(expr, promql_parser.VectorSelector):
-        raise PromQLError(Code.NOT_A_SELECTOR, f"expected a plain vector selector like "
-                          f"metric{{label=\"value\"}}, got a {type(expr).__name__}")
+        raise PromQLError(
+            Code.NOT_A_SELECTOR,
+            f"expected a plain vector selector like "
+            f'metric{{label="value"}}, got a {type(expr).__name__}',
+        )
     if expr.offset is not None or expr.at is not None:
-        raise PromQLError(Code.NOT_A_SELECTOR, "offset and @ modifiers are not allowed in an SLI selector")
+        raise PromQLError(
+            Code.NOT_A_SELECTOR, "offset and @ modifiers are not allowed in an SLI selector"
+        )
     if expr.matchers.or_matchers:
-        raise PromQLError(Code.NOT_A_SELECTOR, "'or' inside a selector is not supported by Prometheus 2.x")
+        raise PromQLError(
+            Code.NOT_A_SELECTOR, "'or' inside a selector is not supported by Prometheus 2.x"
+        )
     matchers = [Matcher(m.name, _OPS[str(m.op)], m.value) for m in expr.matchers.matchers]
     if not expr.name:
         raise PromQLError(Code.NOT_A_SELECTOR, "the selector needs a metric name before the braces")
     if any(m.name == "__name__" for m in matchers):
-        raise PromQLError(Code.NOT_A_SELECTOR, "match the metric by name, not with a __name__ matcher")
+        raise PromQLError(
+            Code.NOT_A_SELECTOR, "match the metric by name, not with a __name__ matcher"
+        )
     return Selector(expr.name, tuple(matchers))

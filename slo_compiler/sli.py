@@ -76,26 +76,38 @@ def resolve(sli: Sli) -> SliQuery:
     elif sli.latency is not None:
         histogram = selector(("latency", "histogram"), sli.latency.histogram)
         if histogram and histogram.metric.endswith(_HISTOGRAM_SUFFIXES):
-            problems.append((("latency", "histogram"), PromQLError(
-                Code.NOT_A_SELECTOR,
-                f"name the histogram without its suffix: '{histogram.metric}' ends in "
-                f"{histogram.metric.rsplit('_', 1)[1]!r}; the compiler adds _bucket and _count",
-            )))
+            problems.append(
+                (
+                    ("latency", "histogram"),
+                    PromQLError(
+                        Code.NOT_A_SELECTOR,
+                        f"name the histogram without its suffix: '{histogram.metric}' ends "
+                        f"in {histogram.metric.rsplit('_', 1)[1]!r}; the compiler adds _bucket "
+                        "and _count",
+                    ),
+                )
+            )
         elif histogram:
             le = "|".join(re.escape(s) for s in le_spellings(sli.latency.threshold))
             query = EventSli(
                 total=histogram.with_metric(histogram.metric + "_count"),
                 good=histogram.with_metric(histogram.metric + "_bucket").with_matcher(
-                    Matcher("le", "=~", le)),
+                    Matcher("le", "=~", le)
+                ),
             )
     elif sli.raw is not None:
         template = sli.raw.error_ratio
         if not _PLACEHOLDER_RE.search(template):
-            problems.append((("raw", "error_ratio"), PromQLError(
-                Code.RAW_PLACEHOLDER,
-                f"the expression must use {WINDOW_PLACEHOLDER} where the window goes, "
-                f"e.g. rate(errors[{WINDOW_PLACEHOLDER}])",
-            )))
+            problems.append(
+                (
+                    ("raw", "error_ratio"),
+                    PromQLError(
+                        Code.RAW_PLACEHOLDER,
+                        f"the expression must use {WINDOW_PLACEHOLDER} where the window goes, "
+                        f"e.g. rate(errors[{WINDOW_PLACEHOLDER}])",
+                    ),
+                )
+            )
         else:
             raw = RawSli(template)
             try:

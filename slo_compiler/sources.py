@@ -17,8 +17,13 @@ def discover(folder: str) -> list[Source]:
     result does not depend on the file system's directory order."""
     root = Path(folder)
     if not root.is_dir():
-        raise CompileError([Diagnostic(folder, 1, 1, Code.READ_ERROR,
-                                       "SLO folder does not exist or is not a directory")])
+        raise CompileError(
+            [
+                Diagnostic(
+                    folder, 1, 1, Code.READ_ERROR, "SLO folder does not exist or is not a directory"
+                )
+            ]
+        )
     found = []
     problems = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -32,13 +37,18 @@ def discover(folder: str) -> list[Source]:
                 with path.open("rb") as handle:
                     data = handle.read(MAX_FILE_BYTES + 1)
             except OSError as err:
-                problems.append(Diagnostic(str(path), 1, 1, Code.READ_ERROR,
-                                           f"cannot read: {err.strerror}"))
+                problems.append(
+                    Diagnostic(str(path), 1, 1, Code.READ_ERROR, f"cannot read: {err.strerror}")
+                )
                 continue
-            found.append(Source(
-                path=os.path.join(folder, rel), name=f"{root.resolve().name}/{rel}",
-                stem=rel.rsplit(".", 1)[0], data=data,
-            ))
+            found.append(
+                Source(
+                    path=os.path.join(folder, rel),
+                    name=f"{root.resolve().name}/{rel}",
+                    stem=rel.rsplit(".", 1)[0],
+                    data=data,
+                )
+            )
     if problems:
         raise CompileError(problems)
     return sorted(found, key=lambda s: s.stem)

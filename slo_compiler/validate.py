@@ -17,8 +17,13 @@ from .model import SloFile
 from .yamlpos import Document
 
 _TYPE_NAMES = {
-    "dict": "a mapping", "list": "a list", "str": "a string", "int": "a whole number",
-    "float": "a number", "bool": "true or false", "NoneType": "nothing",
+    "dict": "a mapping",
+    "list": "a list",
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "NoneType": "nothing",
 }
 _CUSTOM_CODES = {
     "objective": Code.OBJECTIVE,
@@ -62,29 +67,35 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
     if kind == "extra_forbidden":
         close = difflib.get_close_matches(str(loc[-1]), _KNOWN_FIELDS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        return doc.source.diagnostic(loc, Code.UNKNOWN_FIELD,
-                                     f"unknown field '{loc[-1]}'{hint}", key=True)
+        return doc.source.diagnostic(
+            loc, Code.UNKNOWN_FIELD, f"unknown field '{loc[-1]}'{hint}", key=True
+        )
     if kind == "missing":
-        return doc.source.diagnostic(loc[:-1], Code.MISSING_FIELD,
-                                     f"missing required field '{loc[-1]}'")
+        return doc.source.diagnostic(
+            loc[:-1], Code.MISSING_FIELD, f"missing required field '{loc[-1]}'"
+        )
     if kind == "literal_error" and field == "apiVersion":
-        return doc.source.diagnostic(loc, Code.API_VERSION,
-                                     f"apiVersion must be {error['ctx']['expected']}, got "
-                                     f"{_describe(error['input'])}")
+        return doc.source.diagnostic(
+            loc,
+            Code.API_VERSION,
+            f"apiVersion must be {error['ctx']['expected']}, got {_describe(error['input'])}",
+        )
     if kind in _CUSTOM_CODES:
         return doc.source.diagnostic(loc, _CUSTOM_CODES[kind], error["msg"], key=is_key)
-    if field == "objective" and kind in {"greater_than", "less_than"}:
-        return doc.source.diagnostic(
-            loc, Code.OBJECTIVE,
-            f"objective is a percentage strictly between 0 and 100, got {error['input']}")
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
         expected = error["msg"].removeprefix("Input should be ").removeprefix("a valid ")
-        return doc.source.diagnostic(loc, Code.WRONG_TYPE,
-                                     f"'{field}' should be {expected}, got "
-                                     f"{_describe(error['input'])}", key=is_key)
+        return doc.source.diagnostic(
+            loc,
+            Code.WRONG_TYPE,
+            f"'{field}' should be {expected}, got {_describe(error['input'])}",
+            key=is_key,
+        )
     hint = _FIELD_HINTS.get(field)
-    message = f"invalid {field or 'value'} {error['input']!r}: {hint}" if hint else (
-        f"'{field}': {error['msg']}" if field else error["msg"])
+    message = (
+        f"invalid {field or 'value'} {error['input']!r}: {hint}"
+        if hint
+        else (f"'{field}': {error['msg']}" if field else error["msg"])
+    )
     code = Code.DURATION if field == "period" else Code.INVALID_VALUE
     return doc.source.diagnostic(loc, code, message, key=is_key)
 
@@ -92,8 +103,11 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
 def validate_document(doc: Document) -> tuple[SloFile | None, list[Diagnostic]]:
     """The model of one document, or None and every shape problem in it."""
     if not isinstance(doc.data, dict):
-        return None, [doc.source.diagnostic((), Code.WRONG_TYPE,
-                                            f"an SLO file is a mapping, got {_describe(doc.data)}")]
+        return None, [
+            doc.source.diagnostic(
+                (), Code.WRONG_TYPE, f"an SLO file is a mapping, got {_describe(doc.data)}"
+            )
+        ]
     try:
         return SloFile.model_validate(doc.data), []
     except ValidationError as err:

@@ -85,8 +85,13 @@ def decode(path: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
     """Bytes -> text, refusing oversized and non-UTF-8 files with the offending position."""
     if len(raw) > MAX_FILE_BYTES:
         return None, [
-            Diagnostic(path, 1, 1, Code.INPUT_LIMIT,
-                       f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES} bytes")
+            Diagnostic(
+                path,
+                1,
+                1,
+                Code.INPUT_LIMIT,
+                f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES} bytes",
+            )
         ]
     try:
         text = raw.decode("utf-8")
@@ -95,8 +100,13 @@ def decode(path: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
         return None, [
-            Diagnostic(path, line, col, Code.ENCODING,
-                       f"not UTF-8: byte 0x{raw[err.start]:02x} cannot be decoded")
+            Diagnostic(
+                path,
+                line,
+                col,
+                Code.ENCODING,
+                f"not UTF-8: byte 0x{raw[err.start]:02x} cannot be decoded",
+            )
         ]
     return text.removeprefix("\ufeff"), []
 
@@ -110,8 +120,15 @@ def _check_depth(path: str, text: str) -> list[Diagnostic]:
                 depth += 1
                 if depth > MAX_DEPTH:
                     line, col = _mark(event.start_mark)
-                    return [Diagnostic(path, line, col, Code.INPUT_LIMIT,
-                                       f"nesting deeper than {MAX_DEPTH} levels")]
+                    return [
+                        Diagnostic(
+                            path,
+                            line,
+                            col,
+                            Code.INPUT_LIMIT,
+                            f"nesting deeper than {MAX_DEPTH} levels",
+                        )
+                    ]
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as err:
@@ -169,8 +186,11 @@ class _Converter:
         seen: dict[Any, Position] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                self.problem(key_node, Code.YAML_SYNTAX,
-                             "merge keys (<<) are not supported: write the fields out")
+                self.problem(
+                    key_node,
+                    Code.YAML_SYNTAX,
+                    "merge keys (<<) are not supported: write the fields out",
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(key_node, Code.YAML_SYNTAX, "mapping keys must be plain scalars")
@@ -178,8 +198,11 @@ class _Converter:
             key = self._scalar(key_node)
             if key in seen:
                 line, col = seen[key]
-                self.problem(key_node, Code.DUPLICATE_KEY,
-                             f"duplicate key '{key}' (first defined at line {line}, column {col})")
+                self.problem(
+                    key_node,
+                    Code.DUPLICATE_KEY,
+                    f"duplicate key '{key}' (first defined at line {line}, column {col})",
+                )
                 continue
             seen[key] = _mark(key_node.start_mark)
             self.source.keys[(*loc, key)] = seen[key]
@@ -212,8 +235,15 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Diagnostic]]:
         return None, [_syntax(path, text, err)]
     except _TooLarge as err:
         line, col = _mark(err.node.start_mark)
-        return None, [Diagnostic(path, line, col, Code.INPUT_LIMIT,
-                                 f"more than {MAX_VALUES} values after expanding aliases")]
+        return None, [
+            Diagnostic(
+                path,
+                line,
+                col,
+                Code.INPUT_LIMIT,
+                f"more than {MAX_VALUES} values after expanding aliases",
+            )
+        ]
     finally:
         loader.dispose()
     # Duplicate keys and unreadable scalars do not stop validation of the rest of the file.

@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def source(text: str | bytes, name: str = "svc.yaml") -> Source:
     data = text if isinstance(text, bytes) else textwrap.dedent(text).encode("utf-8")
-    return Source(path=f"slos/{name}", name=f"slos/{name}", stem=name.rsplit(".", 1)[0],
-                  data=data)
+    return Source(path=f"slos/{name}", name=f"slos/{name}", stem=name.rsplit(".", 1)[0], data=data)
 
 
 def compile_texts(*texts: str | bytes) -> Result:

@@ -23,8 +23,13 @@ D28 = parse_duration("28d")
 
 def table(period: int) -> list[tuple[str, str, str, str, str]]:
     return [
-        (t.name, format_duration(t.long_window), format_duration(t.short_window),
-         decimal_str(t.factor), decimal_str(t.budget_spent * 100))
+        (
+            t.name,
+            format_duration(t.long_window),
+            format_duration(t.short_window),
+            decimal_str(t.factor),
+            decimal_str(t.budget_spent * 100),
+        )
         for t in plan_tiers(period)
     ]
 
@@ -53,7 +58,11 @@ def test_28d_scales_windows_and_keeps_factors() -> None:
 def test_thresholds_are_exact_decimals() -> None:
     budget = error_budget(to_decimal(99.5))
     assert [decimal_str(t.threshold(budget)) for t in plan_tiers(D30)] == [
-        "0.072", "0.03", "0.015", "0.005"]
+        "0.072",
+        "0.03",
+        "0.015",
+        "0.005",
+    ]
     assert decimal_str(error_budget(to_decimal(99.9))) == "0.001"
     assert decimal_str(error_budget(to_decimal(99.95))) == "0.0005"
 
@@ -79,7 +88,11 @@ def test_short_period_windows_below_four_scrapes_are_refused() -> None:
         plan_tiers(parse_duration("1d"))
     # A 7d period still works with 15s scrapes (shortest window 1m = 4 scrapes).
     assert [format_duration(t.short_window) for t in plan_tiers(parse_duration("7d"))] == [
-        "1m", "7m", "28m", "1h24m"]
+        "1m",
+        "7m",
+        "28m",
+        "1h24m",
+    ]
     with pytest.raises(WindowError):
         plan_tiers(parse_duration("7d"), scrape_interval=30)
 
@@ -90,11 +103,21 @@ def test_default_for_is_a_fifth_of_the_short_window() -> None:
 
 def test_windows_are_sorted_and_unique() -> None:
     assert [format_duration(w) for w in burnrate.windows(plan_tiers(D30), D30)] == [
-        "5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
+        "5m",
+        "30m",
+        "1h",
+        "2h",
+        "6h",
+        "1d",
+        "3d",
+        "30d",
+    ]
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("5m", 300), ("1h30m", 5400), ("30d", 2592000), ("1w", 604800), ("1y", 31536000)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5m", 300), ("1h30m", 5400), ("30d", 2592000), ("1w", 604800), ("1y", 31536000)],
+)
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
@@ -105,8 +128,10 @@ def test_parse_duration_refuses(text: str) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (59, "59s"), (300, "5m"), (5400, "1h30m"), (241920, "2d19h12m")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (59, "59s"), (300, "5m"), (5400, "1h30m"), (241920, "2d19h12m")],
+)
 def test_format_duration_is_canonical(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
     if seconds:

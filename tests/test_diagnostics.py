@@ -24,7 +24,7 @@ def slo_with(sli: str = "", **fields: str) -> str:
     }
     base.update({k: (f"{k}: {v}" if v else "") for k, v in fields.items()})
     sli = sli or (
-        "sli:\n      ratio:\n        errors: http_requests_total{code=~\"5..\"}\n"
+        'sli:\n      ratio:\n        errors: http_requests_total{code=~"5.."}\n'
         "        total: http_requests_total"
     )
     body = "\n    ".join(line for line in [*base.values(), sli] if line)
@@ -34,45 +34,117 @@ def slo_with(sli: str = "", **fields: str) -> str:
 CASES = [
     # (code, text, line, col, words in the message)
     (Code.YAML_SYNTAX, "apiVersion: [slo-compiler/v1\n", 2, 1, "flow sequence"),
-    (Code.DUPLICATE_KEY, slo_with().replace("service: api", "service: api\nservice: api"),
-     3, 1, "duplicate key 'service' (first defined at line 2"),
+    (
+        Code.DUPLICATE_KEY,
+        slo_with().replace("service: api", "service: api\nservice: api"),
+        3,
+        1,
+        "duplicate key 'service' (first defined at line 2",
+    ),
     (Code.NOT_A_DOCUMENT, "# only a comment\n", 1, 1, "empty"),
     (Code.INPUT_LIMIT, "a: " + "[" * 80 + "]" * 80 + "\n", 1, 67, "nesting deeper than 64"),
     (Code.ENCODING, "service: caf\xe9\n".encode("latin-1"), 1, 13, "not UTF-8"),
-    (Code.UNKNOWN_FIELD, slo_with(objectiv="99.9"), 6, 5, "unknown field 'objectiv'; did you mean 'objective'?"),
+    (
+        Code.UNKNOWN_FIELD,
+        slo_with(objectiv="99.9"),
+        6,
+        5,
+        "unknown field 'objectiv'; did you mean 'objective'?",
+    ),
     (Code.MISSING_FIELD, slo_with(objective=""), 4, 5, "missing required field 'objective'"),
     (Code.WRONG_TYPE, slo_with(objective='"99.9"'), 5, 16, "should be number, got a string '99.9'"),
-    (Code.INVALID_VALUE, slo_with(name="Api_Availability"), 4, 11, "invalid name 'Api_Availability'"),
-    (Code.API_VERSION, slo_with().replace("slo-compiler/v1", "slo-compiler/v2"), 1, 13,
-     "apiVersion must be 'slo-compiler/v1'"),
+    (
+        Code.INVALID_VALUE,
+        slo_with(name="Api_Availability"),
+        4,
+        11,
+        "invalid name 'Api_Availability'",
+    ),
+    (
+        Code.API_VERSION,
+        slo_with().replace("slo-compiler/v1", "slo-compiler/v2"),
+        1,
+        13,
+        "apiVersion must be 'slo-compiler/v1'",
+    ),
     (Code.OBJECTIVE, slo_with(objective="100"), 5, 16, "strictly between 0 and 100"),
     (Code.DURATION, slo_with(period="30days"), 6, 13, "invalid period '30days'"),
     (Code.WINDOW, slo_with(period="1d"), 6, 13, "fewer than 4 scrapes"),
     (Code.RESERVED_LABEL, slo_with(labels="{slo_owner: me}"), 6, 14, "'slo_owner' is reserved"),
-    (Code.TIER_UNREACHABLE, slo_with(objective="90"), 5, 16, "tier page-fast would need more than 144%"),
-    (Code.PROMQL_SYNTAX, slo_with(sli="sli:\n      ratio:\n        errors: x{a=\"b\"\n        total: x"),
-     8, 17, "invalid PromQL"),
-    (Code.NOT_A_SELECTOR, slo_with(sli="sli:\n      ratio:\n        errors: rate(x[5m])\n        total: x"),
-     8, 17, "expected a plain vector selector"),
-    (Code.UNKNOWN_FUNCTION,
-     slo_with(sli="sli:\n      raw:\n        error_ratio: info(rate(x[{{window}}]))"),
-     8, 22, "info() is not available in Prometheus 2.x"),
-    (Code.PROMQL_TOO_LARGE,
-     slo_with(sli="sli:\n      raw:\n        error_ratio: " + "(" * 70 + "x[{{window}}]" + ")" * 70),
-     8, 22, "deeper than 64"),
-    (Code.PROMQL_TYPE, slo_with(sli="sli:\n      raw:\n        error_ratio: x[{{window}}]"),
-     8, 22, "range vector cannot be the result"),
-    (Code.RAW_PLACEHOLDER, slo_with(sli="sli:\n      raw:\n        error_ratio: rate(x[5m])"),
-     8, 22, "{{window}}"),
-    (Code.DUPLICATE_SLO, slo_with() + "  - name: api-availability\n    objective: 99\n    sli:\n"
-     "      ratio: {errors: x, total: y}\n", 10, 11, "already defined at line 4, column 11"),
-    (Code.LABEL_CLASH, slo_with(group_by="[team]", labels="{team: api}"), 6, 16,
-     "'team' is both a grouping label and a fixed label"),
+    (
+        Code.TIER_UNREACHABLE,
+        slo_with(objective="90"),
+        5,
+        16,
+        "tier page-fast would need more than 144%",
+    ),
+    (
+        Code.PROMQL_SYNTAX,
+        slo_with(sli='sli:\n      ratio:\n        errors: x{a="b"\n        total: x'),
+        8,
+        17,
+        "invalid PromQL",
+    ),
+    (
+        Code.NOT_A_SELECTOR,
+        slo_with(sli="sli:\n      ratio:\n        errors: rate(x[5m])\n        total: x"),
+        8,
+        17,
+        "expected a plain vector selector",
+    ),
+    (
+        Code.UNKNOWN_FUNCTION,
+        slo_with(sli="sli:\n      raw:\n        error_ratio: info(rate(x[{{window}}]))"),
+        8,
+        22,
+        "info() is not available in Prometheus 2.x",
+    ),
+    (
+        Code.PROMQL_TOO_LARGE,
+        slo_with(
+            sli="sli:\n      raw:\n        error_ratio: " + "(" * 70 + "x[{{window}}]" + ")" * 70
+        ),
+        8,
+        22,
+        "deeper than 64",
+    ),
+    (
+        Code.PROMQL_TYPE,
+        slo_with(sli="sli:\n      raw:\n        error_ratio: x[{{window}}]"),
+        8,
+        22,
+        "range vector cannot be the result",
+    ),
+    (
+        Code.RAW_PLACEHOLDER,
+        slo_with(sli="sli:\n      raw:\n        error_ratio: rate(x[5m])"),
+        8,
+        22,
+        "{{window}}",
+    ),
+    (
+        Code.DUPLICATE_SLO,
+        slo_with() + "  - name: api-availability\n    objective: 99\n    sli:\n"
+        "      ratio: {errors: x, total: y}\n",
+        10,
+        11,
+        "already defined at line 4, column 11",
+    ),
+    (
+        Code.LABEL_CLASH,
+        slo_with(group_by="[team]", labels="{team: api}"),
+        6,
+        16,
+        "'team' is both a grouping label and a fixed label",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("code", "text", "line", "col", "words"), CASES,
-                         ids=[f"{c[0].value}-{c[0].name}" for c in CASES])
+@pytest.mark.parametrize(
+    ("code", "text", "line", "col", "words"),
+    CASES,
+    ids=[f"{c[0].value}-{c[0].name}" for c in CASES],
+)
 def test_code(code: Code, text: str | bytes, line: int, col: int, words: str) -> None:
     diagnostics = errors_of(text)
     assert [(d.code, d.line, d.col) for d in diagnostics] == [(code, line, col)], diagnostics
@@ -106,7 +178,8 @@ def test_output_clash_between_yaml_and_yml() -> None:
 def test_duplicate_slo_across_files_names_the_first_definition() -> None:
     diagnostics = errors_of(VALID, DUPLICATE_ACROSS)
     assert [(d.path, d.code, d.line, d.col) for d in diagnostics] == [
-        ("slos/file1.yaml", Code.DUPLICATE_SLO, 6, 11)]
+        ("slos/file1.yaml", Code.DUPLICATE_SLO, 6, 11)
+    ]
     assert "already defined at slos/file0.yaml:6:11" in diagnostics[0].message
 
 
@@ -133,8 +206,12 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
         """
     diagnostics = errors_of(text)
     assert [(d.line, d.code) for d in diagnostics] == [
-        (2, Code.INVALID_VALUE), (3, Code.RESERVED_LABEL), (6, Code.OBJECTIVE),
-        (7, Code.DURATION), (12, Code.UNKNOWN_FIELD)]
+        (2, Code.INVALID_VALUE),
+        (3, Code.RESERVED_LABEL),
+        (6, Code.OBJECTIVE),
+        (7, Code.DURATION),
+        (12, Code.UNKNOWN_FIELD),
+    ]
 
 
 def test_every_code_has_a_case() -> None:

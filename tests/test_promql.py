@@ -18,15 +18,18 @@ from slo_compiler.promql import (
 )
 
 
-@pytest.mark.parametrize(("value", "literal"), [
-    ("plain", '"plain"'),
-    ('say "hi"', '"say \\"hi\\""'),
-    ("back\\slash", '"back\\\\slash"'),
-    ("two\nlines", '"two\\nlines"'),
-    ("tab\there", '"tab\\there"'),
-    ("bell\x07", '"bell\\x07"'),
-    ("caf\u00e9 \u2603", '"caf\u00e9 \u2603"'),
-])
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("plain", '"plain"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("back\\slash", '"back\\\\slash"'),
+        ("two\nlines", '"two\\nlines"'),
+        ("tab\there", '"tab\\there"'),
+        ("bell\x07", '"bell\\x07"'),
+        ("caf\u00e9 \u2603", '"caf\u00e9 \u2603"'),
+    ],
+)
 def test_quote(value: str, literal: str) -> None:
     assert quote(value) == literal
 
@@ -47,51 +50,63 @@ def test_any_label_value_round_trips_through_our_selector_parser(value: str) -> 
 
 
 def test_selector_keeps_operators_and_order() -> None:
-    text = 'http_server_requests_seconds_count{service="a", uri=~"/api/(x|y)", status!~"2..", b!="c"}'
+    text = (
+        'http_server_requests_seconds_count{service="a", uri=~"/api/(x|y)", status!~"2..", b!="c"}'
+    )
     assert parse_selector(text).render() == (
-        'http_server_requests_seconds_count{service="a",uri=~"/api/(x|y)",status!~"2..",b!="c"}')
+        'http_server_requests_seconds_count{service="a",uri=~"/api/(x|y)",status!~"2..",b!="c"}'
+    )
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("sum(x)", Code.NOT_A_SELECTOR),
-    ("x[5m]", Code.NOT_A_SELECTOR),
-    ('{job="a"}', Code.NOT_A_SELECTOR),
-    ('{__name__="x"}', Code.NOT_A_SELECTOR),
-    ('x{__name__="x"}', Code.PROMQL_SYNTAX),  # the parser refuses a name given twice
-    ("x offset 5m", Code.NOT_A_SELECTOR),
-    ("x @ 100", Code.NOT_A_SELECTOR),
-    ('x{a="b"', Code.PROMQL_SYNTAX),
-    ("{}", Code.PROMQL_SYNTAX),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("sum(x)", Code.NOT_A_SELECTOR),
+        ("x[5m]", Code.NOT_A_SELECTOR),
+        ('{job="a"}', Code.NOT_A_SELECTOR),
+        ('{__name__="x"}', Code.NOT_A_SELECTOR),
+        ('x{__name__="x"}', Code.PROMQL_SYNTAX),  # the parser refuses a name given twice
+        ("x offset 5m", Code.NOT_A_SELECTOR),
+        ("x @ 100", Code.NOT_A_SELECTOR),
+        ('x{a="b"', Code.PROMQL_SYNTAX),
+        ("{}", Code.PROMQL_SYNTAX),
+    ],
+)
 def test_parse_selector_refuses(text: str, code: Code) -> None:
     with pytest.raises(PromQLError) as info:
         parse_selector(text)
     assert info.value.code == code
 
 
-@pytest.mark.parametrize("text", [
-    "sum by (uri) (rate(x[5m]))",
-    "holt_winters(x[1h], 0.5, 0.5)",
-    "absent(x)",
-    "1 - x / 0.005",
-    "vector(0.995)",
-    "max_over_time(rate(x[5m])[1h:1m])",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sum by (uri) (rate(x[5m]))",
+        "holt_winters(x[1h], 0.5, 0.5)",
+        "absent(x)",
+        "1 - x / 0.005",
+        "vector(0.995)",
+        "max_over_time(rate(x[5m])[1h:1m])",
+    ],
+)
 def test_validate_accepts_prometheus_2(text: str) -> None:
     validate(text)
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("double_exponential_smoothing(x[1h], 0.5, 0.5)", Code.UNKNOWN_FUNCTION),
-    ("info(x)", Code.UNKNOWN_FUNCTION),
-    ("limitk(2, x)", Code.UNKNOWN_FUNCTION),
-    ("x[5m]", Code.PROMQL_TYPE),
-    ("rate(x[5m])[1h:1m]", Code.PROMQL_TYPE),
-    ('"text"', Code.PROMQL_TYPE),
-    ("sum(", Code.PROMQL_SYNTAX),
-    ("(" * 65 + "x" + ")" * 65, Code.PROMQL_TOO_LARGE),
-    ("x + " * 5000 + "x", Code.PROMQL_TOO_LARGE),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("double_exponential_smoothing(x[1h], 0.5, 0.5)", Code.UNKNOWN_FUNCTION),
+        ("info(x)", Code.UNKNOWN_FUNCTION),
+        ("limitk(2, x)", Code.UNKNOWN_FUNCTION),
+        ("x[5m]", Code.PROMQL_TYPE),
+        ("rate(x[5m])[1h:1m]", Code.PROMQL_TYPE),
+        ('"text"', Code.PROMQL_TYPE),
+        ("sum(", Code.PROMQL_SYNTAX),
+        ("(" * 65 + "x" + ")" * 65, Code.PROMQL_TOO_LARGE),
+        ("x + " * 5000 + "x", Code.PROMQL_TOO_LARGE),
+    ],
+)
 def test_validate_refuses(text: str, code: Code) -> None:
     with pytest.raises(PromQLError) as info:
         validate(text)

@@ -1,0 +1,197 @@
+"""Planning: the rules each SLI kind compiles to, their labels and their order."""
+
+from __future__ import annotations
+
+import promql_parser
+from conftest import VALID, compile_texts
+
+from slo_compiler.ir import AlertRule, RecordingRule
+
+LATENCY = """\
+apiVersion: slo-compiler/v1
+service: queue-service
+slos:
+  - name: queue-wait-time
+    objective: 99
+    period: 28d
+    sli:
+      latency:
+        histogram: urr_queue_wait_seconds{service="queue-service"}
+        threshold: 300
+"""
+
+GOOD = """\
+apiVersion: slo-compiler/v1
+service: api
+slos:
+  - name: ok-responses
+    objective: 99
+    group_by: [uri, method]
+    sli:
+      ratio:
+        good: http_requests_total{code=~"2.."}
+        total: http_requests_total
+"""
+
+RAW = """\
+apiVersion: slo-compiler/v1
+service: api
+slos:
+  - name: raw-errors
+    objective: 99.9
+    sli:
+      raw:
+        error_ratio: sum(rate(errors_total[{{ window }}])) / sum(rate(requests_total[{{window}}]))
+"""
+
+
+def rules(text: str) -> list[RecordingRule | AlertRule]:
+    return list(compile_texts(text).plans[0].slos[0].rules)
+
+
+def recorded(text: str) -> dict[str, str]:
+    return {r.record: r.expr for r in rules(text) if isinstance(r, RecordingRule)}
+
+
+def test_rule_order_is_dependency_order() -> None:
+    names = [r.record if isinstance(r, RecordingRule) else r.alert for r in rules(VALID)]
+    assert names == [
+        "slo:sli_total:rate5m",
+        "slo:sli_errors:rate5m",
+        *(
+            f"slo:sli_error:ratio_rate{w}"
+            for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
+        ),
+        "slo:objective:ratio",
+        "slo:error_budget:ratio",
+        "slo:current_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
+        *["PaymentFailureRateBudgetBurn"] * 4,
+        "PaymentFailureRateSLIMissing",
+    ]
+
+
+def test_short_windows_read_counters_and_long_windows_read_base_rates() -> None:
+    exprs = recorded(VALID)
+    assert "rate(http_server_requests_seconds_count" in exprs["slo:sli_error:ratio_rate6h"]
+    assert "[6h]" in exprs["slo:sli_error:ratio_rate6h"]
+    for window in ("1d", "3d", "30d"):
+        expr = exprs[f"slo:sli_error:ratio_rate{window}"]
+        assert "http_server_requests" not in expr
+        assert 'sum_over_time(slo:sli_errors:rate5m{slo="payment-failure-rate",' in expr
+        assert f"[{window}]" in expr
+
+
+def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
+    for record, expr in recorded(VALID).items():
+        if record.startswith("slo:sli_error:ratio_rate"):
+            lines = expr.splitlines()
+            assert lines[1].startswith("/ (") and lines[1].endswith(" > 0)"), expr
+            assert lines[2] == "or 0 * " + lines[1][3:-5], expr
+
+
+def test_missing_error_series_count_as_zero_errors() -> None:
+    expr = recorded(VALID)["slo:sli_errors:rate5m"]
+    assert expr.splitlines()[1] == (
+        'or 0 * sum(rate(http_server_requests_seconds_count{service="payment-service"}[5m]))'
+    )
+
+
+def test_good_events_are_subtracted_and_grouping_is_kept() -> None:
+    expr = recorded(GOOD)["slo:sli_errors:rate5m"]
+    assert expr == (
+        "clamp_min(sum by (uri, method) (rate(http_requests_total[5m])) - "
+        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[5m])) '
+        "or 0 * sum by (uri, method) (rate(http_requests_total[5m]))), 0)"
+    )
+
+
+def test_latency_matches_both_spellings_of_le() -> None:
+    exprs = recorded(LATENCY)
+    assert (
+        'urr_queue_wait_seconds_bucket{service="queue-service",le=~"300|300\\\\.0"}'
+        in (exprs["slo:sli_errors:rate5m"])
+    )
+    assert "urr_queue_wait_seconds_count{" in exprs["slo:sli_total:rate5m"]
+    le = promql_parser.parse(exprs["slo:sli_errors:rate5m"])
+    found = []
+    promql_parser.walk(
+        le,
+        lambda n: (
+            found.extend(m.value for m in n.matchers.matchers if m.name == "le")
+            if isinstance(n, promql_parser.VectorSelector)
+            else None
+        ),
+    )
+    assert found == ["300|300\\.0"]
+
+
+def test_raw_template_is_used_for_every_window() -> None:
+    exprs = recorded(RAW)
+    assert "slo:sli_total:rate5m" not in exprs
+    assert exprs["slo:sli_error:ratio_rate30d"] == (
+        "sum(rate(errors_total[30d])) / sum(rate(requests_total[30d]))"
+    )
+    missing = [r for r in rules(RAW) if isinstance(r, AlertRule)][-1]
+    assert missing.expr == 'absent(slo:sli_error:ratio_rate5m{slo="raw-errors",slo_service="api"})'
+
+
+def test_labels_on_series_and_alerts() -> None:
+    text = VALID.replace("    objective: 99.5\n", "    objective: 99.5\n    labels: {tier: gold}\n")
+    all_rules = rules(text)
+    assert all(
+        dict(r.labels)
+        == {
+            "slo": "payment-failure-rate",
+            "slo_service": "payment-service",
+            "team": "payments",
+            "tier": "gold",
+        }
+        for r in all_rules
+        if isinstance(r, RecordingRule)
+    )
+    alerts = [dict(r.labels) for r in all_rules if isinstance(r, AlertRule)]
+    assert [(a["severity"], a["slo_tier"], a.get("slo_window")) for a in alerts] == [
+        ("critical", "page", "1h"),
+        ("critical", "page", "6h"),
+        ("warning", "ticket", "1d"),
+        ("warning", "ticket", "3d"),
+        ("warning", "ticket", None),
+    ]
+    assert all(a["team"] == "payments" and a["tier"] == "gold" for a in alerts)
+
+
+def test_alert_uses_both_windows_and_exact_thresholds() -> None:
+    page_fast = next(r for r in rules(VALID) if isinstance(r, AlertRule))
+    assert page_fast.expr == (
+        'slo:sli_error:ratio_rate1h{slo="payment-failure-rate",slo_service="payment-service"}'
+        " / 0.005 > 14.4\nand\n"
+        'slo:sli_error:ratio_rate5m{slo="payment-failure-rate",slo_service="payment-service"}'
+        " / 0.005 > 14.4"
+    )
+    assert (
+        "more than 7.2% of events fail against a budget of 0.5%"
+        in (dict(page_fast.annotations)["description"])
+    )
+
+
+def test_severity_override_and_annotations() -> None:
+    text = VALID + (
+        "    alerting:\n      name: Payments\n      runbook_url: https://rb/x\n"
+        "      page: {labels: {severity: warning, pager: none}, annotations: {note: hi}}\n"
+    )
+    alerts = [r for r in rules(text) if isinstance(r, AlertRule)]
+    assert alerts[0].alert == "Payments" and alerts[-1].alert == "PaymentsSLIMissing"
+    assert dict(alerts[0].labels)["severity"] == "warning"
+    assert dict(alerts[0].labels)["pager"] == "none"
+    assert dict(alerts[0].annotations)["note"] == "hi"
+    assert dict(alerts[0].annotations)["runbook_url"] == "https://rb/x"
+    assert dict(alerts[2].labels)["severity"] == "warning"
+
+
+def test_label_values_with_quotes_are_escaped_in_selectors() -> None:
+    text = VALID.replace(
+        '{service="payment-service", status=~"5.."}', '{service="pay\\"ment\\\\svc", status=~"5.."}'
+    )
+    exprs = recorded(text)
+    assert 'service="pay\\"ment\\\\svc"' in exprs["slo:sli_errors:rate5m"]
