@@ -61,14 +61,14 @@ def test_edge_case_labels_and_selectors_pass_promtool(promtool: str, tmp_path: P
             period: 28d
             sli:
               ratio:
-                good: http_server_requests_seconds_count{service="catalog-service", uri="/api/search\"x\\y", outcome="SUCCESS"}
-                total: http_server_requests_seconds_count{service="catalog-service", uri="/api/search\"x\\y"}
+                good: http_requests_total{service="catalog-service", uri="/s\"x\\y", code="200"}
+                total: http_requests_total{service="catalog-service", uri="/s\"x\\y"}
             group_by: [uri, method]
           - name: search-raw
             objective: 99
             sli:
               raw:
-                error_ratio: sum(rate(errors_total[{{window}}])) / sum(rate(requests_total[{{window}}]))
+                error_ratio: sum(rate(errs_total[{{window}}])) / sum(rate(reqs_total[{{window}}]))
         """
     )
     for rel, data in result.files.items():
