@@ -93,41 +93,114 @@ def default_for(short_window: int) -> int:
     return max(MINUTE, _round_minutes(Decimal(short_window) / 5))
 
 
+@dataclass(frozen=True)
+class TierOverride:
+    """What an SLO file may change about one tier; None keeps the scaled workbook value."""
+
+    enabled: bool = True
+    long_window: int | None = None
+    short_window: int | None = None
+    factor: Decimal | None = None
+    for_: int | None = None
+
+
+@dataclass(frozen=True)
+class WindowProblem:
+    """A tier that cannot work. `field` is the override field at fault, or "period" when
+    the scaled workbook windows themselves are too short."""
+
+    tier: str
+    field: str
+    message: str
+
+
 class WindowError(ValueError):
-    """A tier whose windows cannot work with this period and scrape interval."""
+    """Every tier of an SLO that cannot work with its period and scrape interval."""
+
+    def __init__(self, problems: list[WindowProblem]) -> None:
+        super().__init__("; ".join(f"tier {p.tier}: {p.message}" for p in problems))
+        self.problems = problems
 
 
-def plan_tiers(period: int, scrape_interval: int = DEFAULT_SCRAPE_INTERVAL) -> list[Tier]:
-    """The workbook tiers scaled to `period` (seconds). Raises WindowError listing every
-    tier whose short window would hold fewer than MIN_SCRAPES_PER_WINDOW scrapes."""
-    tiers = []
-    problems = []
-    scale = Decimal(period) / REFERENCE_PERIOD
+def _plan_tier(
+    default: TierDefault, period: int, scrape_interval: int, override: TierOverride
+) -> Tier | list[WindowProblem]:
+    exact_long = default.long_window * Decimal(period) / REFERENCE_PERIOD
+    long_window = override.long_window or _round_minutes(exact_long)
+    # Which field a short-window problem is the fault of: the window the user wrote, or the
+    # one the short window was derived from (long / 12, as in the workbook).
+    if override.short_window:
+        short_window, short_field = override.short_window, "short_window"
+    elif override.long_window:
+        short_window, short_field = _round_minutes(Decimal(long_window) / 12), "long_window"
+    else:
+        short_window, short_field = _round_minutes(exact_long / 12), "period"
     min_window = MIN_SCRAPES_PER_WINDOW * scrape_interval
-    for default in WORKBOOK_TIERS:
-        exact_long = default.long_window * scale
-        long_window = _round_minutes(exact_long)
-        short_window = _round_minutes(exact_long / 12)
-        if short_window < min_window:
-            problems.append(
-                f"tier {default.name}: short window {format_duration(short_window)} holds fewer "
-                f"than {MIN_SCRAPES_PER_WINDOW} scrapes of {format_duration(scrape_interval)} "
-                f"(needs >= {format_duration(min_window)}); use a longer period"
-            )
-            continue
-        tiers.append(
-            Tier(
+    problems = []
+    if short_window < min_window:
+        fix = "use a longer period" if short_field == "period" else "use a longer window"
+        problems.append(
+            WindowProblem(
                 default.name,
-                default.severity,
-                long_window,
-                short_window,
-                default.factor,
-                default_for(short_window),
-                period,
+                short_field,
+                f"short window {format_duration(short_window)} holds fewer than "
+                f"{MIN_SCRAPES_PER_WINDOW} scrapes of {format_duration(scrape_interval)} "
+                f"(needs >= {format_duration(min_window)}); {fix}",
+            )
+        )
+    elif short_window >= long_window:
+        problems.append(
+            WindowProblem(
+                default.name,
+                short_field,
+                f"short window {format_duration(short_window)} is not shorter than the long "
+                f"window {format_duration(long_window)}",
+            )
+        )
+    if long_window > period:
+        problems.append(
+            WindowProblem(
+                default.name,
+                "long_window",
+                f"long window {format_duration(long_window)} is longer than the period "
+                f"{format_duration(period)}",
             )
         )
     if problems:
-        raise WindowError("; ".join(problems))
+        return problems
+    return Tier(
+        default.name,
+        default.severity,
+        long_window,
+        short_window,
+        override.factor if override.factor is not None else default.factor,
+        override.for_ if override.for_ is not None else default_for(short_window),
+        period,
+    )
+
+
+def plan_tiers(
+    period: int,
+    scrape_interval: int = DEFAULT_SCRAPE_INTERVAL,
+    overrides: dict[str, TierOverride] | None = None,
+) -> list[Tier]:
+    """The workbook tiers scaled to `period` (seconds), with the SLO's overrides applied
+    and disabled tiers left out. Raises WindowError listing every tier that cannot work:
+    a short window under MIN_SCRAPES_PER_WINDOW scrapes, a short window not shorter than
+    its long window, or a long window beyond the period."""
+    tiers = []
+    problems: list[WindowProblem] = []
+    for default in WORKBOOK_TIERS:
+        override = (overrides or {}).get(default.name, TierOverride())
+        if not override.enabled:
+            continue
+        planned = _plan_tier(default, period, scrape_interval, override)
+        if isinstance(planned, Tier):
+            tiers.append(planned)
+        else:
+            problems += planned
+    if problems:
+        raise WindowError(problems)
     return tiers
 
 
@@ -153,9 +226,39 @@ def windows(tiers: list[Tier], period: int) -> list[int]:
     return sorted({period, *(t.long_window for t in tiers), *(t.short_window for t in tiers)})
 
 
-def detection_time(tier: Tier, burn: Decimal) -> Decimal | None:
-    """Seconds until a constant burn rate `burn` (error ratio / budget) trips the tier's long
-    window, or None if it never does. The short window, being shorter, trips first."""
+def is_recorded(window: int) -> bool:
+    """Whether the ratio over `window` is derived from the recorded base rates (planning
+    emits it so, and the detection model adds the lag that costs)."""
+    return window >= RECORDED_WINDOW_MIN
+
+
+def lag(window: int) -> int:
+    """How far a window's ratio trails a step change: a recorded window sums 5m rates,
+    which reach a new level linearly over 5m, so on average half the base window late."""
+    return BASE_RATE_WINDOW // 2 if is_recorded(window) else 0
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How a tier answers a constant burn rate that starts at time 0 (seconds)."""
+
+    burn: Decimal
+    detect: Decimal | None  # both windows above the threshold; None: never
+    fires: Decimal | None  # detect + the tier's `for`
+    budget_spent: Decimal | None  # share of the period's budget spent when it fires
+
+
+def detection(tier: Tier, burn: Decimal) -> Detection:
+    """The workbook's model, for the expressions we emit: after a step to burn rate `burn`
+    (error ratio / budget) a window of length W holds the burn for t of its W seconds, so
+    its ratio crosses `factor x budget` at W x factor / burn (plus the lag of a recorded
+    window). Both windows must cross; the tier then fires after its `for`. A burn at or
+    below the factor never fires."""
     if burn <= tier.factor:
-        return None
-    return tier.long_window * tier.factor / burn
+        return Detection(burn, None, None, None)
+    detect = max(
+        Decimal(window) * tier.factor / burn + lag(window)
+        for window in (tier.long_window, tier.short_window)
+    )
+    fires = detect + tier.for_
+    return Detection(burn, detect, fires, burn * fires / tier.period)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import burnrate
-from .burnrate import Tier, WindowError, decimal_str
+from .burnrate import Tier, TierOverride, WindowError, decimal_str
 from .diagnostics import Code, Diagnostic
 from .durations import parse_duration
 from .model import Slo, SloFile
@@ -35,24 +35,51 @@ class CheckedFile:
     slos: list[CheckedSlo]
 
 
-def _tiers(slo: Slo, at: tuple, source: SourceMap, out: list[Diagnostic]) -> list[Tier] | None:
+def _overrides(slo: Slo) -> dict[str, TierOverride]:
+    return {
+        name: TierOverride(
+            enabled=o.enabled,
+            long_window=o.long_window and parse_duration(o.long_window),
+            short_window=o.short_window and parse_duration(o.short_window),
+            factor=None if o.factor is None else burnrate.to_decimal(o.factor),
+            for_=o.for_ and parse_duration(o.for_),
+        )
+        for name, o in slo.alerting.tiers.items()
+    }
+
+
+def _tiers(
+    slo: Slo, scrape_interval: int, at: tuple, source: SourceMap, out: list[Diagnostic]
+) -> list[Tier] | None:
     try:
-        tiers = burnrate.plan_tiers(parse_duration(slo.period))
+        tiers = burnrate.plan_tiers(parse_duration(slo.period), scrape_interval, _overrides(slo))
     except WindowError as err:
-        out.append(source.diagnostic((*at, "period"), Code.WINDOW, str(err)))
+        for p in err.problems:
+            where = (*at, "period") if p.field == "period" else (*at, "alerting", "tiers", p.tier)
+            field = () if p.field == "period" else (p.field,)
+            out.append(
+                source.diagnostic((*where, *field), Code.WINDOW, f"tier {p.tier}: {p.message}")
+            )
         return None
-    budget = burnrate.error_budget(burnrate.to_decimal(slo.objective))
+    objective = burnrate.to_decimal(slo.objective)
+    budget = burnrate.error_budget(objective)
     for tier in tiers:
         threshold = tier.threshold(budget)
         if threshold >= 1:
+            overridden = slo.alerting.tiers.get(tier.name)
+            where = (
+                (*at, "alerting", "tiers", tier.name, "factor")
+                if overridden and overridden.factor is not None
+                else (*at, "objective")
+            )
             out.append(
                 source.diagnostic(
-                    (*at, "objective"),
+                    where,
                     Code.TIER_UNREACHABLE,
-                    f"objective {decimal_str(burnrate.to_decimal(slo.objective))}% leaves a "
-                    f"{decimal_str(budget * 100)}% error budget: tier {tier.name} would need more "
-                    f"than {decimal_str(threshold * 100)}% of events to fail and can never fire; "
-                    f"raise the objective",
+                    f"objective {decimal_str(objective)}% leaves a {decimal_str(budget * 100)}% "
+                    f"error budget: tier {tier.name} (factor {decimal_str(tier.factor)}) would "
+                    f"need more than {decimal_str(threshold * 100)}% of events to fail and can "
+                    "never fire; raise the objective, lower the factor or disable the tier",
                 )
             )
     return tiers
@@ -88,6 +115,7 @@ def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, l
     out: list[Diagnostic] = []
     checked = []
     names: dict[str, int] = {}
+    scrape_interval = parse_duration(model.scrape_interval)
     for i, slo in enumerate(model.slos):
         at = ("slos", i)
         if slo.name in names:
@@ -107,7 +135,7 @@ def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, l
             out.extend(
                 source.diagnostic((*at, "sli", *path), e.code, str(e)) for path, e in err.problems
             )
-        tiers = _tiers(slo, at, source, out)
+        tiers = _tiers(slo, scrape_interval, at, source, out)
         _labels(slo, model.labels, at, source, out)
         if query is not None and tiers is not None:
             checked.append(CheckedSlo(slo, i, query, tiers))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .burnrate import Tier
+from .sli import SliQuery
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -60,6 +61,7 @@ class SloPlan:
     tiers: tuple[Tier, ...]
     windows: tuple[int, ...]
     group_by: tuple[str, ...]
+    query: SliQuery  # the resolved SLI, for targets that synthesise its input series
     series_labels: Labels  # slo, slo_service and user labels on every recorded series
     alert_name: str
     group_name: str

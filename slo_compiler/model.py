@@ -169,6 +169,27 @@ class Severity(_Strict):
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations.")
 
 
+TierName = Literal["page-fast", "page-slow", "ticket-fast", "ticket-slow"]
+
+
+class TierOptions(_Strict):
+    """Changes to one burn-rate tier. Unset fields keep the workbook value scaled to the
+    period; the short window defaults to the long window / 12."""
+
+    enabled: bool = Field(True, description="false: this SLO has no alert for the tier.")
+    long_window: Duration | None = Field(None, description="Long window, e.g. 1h.")
+    short_window: Duration | None = Field(None, description="Short window, e.g. 5m.")
+    factor: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Burn factor: the tier fires above factor x error budget."
+    )
+    for_: Duration | None = Field(
+        None, alias="for", description="How long the condition must hold before it fires."
+    )
+    labels: Labels = Field(
+        default_factory=dict, description="Alert labels for this tier, over page/ticket's."
+    )
+
+
 class Alerting(_Strict):
     """How the burn-rate alerts of this SLO are named and routed."""
 
@@ -182,6 +203,11 @@ class Alerting(_Strict):
     )
     ticket: Severity = Field(
         default_factory=Severity, description="Slow-burn alerts (severity warning)."
+    )
+    tiers: dict[TierName, TierOptions] = Field(
+        default_factory=dict,
+        description="Per-tier changes: page-fast (1h/5m, 14.4x for 30d), page-slow (6h/30m, "
+        "6x), ticket-fast (1d/2h, 3x), ticket-slow (3d/6h, 1x).",
     )
 
 
@@ -221,5 +247,10 @@ class SloFile(_Strict):
     service: Name = Field(description="Service the SLOs belong to (label slo_service).")
     labels: Labels = Field(
         default_factory=dict, description="Labels added to every rule and alert, e.g. team."
+    )
+    scrape_interval: Duration = Field(
+        "15s",
+        description="How often Prometheus scrapes the service; windows shorter than 4 "
+        "scrapes are refused.",
     )
     slos: list[Slo] = Field(min_length=1)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import burnrate
-from .burnrate import BASE_RATE_WINDOW, RECORDED_WINDOW_MIN, Tier, decimal_str
+from .burnrate import BASE_RATE_WINDOW, Tier, decimal_str, is_recorded
 from .durations import format_duration as dur
 from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
@@ -81,7 +81,7 @@ class _Builder:
             return self.query.at(dur(window))
         if window == BASE_RATE_WINDOW:
             return self.safe_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))
-        if window >= RECORDED_WINDOW_MIN:
+        if is_recorded(window):
 
             def over(metric: str) -> str:
                 return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
@@ -127,6 +127,11 @@ def _annotations(slo: Slo, service: str, tier: Tier, budget: Decimal) -> Labels:
 def _links(slo: Slo) -> dict[str, str]:
     links = {"runbook_url": slo.alerting.runbook_url, "dashboard_url": slo.alerting.dashboard_url}
     return {k: v for k, v in links.items() if v}
+
+
+def _tier_labels(slo: Slo, tier: Tier) -> dict[str, str]:
+    options = slo.alerting.tiers.get(tier.name)  # type: ignore[call-overload]
+    return dict(options.labels) if options else {}
 
 
 def _merge(*dicts: dict[str, str]) -> Labels:
@@ -189,6 +194,7 @@ def plan_slo(
                 "slo_window": tier.window_label,
             },
             getattr(slo.alerting, tier.severity).labels,
+            _tier_labels(slo, tier),
         )
         rules.append(
             AlertRule(
@@ -234,6 +240,7 @@ def plan_slo(
         tiers=tuple(tiers),
         windows=tuple(windows),
         group_by=tuple(slo.group_by),
+        query=query,
         series_labels=labels,
         alert_name=alert_name,
         group_name=f"slo:{service}:{slo.name}",

@@ -8,9 +8,10 @@ import pytest
 
 from slo_compiler import burnrate
 from slo_compiler.burnrate import (
+    TierOverride,
     WindowError,
     decimal_str,
-    detection_time,
+    detection,
     error_budget,
     plan_tiers,
     to_decimal,
@@ -70,17 +71,70 @@ def test_thresholds_are_exact_decimals() -> None:
 def test_detection_time_of_a_total_outage_of_a_999_slo() -> None:
     page_fast = plan_tiers(D30)[0]
     burn = 1 / error_budget(to_decimal(99.9))  # every event fails: burn rate 1000
-    assert detection_time(page_fast, burn) == Decimal("51.84")
+    d = detection(page_fast, burn)
+    assert d.detect == Decimal("51.84")
+    assert d.fires == Decimal("111.84")  # plus `for: 1m`
 
 
 @pytest.mark.parametrize("burn", ["14.4", "10", "1"])
 def test_burn_at_or_below_the_factor_never_fires(burn: str) -> None:
-    assert detection_time(plan_tiers(D30)[0], Decimal(burn)) is None
+    d = detection(plan_tiers(D30)[0], Decimal(burn))
+    assert (d.detect, d.fires, d.budget_spent) == (None, None, None)
 
 
-def test_a_factor_burn_fires_after_the_long_window() -> None:
+def test_a_double_factor_burn_is_detected_after_half_the_long_window() -> None:
     tier = plan_tiers(D30)[0]
-    assert detection_time(tier, Decimal("28.8")) == 1800
+    assert detection(tier, Decimal("28.8")).detect == 1800
+
+
+def test_recorded_long_windows_add_half_the_base_window_of_lag() -> None:
+    ticket_fast = plan_tiers(D30)[2]  # 1d from recorded 5m rates, 2h from the counters
+    assert detection(ticket_fast, Decimal("6")).detect == 43200 + 150
+
+
+def test_budget_spent_at_detection_is_the_workbook_share_for_any_burn() -> None:
+    """Without `for` and lag, a tier has spent factor x long / period of the budget when it
+    detects, whatever the burn: 2%, 5%, 10%, 10% for the workbook tiers."""
+    for tier, share in zip(plan_tiers(D30), ("0.02", "0.05", "0.1", "0.1"), strict=True):
+        for burn in (Decimal(15), Decimal(100), Decimal(1000)):
+            d = detection(tier, burn)
+            assert d.detect is not None
+            spent_at_detect = burn * (d.detect - burnrate.lag(tier.long_window)) / D30
+            assert spent_at_detect == Decimal(share)
+
+
+def test_tier_overrides() -> None:
+    tiers = plan_tiers(
+        D30,
+        overrides={
+            "page-fast": TierOverride(long_window=7200, factor=Decimal("10"), for_=120),
+            "ticket-slow": TierOverride(enabled=False),
+        },
+    )
+    assert [t.name for t in tiers] == ["page-fast", "page-slow", "ticket-fast"]
+    assert (tiers[0].long_window, tiers[0].short_window, tiers[0].factor, tiers[0].for_) == (
+        7200,
+        600,
+        Decimal("10"),
+        120,
+    )
+
+
+def test_impossible_overrides_name_the_field_at_fault() -> None:
+    with pytest.raises(WindowError) as info:
+        plan_tiers(
+            D30,
+            overrides={
+                "page-fast": TierOverride(short_window=30),
+                "page-slow": TierOverride(long_window=3600, short_window=3600),
+                "ticket-slow": TierOverride(long_window=parse_duration("31d")),
+            },
+        )
+    assert [(p.tier, p.field) for p in info.value.problems] == [
+        ("page-fast", "short_window"),
+        ("page-slow", "short_window"),
+        ("ticket-slow", "long_window"),
+    ]
 
 
 def test_short_period_windows_below_four_scrapes_are_refused() -> None:

@@ -76,7 +76,7 @@ CASES = [
         slo_with(objective="90"),
         5,
         16,
-        "tier page-fast would need more than 144%",
+        "tier page-fast (factor 14.4) would need more than 144%",
     ),
     (
         Code.PROMQL_SYNTAX,
@@ -217,3 +217,51 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
 def test_every_code_has_a_case() -> None:
     covered = {c[0] for c in CASES} | {Code.READ_ERROR, Code.OUTPUT_CLASH}
     assert covered == set(Code)
+
+
+TIERED = """\
+apiVersion: slo-compiler/v1
+service: api
+scrape_interval: 30s
+slos:
+  - name: api-availability
+    objective: 99.5
+    period: 7d
+    sli:
+      ratio:
+        errors: http_requests_total{code=~"5.."}
+        total: http_requests_total
+    alerting:
+      tiers:
+        page-slow: {short_window: 1m}
+        ticket-fast: {factor: 250}
+        ticket-slow: {long_window: 8d}
+"""
+
+
+def test_tier_problems_point_at_the_field_at_fault() -> None:
+    found = [(d.line, d.col, d.code, d.message) for d in errors_of(TIERED)]
+    assert [(line, col, code) for line, col, code, _ in found] == [
+        (7, 13, Code.WINDOW),  # page-fast's scaled 1m short window: under 4 scrapes of 30s
+        (14, 35, Code.WINDOW),  # page-slow's short window override
+        (16, 36, Code.WINDOW),  # ticket-slow longer than the period
+    ]
+    assert "tier page-fast: short window 1m holds fewer than 4 scrapes of 30s" in found[0][3]
+    assert "use a longer period" in found[0][3]
+    assert "longer than the period 7d" in found[2][3]
+
+
+def test_an_unreachable_overridden_factor_is_reported_at_the_factor() -> None:
+    text = TIERED.replace("scrape_interval: 30s", "scrape_interval: 15s")
+    text = text.replace("        page-slow: {short_window: 1m}\n", "").replace(
+        "        ticket-slow: {long_window: 8d}\n", ""
+    )
+    [problem] = errors_of(text)
+    assert (problem.line, problem.col, problem.code) == (14, 31, Code.TIER_UNREACHABLE)
+    assert "tier ticket-fast (factor 250)" in problem.message
+
+
+def test_an_unknown_tier_name_is_a_shape_error_at_the_key() -> None:
+    [problem] = errors_of(TIERED.replace("ticket-slow: {long_window: 8d}", "page-fastt: {}"))
+    assert (problem.line, problem.col, problem.code) == (16, 9, Code.INVALID_VALUE)
+    assert "page-fast" in problem.message
