@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
+from . import explain as explain_doc
 from .compiler import Result, compile_sources
 from .diagnostics import CompileError
 from .output import diff, write_tree
@@ -90,6 +92,40 @@ def check(slos: str, out: str) -> None:
         )
         sys.exit(1)
     click.echo(f"{out}/ is up to date ({result.stats.files} files).")
+
+
+@main.command()
+@click.argument("slo", nargs=-1)
+@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table per SLO, or one JSON document.",
+)
+def explain(slo: tuple[str, ...], slos: str, fmt: str) -> None:
+    """Show, per SLO and tier, the windows, burn factor, error-ratio threshold and `for`,
+    the share of the budget spent when the tier detects, and how long it takes to fire on
+    a total outage and on burns of 2x, 10x and 100x the sustainable rate.
+
+    SLO selects SLOs by name or by SERVICE/NAME (default: all).
+    """
+    plans = [s for p in _compile(slos).plans for s in p.slos]
+    if slo:
+        unknown = [
+            name
+            for name in slo
+            if not any(name in (p.name, f"{p.service}/{p.name}") for p in plans)
+        ]
+        if unknown:
+            raise click.BadParameter(f"no SLO named {', '.join(unknown)}", param_hint="SLO")
+        plans = [p for p in plans if {p.name, f"{p.service}/{p.name}"} & set(slo)]
+    if fmt == "json":
+        click.echo(json.dumps(explain_doc.document(plans), indent=2))
+    else:
+        click.echo(explain_doc.text(plans), nl=False)
 
 
 @main.command()

@@ -1,0 +1,135 @@
+"""`slo-compiler explain`: what each tier of an SLO will do, before anyone deploys it.
+
+Pure: plans in, a document (for `--format json`) or text out. Every number comes from
+`burnrate` (windows, factors, thresholds, the detection model), so what explain promises
+is what the rules and the generated promtool tests do.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .burnrate import Tier, decimal_str, detection, is_recorded
+from .durations import format_duration
+from .ir import SloPlan
+
+# Burn rates explain reports: multiples of the sustainable rate (1x spends exactly the
+# budget over the period). A total outage is 1 / budget.
+BURNS = (Decimal(2), Decimal(10), Decimal(100))
+
+
+def human(seconds: Decimal) -> str:
+    """1m51.84s, 51.84s, 2d12h: whole units as Prometheus writes them, seconds to 0.01."""
+    whole_minutes = int(seconds // 60) * 60
+    rest = (seconds - whole_minutes).quantize(Decimal("0.01"))
+    text = format_duration(whole_minutes) if whole_minutes else ""
+    if rest or not text:
+        text += f"{decimal_str(rest)}s"
+    return text
+
+
+def _burns(budget: Decimal) -> list[tuple[str, Decimal]]:
+    outage = 1 / budget
+    return [("total outage", outage)] + [(f"{decimal_str(b)}x", b) for b in BURNS if b < outage]
+
+
+def _tier(tier: Tier, budget: Decimal) -> dict[str, Any]:
+    burns = []
+    for label, burn in _burns(budget):
+        d = detection(tier, burn)
+        burns.append(
+            {
+                "burn": label,
+                "burn_rate": float(burn),
+                "error_ratio": float(burn * budget),
+                "detect_seconds": None if d.detect is None else float(d.detect),
+                "fires_seconds": None if d.fires is None else float(d.fires),
+                "budget_spent_when_firing": None
+                if d.budget_spent is None
+                else float(d.budget_spent),
+            }
+        )
+    return {
+        "tier": tier.name,
+        "severity": tier.severity,
+        "long_window": format_duration(tier.long_window),
+        "short_window": format_duration(tier.short_window),
+        "long_window_from_recorded_rates": is_recorded(tier.long_window),
+        "factor": float(tier.factor),
+        "error_ratio_threshold": float(tier.threshold(budget)),
+        "for": format_duration(tier.for_),
+        "budget_spent_at_detection": float(tier.budget_spent),
+        "burns": burns,
+    }
+
+
+def document(plans: list[SloPlan]) -> dict[str, Any]:
+    """What `explain --format json` prints."""
+    return {
+        "slos": [
+            {
+                "service": p.service,
+                "slo": p.name,
+                "objective_percent": float(p.objective),
+                "error_budget": float(p.budget),
+                "period": format_duration(p.period),
+                "group_by": list(p.group_by),
+                "tiers": [_tier(t, p.budget) for t in p.tiers],
+            }
+            for p in plans
+        ]
+    }
+
+
+def _cell(tier: Tier, burn: Decimal) -> str:
+    d = detection(tier, burn)
+    if d.detect is None:
+        return "never"
+    return f"{human(d.detect)}+{format_duration(tier.for_)}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def text(plans: list[SloPlan]) -> str:
+    """The table `explain` prints: one block per SLO, one row per tier."""
+    out = []
+    for p in plans:
+        grouping = f", per {', '.join(p.group_by)}" if p.group_by else ""
+        out.append(
+            f"{p.service}/{p.name}: objective {decimal_str(p.objective)}% over "
+            f"{format_duration(p.period)}, error budget {decimal_str(p.budget * 100)}%{grouping}"
+        )
+        burns = _burns(p.budget)
+        header = ["tier", "windows", "factor", "threshold", "for", "budget spent"]
+        header += [f"{label} ({decimal_str(b * p.budget * 100)}% errors)" for label, b in burns]
+        rows = [header]
+        for t in p.tiers:
+            rows.append(
+                [
+                    t.name,
+                    f"{format_duration(t.long_window)}/{format_duration(t.short_window)}"
+                    + ("*" if is_recorded(t.long_window) else ""),
+                    f"{decimal_str(t.factor)}x",
+                    f"{decimal_str(t.threshold(p.budget) * 100)}%",
+                    format_duration(t.for_),
+                    f"{decimal_str(t.budget_spent * 100)}%",
+                    *(_cell(t, b) for _, b in burns),
+                ]
+            )
+        out += ["  " + line for line in _table(rows)]
+        if not p.tiers:
+            out.append("  (every tier is disabled: no burn-rate alerts)")
+        out.append("")
+    out.append(
+        "Cells: time from the start of a constant burn until both windows exceed the "
+        "threshold, + the tier's `for` (then it fires). budget spent: share of the period's "
+        "budget gone at detection. *: long window derived from recorded 5m rates, which adds "
+        "2m30s of lag (included)."
+    )
+    return "\n".join(out) + "\n"

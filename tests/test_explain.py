@@ -1,0 +1,94 @@
+"""`slo-compiler explain`: the workbook table and the detection formula, end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+from conftest import ROOT, VALID, compile_texts
+
+from slo_compiler import explain
+from slo_compiler.durations import parse_duration
+
+
+def run_explain(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "slo_compiler", "explain", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_json_matches_the_formula_for_every_example_slo() -> None:
+    result = run_explain("--format", "json")
+    assert result.returncode == 0, result.stderr
+    slos = json.loads(result.stdout)["slos"]
+    assert len(slos) >= 4
+    for slo in slos:
+        budget = slo["error_budget"]
+        period = parse_duration(slo["period"])
+        for tier in slo["tiers"]:
+            long_w, short_w = (
+                parse_duration(tier["long_window"]),
+                parse_duration(tier["short_window"]),
+            )
+            factor, for_ = tier["factor"], parse_duration(tier["for"])
+            lag = 150 if tier["long_window_from_recorded_rates"] else 0
+            assert tier["error_ratio_threshold"] == round(factor * budget, 12)
+            assert abs(tier["budget_spent_at_detection"] - factor * long_w / period) < 1e-12
+            for burn in tier["burns"]:
+                rate = burn["burn_rate"]
+                if rate <= factor:
+                    assert burn["detect_seconds"] is None and burn["fires_seconds"] is None
+                    continue
+                expected = max(long_w * factor / rate + lag, short_w * factor / rate)
+                assert abs(burn["detect_seconds"] - expected) < 1e-6
+                assert abs(burn["fires_seconds"] - expected - for_) < 1e-6
+
+
+def test_total_outage_of_a_999_slo_pages_after_51_84_seconds_plus_for() -> None:
+    result = run_explain("gateway-service/availability")
+    assert result.returncode == 0, result.stderr
+    page_fast = next(line for line in result.stdout.splitlines() if "page-fast" in line)
+    assert page_fast.split()[:7] == [
+        "page-fast",
+        "1h/5m",
+        "14.4x",
+        "1.44%",
+        "1m",
+        "2%",
+        "51.84s+1m",
+    ]
+
+
+def test_30d_workbook_table_in_the_text_output() -> None:
+    plans = compile_texts(VALID.replace("objective: 99.5", "objective: 99.9")).plans[0].slos
+    rows = [line.split()[:6] for line in explain.text(list(plans)).splitlines()[2:6]]
+    assert rows == [
+        ["page-fast", "1h/5m", "14.4x", "1.44%", "1m", "2%"],
+        ["page-slow", "6h/30m", "6x", "0.6%", "6m", "5%"],
+        ["ticket-fast", "1d/2h*", "3x", "0.3%", "24m", "10%"],
+        ["ticket-slow", "3d/6h*", "1x", "0.1%", "1h12m", "10%"],
+    ]
+
+
+def test_human_durations() -> None:
+    assert explain.human(Decimal("51.84")) == "51.84s"
+    assert explain.human(Decimal("111.84")) == "1m51.84s"
+    assert explain.human(Decimal(3600 * 36 + 150)) == "1d12h2m30s"
+    assert explain.human(Decimal(0)) == "0s"
+
+
+def test_unknown_slo_is_a_usage_error() -> None:
+    result = run_explain("no-such-slo")
+    assert result.returncode == 2
+    assert "no SLO named no-such-slo" in result.stderr
+
+
+def test_select_by_name() -> None:
+    result = run_explain("queue-wait-time", "--format", "json")
+    assert [s["slo"] for s in json.loads(result.stdout)["slos"]] == ["queue-wait-time"]
