@@ -26,6 +26,7 @@ class EventSli:
     total: Selector
     errors: Selector | None = None
     good: Selector | None = None
+    le: tuple[str, ...] = ()  # latency SLIs: the spellings of the bucket boundary matched
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,14 @@ def resolve(sli: Sli) -> SliQuery:
                 )
             )
         elif histogram:
-            le = "|".join(re.escape(s) for s in le_spellings(sli.latency.threshold))
+            spellings = le_spellings(sli.latency.threshold)
+            le = "|".join(re.escape(s) for s in spellings)
             query = EventSli(
                 total=histogram.with_metric(histogram.metric + "_count"),
                 good=histogram.with_metric(histogram.metric + "_bucket").with_matcher(
                     Matcher("le", "=~", le)
                 ),
+                le=tuple(spellings),
             )
     elif sli.raw is not None:
         template = sli.raw.error_ratio

@@ -59,14 +59,13 @@ def test_compile_summary_and_layout(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
     result = cli("compile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("4 SLOs -> ")
-    assert "4 added, 0 changed, 0 removed" in result.stdout
-    assert sorted(read_tree(tmp_path / "generated")) == [
-        "prometheus/gateway-service.rules.yaml",
-        "prometheus/payment-service.rules.yaml",
-        "prometheus/queue-service.rules.yaml",
-        "prometheus/ticket-service.rules.yaml",
-    ]
+    assert result.stdout.startswith("6 SLOs -> ")
+    assert "12 added, 0 changed, 0 removed" in result.stdout
+    stems = sorted(p.stem for p in (ROOT / "slos").glob("*.yaml"))
+    assert sorted(read_tree(tmp_path / "generated")) == sorted(
+        [f"prometheus/{s}.rules.yaml" for s in stems]
+        + [f"prometheus/tests/{s}.test.yaml" for s in stems]
+    )
 
 
 def test_committed_generated_tree_is_what_the_sources_produce() -> None:
@@ -128,8 +127,9 @@ def test_selector_errors_are_reported_once_the_shape_is_right(repo: Path) -> Non
 def test_removed_slo_file_removes_its_output(repo: Path) -> None:
     (repo / "slos" / "gateway-service.yaml").unlink()
     result = cli("compile", cwd=repo)
-    assert "0 added, 0 changed, 1 removed" in result.stdout
+    assert "0 added, 0 changed, 2 removed" in result.stdout
     assert not (repo / "generated/prometheus/gateway-service.rules.yaml").exists()
+    assert not (repo / "generated/prometheus/tests/gateway-service.test.yaml").exists()
     assert not list(repo.glob(".generated.*")), "temporary folders must be cleaned up"
 
 
@@ -154,13 +154,16 @@ def test_check_fails_on_a_source_change(repo: Path) -> None:
     source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.9"))
     result = cli("check", cwd=repo)
     assert result.returncode == 1
-    assert result.stdout.splitlines() == ["~ prometheus/payment-service.rules.yaml"]
+    assert result.stdout.splitlines() == [
+        "~ prometheus/payment-service.rules.yaml",
+        "~ prometheus/tests/payment-service.test.yaml",
+    ]
 
 
 def test_validate_writes_nothing(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
     result = cli("validate", cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (0, "4 SLOs OK\n")
+    assert (result.returncode, result.stdout) == (0, "6 SLOs OK\n")
     assert not (tmp_path / "generated").exists()
 
 

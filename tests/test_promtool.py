@@ -17,10 +17,12 @@ RULE_FILES = sorted((ROOT / "generated/prometheus").glob("*.rules.yaml"))
 HAND_WRITTEN = sorted((ROOT / "tests/promtool").glob("*.test.yaml"))
 
 
-def test_there_is_a_rule_file_and_a_hand_written_test_per_example_slo_file() -> None:
+def test_rule_files_and_hand_written_tests_belong_to_example_slo_files() -> None:
     sources = {p.stem for p in (ROOT / "slos").glob("*.yaml")}
     assert {p.name.removesuffix(".rules.yaml") for p in RULE_FILES} == sources
-    assert {p.name.removesuffix(".test.yaml") for p in HAND_WRITTEN} == sources
+    # The four SLOs of the first release have hand-written tests besides generated ones.
+    hand_written = {p.name.removesuffix(".test.yaml") for p in HAND_WRITTEN}
+    assert hand_written == {"gateway-service", "payment-service", "queue-service", "ticket-service"}
 
 
 @pytest.mark.parametrize("rules", RULE_FILES, ids=lambda p: p.name)

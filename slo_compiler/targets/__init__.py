@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..ir import SourcePlan
-from . import prometheus
+from . import prometheus, promtool_tests
 
 Renderer = Callable[[list[SourcePlan]], dict[str, bytes]]
 
 TARGETS: dict[str, Renderer] = {
     "prometheus": prometheus.render,
+    "promtool-tests": promtool_tests.render,
 }

@@ -1,0 +1,340 @@
+"""promtool unit tests for every alert we generate: prometheus/tests/<file>.test.yaml.
+
+For each SLO with an event SLI, from its own selectors and the planned tiers:
+
+* step: healthy traffic for one long window, then a burn of 1.1x a tier's factor; the tier
+  is quiet clearly before the predicted time and firing at it;
+* steady: a burn of 0.9x a tier's factor from the start; that tier never fires;
+* idle: series present, no events; no alert, and every recorded ratio is 0 (not NaN);
+* absent: no series at all; the SLI-missing alert fires after its `for`;
+* groups (grouped SLOs): one group in a total outage, another healthy; only the first alerts.
+
+Times and `$value`s come from `simulate`, a closed-form model of our rules; promtool then
+checks that model against the real rules. Raw SLIs are opaque: only their SLI-missing alert
+is exercised. Counters step by whole numbers of events, so the expanding notation stays
+exact (a fractional step accumulates rounding error that reads as a counter reset).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ..burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection
+from ..durations import format_duration as dur
+from ..explain import human
+from ..ir import AlertRule, SloPlan, SourcePlan
+from ..plan import ratio_metric
+from ..promql import series as selector
+from ..render import yaml_file
+from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at
+from ..sli import EventSli
+from ..synth import group_values, series_for
+from ..templates import render as render_template
+from .prometheus import FOLDER as RULES_FOLDER
+from .prometheus import rule_file_path
+
+FOLDER = f"{RULES_FOLDER}/tests"
+ABOVE = Fraction(11, 10)
+BELOW = Fraction(9, 10)
+# Events per input sample and group; scaled up for tiny budgets so 0.9x a factor is still
+# at least a few bad events per sample.
+BASE_EVENTS = 100_000
+MAX_NUDGES = 50
+
+
+def test_file_path(plan: SourcePlan) -> str:
+    return f"{FOLDER}/{plan.stem}.test.yaml"
+
+
+def _ceil(seconds: int, step: int) -> int:
+    return -(-seconds // step) * step
+
+
+def clock_for(slos: tuple[SloPlan, ...]) -> Clock:
+    """Evaluate as coarsely as every window and `for` allows (the gcd of them all): a 90d
+    SLO's tests then take as many evaluations as a 30d one's (every 3m instead of every
+    minute). Samples every minute, or at the evaluation interval where that is finer."""
+    spans = []
+    for slo in slos:
+        for t in slo.tiers:
+            spans += [t.long_window, t.short_window, *([t.for_] if t.for_ else [])]
+    step = math.gcd(*spans) or 60
+    return Clock(sample=math.gcd(60, step), step=step)
+
+
+@dataclass
+class _Scenario:
+    name: str
+    traffic: list[tuple[dict[str, str], Traffic]]
+    end: int
+    alert_checks: list[int] = field(default_factory=list)
+    zero_ratio_at: int | None = None
+    expected: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+class _Slo:
+    """One SLO's alerts, traffic models and expected alerts."""
+
+    def __init__(self, plan: SloPlan, clock: Clock) -> None:
+        self.plan = plan
+        self.clock = clock
+        self.budget = Fraction(plan.budget)
+        self.events = BASE_EVENTS * max(1, math.ceil(Fraction(1, 100) / self.budget))
+        alerts = [r for r in plan.rules if isinstance(r, AlertRule)]
+        self.burn_rules = {r.tier.name: r for r in alerts if r.tier is not None}
+        self.missing_rule = next(r for r in alerts if r.tier is None)
+
+    # -- expected alerts ------------------------------------------------------------------
+    def _alert(self, rule: AlertRule, expr_labels: dict[str, str], value: float) -> dict:
+        return {
+            "exp_labels": {**expr_labels, **dict(rule.labels)},
+            "exp_annotations": {
+                k: render_template(v, expr_labels, value) for k, v in rule.annotations
+            },
+        }
+
+    def expect(self, scenario: _Scenario) -> _Scenario:
+        """The scenario with the alerts firing at each of its checks (raises Tie)."""
+        scenario.expected = {t: self.firing(scenario, t) for t in scenario.alert_checks}
+        return scenario
+
+    def firing(self, scenario: _Scenario, t: int) -> list[dict[str, Any]]:
+        """Alerts of the burn alert name firing at t, as promtool lists them."""
+        out = []
+        for group, traffic in scenario.traffic:
+            model = GroupModel(traffic, self.clock)
+            for tier in self.plan.tiers:
+                fire = fires_at(model, tier, self.budget, t)
+                if fire is None:
+                    continue
+                value = burn_value(model, tier, self.budget, t)
+                tenths = value * 10 - math.floor(value * 10)
+                if abs(tenths - Fraction(1, 2)) < Fraction(1, 10**9):
+                    raise Tie(f"$value {float(value)} rounds either way")
+                labels = {**dict(self.plan.series_labels), **group}
+                out.append(self._alert(self.burn_rules[tier.name], labels, float(value)))
+        return out
+
+    def first_fire(self, traffic: Traffic, tier: Tier, until: int) -> int | None:
+        return fires_at(GroupModel(traffic, self.clock), tier, self.budget, until)
+
+    # -- scenarios ---------------------------------------------------------------------------
+    def _bad(self, factor: Decimal, share: Fraction, nudge: int) -> int:
+        exact = Fraction(factor) * self.budget * share * self.events
+        bad = (math.ceil(exact) + nudge) if share > 1 else (math.floor(exact) - nudge)
+        return max(0, min(self.events, bad))
+
+    def step(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario:
+        step = self.clock.step
+        start = _ceil(tier.long_window, step)
+        bad = self._bad(tier.factor, ABOVE, nudge)
+        traffic = Traffic(self.events, 0, bad, start)
+        horizon = start + 2 * (tier.long_window + tier.for_ + BASE_RATE_WINDOW)
+        fire = self.first_fire(traffic, tier, horizon)
+        if fire is None:
+            raise AssertionError(f"{self.plan.name}: tier {tier.name} never fires on a step")
+        burn = Fraction(bad, self.events) / self.budget
+        predicted = detection(tier, Decimal(burn.numerator) / Decimal(burn.denominator))
+        assert predicted.fires is not None
+        quiet = max(start, fire - step * max(2, (fire - start) // step // 5))
+        return _Scenario(
+            f"{self.plan.name}: {tier.name} fires on a step to a {float(burn):.4g}x burn "
+            f"({decimal_str(ABOVE_DEC)}x its factor) at {dur(start)}: explain predicts "
+            f"{human(predicted.fires)} after the step, the rules fire at "
+            f"{dur(fire - start)}; quiet at {dur(quiet - start)}",
+            [(group, traffic)],
+            end=fire,
+            alert_checks=[start, quiet, fire],
+        )
+
+    def steady(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario:
+        bad = self._bad(tier.factor, BELOW, nudge)
+        traffic = Traffic(self.events, bad, bad)
+        end = _ceil(tier.long_window + tier.for_ + BASE_RATE_WINDOW, self.clock.step)
+        if self.first_fire(traffic, tier, end) is not None:
+            raise AssertionError(f"{self.plan.name}: tier {tier.name} fires below its factor")
+        burn = Fraction(bad, self.events) / self.budget
+        return _Scenario(
+            f"{self.plan.name}: {tier.name} stays quiet on a steady {float(burn):.4g}x burn "
+            f"({decimal_str(BELOW_DEC)}x its factor)",
+            [(group, traffic)],
+            end=end,
+            alert_checks=[_ceil(end // 2, self.clock.step), end],
+        )
+
+    def idle(self, groups: list[dict[str, str]]) -> _Scenario:
+        end = _ceil(3600, self.clock.step)
+        return _Scenario(
+            f"{self.plan.name}: no traffic is not an outage (ratios 0, no alert)",
+            [(g, Traffic(0, 0, 0)) for g in groups],
+            end=end,
+            alert_checks=[end],
+            zero_ratio_at=end,
+        )
+
+    def outage_in_one_group(self, groups: list[dict[str, str]]) -> _Scenario:
+        burning = Traffic(self.events, self.events, self.events)
+        healthy = Traffic(self.events, 0, 0)
+        horizon = max(t.for_ for t in self.plan.tiers) + 2 * self.clock.step
+        fires = [self.first_fire(burning, t, horizon) for t in self.plan.tiers]
+        end = max(f for f in fires if f is not None)
+        return _Scenario(
+            f"{self.plan.name}: a total outage of {_show(groups[0])} alerts only that group, "
+            f"not {_show(groups[1])}",
+            [(groups[0], burning), (groups[1], healthy)],
+            end=end,
+            alert_checks=[end],
+        )
+
+
+ABOVE_DEC = Decimal(ABOVE.numerator) / ABOVE.denominator
+BELOW_DEC = Decimal(BELOW.numerator) / BELOW.denominator
+
+
+def _show(group: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in group.items())
+
+
+def _notation(before: int, after: int, step_at: int, end: int, sample: int) -> str:
+    head = step_at // sample
+    total = end // sample
+    if head >= total or before == after:
+        return f"0+{before}x{total}"
+    tail = total - head
+    first = before * head + after
+    parts = [f"0+{before}x{head}", f"{first}+{after}x{tail - 1}"]
+    return " ".join(parts)
+
+
+def _input_series(slo: _Slo, scenario: _Scenario) -> list[dict[str, str]]:
+    assert isinstance(slo.plan.query, EventSli)
+    out = []
+    for group, traffic in scenario.traffic:
+        found = series_for(slo.plan.query, group)
+        assert found is not None
+        for s in found:
+            before = s.total * traffic.total + s.errors * traffic.errors_before
+            after = s.total * traffic.total + s.errors * traffic.errors_after
+            out.append(
+                {
+                    "series": s.notation(),
+                    "values": _notation(
+                        before, after, traffic.step_at, scenario.end, slo.clock.sample
+                    ),
+                }
+            )
+    return out
+
+
+def _test_group(slo: _Slo, scenario: _Scenario) -> dict[str, Any]:
+    plan = slo.plan
+    checks: list[dict[str, Any]] = [
+        {"eval_time": dur(t), "alertname": plan.alert_name, "exp_alerts": alerts}
+        for t, alerts in scenario.expected.items()
+    ]
+    checks.append(
+        {
+            "eval_time": dur(scenario.end),
+            "alertname": slo.missing_rule.alert,
+            "exp_alerts": [],
+        }
+    )
+    group: dict[str, Any] = {
+        "name": scenario.name,
+        "interval": dur(slo.clock.sample),
+        "input_series": _input_series(slo, scenario),
+        "alert_rule_test": checks,
+    }
+    if scenario.zero_ratio_at is not None:
+        group["promql_expr_test"] = [
+            {
+                "expr": selector(ratio_metric(w), plan.selector_labels).render(),
+                "eval_time": dur(scenario.zero_ratio_at),
+                "exp_samples": [
+                    {
+                        "labels": selector(
+                            ratio_metric(w), {**dict(plan.series_labels), **g}
+                        ).render(),
+                        "value": 0,
+                    }
+                    for g, _ in scenario.traffic
+                ],
+            }
+            for w in plan.windows
+        ]
+    return group
+
+
+def _absent(slo: _Slo) -> dict[str, Any]:
+    rule = slo.missing_rule
+    fires = _ceil(rule.for_, slo.clock.step)
+    expr_labels = dict(slo.plan.selector_labels)
+    return {
+        "name": f"{slo.plan.name}: the SLI-missing alert fires {dur(rule.for_)} after the "
+        "SLI's series are gone",
+        "interval": dur(slo.clock.sample),
+        "input_series": [
+            {"series": 'up{job="unrelated"}', "values": f"1x{fires // slo.clock.sample}"}
+        ],
+        "alert_rule_test": [
+            {"eval_time": dur(fires - slo.clock.step), "alertname": rule.alert, "exp_alerts": []},
+            {
+                "eval_time": dur(fires),
+                "alertname": rule.alert,
+                "exp_alerts": [slo._alert(rule, expr_labels, 0.0)],
+            },
+        ],
+    }
+
+
+def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario:
+    """Build a scenario, nudging its bad events by one until no ratio or `$value` sits on
+    a tie that floats could break either way."""
+    for nudge in range(MAX_NUDGES):
+        try:
+            return slo.expect(build(*args, nudge))
+        except Tie:
+            continue
+    raise AssertionError(f"no tie-free traffic for {build.__name__}{args}")
+
+
+def _scenarios(slo: _Slo) -> list[_Scenario]:
+    """Every scenario of an event SLI whose series we can synthesise (none otherwise)."""
+    plan = slo.plan
+    if not isinstance(plan.query, EventSli):
+        return []
+    groups = group_values(plan.query, plan.group_by, 2) if plan.group_by else None
+    first = groups[0] if groups else {}
+    if series_for(plan.query, first) is None:
+        return []
+    out = []
+    for tier in plan.tiers:
+        out.append(_retry(slo, slo.step, tier, first))
+        out.append(_retry(slo, slo.steady, tier, first))
+    # Ratios of 0 and 1 cannot tie with a threshold strictly between them.
+    out.append(slo.expect(slo.idle(groups or [first])))
+    if groups and plan.tiers:
+        out.append(slo.expect(slo.outage_in_one_group(groups)))
+    return out
+
+
+def test_document(plan: SourcePlan) -> dict[str, Any]:
+    clock = clock_for(plan.slos)
+    tests = []
+    for slo_plan in plan.slos:
+        slo = _Slo(slo_plan, clock)
+        tests += [_test_group(slo, scenario) for scenario in _scenarios(slo)]
+        tests.append(_absent(slo))
+    return {
+        "rule_files": [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"],
+        "evaluation_interval": dur(clock.step),
+        "tests": tests,
+    }
+
+
+def render(plans: list[SourcePlan]) -> dict[str, bytes]:
+    return {test_file_path(p): yaml_file([p.source], test_document(p)) for p in plans}

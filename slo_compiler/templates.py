@@ -1,0 +1,39 @@
+"""Alert annotation templates: the subset whose output the generated tests can predict.
+
+promtool compares annotations exactly, so a generated test must render them as Prometheus
+will. We support what SLO alerts need, `{{ $labels.NAME }}` and
+`{{ $value | printf "%.Nf" }}`, and refuse any other template action in user annotations
+at compile time rather than emit a test that cannot pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ACTION = re.compile(
+    r"\{\{\s*(?:\$labels\.(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)"
+    r'|\$value\s*\|\s*printf\s+"%\.(?P<digits>[0-9])f")\s*\}\}'
+)
+SUPPORTED = '{{ $labels.NAME }} and {{ $value | printf "%.1f" }}'
+
+
+def unsupported(text: str) -> str | None:
+    """The first template action in `text` we cannot render, or None."""
+    rest = _ACTION.sub("", text)
+    start = rest.find("{{")
+    if start < 0:
+        return None
+    end = rest.find("}}", start)
+    return rest[start : end + 2 if end >= 0 else len(rest)]
+
+
+def render(text: str, labels: dict[str, str], value: float) -> str:
+    """`text` as Prometheus renders it for an alert with these labels and value. A label
+    the alert lacks renders as Go's templates render a missing map key."""
+
+    def action(match: re.Match[str]) -> str:
+        if match["label"] is not None:
+            return labels.get(match["label"], "<no value>")
+        return f"{value:.{int(match['digits'])}f}"
+
+    return _ACTION.sub(action, text)
