@@ -32,6 +32,8 @@ BASE_RATE_WINDOW = parse_duration("5m")
 # hours, and it spares Prometheus from reading days of raw samples every evaluation.
 RECORDED_WINDOW_MIN = parse_duration("12h")
 SLI_MISSING_FOR = parse_duration("10m")
+# Prometheus' default rule evaluation interval; what explain's timings assume.
+EVALUATION_INTERVAL = parse_duration("1m")
 
 
 @dataclass(frozen=True)
@@ -232,10 +234,20 @@ def is_recorded(window: int) -> bool:
     return window >= RECORDED_WINDOW_MIN
 
 
-def lag(window: int) -> int:
-    """How far a window's ratio trails a step change: a recorded window sums 5m rates,
-    which reach a new level linearly over 5m, so on average half the base window late."""
-    return BASE_RATE_WINDOW // 2 if is_recorded(window) else 0
+def effective_window(window: int, evaluation_interval: int = EVALUATION_INTERVAL) -> Decimal:
+    """How much traffic a window's ratio weighs. A window from the counters spans exactly
+    `window`; one summed from recorded rates holds a sample at both ends of its range
+    (Prometheus 2.x includes both), one evaluation interval more."""
+    return Decimal(window + (evaluation_interval if is_recorded(window) else 0))
+
+
+def lag(window: int, evaluation_interval: int = EVALUATION_INTERVAL) -> Decimal:
+    """How far a window's ratio trails a step change. A recorded 5m rate reaches a new
+    level over 5m in steps of one evaluation, so a window summed from those rates is
+    (5m - interval) / 2 late: 2m at Prometheus' default 1m evaluation."""
+    if not is_recorded(window):
+        return Decimal(0)
+    return Decimal(max(0, BASE_RATE_WINDOW - evaluation_interval)) / 2
 
 
 @dataclass(frozen=True)
@@ -248,16 +260,20 @@ class Detection:
     budget_spent: Decimal | None  # share of the period's budget spent when it fires
 
 
-def detection(tier: Tier, burn: Decimal) -> Detection:
+def detection(
+    tier: Tier, burn: Decimal, evaluation_interval: int = EVALUATION_INTERVAL
+) -> Detection:
     """The workbook's model, for the expressions we emit: after a step to burn rate `burn`
     (error ratio / budget) a window of length W holds the burn for t of its W seconds, so
-    its ratio crosses `factor x budget` at W x factor / burn (plus the lag of a recorded
-    window). Both windows must cross; the tier then fires after its `for`. A burn at or
-    below the factor never fires."""
+    its ratio crosses `factor x budget` at W x factor / burn (a recorded window: its
+    effective length and its lag, see above). Both windows must cross; the tier then fires
+    after its `for`, at the first evaluation from then on. A burn at or below the factor
+    never fires."""
     if burn <= tier.factor:
         return Detection(burn, None, None, None)
     detect = max(
-        Decimal(window) * tier.factor / burn + lag(window)
+        effective_window(window, evaluation_interval) * tier.factor / burn
+        + lag(window, evaluation_interval)
         for window in (tier.long_window, tier.short_window)
     )
     fires = detect + tier.for_

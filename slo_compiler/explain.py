@@ -10,7 +10,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .burnrate import Tier, decimal_str, detection, is_recorded
+from .burnrate import (
+    EVALUATION_INTERVAL,
+    RECORDED_WINDOW_MIN,
+    Tier,
+    decimal_str,
+    detection,
+    is_recorded,
+    lag,
+)
 from .durations import format_duration
 from .ir import SloPlan
 
@@ -74,6 +82,7 @@ def document(plans: list[SloPlan]) -> dict[str, Any]:
                 "objective_percent": float(p.objective),
                 "error_budget": float(p.budget),
                 "period": format_duration(p.period),
+                "evaluation_interval": format_duration(EVALUATION_INTERVAL),
                 "group_by": list(p.group_by),
                 "tiers": [_tier(t, p.budget) for t in p.tiers],
             }
@@ -128,8 +137,10 @@ def text(plans: list[SloPlan]) -> str:
         out.append("")
     out.append(
         "Cells: time from the start of a constant burn until both windows exceed the "
-        "threshold, + the tier's `for` (then it fires). budget spent: share of the period's "
-        "budget gone at detection. *: long window derived from recorded 5m rates, which adds "
-        "2m30s of lag (included)."
+        "threshold, + the tier's `for` (then it fires), with rules evaluated every "
+        f"{format_duration(EVALUATION_INTERVAL)}. budget spent: share of the period's budget "
+        "gone at detection. *: long window summed from recorded 5m rates: it weighs one more "
+        f"evaluation of traffic and trails a change by {human(lag(RECORDED_WINDOW_MIN))} "
+        "(both included)."
     )
     return "\n".join(out) + "\n"

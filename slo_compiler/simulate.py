@@ -31,14 +31,20 @@ from .burnrate import BASE_RATE_WINDOW, Tier, is_recorded
 
 @dataclass(frozen=True)
 class Traffic:
-    """Events per input sample of one group: `total` throughout; `errors_before` bad ones
-    per sample up to `step_at` (seconds, a multiple of the sample interval), then
-    `errors_after`."""
+    """Events per input sample of one group: `total` throughout, and bad events per sample
+    in phases: `errors[i] = (start, per_sample)`, starts ascending from 0 and multiples of
+    the sample interval (healthy, then a step; or a burn, then recovery)."""
 
     total: int
-    errors_before: int
-    errors_after: int
-    step_at: int = 0
+    errors: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def step(cls, total: int, before: int, after: int, at: int) -> Traffic:
+        return cls(total, ((0, before), (at, after)))
+
+    @classmethod
+    def steady(cls, total: int, errors: int) -> Traffic:
+        return cls(total, ((0, errors),))
 
 
 @dataclass(frozen=True)
@@ -57,24 +63,26 @@ def _ramp_sum(offset: int, first: int, last: int, step: int) -> int:
 
 
 class _Counter:
-    """A counter that grows by `before` per sample up to `step_at`, then by `after`."""
+    """A counter from 0 growing by a per-sample amount that changes at given times: a sum
+    of ramps, one per change, each starting at its change."""
 
-    def __init__(self, before: int, after: int, step_at: int, sample: int) -> None:
-        self.before, self.after, self.step_at, self.sample = before, after, step_at, sample
+    def __init__(self, phases: tuple[tuple[int, int], ...], sample: int) -> None:
+        self.sample = sample
+        self.ramps = []
+        previous = 0
+        for start, per_sample in phases:
+            self.ramps.append((start, per_sample - previous))
+            previous = per_sample
 
     def at(self, t: int) -> int:
-        if t <= 0:
-            return 0
-        samples, until_step = t // self.sample, self.step_at // self.sample
-        head = min(samples, until_step)
-        return self.before * head + self.after * (samples - head)
+        return sum(slope * (max(0, t - start) // self.sample) for start, slope in self.ramps)
 
     def grid_sum(self, shift: int, first: int, last: int, step: int) -> int:
-        """sum of at(j*step - shift) for j in first..last, in O(1)."""
-        ramps = self.before * _ramp_sum(shift, first, last, step) + (
-            self.after - self.before
-        ) * _ramp_sum(shift + self.step_at, first, last, step)
-        return ramps // self.sample
+        """sum of at(j*step - shift) for j in first..last, in O(1) per change."""
+        return (
+            sum(slope * _ramp_sum(shift + start, first, last, step) for start, slope in self.ramps)
+            // self.sample
+        )
 
 
 class GroupModel:
@@ -82,10 +90,8 @@ class GroupModel:
 
     def __init__(self, traffic: Traffic, clock: Clock) -> None:
         self.clock = clock
-        self.total = _Counter(traffic.total, traffic.total, 0, clock.sample)
-        self.errors = _Counter(
-            traffic.errors_before, traffic.errors_after, traffic.step_at, clock.sample
-        )
+        self.total = _Counter(((0, traffic.total),), clock.sample)
+        self.errors = _Counter(traffic.errors, clock.sample)
 
     def _recorded(self, counter: _Counter, t: int, window: int) -> int:
         """Sum over the recorded 5m increases at evaluations in [t - window, t], t > 0."""
@@ -115,8 +121,17 @@ class Tie(Exception):
 _NOISE = Fraction(1, 10**9)
 
 
+def _above(model: GroupModel, window: int, threshold: Fraction, j: int) -> bool:
+    """Whether the ratio over `window` exceeds `threshold` at evaluation j (raises Tie)."""
+    ratio = model.ratio(j * model.clock.step, window)
+    if abs(ratio - threshold) <= threshold * _NOISE:
+        raise Tie(f"ratio over {window}s is {threshold} at evaluation {j}")
+    return ratio > threshold
+
+
 def _first_true(model: GroupModel, window: int, threshold: Fraction, last: int) -> int | None:
-    """Index of the first evaluation (1..last) where the ratio exceeds `threshold`."""
+    """Index of the first evaluation (1..last) where the ratio exceeds `threshold`, by
+    bisection: the ratio must not decrease over 1..last."""
     low, high = 1, last + 1
     while low < high:
         mid = (low + high) // 2
@@ -126,24 +141,49 @@ def _first_true(model: GroupModel, window: int, threshold: Fraction, last: int) 
             low = mid + 1
     for j in (low - 1, low):  # the evaluations on either side of the crossing
         if 1 <= j <= last:
-            gap = abs(model.ratio(j * model.clock.step, window) - threshold)
-            if gap <= threshold * _NOISE:
-                raise Tie(f"ratio over {window}s is {threshold} at evaluation {j}")
+            _above(model, window, threshold, j)
     return low if low <= last else None
+
+
+def _active_since(
+    model: GroupModel, tier: Tier, threshold: Fraction, t: int, monotone_until: int
+) -> int | None:
+    """Index of the evaluation since which the tier's condition has held unbroken at t.
+    Ratios must not decrease up to `monotone_until` (found by bisection); after it, the
+    evaluations are walked one by one (a recovery: ratios fall again)."""
+    last = t // model.clock.step
+    monotone = min(last, monotone_until // model.clock.step)
+    windows = (tier.long_window, tier.short_window)
+    starts = [_first_true(model, w, threshold, monotone) for w in windows]
+    active = None if None in starts else max(s for s in starts if s is not None)
+    for j in range(monotone + 1, last + 1):
+        if all([_above(model, w, threshold, j) for w in windows]):
+            active = j if active is None else active
+        else:
+            active = None
+    return active
+
+
+def _evaluations(seconds: int, step: int) -> int:
+    return -(-seconds // step)
 
 
 def fires_at(model: GroupModel, tier: Tier, budget: Fraction, until: int) -> int | None:
     """Time (seconds) of the first evaluation at which the tier's alert is firing, or None
-    if it is not firing by `until`."""
+    if it is not firing by `until`; ratios must not decrease up to `until`."""
     step = model.clock.step
-    last = until // step
-    threshold = Fraction(tier.factor) * budget
-    starts = [_first_true(model, w, threshold, last) for w in (tier.long_window, tier.short_window)]
-    if None in starts:
+    active = _active_since(model, tier, Fraction(tier.factor) * budget, until, until)
+    if active is None:
         return None
-    active = max(s for s in starts if s is not None)
-    fire = (active + -(-tier.for_ // step)) * step
+    fire = (active + _evaluations(tier.for_, step)) * step
     return fire if fire <= until else None
+
+
+def is_firing(model: GroupModel, tier: Tier, budget: Fraction, t: int, monotone_until: int) -> bool:
+    """Whether the tier's alert is firing at evaluation time t."""
+    step = model.clock.step
+    active = _active_since(model, tier, Fraction(tier.factor) * budget, t, monotone_until)
+    return active is not None and t // step - active >= _evaluations(tier.for_, step)
 
 
 def burn_value(model: GroupModel, tier: Tier, budget: Fraction, t: int) -> Fraction:

@@ -87,20 +87,22 @@ def test_a_double_factor_burn_is_detected_after_half_the_long_window() -> None:
     assert detection(tier, Decimal("28.8")).detect == 1800
 
 
-def test_recorded_long_windows_add_half_the_base_window_of_lag() -> None:
+def test_recorded_long_windows_weigh_one_more_evaluation_and_lag_two_minutes() -> None:
     ticket_fast = plan_tiers(D30)[2]  # 1d from recorded 5m rates, 2h from the counters
-    assert detection(ticket_fast, Decimal("6")).detect == 43200 + 150
+    assert burnrate.lag(ticket_fast.long_window) == 120
+    assert burnrate.lag(ticket_fast.short_window) == 0
+    # (1d + 1m) x 3 / 6 + 2m
+    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 60) / 2 + 120
 
 
-def test_budget_spent_at_detection_is_the_workbook_share_for_any_burn() -> None:
-    """Without `for` and lag, a tier has spent factor x long / period of the budget when it
-    detects, whatever the burn: 2%, 5%, 10%, 10% for the workbook tiers."""
-    for tier, share in zip(plan_tiers(D30), ("0.02", "0.05", "0.1", "0.1"), strict=True):
+def test_page_tiers_detect_having_spent_the_workbook_share_whatever_the_burn() -> None:
+    """A tier on raw counters has spent factor x long / period of the budget when it
+    detects a burn, whatever the burn: 2% and 5% for the page tiers at 30d."""
+    for tier, share in zip(plan_tiers(D30)[:2], ("0.02", "0.05"), strict=True):
         for burn in (Decimal(15), Decimal(100), Decimal(1000)):
             d = detection(tier, burn)
             assert d.detect is not None
-            spent_at_detect = burn * (d.detect - burnrate.lag(tier.long_window)) / D30
-            assert spent_at_detect == Decimal(share)
+            assert burn * d.detect / D30 == Decimal(share)
 
 
 def test_tier_overrides() -> None:

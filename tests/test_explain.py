@@ -37,7 +37,8 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
                 parse_duration(tier["short_window"]),
             )
             factor, for_ = tier["factor"], parse_duration(tier["for"])
-            lag = 150 if tier["long_window_from_recorded_rates"] else 0
+            recorded = tier["long_window_from_recorded_rates"]
+            long_eff, lag = (long_w + 60, 120) if recorded else (long_w, 0)
             assert tier["error_ratio_threshold"] == round(factor * budget, 12)
             assert abs(tier["budget_spent_at_detection"] - factor * long_w / period) < 1e-12
             for burn in tier["burns"]:
@@ -45,7 +46,7 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
                 if rate <= factor:
                     assert burn["detect_seconds"] is None and burn["fires_seconds"] is None
                     continue
-                expected = max(long_w * factor / rate + lag, short_w * factor / rate)
+                expected = max(long_eff * factor / rate + lag, short_w * factor / rate)
                 assert abs(burn["detect_seconds"] - expected) < 1e-6
                 assert abs(burn["fires_seconds"] - expected - for_) < 1e-6
 

@@ -23,14 +23,14 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection
+from ..burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection, is_recorded
 from ..durations import format_duration as dur
 from ..explain import human
 from ..ir import AlertRule, SloPlan, SourcePlan
 from ..plan import ratio_metric
 from ..promql import series as selector
 from ..render import yaml_file
-from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at
+from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at, is_firing
 from ..sli import EventSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
@@ -73,6 +73,8 @@ class _Scenario:
     end: int
     alert_checks: list[int] = field(default_factory=list)
     zero_ratio_at: int | None = None
+    # Ratios do not fall before this time (after it, a recovery: see simulate).
+    monotone_until: int | None = None
     expected: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -107,9 +109,9 @@ class _Slo:
         out = []
         for group, traffic in scenario.traffic:
             model = GroupModel(traffic, self.clock)
+            monotone = scenario.end if scenario.monotone_until is None else scenario.monotone_until
             for tier in self.plan.tiers:
-                fire = fires_at(model, tier, self.budget, t)
-                if fire is None:
+                if not is_firing(model, tier, self.budget, t, monotone):
                     continue
                 value = burn_value(model, tier, self.budget, t)
                 tenths = value * 10 - math.floor(value * 10)
@@ -132,18 +134,20 @@ class _Slo:
         step = self.clock.step
         start = _ceil(tier.long_window, step)
         bad = self._bad(tier.factor, ABOVE, nudge)
-        traffic = Traffic(self.events, 0, bad, start)
+        traffic = Traffic.step(self.events, 0, bad, start)
         horizon = start + 2 * (tier.long_window + tier.for_ + BASE_RATE_WINDOW)
         fire = self.first_fire(traffic, tier, horizon)
         if fire is None:
             raise AssertionError(f"{self.plan.name}: tier {tier.name} never fires on a step")
         burn = Fraction(bad, self.events) / self.budget
-        predicted = detection(tier, Decimal(burn.numerator) / Decimal(burn.denominator))
+        predicted = detection(
+            tier, Decimal(burn.numerator) / Decimal(burn.denominator), self.clock.step
+        )
         assert predicted.fires is not None
         quiet = max(start, fire - step * max(2, (fire - start) // step // 5))
         return _Scenario(
             f"{self.plan.name}: {tier.name} fires on a step to a {float(burn):.4g}x burn "
-            f"({decimal_str(ABOVE_DEC)}x its factor) at {dur(start)}: explain predicts "
+            f"({decimal_str(ABOVE_DEC)}x its factor) at {dur(start)}: the model predicts "
             f"{human(predicted.fires)} after the step, the rules fire at "
             f"{dur(fire - start)}; quiet at {dur(quiet - start)}",
             [(group, traffic)],
@@ -153,7 +157,7 @@ class _Slo:
 
     def steady(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario:
         bad = self._bad(tier.factor, BELOW, nudge)
-        traffic = Traffic(self.events, bad, bad)
+        traffic = Traffic.steady(self.events, bad)
         end = _ceil(tier.long_window + tier.for_ + BASE_RATE_WINDOW, self.clock.step)
         if self.first_fire(traffic, tier, end) is not None:
             raise AssertionError(f"{self.plan.name}: tier {tier.name} fires below its factor")
@@ -166,19 +170,52 @@ class _Slo:
             alert_checks=[_ceil(end // 2, self.clock.step), end],
         )
 
+    def recovery(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario | None:
+        """A burn of 3x the factor (at most a total outage) from the start, long enough to
+        fire, then none: one short window later the tier must be quiet while its long window
+        still holds the burn. That is what the short window is for; without it the alert
+        would go on firing (None if the long window cannot still be burning then)."""
+        step = self.clock.step
+        threshold = Fraction(tier.factor) * self.budget
+        bad = min(self.events, math.ceil(3 * threshold * self.events) + nudge)
+        margin = threshold * Fraction(11, 10)
+        error_ratio = Fraction(bad, self.events)
+        if error_ratio <= margin:
+            return None
+        # The short window empties a base window later when it is summed from 5m rates.
+        clears = tier.short_window + (BASE_RATE_WINDOW if is_recorded(tier.short_window) else 0)
+        clears = _ceil(clears, step) + step
+        fire = self.first_fire(Traffic.steady(self.events, bad), tier, tier.for_ + 2 * step)
+        assert fire is not None
+        ends = _ceil(
+            max(fire, 2 * clears, math.ceil(margin * clears / (error_ratio - margin))), step
+        )
+        traffic = Traffic(self.events, ((0, bad), (ends, 0)))
+        if GroupModel(traffic, self.clock).ratio(ends + clears, tier.long_window) <= margin:
+            return None
+        return _Scenario(
+            f"{self.plan.name}: {tier.name} stops within {dur(clears)} of a "
+            f"{float(error_ratio / self.budget):.4g}x burn ending at {dur(ends)}, while its "
+            f"{dur(tier.long_window)} window still burns",
+            [(group, traffic)],
+            end=ends + clears,
+            alert_checks=[ends, ends + clears],
+            monotone_until=ends,
+        )
+
     def idle(self, groups: list[dict[str, str]]) -> _Scenario:
         end = _ceil(3600, self.clock.step)
         return _Scenario(
             f"{self.plan.name}: no traffic is not an outage (ratios 0, no alert)",
-            [(g, Traffic(0, 0, 0)) for g in groups],
+            [(g, Traffic.steady(0, 0)) for g in groups],
             end=end,
             alert_checks=[end],
             zero_ratio_at=end,
         )
 
     def outage_in_one_group(self, groups: list[dict[str, str]]) -> _Scenario:
-        burning = Traffic(self.events, self.events, self.events)
-        healthy = Traffic(self.events, 0, 0)
+        burning = Traffic.steady(self.events, self.events)
+        healthy = Traffic.steady(self.events, 0)
         horizon = max(t.for_ for t in self.plan.tiers) + 2 * self.clock.step
         fires = [self.first_fire(burning, t, horizon) for t in self.plan.tiers]
         end = max(f for f in fires if f is not None)
@@ -199,14 +236,21 @@ def _show(group: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in group.items())
 
 
-def _notation(before: int, after: int, step_at: int, end: int, sample: int) -> str:
-    head = step_at // sample
-    total = end // sample
-    if head >= total or before == after:
-        return f"0+{before}x{total}"
-    tail = total - head
-    first = before * head + after
-    parts = [f"0+{before}x{head}", f"{first}+{after}x{tail - 1}"]
+def _notation(phases: list[tuple[int, int]], end: int, sample: int) -> str:
+    """Expanding notation of a counter from 0 at time 0 to `end`, growing per sample by
+    the amount of the phase it is in: `0+a x n`, then `v+b x m` from the next sample on."""
+    parts: list[str] = []
+    value = done = 0  # the counter at the last sample written, and that sample's index
+    last = end // sample
+    stops = [start // sample for start, _ in phases[1:]] + [last]
+    for (_, per_sample), stop in zip(phases, stops, strict=True):
+        stop = min(stop, last)
+        if not parts:
+            parts.append(f"0+{per_sample}x{stop}")
+        elif stop > done:
+            parts.append(f"{value + per_sample}+{per_sample}x{stop - done - 1}")
+        value += per_sample * (stop - done)
+        done = max(done, stop)
     return " ".join(parts)
 
 
@@ -217,14 +261,13 @@ def _input_series(slo: _Slo, scenario: _Scenario) -> list[dict[str, str]]:
         found = series_for(slo.plan.query, group)
         assert found is not None
         for s in found:
-            before = s.total * traffic.total + s.errors * traffic.errors_before
-            after = s.total * traffic.total + s.errors * traffic.errors_after
+            phases = [
+                (start, s.total * traffic.total + s.errors * bad) for start, bad in traffic.errors
+            ]
             out.append(
                 {
                     "series": s.notation(),
-                    "values": _notation(
-                        before, after, traffic.step_at, scenario.end, slo.clock.sample
-                    ),
+                    "values": _notation(phases, scenario.end, slo.clock.sample),
                 }
             )
     return out
@@ -291,12 +334,13 @@ def _absent(slo: _Slo) -> dict[str, Any]:
     }
 
 
-def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario:
+def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario | None:
     """Build a scenario, nudging its bad events by one until no ratio or `$value` sits on
     a tie that floats could break either way."""
     for nudge in range(MAX_NUDGES):
         try:
-            return slo.expect(build(*args, nudge))
+            scenario = build(*args, nudge)
+            return None if scenario is None else slo.expect(scenario)
         except Tie:
             continue
     raise AssertionError(f"no tie-free traffic for {build.__name__}{args}")
@@ -313,8 +357,10 @@ def _scenarios(slo: _Slo) -> list[_Scenario]:
         return []
     out = []
     for tier in plan.tiers:
-        out.append(_retry(slo, slo.step, tier, first))
-        out.append(_retry(slo, slo.steady, tier, first))
+        for build in (slo.step, slo.steady, slo.recovery):
+            scenario = _retry(slo, build, tier, first)
+            if scenario is not None:
+                out.append(scenario)
     # Ratios of 0 and 1 cannot tie with a threshold strictly between them.
     out.append(slo.expect(slo.idle(groups or [first])))
     if groups and plan.tiers:

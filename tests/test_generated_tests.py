@@ -1,0 +1,189 @@
+"""The generated promtool tests: the model behind them, their coverage, that promtool passes
+them on the real rules, and that they fail when the rules are wrong (mutation check)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, compile_texts, run
+
+from slo_compiler.burnrate import detection, is_recorded
+from slo_compiler.compiler import compile_sources
+from slo_compiler.ir import SloPlan, SourcePlan
+from slo_compiler.simulate import Clock, GroupModel, Traffic
+from slo_compiler.sources import discover
+from slo_compiler.targets import promtool_tests
+
+GENERATED_TESTS = sorted((ROOT / "generated/prometheus/tests").glob("*.test.yaml"))
+EXAMPLES = compile_sources(discover(str(ROOT / "slos"))).plans
+
+
+def _brute_ratio(traffic: Traffic, clock: Clock, t: int, window: int) -> Fraction:
+    """The rules' ratio by direct summation, as Prometheus evaluates it step by step."""
+
+    def errors(x: int) -> int:
+        # Sample k (at k * sample) adds the events of the phase in force just before it.
+        return sum(
+            next(per for start, per in reversed(traffic.errors) if start < k * clock.sample)
+            for k in range(1, max(0, x) // clock.sample + 1)
+        )
+
+    def total(x: int) -> int:
+        return traffic.total * (max(0, x) // clock.sample)
+
+    if is_recorded(window):
+        points = [s for s in range(clock.step, t + 1, clock.step) if s >= t - window]
+        e = sum(errors(s) - errors(s - 300) for s in points)
+        n = sum(total(s) - total(s - 300) for s in points)
+    else:
+        e, n = errors(t) - errors(t - window), total(t) - total(t - window)
+    return Fraction(e, n) if n else Fraction(0)
+
+
+def test_closed_form_model_equals_step_by_step_evaluation() -> None:
+    rng = random.Random(7)
+    for _ in range(150):
+        clock = Clock(60, rng.choice([60, 120, 180, 300]))
+        total = rng.randint(0, 10_000)
+        starts = sorted({0, *(rng.randint(1, 400) * 60 for _ in range(rng.randint(0, 3)))})
+        traffic = Traffic(total, tuple((s, rng.randint(0, total)) for s in starts))
+        model = GroupModel(traffic, clock)
+        t = rng.randint(1, 400) * clock.step
+        for window in (300, 3600, 7200, 43200, 86400):
+            assert model.ratio(t, window) == _brute_ratio(traffic, clock, t, window)
+
+
+def _step_scenarios(plan: SourcePlan) -> list[tuple[SloPlan, Any, Any]]:
+    clock = promtool_tests.clock_for(plan.slos)
+    out = []
+    for slo_plan in plan.slos:
+        slo = promtool_tests._Slo(slo_plan, clock)
+        for tier in slo_plan.tiers:
+            out.append((slo, tier, promtool_tests._retry(slo, slo.step, tier, {})))
+    return out
+
+
+@pytest.mark.parametrize("plan", EXAMPLES, ids=lambda p: p.stem)
+def test_step_scenarios_fire_within_one_evaluation_of_the_prediction(
+    plan: SourcePlan,
+) -> None:
+    for slo, tier, scenario in _step_scenarios(plan):
+        (_, traffic) = scenario.traffic[0]
+        start, bad = traffic.errors[1]  # healthy from 0, then the step
+        burn = Fraction(bad, traffic.total) / slo.budget
+        exact_burn = Decimal(burn.numerator) / Decimal(burn.denominator)
+        predicted = detection(tier, exact_burn, slo.clock.step).fires
+        assert predicted is not None
+        fired = scenario.end - start
+        # The rules fire at the first evaluation at or after the predicted moment.
+        assert 0 <= fired - predicted <= slo.clock.step, (slo.plan.name, tier.name)
+
+
+def _alert_key(alert: dict[str, Any]) -> tuple[str, str]:
+    labels = alert["exp_labels"]
+    return labels.get("slo", ""), labels.get("slo_window", "missing")
+
+
+@pytest.mark.parametrize("path", GENERATED_TESTS, ids=lambda p: p.name)
+def test_every_alert_has_a_firing_and_a_quiet_case(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    rules = yaml.safe_load((path.parent.parent / doc["rule_files"][0][3:]).read_text())
+    alerts = {
+        (rule["expr"].split('slo="')[1].split('"')[0], rule["labels"].get("slo_window", "missing"))
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    firing: set[tuple[str, str]] = set()
+    quiet: set[tuple[str, str]] = set()
+    for group in doc["tests"]:
+        for case in group["alert_rule_test"]:
+            listed = {_alert_key(a) for a in case["exp_alerts"]}
+            firing |= listed
+            slo = group["name"].split(":")[0]
+            names = {a for a in alerts if a[0] == slo}
+            quiet |= {a for a in names if a not in listed}
+    assert alerts <= firing, alerts - firing
+    assert alerts <= quiet, alerts - quiet
+
+
+def _promtool_test(promtool: str, path: Path) -> tuple[Path, Any]:
+    return path, run(promtool, "test", "rules", path.name, cwd=path.parent)
+
+
+def test_promtool_passes_every_generated_test(promtool: str) -> None:
+    """All generated test files, two at a time (promtool uses about one core each)."""
+    assert len(GENERATED_TESTS) == len(EXAMPLES)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda p: _promtool_test(promtool, p), GENERATED_TESTS))
+    failed = {p.name: r.stdout[-3000:] + r.stderr[-3000:] for p, r in results if r.returncode}
+    assert not failed, failed
+
+
+# The mutation check runs the 7d example's tests (the cheapest) against rules broken on
+# purpose. A generated test that passes either mutant proves nothing.
+MUTANT_SOURCE = "auth-service"
+
+
+def _mutant_run(promtool: str, tmp_path: Path, mutate: Any) -> Any:
+    rules = ROOT / f"generated/prometheus/{MUTANT_SOURCE}.rules.yaml"
+    tests = ROOT / f"generated/prometheus/tests/{MUTANT_SOURCE}.test.yaml"
+    (tmp_path / "tests").mkdir()
+    shutil.copy(tests, tmp_path / "tests" / tests.name)
+    original = rules.read_text()
+    mutated = mutate(original)
+    assert mutated != original
+    (tmp_path / rules.name).write_text(mutated)
+    return run(promtool, "test", "rules", tests.name, cwd=tmp_path / "tests")
+
+
+def test_mutation_threshold_ten_percent_high_fails_the_tests(promtool: str, tmp_path: Path) -> None:
+    # page-fast's factor 14.4 -> 15.84: the step to 1.1x the factor no longer pages in time.
+    result = _mutant_run(promtool, tmp_path, lambda text: text.replace("> 14.4\n", "> 15.84\n"))
+    assert result.returncode != 0
+    assert 'slo_window="14m"' in result.stderr
+
+
+def test_mutation_short_window_dropped_fails_the_tests(promtool: str, tmp_path: Path) -> None:
+    """Without the short window a tier keeps firing after the burn is over, and fires on
+    an old burn: here page-fast's condition loses its second half."""
+
+    def drop_short_window(text: str) -> str:
+        doc = yaml.safe_load(text)
+        for group in doc["groups"]:
+            for rule in group["rules"]:
+                if rule.get("labels", {}).get("slo_window") == "14m":
+                    rule["expr"] = rule["expr"].split("\nand\n")[0]
+        return yaml.safe_dump(doc, sort_keys=False)
+
+    result = _mutant_run(promtool, tmp_path, drop_short_window)
+    assert result.returncode != 0
+
+
+def test_grouped_slo_with_a_single_allowed_value_still_gets_tests() -> None:
+    result = compile_texts(
+        """
+        apiVersion: slo-compiler/v1
+        service: ticket-service
+        slos:
+          - name: reserve
+            objective: 99
+            sli:
+              ratio:
+                errors: http_server_requests_seconds_count{uri="/api/seats/reserve", status="409"}
+                total: http_server_requests_seconds_count{uri="/api/seats/reserve"}
+            group_by: [uri]
+        """
+    )
+    doc = yaml.safe_load(result.files["prometheus/tests/file0.test.yaml"])
+    names = [t["name"] for t in doc["tests"]]
+    assert any("ticket-slow fires" in n for n in names)
+    assert not any("alerts only that group" in n for n in names)
