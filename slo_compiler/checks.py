@@ -7,9 +7,10 @@ the tiers for the period) is returned, so planning never parses or derives anyth
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from . import burnrate
+from . import burnrate, templates
 from .burnrate import Tier, TierOverride, WindowError, decimal_str
 from .diagnostics import Code, Diagnostic
 from .durations import parse_duration
@@ -110,6 +111,29 @@ def _labels(
         seen.add(name)
 
 
+def _templates(slo: Slo, at: tuple, source: SourceMap, out: list[Diagnostic]) -> None:
+    """Prometheus expands templates in every annotation, links included; the generated
+    tests must predict the result, so only the actions `templates` renders are allowed."""
+    fields = [
+        (("alerting", severity, "annotations", key), text)
+        for severity in ("page", "ticket")
+        for key, text in getattr(slo.alerting, severity).annotations.items()
+    ]
+    fields += [
+        (("alerting", k), getattr(slo.alerting, k)) for k in ("runbook_url", "dashboard_url")
+    ]
+    for path, text in fields:
+        bad = text and templates.unsupported(text)
+        if bad:
+            out.append(
+                source.diagnostic(
+                    (*at, *path),
+                    Code.INVALID_VALUE,
+                    f"template {bad} is not supported in annotations: use {templates.SUPPORTED}",
+                )
+            )
+
+
 def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, list[Diagnostic]]:
     """Resolve every SLO of a file; None if any problem was found."""
     out: list[Diagnostic] = []
@@ -137,6 +161,7 @@ def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, l
             )
         tiers = _tiers(slo, scrape_interval, at, source, out)
         _labels(slo, model.labels, at, source, out)
+        _templates(slo, at, source, out)
         if query is not None and tiers is not None:
             checked.append(CheckedSlo(slo, i, query, tiers))
     if out:
@@ -144,25 +169,71 @@ def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, l
     return CheckedFile(model, source, checked), []
 
 
-def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
-    """SLO ids (service + name) must be unique across all files: they are the identity of
-    every recorded series, and two definitions would silently merge their data."""
-    first: dict[tuple[str, str], tuple[str, int, int]] = {}
+def _clashes(
+    files: list[CheckedFile],
+    key: Callable[[CheckedFile, CheckedSlo], Hashable],
+    loc: Callable[[CheckedSlo], tuple[str | int, ...]],
+    across_files_only: bool,
+) -> list[tuple[CheckedFile, tuple[str | int, ...], str]]:
+    """Every SLO whose key an earlier SLO already has: (file, location, where the first is)."""
+    first: dict[Hashable, tuple[str, int, int]] = {}
     out = []
     for checked in files:
         for c in checked.slos:
-            key = (checked.model.service, c.slo.name)
-            loc = ("slos", c.index, "name")
-            if key in first and first[key][0] != checked.source.path:
-                path, line, col = first[key]
-                out.append(
-                    checked.source.diagnostic(
-                        loc,
-                        Code.DUPLICATE_SLO,
-                        f"SLO '{key[1]}' of service '{key[0]}' is already defined at "
-                        f"{path}:{line}:{col}",
-                    )
-                )
+            k, at = key(checked, c), loc(c)
+            if k in first and not (across_files_only and first[k][0] == checked.source.path):
+                path, line, col = first[k]
+                out.append((checked, at, f"{path}:{line}:{col}"))
             else:
-                first.setdefault(key, (checked.source.path, *checked.source.position(loc)))
+                first.setdefault(k, (checked.source.path, *checked.source.position(at)))
+    return out
+
+
+def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
+    """Names that must be unique across all files. SLO ids (service + name) are the
+    identity of every recorded series: two definitions would silently merge their data.
+    Alert names are what people and routes see, and one generated test file cannot tell
+    two SLOs' alerts of one name apart."""
+    out = []
+    duplicates = _clashes(
+        files,
+        lambda f, c: (f.model.service, c.slo.name),
+        lambda c: ("slos", c.index, "name"),
+        across_files_only=True,  # within a file, check_file reports it
+    )
+    for checked, at, where in duplicates:
+        slo = checked.model.slos[at[1]]  # type: ignore[index]
+        out.append(
+            checked.source.diagnostic(
+                at,
+                Code.DUPLICATE_SLO,
+                f"SLO '{slo.name}' of service '{checked.model.service}' is already defined "
+                f"at {where}",
+            )
+        )
+    # A duplicated SLO clashes on its alert name too; once is enough to say so.
+    seen = {(checked.source.path, at[1]) for checked, at, _ in duplicates}
+    unique = [
+        CheckedFile(f.model, f.source, [c for c in f.slos if (f.source.path, c.index) not in seen])
+        for f in files
+    ]
+    for checked, at, where in _clashes(
+        unique,
+        lambda f, c: c.slo.alert_name,
+        lambda c: (
+            ("slos", c.index, "alerting", "name")
+            if c.slo.alerting.name
+            else ("slos", c.index, "name")
+        ),
+        across_files_only=False,
+    ):
+        slo = checked.model.slos[at[1]]  # type: ignore[index]
+        out.append(
+            checked.source.diagnostic(
+                at,
+                Code.ALERT_NAME_CLASH,
+                f"alert name '{slo.alert_name}' is already used by the SLO at {where}; "
+                "set alerting.name",
+            )
+        )
     return out

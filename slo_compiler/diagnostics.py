@@ -44,6 +44,7 @@ class Code(StrEnum):
     DUPLICATE_SLO = "N001"
     OUTPUT_CLASH = "N002"
     LABEL_CLASH = "N003"
+    ALERT_NAME_CLASH = "N004"
 
 
 @dataclass(frozen=True, order=True)

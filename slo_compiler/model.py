@@ -237,6 +237,13 @@ class Slo(_Strict):
     labels: Labels = Field(default_factory=dict, description="Labels added to this SLO's rules.")
     alerting: Alerting = Field(default_factory=Alerting)
 
+    @property
+    def alert_name(self) -> str:
+        """The burn-rate alert's name: `alerting.name`, or payment-failure-rate ->
+        PaymentFailureRateBudgetBurn (alert names are CamelCase by custom)."""
+        camel = "".join(part[:1].upper() + part[1:] for part in self.name.split("-"))
+        return self.alerting.name or camel + "BudgetBurn"
+
 
 class SloFile(_Strict):
     """A file in slos/: one service and its SLOs."""

@@ -42,11 +42,6 @@ def ratio_metric(window: int) -> str:
     return f"slo:sli_error:ratio_rate{dur(window)}"
 
 
-def camel(name: str) -> str:
-    """payment-failure-rate -> PaymentFailureRate (alert names are CamelCase by custom)."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
-
-
 class _Builder:
     """Expression text for one SLO; holds what every expression of it shares."""
 
@@ -179,7 +174,7 @@ def plan_slo(
             "period",
         ),
     ]
-    alert_name = slo.alerting.name or camel(slo.name) + "BudgetBurn"
+    alert_name = slo.alert_name
     for tier in tiers:
         burn = f" / {decimal_str(budget)} > {decimal_str(tier.factor)}"
         expr = (

@@ -137,6 +137,14 @@ CASES = [
         16,
         "'team' is both a grouping label and a fixed label",
     ),
+    (
+        Code.ALERT_NAME_CLASH,
+        slo_with() + "  - name: api-latency\n    objective: 99\n    sli:\n"
+        "      ratio: {errors: x, total: y}\n    alerting: {name: ApiAvailabilityBudgetBurn}\n",
+        14,
+        22,
+        "alert name 'ApiAvailabilityBudgetBurn' is already used by the SLO at slos/file0.yaml:4:11",
+    ),
 ]
 
 
@@ -265,3 +273,14 @@ def test_an_unknown_tier_name_is_a_shape_error_at_the_key() -> None:
     [problem] = errors_of(TIERED.replace("ticket-slow: {long_window: 8d}", "page-fastt: {}"))
     assert (problem.line, problem.col, problem.code) == (16, 9, Code.INVALID_VALUE)
     assert "page-fast" in problem.message
+
+
+def test_annotation_templates_the_tests_cannot_predict_are_refused() -> None:
+    text = slo_with(
+        alerting="\n      page:\n        annotations:\n"
+        "          note: 'at {{ $value | humanize }} for {{ $labels.uri }}'\n"
+        "          ok: '{{ $value | printf \"%.2f\" }} on {{ $labels.uri }}'"
+    )
+    [problem] = errors_of(text)
+    assert (problem.line, problem.col, problem.code) == (9, 17, Code.INVALID_VALUE)
+    assert "{{ $value | humanize }} is not supported" in problem.message

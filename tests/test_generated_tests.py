@@ -187,3 +187,13 @@ def test_grouped_slo_with_a_single_allowed_value_still_gets_tests() -> None:
     names = [t["name"] for t in doc["tests"]]
     assert any("ticket-slow fires" in n for n in names)
     assert not any("alerts only that group" in n for n in names)
+
+
+def test_annotation_rendering_matches_prometheus_for_the_supported_actions() -> None:
+    from slo_compiler.templates import render
+
+    text = (
+        'uri={{ $labels.uri }} {{$value|printf "%.1f"}}x {{ $value | printf "%.3f" }} '
+        "{{ $labels.x }}"
+    )
+    assert render(text, {"uri": "/a"}, 16.66) == "uri=/a 16.7x 16.660 <no value>"
