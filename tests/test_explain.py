@@ -93,3 +93,9 @@ def test_unknown_slo_is_a_usage_error() -> None:
 def test_select_by_name() -> None:
     result = run_explain("queue-wait-time", "--format", "json")
     assert [s["slo"] for s in json.loads(result.stdout)["slos"]] == ["queue-wait-time"]
+
+
+def test_readme_shows_what_explain_prints() -> None:
+    table = "\n".join(run_explain("gateway-service/availability").stdout.splitlines()[:6])
+    readme = (ROOT / "README.md").read_text()
+    assert f"$ slo-compiler explain gateway-service/availability\n{table}\n```" in readme
