@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -12,19 +13,44 @@ import click
 from . import __version__
 from . import explain as explain_doc
 from .compiler import Result, compile_sources
+from .config import CONFIG_FILE
 from .diagnostics import CompileError
 from .output import diff, write_tree
 from .schema import schema_files
-from .sources import discover
+from .sources import discover, read_config
+from .targets import TARGETS
 
 SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
 OUT_HELP = "Folder the compiler owns and rewrites: anything else in it is removed."
 
 
-def _compile(slos: str) -> Result:
+CONFIG_HELP = (
+    f"Config file: alert engine, Grafana, receivers and routing (default: {CONFIG_FILE} "
+    "if it exists; without one, Prometheus alerts and no Grafana routing)."
+)
+TARGET_HELP = "Only these outputs (repeatable); default: all."
+
+
+def inputs(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every compiling command takes: where the SLO files and the config are."""
+    command = click.option("--config", "config", default=None, help=CONFIG_HELP)(command)
+    return click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)(command)
+
+
+def targets_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        type=click.Choice(sorted(TARGETS)),
+        help=TARGET_HELP,
+    )(command)
+
+
+def _compile(slos: str, config: str | None, targets: tuple[str, ...] = ()) -> Result:
     """Compile or exit 1 with every diagnostic on stderr."""
     try:
-        return compile_sources(discover(slos))
+        return compile_sources(discover(slos), read_config(config), targets or tuple(TARGETS))
     except CompileError as err:
         for diagnostic in err.diagnostics:
             click.echo(str(diagnostic), err=True)
@@ -47,15 +73,16 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+@inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
-def compile(slos: str, out: str) -> None:
+@targets_option
+def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
     """Compile SLO files into OUT.
 
     Nothing is written unless every file is valid; the new tree replaces the old one in a
     single rename, and files of deleted SLOs disappear with it.
     """
-    result = _compile(slos)
+    result = _compile(slos, config, targets)
     changes = write_tree(Path(out), result.files)
     s = result.stats
     click.echo(
@@ -67,22 +94,23 @@ def compile(slos: str, out: str) -> None:
 
 
 @main.command()
-@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
-def validate(slos: str) -> None:
-    """Check SLO files without writing anything (exit 1 on any problem)."""
-    result = _compile(slos)
+@inputs
+def validate(slos: str, config: str | None) -> None:
+    """Check SLO files and the config without writing anything (exit 1 on any problem)."""
+    result = _compile(slos, config)
     click.echo(f"{result.stats.slos} SLOs OK")
 
 
 @main.command()
-@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+@inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
-def check(slos: str, out: str) -> None:
+@targets_option
+def check(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
     """Exit 1 if OUT is not exactly what compiling SLOS produces (for CI).
 
     Prints which files would be added (+), changed (~) or removed (-).
     """
-    result = _compile(slos)
+    result = _compile(slos, config, targets)
     changes = diff(Path(out), result.files)
     if changes:
         for line in changes.summary():
@@ -96,7 +124,7 @@ def check(slos: str, out: str) -> None:
 
 @main.command()
 @click.argument("slo", nargs=-1)
-@click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)
+@inputs
 @click.option(
     "--format",
     "fmt",
@@ -105,14 +133,14 @@ def check(slos: str, out: str) -> None:
     show_default=True,
     help="A table per SLO, or one JSON document.",
 )
-def explain(slo: tuple[str, ...], slos: str, fmt: str) -> None:
+def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> None:
     """Show, per SLO and tier, the windows, burn factor, error-ratio threshold and `for`,
     the share of the budget spent when the tier detects, and how long it takes to fire on
     a total outage and on burns of 2x, 10x and 100x the sustainable rate.
 
     SLO selects SLOs by name or by SERVICE/NAME (default: all).
     """
-    plans = [s for p in _compile(slos).plans for s in p.slos]
+    plans = [s for p in _compile(slos, config, ("prometheus",)).plans for s in p.slos]
     if slo:
         unknown = [
             name

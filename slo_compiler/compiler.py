@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import promql
 from .checks import CheckedFile, check_file, check_unique
+from .config import DEFAULT, Config, check_config
 from .diagnostics import Code, CompileError, Diagnostic
 from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
@@ -45,11 +46,25 @@ class Stats:
 @dataclass(frozen=True)
 class Result:
     plans: list[SourcePlan]
+    config: Config
     files: dict[str, bytes]
     stats: Stats
 
 
-def _check(sources: list[Source]) -> list[tuple[Source, CheckedFile]]:
+def load_config(source: Source | None) -> tuple[Config, list[Diagnostic]]:
+    """The config file's model (the defaults without one) and every problem in it."""
+    if source is None:
+        return DEFAULT, []
+    doc, problems = load(source.path, source.data)
+    if doc is None:
+        return DEFAULT, problems
+    config, found = validate_document(doc, Config, "the config file")
+    if config is None:
+        return DEFAULT, problems + found
+    return config, problems + check_config(config, doc.source)
+
+
+def _check(sources: list[Source]) -> tuple[list[tuple[Source, CheckedFile]], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     checked: list[tuple[Source, CheckedFile]] = []
     stems: dict[str, str] = {}
@@ -79,9 +94,7 @@ def _check(sources: list[Source]) -> list[tuple[Source, CheckedFile]]:
         if result is not None:
             checked.append((source, result))
     problems += check_unique([c for _, c in checked])
-    if problems:
-        raise CompileError(problems)
-    return checked
+    return checked, problems
 
 
 def _plan(source: Source, checked: CheckedFile) -> SourcePlan:
@@ -101,40 +114,65 @@ def _plan(source: Source, checked: CheckedFile) -> SourcePlan:
     return SourcePlan(source=source.name, stem=source.stem, slos=tuple(plans))
 
 
+def _invalid(text: str, origin: Origin, what: str, slo: str | None) -> Diagnostic | None:
+    try:
+        promql.validate(text)
+    except promql.PromQLError as err:
+        of = f" of SLO '{slo}'" if slo else ""
+        return Diagnostic(
+            origin.path,
+            origin.line,
+            origin.col,
+            err.code,
+            f"generated {what} (from {origin.field}){of} is invalid: {err}",
+        )
+    return None
+
+
 def validate_expressions(plans: Iterable[SourcePlan]) -> list[Diagnostic]:
-    """Every emitted PromQL expression, parsed and checked as Prometheus 2.x would."""
-    problems = []
-    for plan in plans:
-        for slo in plan.slos:
-            for rule in slo.rules:
-                try:
-                    promql.validate(rule.expr)
-                except promql.PromQLError as err:
-                    name = rule.alert if isinstance(rule, AlertRule) else rule.record
-                    o = rule.origin
-                    problems.append(
-                        Diagnostic(
-                            o.path,
-                            o.line,
-                            o.col,
-                            err.code,
-                            f"generated rule {name} (from {o.field}) of SLO "
-                            f"'{slo.name}' is invalid: {err}",
-                        )
-                    )
-    return problems
+    """Every rule's PromQL, parsed and checked as Prometheus 2.x would."""
+    found = (
+        _invalid(
+            rule.expr,
+            rule.origin,
+            f"rule {rule.alert if isinstance(rule, AlertRule) else rule.record}",
+            slo.name,
+        )
+        for plan in plans
+        for slo in plan.slos
+        for rule in slo.rules
+    )
+    return [d for d in found if d is not None]
 
 
-def compile_sources(sources: list[Source], targets: Iterable[str] = tuple(TARGETS)) -> Result:
+def compile_sources(
+    sources: list[Source],
+    config_source: Source | None = None,
+    targets: Iterable[str] = tuple(TARGETS),
+) -> Result:
     """Compile; raise CompileError with every problem found if anything is wrong."""
-    checked = _check(sorted(sources, key=lambda s: s.stem))
+    config, problems = load_config(config_source)
+    checked, found = _check(sorted(sources, key=lambda s: s.stem))
+    problems += found
+    if problems:
+        raise CompileError(problems)
     plans = [_plan(source, c) for source, c in checked]
     problems = validate_expressions(plans)
     if problems:
         raise CompileError(problems)
     files: dict[str, bytes] = {}
     for target in targets:
-        files.update(TARGETS[target](plans))
+        output = TARGETS[target](plans, config)
+        files.update(output.files)
+        seen = set()
+        for e in output.expressions:
+            if e.text not in seen:
+                seen.add(e.text)
+                problem = _invalid(e.text, e.origin, e.what, None)
+                if problem is not None:
+                    problems.append(problem)
+    if problems:
+        raise CompileError(problems)
     rules = [r for p in plans for s in p.slos for r in s.rules]
     alerts = sum(isinstance(r, AlertRule) for r in rules)
     stats = Stats(
@@ -143,4 +181,4 @@ def compile_sources(sources: list[Source], targets: Iterable[str] = tuple(TARGET
         alerts=alerts,
         files=len(files),
     )
-    return Result(plans, dict(sorted(files.items())), stats)
+    return Result(plans, config, dict(sorted(files.items())), stats)

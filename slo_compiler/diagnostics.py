@@ -45,6 +45,10 @@ class Code(StrEnum):
     OUTPUT_CLASH = "N002"
     LABEL_CLASH = "N003"
     ALERT_NAME_CLASH = "N004"
+    # C: the config file (slo-compiler.yaml)
+    LITERAL_SECRET = "C001"
+    UNKNOWN_RECEIVER = "C002"
+    DUPLICATE_RECEIVER = "C003"
 
 
 @dataclass(frozen=True, order=True)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .compiler import Source
+from .config import CONFIG_FILE
 from .diagnostics import Code, CompileError, Diagnostic
 from .yamlpos import MAX_FILE_BYTES
 
@@ -52,3 +53,19 @@ def discover(folder: str) -> list[Source]:
     if problems:
         raise CompileError(problems)
     return sorted(found, key=lambda s: s.stem)
+
+
+def read_config(path: str | None) -> Source | None:
+    """The config file: `path` if given (it must exist), else slo-compiler.yaml if present."""
+    explicit = path is not None
+    file = Path(path if explicit else CONFIG_FILE)
+    if not explicit and not file.is_file():
+        return None
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise CompileError(
+            [Diagnostic(str(file), 1, 1, Code.READ_ERROR, f"cannot read: {err.strerror}")]
+        ) from None
+    return Source(path=str(file), name=file.name, stem=file.stem, data=data)

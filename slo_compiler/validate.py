@@ -1,4 +1,4 @@
-"""Loaded YAML -> SloFile model, with pydantic's errors turned into positioned diagnostics.
+"""Loaded YAML -> a model (an SLO file, the config file), pydantic's errors positioned.
 
 pydantic already collects every shape error of a document; what it lacks is where each was
 written and a stable code. Its `loc` tuples are the same paths `yamlpos` records positions
@@ -8,7 +8,8 @@ for, so each error is placed on the offending key or value.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -49,23 +50,20 @@ def _all_fields(model: type[BaseModel], seen: set[str] | None = None) -> set[str
     return names
 
 
-_KNOWN_FIELDS = sorted(_all_fields(SloFile))
-
-
 def _describe(value: Any) -> str:
     name = type(value).__name__
     shown = repr(value) if isinstance(value, str | int | float | bool) else ""
     return f"{_TYPE_NAMES.get(name, name)} {shown}".strip()
 
 
-def _diagnostic(doc: Document, error: Any) -> Diagnostic:
+def _diagnostic(doc: Document, error: Any, known_fields: list[str]) -> Diagnostic:
     loc = tuple(error["loc"])
     kind = error["type"]
     is_key = "[key]" in loc
     loc = tuple(part for part in loc if part != "[key]")
     field = next((p for p in reversed(loc) if isinstance(p, str)), "")
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), _KNOWN_FIELDS, n=1)
+        close = difflib.get_close_matches(str(loc[-1]), known_fields, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return doc.source.diagnostic(
             loc, Code.UNKNOWN_FIELD, f"unknown field '{loc[-1]}'{hint}", key=True
@@ -100,15 +98,27 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
     return doc.source.diagnostic(loc, code, message, key=is_key)
 
 
-def validate_document(doc: Document) -> tuple[SloFile | None, list[Diagnostic]]:
+M = TypeVar("M", bound=BaseModel)
+
+
+@cache
+def _known_fields(model: type[BaseModel]) -> list[str]:
+    return sorted(_all_fields(model))
+
+
+def validate_document(
+    doc: Document,
+    model: type[M] = SloFile,
+    what: str = "an SLO file",  # type: ignore[assignment]
+) -> tuple[M | None, list[Diagnostic]]:
     """The model of one document, or None and every shape problem in it."""
     if not isinstance(doc.data, dict):
         return None, [
             doc.source.diagnostic(
-                (), Code.WRONG_TYPE, f"an SLO file is a mapping, got {_describe(doc.data)}"
+                (), Code.WRONG_TYPE, f"{what} is a mapping, got {_describe(doc.data)}"
             )
         ]
     try:
-        return SloFile.model_validate(doc.data), []
+        return model.model_validate(doc.data), []
     except ValidationError as err:
-        return None, [_diagnostic(doc, e) for e in err.errors()]
+        return None, [_diagnostic(doc, e, _known_fields(model)) for e in err.errors()]

@@ -1,16 +1,41 @@
-"""Output targets. Each is a module with `render(plans) -> {relative path: bytes}`;
-adding one means writing that module and naming it here, nothing else."""
+"""Output targets. Each is a module with `render(plans, config) -> Output`; adding one means
+writing that module and naming it here, nothing else."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from ..ir import SourcePlan
-from . import prometheus, promtool_tests
+from ..config import Config
+from ..ir import Origin, SourcePlan
 
-Renderer = Callable[[list[SourcePlan]], dict[str, bytes]]
 
-TARGETS: dict[str, Renderer] = {
-    "prometheus": prometheus.render,
-    "promtool-tests": promtool_tests.render,
-}
+@dataclass(frozen=True)
+class Expression:
+    """PromQL a target writes beyond the IR's rules (a Grafana query, a panel target):
+    validated like every rule before anything is written."""
+
+    text: str
+    origin: Origin
+    what: str
+
+
+@dataclass
+class Output:
+    files: dict[str, bytes] = field(default_factory=dict)
+    expressions: list[Expression] = field(default_factory=list)
+
+
+Renderer = Callable[[list[SourcePlan], Config], Output]
+
+
+def _registry() -> dict[str, Renderer]:
+    from . import prometheus, promtool_tests
+
+    return {
+        "prometheus": prometheus.render,
+        "promtool-tests": promtool_tests.render,
+    }
+
+
+TARGETS: dict[str, Renderer] = _registry()

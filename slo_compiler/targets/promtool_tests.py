@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection, is_recorded
+from ..config import Config
 from ..durations import format_duration as dur
 from ..explain import human
 from ..ir import AlertRule, SloPlan, SourcePlan
@@ -34,8 +35,9 @@ from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at, is
 from ..sli import EventSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
+from . import Output
 from .prometheus import FOLDER as RULES_FOLDER
-from .prometheus import rule_file_path
+from .prometheus import group_name, rule_file_path, rule_groups
 
 FOLDER = f"{RULES_FOLDER}/tests"
 ABOVE = Fraction(11, 10)
@@ -368,19 +370,40 @@ def _scenarios(slo: _Slo) -> list[_Scenario]:
     return out
 
 
-def test_document(plan: SourcePlan) -> dict[str, Any]:
+def alerts_file_path(plan: SourcePlan) -> str:
+    return f"{FOLDER}/{plan.stem}.alerts.yaml"
+
+
+def test_document(plan: SourcePlan, alerts_apart: bool) -> dict[str, Any]:
+    """The test file of one rule file. With `alerts_apart` (Grafana evaluates the alerts)
+    the rule file holds only recording rules, and the alerts it would hold are tested from
+    a file of their own, evaluated after the recording rules as in one group."""
     clock = clock_for(plan.slos)
     tests = []
     for slo_plan in plan.slos:
         slo = _Slo(slo_plan, clock)
         tests += [_test_group(slo, scenario) for scenario in _scenarios(slo)]
         tests.append(_absent(slo))
-    return {
+    doc: dict[str, Any] = {
         "rule_files": [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"],
         "evaluation_interval": dur(clock.step),
-        "tests": tests,
     }
+    if alerts_apart:
+        doc["rule_files"].append(alerts_file_path(plan).rsplit("/", 1)[1])
+        doc["group_eval_order"] = [s.group_name for s in plan.slos] + [
+            group_name(s.group_name, alerts=True, recording=False) for s in plan.slos
+        ]
+    doc["tests"] = tests
+    return doc
 
 
-def render(plans: list[SourcePlan]) -> dict[str, bytes]:
-    return {test_file_path(p): yaml_file([p.source], test_document(p)) for p in plans}
+def render(plans: list[SourcePlan], config: Config) -> Output:
+    alerts_apart = not config.prometheus_alerts
+    files = {}
+    for plan in plans:
+        files[test_file_path(plan)] = yaml_file([plan.source], test_document(plan, alerts_apart))
+        if alerts_apart:
+            files[alerts_file_path(plan)] = yaml_file(
+                [plan.source], rule_groups(plan, alerts=True, recording=False)
+            )
+    return Output(files)

@@ -1,0 +1,189 @@
+"""The repository's config file (`slo-compiler.yaml`): which engine evaluates the alerts,
+how Grafana is addressed, and who gets notified.
+
+It is read like an SLO file (positions kept, strict model, every problem reported at
+once) and is optional: without it, alerts are Prometheus rules and no Grafana routing is
+generated. `slo-compiler schema` writes `schemas/config.schema.json` from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from . import credentials
+from .diagnostics import Code, Diagnostic
+from .model import API_VERSION, Duration, LabelName, _Strict
+from .yamlpos import SourceMap
+
+CONFIG_FILE = "slo-compiler.yaml"
+
+ReceiverType = Literal["slack", "pagerduty", "discord", "email", "webhook"]
+
+# Settings that are credentials for each receiver type: they must come from the
+# environment or a file. (A Slack or Discord webhook URL carries its token.)
+SECRET_SETTINGS: dict[str, frozenset[str]] = {
+    "slack": frozenset({"url", "token"}),
+    "pagerduty": frozenset({"integrationKey"}),
+    "discord": frozenset({"url"}),
+    "email": frozenset(),
+    "webhook": frozenset({"password", "authorization_credentials"}),
+}
+# One of these sets of settings must be given, per receiver type.
+REQUIRED_SETTINGS: dict[str, tuple[frozenset[str], ...]] = {
+    "slack": (frozenset({"url"}), frozenset({"token", "recipient"})),
+    "pagerduty": (frozenset({"integrationKey"}),),
+    "discord": (frozenset({"url"}),),
+    "email": (frozenset({"addresses"}),),
+    "webhook": (frozenset({"url"}),),
+}
+
+ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")]
+Uid = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+class GrafanaOptions(_Strict):
+    """How the generated Grafana files address Grafana."""
+
+    datasource_uid: Uid = Field(
+        "prometheus", description="uid of the Prometheus datasource the queries use."
+    )
+    url: str | None = Field(
+        None, description="Grafana's base URL, for dashboard links in alert annotations."
+    )
+    org_id: int = Field(1, ge=1, description="Grafana organisation the files provision.")
+    folder: str = Field(
+        "SLOs",
+        min_length=1,
+        description="Folder of the dashboards; alert rules go into '<folder> / <service>'.",
+    )
+    evaluation_interval: Duration = Field(
+        "1m", description="How often Grafana evaluates the SLO alert rules."
+    )
+    dashboards_path: str = Field(
+        "/var/lib/grafana/dashboards/slo-compiler",
+        description="Where Grafana finds the dashboard JSON files (the provider's path).",
+    )
+
+
+class Receiver(_Strict):
+    """A contact point. Secret settings must be `$__env{NAME}` or `$__file{/path}`."""
+
+    name: ReceiverName
+    type: ReceiverType
+    settings: dict[str, str | bool | int] = Field(default_factory=dict)
+    disable_resolve_message: bool = False
+
+
+class Team(_Strict):
+    """Where a team's alerts go: by `severity` label value, else `receiver`."""
+
+    receiver: ReceiverName | None = None
+    severity: dict[str, ReceiverName] = Field(
+        default_factory=dict, description="severity label value -> receiver name"
+    )
+
+
+class Routing(_Strict):
+    """The notification policy tree's root."""
+
+    default_receiver: ReceiverName
+    team_label: LabelName = "team"
+    group_by: list[str] = Field(default_factory=lambda: ["alertname", "slo_service", "slo"])
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+
+
+class Config(_Strict):
+    """slo-compiler.yaml."""
+
+    apiVersion: Literal["slo-compiler/v1"]
+    alert_engine: Literal["prometheus", "grafana", "both"] = Field(
+        "prometheus",
+        description="Who evaluates the burn-rate alerts: Prometheus rules (for "
+        "Alertmanager), Grafana-managed rules, or both (each alert twice: migration only).",
+    )
+    grafana: GrafanaOptions = Field(default_factory=GrafanaOptions)
+    receivers: list[Receiver] = Field(default_factory=list)
+    routing: Routing | None = None
+    teams: dict[str, Team] = Field(default_factory=dict)
+
+    @property
+    def prometheus_alerts(self) -> bool:
+        return self.alert_engine in ("prometheus", "both")
+
+    @property
+    def grafana_alerts(self) -> bool:
+        return self.alert_engine in ("grafana", "both")
+
+
+DEFAULT = Config(apiVersion=API_VERSION)
+
+
+def check_config(config: Config, source: SourceMap) -> list[Diagnostic]:
+    """References between receivers, routes and teams; settings each receiver type needs;
+    no literal secret anywhere."""
+    out: list[Diagnostic] = []
+    names: dict[str, int] = {}
+    for i, receiver in enumerate(config.receivers):
+        at = ("receivers", i)
+        if receiver.name in names:
+            out.append(
+                source.diagnostic(
+                    (*at, "name"),
+                    Code.DUPLICATE_RECEIVER,
+                    f"receiver '{receiver.name}' is defined twice",
+                )
+            )
+        names.setdefault(receiver.name, i)
+        given = set(receiver.settings)
+        if not any(need <= given for need in REQUIRED_SETTINGS[receiver.type]):
+            options = " or ".join(
+                "+".join(sorted(need)) for need in REQUIRED_SETTINGS[receiver.type]
+            )
+            out.append(
+                source.diagnostic(
+                    (*at, "settings"),
+                    Code.MISSING_FIELD,
+                    f"a {receiver.type} receiver needs the setting {options}",
+                )
+            )
+        for key, value in sorted(receiver.settings.items()):
+            if not isinstance(value, str):
+                continue
+            what = credentials.literal_secret(value)
+            if key in SECRET_SETTINGS[receiver.type] and not credentials.is_reference(value):
+                what = what or f"the {receiver.type} setting '{key}'"
+            if what:
+                out.append(
+                    source.diagnostic(
+                        (*at, "settings", key),
+                        Code.LITERAL_SECRET,
+                        f"literal secret ({what}): write $__env{{NAME}} or $__file{{/path}} "
+                        "and set it in Grafana's environment",
+                    )
+                )
+    if config.routing is None and (config.teams or config.receivers):
+        out.append(
+            source.diagnostic((), Code.MISSING_FIELD, "receivers and teams need a routing section")
+        )
+    references = []
+    if config.routing is not None:
+        references.append((("routing", "default_receiver"), config.routing.default_receiver))
+    for team, options in sorted(config.teams.items()):
+        if options.receiver:
+            references.append((("teams", team, "receiver"), options.receiver))
+        references += [
+            (("teams", team, "severity", severity), name)
+            for severity, name in sorted(options.severity.items())
+        ]
+    for loc, name in references:
+        if name not in names:
+            out.append(
+                source.diagnostic(
+                    loc, Code.UNKNOWN_RECEIVER, f"no receiver named '{name}' in receivers"
+                )
+            )
+    return out
