@@ -19,6 +19,7 @@ from .diagnostics import Code, CompileError, Diagnostic
 from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
 from .targets import TARGETS
+from .targets.grafana_ids import dashboard_uid, panel_id
 from .validate import validate_document
 from .yamlpos import load
 
@@ -61,6 +62,7 @@ def load_config(source: Source | None) -> tuple[Config, list[Diagnostic]]:
     config, found = validate_document(doc, Config, "the config file")
     if config is None:
         return DEFAULT, problems + found
+    config._source = source.name
     return config, problems + check_config(config, doc.source)
 
 
@@ -97,9 +99,17 @@ def _check(sources: list[Source]) -> tuple[list[tuple[Source, CheckedFile]], lis
     return checked, problems
 
 
-def _plan(source: Source, checked: CheckedFile) -> SourcePlan:
+def _dashboard_url(config: Config, service: str, index: int) -> str | None:
+    """Where the SLO's burn-rate panel is, when Grafana's address is configured."""
+    if config.grafana.url is None:
+        return None
+    base = config.grafana.url.rstrip("/")
+    return f"{base}/d/{dashboard_uid(service)}?viewPanel={panel_id(index, 'burn')}"
+
+
+def _plan(source: Source, checked: CheckedFile, config: Config) -> SourcePlan:
     plans = []
-    for c in checked.slos:
+    for index, c in enumerate(checked.slos):
         line, col = checked.source.position(("slos", c.index, "sli"))
         plans.append(
             plan_slo(
@@ -109,6 +119,7 @@ def _plan(source: Source, checked: CheckedFile) -> SourcePlan:
                 query=c.query,
                 tiers=c.tiers,
                 origin=Origin(source.path, line, col, "sli"),
+                dashboard_url=_dashboard_url(config, checked.model.service, index),
             )
         )
     return SourcePlan(source=source.name, stem=source.stem, slos=tuple(plans))
@@ -156,7 +167,7 @@ def compile_sources(
     problems += found
     if problems:
         raise CompileError(problems)
-    plans = [_plan(source, c) for source, c in checked]
+    plans = [_plan(source, c, config) for source, c in checked]
     problems = validate_expressions(plans)
     if problems:
         raise CompileError(problems)

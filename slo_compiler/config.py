@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from . import credentials
 from .diagnostics import Code, Diagnostic
@@ -109,6 +109,12 @@ class Config(_Strict):
     receivers: list[Receiver] = Field(default_factory=list)
     routing: Routing | None = None
     teams: dict[str, Team] = Field(default_factory=dict)
+    # How generated headers name this file (set by the loader; not part of the format).
+    _source: str = PrivateAttr(CONFIG_FILE)
+
+    @property
+    def source(self) -> str:
+        return self._source
 
     @property
     def prometheus_alerts(self) -> bool:

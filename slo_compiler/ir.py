@@ -42,6 +42,10 @@ class AlertRule:
     labels: Labels
     annotations: Labels
     origin: Origin
+    # The alert as a conjunction of `expression > threshold`, for engines that evaluate
+    # queries and thresholds apart (Grafana): the burn rate over each window and the
+    # factor; for the SLI-missing alert, absent(...) and 0.
+    conditions: tuple[tuple[str, str], ...] = ()
     tier: Tier | None = None  # None for the SLI-missing alert
 
 

@@ -96,7 +96,9 @@ class _Builder:
         return [(TOTAL_RATE, total), (ERRORS_RATE, errors)]
 
 
-def _annotations(slo: Slo, service: str, tier: Tier, budget: Decimal) -> Labels:
+def _annotations(
+    slo: Slo, service: str, tier: Tier, budget: Decimal, links: dict[str, str]
+) -> Labels:
     group = "".join(f" {g}={{{{ $labels.{g} }}}}" for g in slo.group_by)
     threshold = tier.threshold(budget)
     lasts = dur(int(tier.period / tier.factor))
@@ -114,13 +116,17 @@ def _annotations(slo: Slo, service: str, tier: Tier, budget: Decimal) -> Labels:
     )
     return _merge(
         {"summary": summary, "description": description},
-        _links(slo),
+        links,
         getattr(slo.alerting, tier.severity).annotations,
     )
 
 
-def _links(slo: Slo) -> dict[str, str]:
-    links = {"runbook_url": slo.alerting.runbook_url, "dashboard_url": slo.alerting.dashboard_url}
+def _links(slo: Slo, dashboard_url: str | None) -> dict[str, str]:
+    """runbook_url, and dashboard_url: the SLO's own, else the generated dashboard's."""
+    links = {
+        "runbook_url": slo.alerting.runbook_url,
+        "dashboard_url": slo.alerting.dashboard_url or dashboard_url,
+    }
     return {k: v for k, v in links.items() if v}
 
 
@@ -144,8 +150,11 @@ def plan_slo(
     query: SliQuery,
     tiers: list[Tier],
     origin: Origin,
+    dashboard_url: str | None = None,
 ) -> SloPlan:
-    """All rules of one SLO, in evaluation order."""
+    """All rules of one SLO, in evaluation order. `dashboard_url` links the alerts to the
+    generated dashboard unless the SLO names its own."""
+    links = _links(slo, dashboard_url)
     objective = burnrate.to_decimal(slo.objective)
     budget = burnrate.error_budget(objective)
     period = parse_duration(slo.period)
@@ -176,11 +185,11 @@ def plan_slo(
     ]
     alert_name = slo.alert_name
     for tier in tiers:
-        burn = f" / {decimal_str(budget)} > {decimal_str(tier.factor)}"
-        expr = (
-            f"{build.recorded(ratio_metric(tier.long_window))}{burn}\nand\n"
-            f"{build.recorded(ratio_metric(tier.short_window))}{burn}"
+        conditions = tuple(
+            (f"{build.recorded(ratio_metric(w))} / {decimal_str(budget)}", decimal_str(tier.factor))
+            for w in (tier.long_window, tier.short_window)
         )
+        expr = "\nand\n".join(f"{burn} > {factor}" for burn, factor in conditions)
         rule_labels = _merge(
             user_labels,
             {
@@ -197,16 +206,18 @@ def plan_slo(
                 expr,
                 tier.for_,
                 rule_labels,
-                _annotations(slo, service, tier, budget),
+                _annotations(slo, service, tier, budget, links),
                 Origin(origin.path, origin.line, origin.col, "alerting"),
+                conditions,
                 tier,
             )
         )
     missing_source = TOTAL_RATE if isinstance(query, EventSli) else ratio_metric(windows[0])
+    absent = f"absent({build.recorded(missing_source)})"
     rules.append(
         AlertRule(
             alert_name.removesuffix("BudgetBurn") + "SLIMissing",
-            f"absent({build.recorded(missing_source)})",
+            absent,
             burnrate.SLI_MISSING_FOR,
             _merge(
                 user_labels,
@@ -220,9 +231,10 @@ def plan_slo(
                     f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. "
                     "Check the selectors and that the service is scraped.",
                 },
-                _links(slo),
+                links,
             ),
             Origin(origin.path, origin.line, origin.col, "sli"),
+            ((absent, "0"),),
         )
     )
     return SloPlan(

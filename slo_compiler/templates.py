@@ -37,3 +37,15 @@ def render(text: str, labels: dict[str, str], value: float) -> str:
         return f"{value:.{int(match['digits'])}f}"
 
     return _ACTION.sub(action, text)
+
+
+def to_grafana(text: str, ref_id: str) -> str:
+    """The same annotation for a Grafana-managed rule, where `$value` is the text of all
+    query values and the number of one query is `$values.<refId>.Value`."""
+
+    def action(match: re.Match[str]) -> str:
+        if match["label"] is not None:
+            return match[0]
+        return f'{{{{ printf "%.{match["digits"]}f" $values.{ref_id}.Value }}}}'
+
+    return _ACTION.sub(action, text)

@@ -95,13 +95,14 @@ def _alert_key(alert: dict[str, Any]) -> tuple[str, str]:
 @pytest.mark.parametrize("path", GENERATED_TESTS, ids=lambda p: p.name)
 def test_every_alert_has_a_firing_and_a_quiet_case(path: Path) -> None:
     doc = yaml.safe_load(path.read_text())
-    rules = yaml.safe_load((path.parent.parent / doc["rule_files"][0][3:]).read_text())
     alerts = {
         (rule["expr"].split('slo="')[1].split('"')[0], rule["labels"].get("slo_window", "missing"))
-        for group in rules["groups"]
+        for rule_file in doc["rule_files"]
+        for group in yaml.safe_load((path.parent / rule_file).read_text())["groups"]
         for rule in group["rules"]
         if "alert" in rule
     }
+    assert len(alerts) >= 5, "every SLO has four tiers and an SLI-missing alert"
     firing: set[tuple[str, str]] = set()
     quiet: set[tuple[str, str]] = set()
     for group in doc["tests"]:
@@ -134,15 +135,19 @@ MUTANT_SOURCE = "auth-service"
 
 
 def _mutant_run(promtool: str, tmp_path: Path, mutate: Any) -> Any:
-    rules = ROOT / f"generated/prometheus/{MUTANT_SOURCE}.rules.yaml"
-    tests = ROOT / f"generated/prometheus/tests/{MUTANT_SOURCE}.test.yaml"
-    (tmp_path / "tests").mkdir()
-    shutil.copy(tests, tmp_path / "tests" / tests.name)
-    original = rules.read_text()
+    """The committed tests of MUTANT_SOURCE against its rules with `mutate` applied to the
+    file that holds the alerts (the test-only alerts file when Grafana evaluates them)."""
+    generated = ROOT / "generated/prometheus"
+    shutil.copytree(generated, tmp_path / "prometheus")
+    alerts = tmp_path / f"prometheus/tests/{MUTANT_SOURCE}.alerts.yaml"
+    if not alerts.exists():
+        alerts = tmp_path / f"prometheus/{MUTANT_SOURCE}.rules.yaml"
+    original = alerts.read_text()
     mutated = mutate(original)
     assert mutated != original
-    (tmp_path / rules.name).write_text(mutated)
-    return run(promtool, "test", "rules", tests.name, cwd=tmp_path / "tests")
+    alerts.write_text(mutated)
+    tests = f"{MUTANT_SOURCE}.test.yaml"
+    return run(promtool, "test", "rules", tests, cwd=tmp_path / "prometheus/tests")
 
 
 def test_mutation_threshold_ten_percent_high_fails_the_tests(promtool: str, tmp_path: Path) -> None:

@@ -30,11 +30,13 @@ Renderer = Callable[[list[SourcePlan], Config], Output]
 
 
 def _registry() -> dict[str, Renderer]:
-    from . import prometheus, promtool_tests
+    from . import grafana_alerting, grafana_dashboards, prometheus, promtool_tests
 
     return {
         "prometheus": prometheus.render,
         "promtool-tests": promtool_tests.render,
+        "grafana-alerting": grafana_alerting.render,
+        "grafana-dashboards": grafana_dashboards.render,
     }
 
 

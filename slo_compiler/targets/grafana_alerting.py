@@ -1,0 +1,194 @@
+"""Grafana unified alerting, file provisioning (apiVersion 1), under grafana/alerting/:
+
+* `<file>.rules.yaml` when Grafana evaluates the alerts: a folder per service, a rule
+  group per SLO, a rule per tier and the SLI-missing rule. Each rule is the Prometheus
+  alert taken apart: query A the long window's burn rate, B the short one's, and a math
+  expression `$A > factor && $B > factor` as the condition, from the same planned
+  conditions, so both engines fire at the same thresholds on the same windows;
+* `contact-points.yaml` and `policies.yaml` from the config's receivers and routing.
+
+noDataState is OK on purpose: an empty burn query means "not burning" (the series are
+filtered by the threshold), and a missing SLI has its own rule. execErrState is Error,
+so a failing datasource shows as an error instead of a page or silence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Config, Receiver
+from ..durations import format_duration
+from ..ir import AlertRule, SloPlan, SourcePlan
+from ..render import yaml_file
+from ..templates import to_grafana
+from . import Expression, Output
+from .grafana_ids import dashboard_uid, folder, panel_id, uid
+
+FOLDER = "grafana/alerting"
+EXPRESSION_DATASOURCE = "__expr__"
+# How far back the instant queries may look for a sample (Prometheus' lookback is 5m).
+QUERY_RANGE = 600
+
+
+def rules_file_path(plan: SourcePlan) -> str:
+    return f"{FOLDER}/{plan.stem}.rules.yaml"
+
+
+def _query(ref: str, expr: str, config: Config) -> dict[str, Any]:
+    ds = config.grafana.datasource_uid
+    return {
+        "refId": ref,
+        "relativeTimeRange": {"from": QUERY_RANGE, "to": 0},
+        "datasourceUid": ds,
+        "model": {
+            "refId": ref,
+            "datasource": {"type": "prometheus", "uid": ds},
+            "editorMode": "code",
+            "expr": expr,
+            "instant": True,
+            "range": False,
+            "intervalMs": 1000,
+            "maxDataPoints": 43200,
+        },
+    }
+
+
+def _math(ref: str, expression: str) -> dict[str, Any]:
+    return {
+        "refId": ref,
+        "relativeTimeRange": {"from": 0, "to": 0},
+        "datasourceUid": EXPRESSION_DATASOURCE,
+        "model": {
+            "refId": ref,
+            "datasource": {"type": "__expr__", "uid": EXPRESSION_DATASOURCE},
+            "type": "math",
+            "expression": expression,
+        },
+    }
+
+
+def refs(rule: AlertRule) -> list[str]:
+    """Query refIds of a rule's conditions: A, B, ...; the condition is the next letter."""
+    return [chr(ord("A") + i) for i in range(len(rule.conditions))]
+
+
+def _rule(slo: SloPlan, index: int, rule: AlertRule, config: Config) -> dict[str, Any]:
+    names = refs(rule)
+    condition = chr(ord(names[-1]) + 1)
+    window = rule.tier.name if rule.tier else "sli-missing"
+    data = [
+        _query(ref, expr, config) for ref, (expr, _) in zip(names, rule.conditions, strict=True)
+    ]
+    data.append(
+        _math(
+            condition,
+            " && ".join(
+                f"${ref} > {threshold}"
+                for ref, (_, threshold) in zip(names, rule.conditions, strict=True)
+            ),
+        )
+    )
+    return {
+        "uid": uid(slo.service, slo.name, window),
+        "title": f"{rule.alert} {rule.tier.window_label}" if rule.tier else rule.alert,
+        "condition": condition,
+        "data": data,
+        "dashboardUid": dashboard_uid(slo.service),
+        "panelId": panel_id(index, "burn"),
+        "noDataState": "OK",
+        "execErrState": "Error",
+        "for": format_duration(rule.for_),
+        "labels": dict(rule.labels),
+        "annotations": {k: to_grafana(v, names[0]) for k, v in rule.annotations},
+        "isPaused": False,
+    }
+
+
+def rule_groups(plan: SourcePlan, config: Config) -> dict[str, Any]:
+    groups = []
+    for index, slo in enumerate(plan.slos):
+        rules = [r for r in slo.rules if isinstance(r, AlertRule)]
+        groups.append(
+            {
+                "orgId": config.grafana.org_id,
+                "name": slo.name,
+                "folder": folder(config.grafana.folder, slo.service),
+                "interval": config.grafana.evaluation_interval,
+                "rules": [_rule(slo, index, r, config) for r in rules],
+            }
+        )
+    return {"apiVersion": 1, "groups": groups}
+
+
+def _receiver(receiver: Receiver, config: Config) -> dict[str, Any]:
+    return {
+        "orgId": config.grafana.org_id,
+        "name": receiver.name,
+        "receivers": [
+            {
+                "uid": uid("receiver", receiver.name),
+                "type": receiver.type,
+                "settings": dict(sorted(receiver.settings.items())),
+                "disableResolveMessage": receiver.disable_resolve_message,
+            }
+        ],
+    }
+
+
+def _matcher(label: str, value: str) -> list[str]:
+    return [label, "=", value]
+
+
+def policies(config: Config) -> dict[str, Any]:
+    """Root: the default receiver; a route per team (by the team label); under it a route
+    per severity the team names."""
+    routing = config.routing
+    assert routing is not None
+    routes = []
+    for team, options in sorted(config.teams.items()):
+        route: dict[str, Any] = {
+            "receiver": options.receiver or routing.default_receiver,
+            "object_matchers": [_matcher(routing.team_label, team)],
+        }
+        if options.severity:
+            route["routes"] = [
+                {"receiver": name, "object_matchers": [_matcher("severity", severity)]}
+                for severity, name in sorted(options.severity.items())
+            ]
+        routes.append(route)
+    return {
+        "apiVersion": 1,
+        "policies": [
+            {
+                "orgId": config.grafana.org_id,
+                "receiver": routing.default_receiver,
+                "group_by": routing.group_by,
+                "group_wait": routing.group_wait,
+                "group_interval": routing.group_interval,
+                "repeat_interval": routing.repeat_interval,
+                "routes": routes,
+            }
+        ],
+    }
+
+
+def render(plans: list[SourcePlan], config: Config) -> Output:
+    out = Output()
+    if config.grafana_alerts:
+        for plan in plans:
+            out.files[rules_file_path(plan)] = yaml_file([plan.source], rule_groups(plan, config))
+            for slo in plan.slos:
+                for rule in slo.rules:
+                    if isinstance(rule, AlertRule):
+                        out.expressions += [
+                            Expression(expr, rule.origin, f"Grafana query of {rule.alert}")
+                            for expr, _ in rule.conditions
+                        ]
+    if config.receivers:
+        out.files[f"{FOLDER}/contact-points.yaml"] = yaml_file(
+            [config.source],
+            {"apiVersion": 1, "contactPoints": [_receiver(r, config) for r in config.receivers]},
+        )
+    if config.routing is not None:
+        out.files[f"{FOLDER}/policies.yaml"] = yaml_file([config.source], policies(config))
+    return out
