@@ -161,7 +161,8 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
     "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
 )
 def schema(out: str) -> None:
-    """Write the JSON Schema of the SLO file format (schemas/slo.schema.json).
+    """Write the JSON Schemas of the SLO file format and of the config file
+    (schemas/slo.schema.json, schemas/config.schema.json).
 
     Editors use it through a modeline at the top of an SLO file:
     # yaml-language-server: $schema=../schemas/slo.schema.json

@@ -1,22 +1,33 @@
-"""JSON Schemas written from the models, for editors and for other tools."""
+"""JSON Schemas written from the models, for editors and for other tools.
+
+Only our own formats (SLO files, the config file) are written here; the schemas of
+Grafana's formats in schemas/ are written by hand from Grafana's documentation and tested
+against what the Grafana targets emit.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from pydantic import BaseModel
+
+from .config import Config
 from .model import SloFile
 
-SLO_SCHEMA_FILE = "slo.schema.json"
-SCHEMA_ID = "https://slo-compiler.dev/schemas/slo.schema.json"
-
-
-def slo_schema() -> dict[str, Any]:
-    schema = SloFile.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+SCHEMA_BASE = "https://slo-compiler.dev/schemas/"
+MODELS: dict[str, type[BaseModel]] = {"slo.schema.json": SloFile, "config.schema.json": Config}
 
 
 def schema_files() -> dict[str, bytes]:
     """Everything `slo-compiler schema` writes, by file name."""
-    text = json.dumps(slo_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return {SLO_SCHEMA_FILE: text.encode("utf-8")}
+    out = {}
+    for name, model in MODELS.items():
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA_BASE + name,
+            **model.model_json_schema(),
+        }
+        out[name] = (
+            json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        ).encode()
+    return out
