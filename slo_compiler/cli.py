@@ -18,7 +18,7 @@ from .diagnostics import CompileError
 from .output import diff, write_tree
 from .schema import schema_files
 from .sources import discover, read_config
-from .targets import TARGETS
+from .targets import DEFAULT_TARGETS, TARGETS
 
 SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
 OUT_HELP = "Folder the compiler owns and rewrites: anything else in it is removed."
@@ -28,7 +28,7 @@ CONFIG_HELP = (
     f"Config file: alert engine, Grafana, receivers and routing (default: {CONFIG_FILE} "
     "if it exists; without one, Prometheus alerts and no Grafana routing)."
 )
-TARGET_HELP = "Only these outputs (repeatable); default: all."
+TARGET_HELP = "Only these outputs (repeatable); default: all but prometheus-operator."
 
 
 def inputs(command: Callable[..., None]) -> Callable[..., None]:
@@ -50,7 +50,7 @@ def targets_option(command: Callable[..., None]) -> Callable[..., None]:
 def _compile(slos: str, config: str | None, targets: tuple[str, ...] = ()) -> Result:
     """Compile or exit 1 with every diagnostic on stderr."""
     try:
-        return compile_sources(discover(slos), read_config(config), targets or tuple(TARGETS))
+        return compile_sources(discover(slos), read_config(config), targets or DEFAULT_TARGETS)
     except CompileError as err:
         for diagnostic in err.diagnostics:
             click.echo(str(diagnostic), err=True)

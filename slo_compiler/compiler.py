@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import promql
+from . import layout, promql
 from .checks import CheckedFile, check_file, check_unique
 from .config import DEFAULT, Config, check_config
 from .diagnostics import Code, CompileError, Diagnostic
 from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
-from .targets import TARGETS
+from .targets import DEFAULT_TARGETS, TARGETS
 from .targets.grafana_ids import dashboard_uid, panel_id
 from .validate import validate_document
 from .yamlpos import load
@@ -159,7 +159,7 @@ def validate_expressions(plans: Iterable[SourcePlan]) -> list[Diagnostic]:
 def compile_sources(
     sources: list[Source],
     config_source: Source | None = None,
-    targets: Iterable[str] = tuple(TARGETS),
+    targets: Iterable[str] = DEFAULT_TARGETS,
 ) -> Result:
     """Compile; raise CompileError with every problem found if anything is wrong."""
     config, problems = load_config(config_source)
@@ -184,6 +184,9 @@ def compile_sources(
                     problems.append(problem)
     if problems:
         raise CompileError(problems)
+    if files:
+        names = [p.source for p in plans] + ([config.source] if config_source else [])
+        files[layout.README] = layout.readme(files, names)
     rules = [r for p in plans for s in p.slos for r in s.rules]
     alerts = sum(isinstance(r, AlertRule) for r in rules)
     stats = Stats(

@@ -8,7 +8,7 @@ generated. `slo-compiler schema` writes `schemas/config.schema.json` from these 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr
 
@@ -62,8 +62,10 @@ class GrafanaOptions(_Strict):
         "1m", description="How often Grafana evaluates the SLO alert rules."
     )
     dashboards_path: str = Field(
-        "/var/lib/grafana/dashboards/slo-compiler",
-        description="Where Grafana finds the dashboard JSON files (the provider's path).",
+        "/var/lib/grafana/slo-dashboards",
+        pattern=r"^/",
+        description="Where Grafana finds the dashboard JSON files (the provider's path); "
+        "not inside another mounted folder.",
     )
 
 
@@ -96,6 +98,83 @@ class Routing(_Strict):
     repeat_interval: Duration = "4h"
 
 
+ResourceName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
+
+
+def _platform_scrape_configs() -> list[dict[str, Any]]:
+    """The ticketing platform's scrape job: pods of the namespace that opt in by
+    annotation, the pod label `app` as `service`, Micrometer's path by default."""
+    return [
+        {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
+        {
+            "job_name": "spring-services",
+            "metrics_path": "/actuator/prometheus",
+            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"own_namespace": True}}],
+            "relabel_configs": [
+                {
+                    "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+                    "action": "keep",
+                    "regex": "true",
+                },
+                {
+                    "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
+                    "action": "replace",
+                    "regex": "(.+)",
+                    "target_label": "__metrics_path__",
+                },
+                {
+                    "source_labels": [
+                        "__address__",
+                        "__meta_kubernetes_pod_annotation_prometheus_io_port",
+                    ],
+                    "action": "replace",
+                    "regex": "([^:]+)(?::\\d+)?;(\\d+)",
+                    "replacement": "$1:$2",
+                    "target_label": "__address__",
+                },
+                {"source_labels": ["__meta_kubernetes_pod_label_app"], "target_label": "service"},
+                {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            ],
+        },
+    ]
+
+
+class KubernetesOptions(_Strict):
+    """Names in the cluster the kind overlay Component patches; defaults are the
+    ticketing platform's (k8s/spring/overlays/kind)."""
+
+    prometheus_deployment: ResourceName = "prometheus"
+    prometheus_container: str = "prometheus"
+    prometheus_configmap: ResourceName = "prometheus-config"
+    prometheus_config_key: str = "prometheus.yml"
+    prometheus_url: str = "http://prometheus-service:9090"
+    scrape_configs: list[dict[str, Any]] = Field(
+        default_factory=_platform_scrape_configs,
+        description="scrape_configs of the Prometheus config the Component writes.",
+    )
+    grafana_deployment: ResourceName = "grafana"
+    grafana_container: str = "grafana"
+    grafana_datasources_configmap: ResourceName = "grafana-datasources"
+    grafana_datasources_key: str = "datasources.yaml"
+    grafana_dashboard_providers_configmap: ResourceName = Field(
+        "grafana-dashboard-provider",
+        description="The platform's own dashboard provider ConfigMap, kept beside ours.",
+    )
+    loki_url: str = "http://loki:3100"
+    admin_secret: ResourceName = Field(
+        "grafana-admin", description="Secret with key admin-password for Grafana's admin."
+    )
+    alerting_secret: ResourceName = Field(
+        "grafana-alerting-secrets",
+        description="Secret holding every $__env{NAME} the contact points use, key NAME.",
+    )
+    prometheus_rule_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels on PrometheusRule objects (the operator's ruleSelector).",
+    )
+
+
 class Config(_Strict):
     """slo-compiler.yaml."""
 
@@ -109,6 +188,7 @@ class Config(_Strict):
     receivers: list[Receiver] = Field(default_factory=list)
     routing: Routing | None = None
     teams: dict[str, Team] = Field(default_factory=dict)
+    kubernetes: KubernetesOptions = Field(default_factory=KubernetesOptions)
     # How generated headers name this file (set by the loader; not part of the format).
     _source: str = PrivateAttr(CONFIG_FILE)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -47,6 +48,20 @@ def require_tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def promtool() -> str:
     return require_tool("promtool")
+
+
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The slo-compiler command line, run as a real process in `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-m", "slo_compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -30,14 +30,26 @@ Renderer = Callable[[list[SourcePlan], Config], Output]
 
 
 def _registry() -> dict[str, Renderer]:
-    from . import grafana_alerting, grafana_dashboards, prometheus, promtool_tests
+    from . import (
+        grafana_alerting,
+        grafana_dashboards,
+        kubernetes,
+        prometheus,
+        prometheus_operator,
+        promtool_tests,
+    )
 
     return {
         "prometheus": prometheus.render,
         "promtool-tests": promtool_tests.render,
         "grafana-alerting": grafana_alerting.render,
         "grafana-dashboards": grafana_dashboards.render,
+        "kubernetes": kubernetes.render,
+        "prometheus-operator": prometheus_operator.render,
     }
 
 
 TARGETS: dict[str, Renderer] = _registry()
+# What `compile` writes without --target: the operator's PrometheusRule objects are for
+# clusters that run the Prometheus Operator, an option (`--target prometheus-operator`).
+DEFAULT_TARGETS = tuple(name for name in TARGETS if name != "prometheus-operator")

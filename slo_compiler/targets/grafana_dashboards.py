@@ -20,7 +20,7 @@ from ..durations import format_duration
 from ..ir import SloPlan, SourcePlan
 from ..plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..promql import Matcher, series
-from ..render import TOOL, header, yaml_file
+from ..render import TOOL, header_line, yaml_file
 from . import Expression, Output
 from .grafana_ids import dashboard_uid, panel_id
 
@@ -295,9 +295,7 @@ def dashboard(plan: SourcePlan, config: Config) -> tuple[dict[str, Any], list[Ex
         {
             "uid": dashboard_uid(service),
             "title": f"SLOs: {service}",
-            "description": " ".join(
-                line.strip() for line in header([plan.source], "").splitlines()
-            ),
+            "description": header_line([plan.source]),
             "tags": ["slo", TOOL, service],
             "editable": False,
             "graphTooltip": 1,

@@ -1,0 +1,268 @@
+"""The kind overlay's piece: a kustomize Component under k8s/kind/ that wires the generated
+rules, alerting and dashboards into the platform's Prometheus and Grafana.
+
+A Component, not an overlay: the platform keeps its own kind overlay and adds one line,
+`components: [<path>/generated/k8s/kind]`; the Component brings resources and patches but
+no base of its own, so it composes with whatever the overlay already does.
+
+What it brings (names from the config's `kubernetes` section, defaults the platform's):
+
+* ConfigMaps (stable names, written out rather than generated so each carries the
+  generated-file header): Prometheus rule files, Grafana alerting provisioning, the
+  dashboards and their provider;
+* the Prometheus config with `rule_files` (ConfigMap data can only be replaced whole, so
+  the Component writes the full prometheus.yml: the platform's scrape job by default);
+* the Prometheus Deployment: the rules mounted, retention raised to the longest SLO period
+  plus a tenth, and a checksum annotation so a rule change rolls the pod;
+* the Grafana Deployment: alerting and dashboard provisioning mounted, the admin password
+  and every contact-point secret from Secrets (secretKeyRef, never a value);
+* the Grafana datasources file with pinned uids, which the generated queries name.
+
+ConfigMap mounts are read-only, so nothing is mounted inside another mount: our dashboards
+get their own folder, and the dashboard-provider folder becomes a projected volume holding
+the platform's provider and ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from ..config import Config
+from ..credentials import REFERENCE
+from ..durations import format_duration
+from ..ir import SourcePlan
+from ..render import header, yaml_file, yaml_text
+from . import Output, grafana_alerting, grafana_dashboards, prometheus
+
+FOLDER = "k8s/kind"
+RULES_DIR = "/etc/prometheus-rules"
+ALERTING_DIR = "/etc/grafana/provisioning/alerting"
+PROVIDERS_DIR = "/etc/grafana/provisioning/dashboards"
+RULES_CONFIGMAP = "slo-prometheus-rules"
+ALERTING_CONFIGMAP = "slo-grafana-alerting"
+DASHBOARDS_CONFIGMAP = "slo-grafana-dashboards"
+PROVIDER_CONFIGMAP = "slo-grafana-dashboard-provider"
+PROVIDERS_VOLUME = "slo-grafana-dashboard-providers"
+CHECKSUM = "slo-compiler/checksum"
+DAY = 86400
+
+
+def _configmap(name: str, data: dict[str, bytes]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "slo-compiler"}},
+        "data": {
+            key.rsplit("/", 1)[-1]: value.decode("utf-8") for key, value in sorted(data.items())
+        },
+    }
+
+
+def _checksum(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def retention(plans: list[SourcePlan]) -> str:
+    """The longest SLO period plus a tenth, in whole days: the period's ratio reads that
+    far back, and the burn-down panel shows it."""
+    longest = max((s.period for p in plans for s in p.slos), default=30 * DAY)
+    return format_duration(math.ceil(longest * 1.1 / DAY) * DAY)
+
+
+def prometheus_config(config: Config, scrape_interval: str) -> dict[str, Any]:
+    return {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": "1m"},
+        "rule_files": [f"{RULES_DIR}/*.rules.yaml"],
+        "scrape_configs": config.kubernetes.scrape_configs,
+    }
+
+
+def _prometheus_patches(
+    config: Config, plans: list[SourcePlan], rules: dict[str, bytes]
+) -> list[dict[str, Any]]:
+    k = config.kubernetes
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": k.prometheus_configmap},
+        "data": {
+            k.prometheus_config_key: header(["slo-compiler.yaml"])
+            + yaml_text(prometheus_config(config, "15s"))
+        },
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": k.prometheus_deployment},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {CHECKSUM: _checksum(rules)}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": k.prometheus_container,
+                            # args is a list of strings: a patch replaces it whole.
+                            "args": [
+                                f"--config.file=/etc/prometheus/{k.prometheus_config_key}",
+                                "--storage.tsdb.path=/prometheus",
+                                f"--storage.tsdb.retention.time={retention(plans)}",
+                                "--web.enable-lifecycle",
+                            ],
+                            "volumeMounts": [
+                                {"name": RULES_CONFIGMAP, "mountPath": RULES_DIR, "readOnly": True}
+                            ],
+                        }
+                    ],
+                    "volumes": [{"name": RULES_CONFIGMAP, "configMap": {"name": RULES_CONFIGMAP}}],
+                },
+            }
+        },
+    }
+    return [configmap, deployment]
+
+
+def secret_env(config: Config) -> list[str]:
+    """Every $__env{NAME} the contact points read, sorted."""
+    names = set()
+    for receiver in config.receivers:
+        for value in receiver.settings.values():
+            if isinstance(value, str):
+                names.update(
+                    m[len("$__env{") : -1]
+                    for m in REFERENCE.findall(value)
+                    if m.startswith("$__env")
+                )
+    return sorted(names)
+
+
+def _grafana_patches(config: Config, provisioning: dict[str, bytes]) -> list[dict[str, Any]]:
+    k = config.kubernetes
+    env: list[dict[str, Any]] = [
+        {
+            "name": "GF_SECURITY_ADMIN_PASSWORD",
+            "value": None,  # drops a literal the base may set
+            "valueFrom": {"secretKeyRef": {"name": k.admin_secret, "key": "admin-password"}},
+        }
+    ]
+    env += [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": k.alerting_secret, "key": name}}}
+        for name in secret_env(config)
+    ]
+    mounts = [
+        {"name": ALERTING_CONFIGMAP, "mountPath": ALERTING_DIR, "readOnly": True},
+        {
+            "name": DASHBOARDS_CONFIGMAP,
+            "mountPath": config.grafana.dashboards_path,
+            "readOnly": True,
+        },
+        {"name": PROVIDERS_VOLUME, "mountPath": PROVIDERS_DIR, "readOnly": True},
+    ]
+    volumes = [
+        {"name": ALERTING_CONFIGMAP, "configMap": {"name": ALERTING_CONFIGMAP}},
+        {"name": DASHBOARDS_CONFIGMAP, "configMap": {"name": DASHBOARDS_CONFIGMAP}},
+        {
+            "name": PROVIDERS_VOLUME,
+            "projected": {
+                "sources": [
+                    {
+                        "configMap": {
+                            "name": k.grafana_dashboard_providers_configmap,
+                            "optional": True,
+                        }
+                    },
+                    {"configMap": {"name": PROVIDER_CONFIGMAP}},
+                ]
+            },
+        },
+    ]
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": k.grafana_deployment},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {CHECKSUM: _checksum(provisioning)}},
+                "spec": {
+                    "containers": [
+                        {"name": k.grafana_container, "env": env, "volumeMounts": mounts}
+                    ],
+                    "volumes": volumes,
+                },
+            }
+        },
+    }
+    datasources = {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "uid": config.grafana.datasource_uid,
+                "type": "prometheus",
+                "access": "proxy",
+                "url": k.prometheus_url,
+                "isDefault": True,
+                "jsonData": {"timeInterval": "15s"},
+            },
+            {"name": "Loki", "uid": "loki", "type": "loki", "access": "proxy", "url": k.loki_url},
+        ],
+    }
+    datasource_patch = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": k.grafana_datasources_configmap},
+        "data": {k.grafana_datasources_key: header(["slo-compiler.yaml"]) + yaml_text(datasources)},
+    }
+    return [deployment, datasource_patch]
+
+
+def _pick(files: dict[str, bytes], prefix: str, suffix: str = "") -> dict[str, bytes]:
+    return {k: v for k, v in files.items() if k.startswith(prefix) and k.endswith(suffix)}
+
+
+def render(plans: list[SourcePlan], config: Config) -> Output:
+    """The Component, packing what the Prometheus and Grafana targets render (rendered
+    here again, so this target stands alone: `--target kubernetes` works by itself)."""
+    generated: dict[str, bytes] = {}
+    for target in (prometheus, grafana_alerting, grafana_dashboards):
+        generated.update(target.render(plans, config).files)
+    sources = [p.source for p in plans] + [config.source]
+    rules = _pick(generated, "prometheus/", ".rules.yaml")
+    alerting = _pick(generated, "grafana/alerting/")
+    dashboards = _pick(generated, "grafana/dashboards/")
+    provider = _pick(generated, "grafana/dashboard-providers/")
+    maps = {
+        RULES_CONFIGMAP: rules,
+        ALERTING_CONFIGMAP: alerting,
+        DASHBOARDS_CONFIGMAP: dashboards,
+        PROVIDER_CONFIGMAP: provider,
+    }
+    files = {
+        f"{FOLDER}/configmaps/{name}.yaml": yaml_file(sources, _configmap(name, data))
+        for name, data in maps.items()
+        if data
+    }
+    prometheus_config, prometheus_deployment = _prometheus_patches(config, plans, rules)
+    grafana_deployment, grafana_datasources = _grafana_patches(
+        config, {**alerting, **dashboards, **provider}
+    )
+    patches = {
+        "prometheus-config.yaml": prometheus_config,
+        "prometheus-deployment.yaml": prometheus_deployment,
+        "grafana-deployment.yaml": grafana_deployment,
+        "grafana-datasources.yaml": grafana_datasources,
+    }
+    for name, patch in patches.items():
+        files[f"{FOLDER}/patches/{name}"] = yaml_file(sources, patch)
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "resources": sorted(p.removeprefix(f"{FOLDER}/") for p in files if "/configmaps/" in p),
+        "patches": [{"path": f"patches/{name}"} for name in patches],
+    }
+    files[f"{FOLDER}/kustomization.yaml"] = yaml_file(sources, kustomization)
+    return Output(files)
