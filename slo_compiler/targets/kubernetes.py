@@ -29,6 +29,7 @@ import hashlib
 import math
 from typing import Any
 
+from ..burnrate import EVALUATION_INTERVAL
 from ..config import Config
 from ..credentials import REFERENCE
 from ..durations import format_duration
@@ -74,11 +75,43 @@ def retention(plans: list[SourcePlan]) -> str:
     return format_duration(math.ceil(longest * 1.1 / DAY) * DAY)
 
 
-def prometheus_config(config: Config, scrape_interval: str) -> dict[str, Any]:
+def prometheus_config(config: Config) -> dict[str, Any]:
     return {
-        "global": {"scrape_interval": scrape_interval, "evaluation_interval": "1m"},
+        "global": {
+            "scrape_interval": "15s",
+            "evaluation_interval": format_duration(EVALUATION_INTERVAL),
+        },
         "rule_files": [f"{RULES_DIR}/*.rules.yaml"],
         "scrape_configs": config.kubernetes.scrape_configs,
+    }
+
+
+def _deployment_patch(
+    name: str, packed: dict[str, bytes], container: dict[str, Any], volumes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A strategic-merge patch of one Deployment: a container's changes, volumes, and a
+    checksum of the files it serves, so that changing them rolls the pod."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {CHECKSUM: _checksum(packed)}},
+                "spec": {"containers": [container], "volumes": volumes},
+            }
+        },
+    }
+
+
+def _configmap_patch(name: str, key: str, doc: dict[str, Any], config: Config) -> dict[str, Any]:
+    """A patch replacing one file of an existing ConfigMap (its data can only be replaced
+    whole), the file carrying the generated-file header."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name},
+        "data": {key: header([config.source]) + yaml_text(doc)},
     }
 
 
@@ -86,44 +119,28 @@ def _prometheus_patches(
     config: Config, plans: list[SourcePlan], rules: dict[str, bytes]
 ) -> list[dict[str, Any]]:
     k = config.kubernetes
-    configmap = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": k.prometheus_configmap},
-        "data": {
-            k.prometheus_config_key: header(["slo-compiler.yaml"])
-            + yaml_text(prometheus_config(config, "15s"))
-        },
+    container = {
+        "name": k.prometheus_container,
+        # args is a list of strings: a patch replaces it whole.
+        "args": [
+            f"--config.file=/etc/prometheus/{k.prometheus_config_key}",
+            "--storage.tsdb.path=/prometheus",
+            f"--storage.tsdb.retention.time={retention(plans)}",
+            "--web.enable-lifecycle",
+        ],
+        "volumeMounts": [{"name": RULES_CONFIGMAP, "mountPath": RULES_DIR, "readOnly": True}],
     }
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": k.prometheus_deployment},
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {CHECKSUM: _checksum(rules)}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": k.prometheus_container,
-                            # args is a list of strings: a patch replaces it whole.
-                            "args": [
-                                f"--config.file=/etc/prometheus/{k.prometheus_config_key}",
-                                "--storage.tsdb.path=/prometheus",
-                                f"--storage.tsdb.retention.time={retention(plans)}",
-                                "--web.enable-lifecycle",
-                            ],
-                            "volumeMounts": [
-                                {"name": RULES_CONFIGMAP, "mountPath": RULES_DIR, "readOnly": True}
-                            ],
-                        }
-                    ],
-                    "volumes": [{"name": RULES_CONFIGMAP, "configMap": {"name": RULES_CONFIGMAP}}],
-                },
-            }
-        },
-    }
-    return [configmap, deployment]
+    return [
+        _configmap_patch(
+            k.prometheus_configmap, k.prometheus_config_key, prometheus_config(config), config
+        ),
+        _deployment_patch(
+            k.prometheus_deployment,
+            rules,
+            container,
+            [{"name": RULES_CONFIGMAP, "configMap": {"name": RULES_CONFIGMAP}}],
+        ),
+    ]
 
 
 def secret_env(config: Config) -> list[str]:
@@ -180,22 +197,12 @@ def _grafana_patches(config: Config, provisioning: dict[str, bytes]) -> list[dic
             },
         },
     ]
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": k.grafana_deployment},
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {CHECKSUM: _checksum(provisioning)}},
-                "spec": {
-                    "containers": [
-                        {"name": k.grafana_container, "env": env, "volumeMounts": mounts}
-                    ],
-                    "volumes": volumes,
-                },
-            }
-        },
-    }
+    deployment = _deployment_patch(
+        k.grafana_deployment,
+        provisioning,
+        {"name": k.grafana_container, "env": env, "volumeMounts": mounts},
+        volumes,
+    )
     datasources = {
         "apiVersion": 1,
         "datasources": [
@@ -211,12 +218,9 @@ def _grafana_patches(config: Config, provisioning: dict[str, bytes]) -> list[dic
             {"name": "Loki", "uid": "loki", "type": "loki", "access": "proxy", "url": k.loki_url},
         ],
     }
-    datasource_patch = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": k.grafana_datasources_configmap},
-        "data": {k.grafana_datasources_key: header(["slo-compiler.yaml"]) + yaml_text(datasources)},
-    }
+    datasource_patch = _configmap_patch(
+        k.grafana_datasources_configmap, k.grafana_datasources_key, datasources, config
+    )
     return [deployment, datasource_patch]
 
 
