@@ -192,8 +192,8 @@ def _clashes(
 def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
     """Names that must be unique across all files. SLO ids (service + name) are the
     identity of every recorded series: two definitions would silently merge their data.
-    Alert names are what people and routes see, and one generated test file cannot tell
-    two SLOs' alerts of one name apart."""
+    Alert names within a service: its generated tests and its Grafana folder cannot tell
+    two SLOs' alerts of one name apart (across services, slo_service does)."""
     out = []
     duplicates = _clashes(
         files,
@@ -219,7 +219,7 @@ def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
     ]
     for checked, at, where in _clashes(
         unique,
-        lambda f, c: c.slo.alert_name,
+        lambda f, c: (f.model.service, c.slo.alert_name),
         lambda c: (
             ("slos", c.index, "alerting", "name")
             if c.slo.alerting.name
@@ -232,8 +232,8 @@ def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
             checked.source.diagnostic(
                 at,
                 Code.ALERT_NAME_CLASH,
-                f"alert name '{slo.alert_name}' is already used by the SLO at {where}; "
-                "set alerting.name",
+                f"alert name '{slo.alert_name}' is already used by an SLO of service "
+                f"'{checked.model.service}' at {where}; set alerting.name",
             )
         )
     return out

@@ -18,7 +18,7 @@ from .config import DEFAULT, Config, check_config
 from .diagnostics import Code, CompileError, Diagnostic
 from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
-from .targets import DEFAULT_TARGETS, TARGETS
+from .targets import DEFAULT_TARGETS, render_targets
 from .targets.grafana_ids import dashboard_uid, panel_id
 from .validate import validate_document
 from .yamlpos import load
@@ -171,17 +171,14 @@ def compile_sources(
     problems = validate_expressions(plans)
     if problems:
         raise CompileError(problems)
-    files: dict[str, bytes] = {}
-    for target in targets:
-        output = TARGETS[target](plans, config)
-        files.update(output.files)
-        seen = set()
-        for e in output.expressions:
-            if e.text not in seen:
-                seen.add(e.text)
-                problem = _invalid(e.text, e.origin, e.what, None)
-                if problem is not None:
-                    problems.append(problem)
+    files, expressions = render_targets(targets, plans, config)
+    seen: set[str] = set()
+    for e in expressions:
+        if e.text not in seen:
+            seen.add(e.text)
+            problem = _invalid(e.text, e.origin, e.what, None)
+            if problem is not None:
+                problems.append(problem)
     if problems:
         raise CompileError(problems)
     if files:

@@ -103,13 +103,17 @@ class GroupModel:
             BASE_RATE_WINDOW, first, last, step
         )
 
-    def ratio(self, t: int, window: int) -> Fraction:
+    def counts(self, t: int, window: int) -> tuple[int, int]:
+        """(bad, all) events the ratio over `window` at t is made of (scaled alike)."""
         if is_recorded(window):
-            errors = self._recorded(self.errors, t, window)
-            total = self._recorded(self.total, t, window)
-        else:
-            errors = self.errors.at(t) - self.errors.at(t - window)
-            total = self.total.at(t) - self.total.at(t - window)
+            return self._recorded(self.errors, t, window), self._recorded(self.total, t, window)
+        return (
+            self.errors.at(t) - self.errors.at(t - window),
+            self.total.at(t) - self.total.at(t - window),
+        )
+
+    def ratio(self, t: int, window: int) -> Fraction:
+        errors, total = self.counts(t, window)
         return Fraction(errors, total) if total > 0 else Fraction(0)
 
 
@@ -117,25 +121,30 @@ class Tie(Exception):
     """A ratio sits within float noise of a threshold: the traffic must be moved."""
 
 
-# A ratio closer than this (relative) to a threshold could compare either way in floats.
-_NOISE = Fraction(1, 10**9)
+# A ratio closer than 1 / _NOISE (relative) to a threshold could compare either way in
+# floats.
+_NOISE = 10**9
 
 
 def _above(model: GroupModel, window: int, threshold: Fraction, j: int) -> bool:
-    """Whether the ratio over `window` exceeds `threshold` at evaluation j (raises Tie)."""
-    ratio = model.ratio(j * model.clock.step, window)
-    if abs(ratio - threshold) <= threshold * _NOISE:
+    """Whether the ratio over `window` exceeds `threshold` at evaluation j (raises Tie).
+    In integers: errors/total > num/den is errors*den > num*total (the hot path)."""
+    errors, total = model.counts(j * model.clock.step, window)
+    left, right = errors * threshold.denominator, threshold.numerator * max(total, 0)
+    if total > 0 and abs(left - right) * _NOISE <= right:
         raise Tie(f"ratio over {window}s is {threshold} at evaluation {j}")
-    return ratio > threshold
+    return total > 0 and left > right
 
 
 def _first_true(model: GroupModel, window: int, threshold: Fraction, last: int) -> int | None:
     """Index of the first evaluation (1..last) where the ratio exceeds `threshold`, by
     bisection: the ratio must not decrease over 1..last."""
     low, high = 1, last + 1
+    num, den = threshold.numerator, threshold.denominator
     while low < high:
         mid = (low + high) // 2
-        if model.ratio(mid * model.clock.step, window) > threshold:
+        errors, total = model.counts(mid * model.clock.step, window)
+        if total > 0 and errors * den > num * total:
             high = mid
         else:
             low = mid + 1

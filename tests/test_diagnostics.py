@@ -143,7 +143,8 @@ CASES = [
         "      ratio: {errors: x, total: y}\n    alerting: {name: ApiAvailabilityBudgetBurn}\n",
         14,
         22,
-        "alert name 'ApiAvailabilityBudgetBurn' is already used by the SLO at slos/file0.yaml:4:11",
+        "alert name 'ApiAvailabilityBudgetBurn' is already used by an SLO of service 'api' at "
+        "slos/file0.yaml:4:11",
     ),
 ]
 

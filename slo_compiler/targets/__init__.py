@@ -3,7 +3,7 @@ writing that module and naming it here, nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..config import Config
@@ -26,10 +26,18 @@ class Output:
     expressions: list[Expression] = field(default_factory=list)
 
 
-Renderer = Callable[[list[SourcePlan], Config], Output]
+Files = dict[str, bytes]
+# plans, config, and the files of the targets it needs -> what it writes
+Renderer = Callable[[list[SourcePlan], Config, Files], Output]
 
 
-def _registry() -> dict[str, Renderer]:
+@dataclass(frozen=True)
+class Target:
+    render: Renderer
+    needs: tuple[str, ...] = ()
+
+
+def _registry() -> dict[str, Target]:
     from . import (
         grafana_alerting,
         grafana_dashboards,
@@ -40,16 +48,42 @@ def _registry() -> dict[str, Renderer]:
     )
 
     return {
-        "prometheus": prometheus.render,
-        "promtool-tests": promtool_tests.render,
-        "grafana-alerting": grafana_alerting.render,
-        "grafana-dashboards": grafana_dashboards.render,
-        "kubernetes": kubernetes.render,
-        "prometheus-operator": prometheus_operator.render,
+        "prometheus": Target(prometheus.render),
+        "promtool-tests": Target(promtool_tests.render),
+        "grafana-alerting": Target(grafana_alerting.render),
+        "grafana-dashboards": Target(grafana_dashboards.render),
+        "kubernetes": Target(kubernetes.render, kubernetes.NEEDS),
+        "prometheus-operator": Target(prometheus_operator.render),
     }
 
 
-TARGETS: dict[str, Renderer] = _registry()
+TARGETS: dict[str, Target] = _registry()
+
+
+def render_targets(
+    names: Iterable[str], plans: list[SourcePlan], config: Config
+) -> tuple[Files, list[Expression]]:
+    """Render the named targets, each once: a target's needs are rendered first and their
+    files handed to it; only the named targets' files are returned."""
+    outputs: dict[str, Output] = {}
+
+    def output(name: str) -> Output:
+        if name not in outputs:
+            target = TARGETS[name]
+            inputs: Files = {}
+            for need in target.needs:
+                inputs.update(output(need).files)
+            outputs[name] = target.render(plans, config, inputs)
+        return outputs[name]
+
+    files: Files = {}
+    expressions: list[Expression] = []
+    for name in names:
+        files.update(output(name).files)
+        expressions += output(name).expressions
+    return files, expressions
+
+
 # What `compile` writes without --target: the operator's PrometheusRule objects are for
 # clusters that run the Prometheus Operator, an option (`--target prometheus-operator`).
 DEFAULT_TARGETS = tuple(name for name in TARGETS if name != "prometheus-operator")

@@ -21,7 +21,7 @@ from ..durations import format_duration
 from ..ir import AlertRule, SloPlan, SourcePlan
 from ..render import yaml_file
 from ..templates import to_grafana
-from . import Expression, Output
+from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, folder, panel_id, uid
 
 FOLDER = "grafana/alerting"
@@ -172,7 +172,7 @@ def policies(config: Config) -> dict[str, Any]:
     }
 
 
-def render(plans: list[SourcePlan], config: Config) -> Output:
+def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     out = Output()
     if config.grafana_alerts:
         for plan in plans:

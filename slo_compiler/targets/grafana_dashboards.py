@@ -21,7 +21,7 @@ from ..ir import SloPlan, SourcePlan
 from ..plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..promql import Matcher, series
 from ..render import TOOL, header_line, yaml_file
-from . import Expression, Output
+from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, panel_id
 
 FOLDER = "grafana/dashboards"
@@ -334,7 +334,7 @@ def provider(config: Config) -> dict[str, Any]:
     }
 
 
-def render(plans: list[SourcePlan], config: Config) -> Output:
+def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     out = Output()
     for plan in plans:
         doc, expressions = dashboard(plan, config)

@@ -35,7 +35,7 @@ from ..credentials import REFERENCE
 from ..durations import format_duration
 from ..ir import SourcePlan
 from ..render import header, yaml_file, yaml_text
-from . import Output, grafana_alerting, grafana_dashboards, prometheus
+from . import Files, Output
 
 FOLDER = "k8s/kind"
 RULES_DIR = "/etc/prometheus-rules"
@@ -228,12 +228,11 @@ def _pick(files: dict[str, bytes], prefix: str, suffix: str = "") -> dict[str, b
     return {k: v for k, v in files.items() if k.startswith(prefix) and k.endswith(suffix)}
 
 
-def render(plans: list[SourcePlan], config: Config) -> Output:
-    """The Component, packing what the Prometheus and Grafana targets render (rendered
-    here again, so this target stands alone: `--target kubernetes` works by itself)."""
-    generated: dict[str, bytes] = {}
-    for target in (prometheus, grafana_alerting, grafana_dashboards):
-        generated.update(target.render(plans, config).files)
+NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards")
+
+
+def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
+    """The Component, packing what the targets it NEEDS rendered (`generated`)."""
     sources = [p.source for p in plans] + [config.source]
     rules = _pick(generated, "prometheus/", ".rules.yaml")
     alerting = _pick(generated, "grafana/alerting/")

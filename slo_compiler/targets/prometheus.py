@@ -12,7 +12,7 @@ from ..config import Config
 from ..durations import format_duration
 from ..ir import AlertRule, Rule, SourcePlan
 from ..render import yaml_file
-from . import Output
+from . import Files, Output
 
 FOLDER = "prometheus"
 
@@ -49,7 +49,7 @@ def group_name(name: str, alerts: bool, recording: bool) -> str:
     return f"{name}:alerts" if alerts and not recording else name
 
 
-def render(plans: list[SourcePlan], config: Config) -> Output:
+def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     return Output(
         {
             rule_file_path(p): yaml_file([p.source], rule_groups(p, config.prometheus_alerts))

@@ -8,13 +8,13 @@ from __future__ import annotations
 from ..config import Config
 from ..ir import SourcePlan
 from ..render import yaml_file
-from . import Output
+from . import Files, Output
 from .prometheus import rule_groups
 
 FOLDER = "k8s/prometheus-operator"
 
 
-def render(plans: list[SourcePlan], config: Config) -> Output:
+def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     out = Output()
     for plan in plans:
         labels = {

@@ -35,7 +35,7 @@ from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at, is
 from ..sli import EventSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
-from . import Output
+from . import Files, Output
 from .prometheus import FOLDER as RULES_FOLDER
 from .prometheus import group_name, rule_file_path, rule_groups
 
@@ -397,7 +397,7 @@ def test_document(plan: SourcePlan, alerts_apart: bool) -> dict[str, Any]:
     return doc
 
 
-def render(plans: list[SourcePlan], config: Config) -> Output:
+def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     alerts_apart = not config.prometheus_alerts
     files = {}
     for plan in plans:
