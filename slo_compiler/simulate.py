@@ -13,10 +13,10 @@ linearly (piecewise: a step in the error rate at one instant):
   `factor x budget`; it fires at the first evaluation `for` after it became true.
 
 Everything is integer arithmetic (sums of arithmetic series), so a query costs O(1) and the
-first firing evaluation is found by bisection: our scenarios (healthy, then a step up; or
-steady) make every window's ratio non-decreasing in time. Exact rationals also expose
-ties, where a float in Prometheus could land on either side of a threshold; callers move
-their traffic off a tie.
+first firing evaluation is found by bisection: our scenarios (healthy then a step up,
+steady, a burn then recovery) make every window's ratio rise, then fall, never rise
+again. Exact rationals also expose ties, where a float in Prometheus could land on either
+side of a threshold; callers move their traffic off a tie.
 
 promtool, running the generated tests against the real rules, is the check on this model.
 """
@@ -154,23 +154,17 @@ def _first_true(model: GroupModel, window: int, threshold: Fraction, last: int) 
     return low if low <= last else None
 
 
-def _active_since(
-    model: GroupModel, tier: Tier, threshold: Fraction, t: int, monotone_until: int
-) -> int | None:
-    """Index of the evaluation since which the tier's condition has held unbroken at t.
-    Ratios must not decrease up to `monotone_until` (found by bisection); after it, the
-    evaluations are walked one by one (a recovery: ratios fall again)."""
+def _active_since(model: GroupModel, tier: Tier, threshold: Fraction, t: int) -> int | None:
+    """Index of the evaluation since which the tier's condition has held unbroken at t,
+    or None if it does not hold at t. Each window's ratio rises, then falls (never up
+    again): so the evaluations where it exceeds the threshold form one interval, and
+    up to t, inside that interval, "exceeds" is monotone and bisection finds its start."""
     last = t // model.clock.step
-    monotone = min(last, monotone_until // model.clock.step)
     windows = (tier.long_window, tier.short_window)
-    starts = [_first_true(model, w, threshold, monotone) for w in windows]
-    active = None if None in starts else max(s for s in starts if s is not None)
-    for j in range(monotone + 1, last + 1):
-        if all([_above(model, w, threshold, j) for w in windows]):
-            active = j if active is None else active
-        else:
-            active = None
-    return active
+    if not all([_above(model, w, threshold, last) for w in windows]):
+        return None
+    starts = [_first_true(model, w, threshold, last) for w in windows]
+    return max(s for s in starts if s is not None)
 
 
 def _evaluations(seconds: int, step: int) -> int:
@@ -181,17 +175,17 @@ def fires_at(model: GroupModel, tier: Tier, budget: Fraction, until: int) -> int
     """Time (seconds) of the first evaluation at which the tier's alert is firing, or None
     if it is not firing by `until`; ratios must not decrease up to `until`."""
     step = model.clock.step
-    active = _active_since(model, tier, Fraction(tier.factor) * budget, until, until)
+    active = _active_since(model, tier, Fraction(tier.factor) * budget, until)
     if active is None:
         return None
     fire = (active + _evaluations(tier.for_, step)) * step
     return fire if fire <= until else None
 
 
-def is_firing(model: GroupModel, tier: Tier, budget: Fraction, t: int, monotone_until: int) -> bool:
+def is_firing(model: GroupModel, tier: Tier, budget: Fraction, t: int) -> bool:
     """Whether the tier's alert is firing at evaluation time t."""
     step = model.clock.step
-    active = _active_since(model, tier, Fraction(tier.factor) * budget, t, monotone_until)
+    active = _active_since(model, tier, Fraction(tier.factor) * budget, t)
     return active is not None and t // step - active >= _evaluations(tier.for_, step)
 
 

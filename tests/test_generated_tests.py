@@ -17,6 +17,7 @@ from conftest import ROOT, compile_texts, run
 
 from slo_compiler.burnrate import detection, is_recorded
 from slo_compiler.compiler import compile_sources
+from slo_compiler.durations import parse_duration
 from slo_compiler.ir import SloPlan, SourcePlan
 from slo_compiler.simulate import Clock, GroupModel, Traffic
 from slo_compiler.sources import discover
@@ -202,3 +203,38 @@ def test_annotation_rendering_matches_prometheus_for_the_supported_actions() -> 
         "{{ $labels.x }}"
     )
     assert render(text, {"uri": "/a"}, 16.66) == "uri=/a 16.7x 16.660 <no value>"
+
+
+def test_firing_state_equals_an_evaluation_by_evaluation_state_machine() -> None:
+    """is_firing bisects instead of walking every evaluation; on the traffic shapes the
+    tests use (step up, steady, burn then recovery) it must agree with the walk."""
+    from slo_compiler.burnrate import plan_tiers
+    from slo_compiler.simulate import is_firing
+
+    rng = random.Random(3)
+    tiers = plan_tiers(parse_duration("7d"))
+    budget = Fraction(1, 100)
+    for _ in range(30):
+        clock = Clock(60, 60)
+        total = 10_000
+        start, stop = rng.randint(0, 300) * 60, rng.randint(301, 900) * 60
+        shape = rng.choice(["step", "steady", "recovery"])
+        bad = rng.randint(0, total)
+        errors = {
+            "step": ((0, 0), (start, bad)),
+            "steady": ((0, bad),),
+            "recovery": ((0, bad), (stop, 0)),
+        }[shape]
+        model = GroupModel(Traffic(total, errors), clock)
+        for tier in tiers:
+            threshold = Fraction(tier.factor) * budget
+            active = None
+            for j in range(1, 1200):
+                t = j * 60
+                holds = all(
+                    model.ratio(t, w) > threshold for w in (tier.long_window, tier.short_window)
+                )
+                active = (active if active is not None else j) if holds else None
+                walked = active is not None and (j - active) * 60 >= tier.for_
+                if j % 37 == 0:
+                    assert is_firing(model, tier, budget, t) == walked, (shape, tier.name, t)

@@ -75,8 +75,6 @@ class _Scenario:
     end: int
     alert_checks: list[int] = field(default_factory=list)
     zero_ratio_at: int | None = None
-    # Ratios do not fall before this time (after it, a recovery: see simulate).
-    monotone_until: int | None = None
     expected: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -111,9 +109,8 @@ class _Slo:
         out = []
         for group, traffic in scenario.traffic:
             model = GroupModel(traffic, self.clock)
-            monotone = scenario.end if scenario.monotone_until is None else scenario.monotone_until
             for tier in self.plan.tiers:
-                if not is_firing(model, tier, self.budget, t, monotone):
+                if not is_firing(model, tier, self.budget, t):
                     continue
                 value = burn_value(model, tier, self.budget, t)
                 tenths = value * 10 - math.floor(value * 10)
@@ -202,7 +199,6 @@ class _Slo:
             [(group, traffic)],
             end=ends + clears,
             alert_checks=[ends, ends + clears],
-            monotone_until=ends,
         )
 
     def idle(self, groups: list[dict[str, str]]) -> _Scenario:
