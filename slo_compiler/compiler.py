@@ -126,18 +126,19 @@ def _plan(source: Source, checked: CheckedFile, config: Config) -> SourcePlan:
 
 
 def _invalid(text: str, origin: Origin, what: str, slo: str | None) -> Diagnostic | None:
-    try:
-        promql.validate(text)
-    except promql.PromQLError as err:
-        of = f" of SLO '{slo}'" if slo else ""
-        return Diagnostic(
-            origin.path,
-            origin.line,
-            origin.col,
-            err.code,
-            f"generated {what} (from {origin.field}){of} is invalid: {err}",
-        )
-    return None
+    """The diagnostic if `text` is not valid PromQL for Prometheus 2.x (checked once per
+    shape: see promql.shape), else None."""
+    err = promql.check_shape(promql.shape(text))
+    if err is None:
+        return None
+    of = f" of SLO '{slo}'" if slo else ""
+    return Diagnostic(
+        origin.path,
+        origin.line,
+        origin.col,
+        err.code,
+        f"generated {what} (from {origin.field}){of} is invalid: {err}",
+    )
 
 
 def validate_expressions(plans: Iterable[SourcePlan]) -> list[Diagnostic]:

@@ -9,6 +9,7 @@ always print days, hours, minutes and seconds, largest first.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _ORDER = "ywdhms"
@@ -34,6 +35,7 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+@lru_cache(maxsize=4096)  # pure; a few windows are printed thousands of times
 def format_duration(seconds: int) -> str:
     """Canonical spelling of a whole number of seconds: `5m`, `1h`, `2d19h12m`, `0s`."""
     if seconds < 0:

@@ -1,0 +1,172 @@
+"""Compile benchmark: time and peak memory of compile + validate for N synthetic SLOs,
+against `promtool check rules` on the rule files that compile emitted, in the same run.
+
+    python bench/compile.py                 # 100, 1000, 5000 SLOs; prints a Markdown report
+    python bench/compile.py --sizes 1000 --profile
+
+Every measurement runs the real command line in a child process (a fresh interpreter, as
+CI and users run it), so peak memory is the child's maximum resident set. The synthetic
+SLOs mix the shapes the compiler handles: ratio SLIs with errors or good counters, latency
+SLIs, grouped SLOs, periods of 7d, 28d, 30d and 90d.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOS_PER_FILE = 10
+PERIODS = ("30d", "28d", "7d", "90d")
+OBJECTIVES = ("99.9", "99.5", "99", "95")
+
+
+def _slo(f: int, i: int) -> list[str]:
+    service = f"svc-{f}"
+    base = f'http_server_requests_seconds_count{{service="{service}", uri="/api/{i}"'
+    kind = i % 4
+    lines = [
+        f"  - name: slo-{i}",
+        f"    objective: {OBJECTIVES[i % 4]}",
+        f"    period: {PERIODS[(f + i) % 4]}",
+        "    sli:",
+    ]
+    if kind == 0:
+        lines += [
+            "      ratio:",
+            f'        errors: {base}, status=~"5.."}}',
+            f"        total: {base}}}",
+        ]
+    elif kind == 1:
+        lines += [
+            "      ratio:",
+            f'        good: {base}, outcome="SUCCESS"}}',
+            f"        total: {base}}}",
+        ]
+    elif kind == 2:
+        lines += [
+            "      latency:",
+            f'        histogram: http_server_requests_seconds{{service="{service}"}}',
+            "        threshold: 0.5",
+        ]
+    else:
+        lines += [
+            "      ratio:",
+            f'        errors: http_server_requests_seconds_count{{service="{service}", status=~"5.."}}',
+            f'        total: http_server_requests_seconds_count{{service="{service}"}}',
+            "    group_by: [uri]",
+        ]
+    return lines
+
+
+def write_slos(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True)
+    for f in range(max(1, count // SLOS_PER_FILE)):
+        lines = [
+            "apiVersion: slo-compiler/v1",
+            f"service: svc-{f}",
+            f"labels: {{team: team-{f % 7}}}",
+            "slos:",
+        ]
+        for i in range(min(SLOS_PER_FILE, count)):
+            lines += _slo(f, i)
+        (folder / f"svc-{f}.yaml").write_text("\n".join(lines) + "\n")
+
+
+def measure(args: list[str], cwd: Path) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+    """Wall time (s) and peak RSS (KiB) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed, max(peak, before), done
+
+
+def slo_compiler(*args: str) -> list[str]:
+    return [sys.executable, "-m", "slo_compiler", *args]
+
+
+def run_size(count: int, work: Path) -> dict[str, float]:
+    write_slos(work / "slos", count)
+    env_root = str(ROOT)
+    os.environ["PYTHONPATH"] = env_root
+    row: dict[str, float] = {"slos": count}
+    row["rules_s"], row["rules_kib"], _ = measure(
+        slo_compiler("compile", "--target", "prometheus", "--out", "rules-only"), work
+    )
+    row["all_s"], row["all_kib"], _ = measure(slo_compiler("compile", "--out", "generated"), work)
+    row["check_s"], _, _ = measure(slo_compiler("check", "--out", "generated"), work)
+    rule_files = sorted(str(p) for p in (work / "generated/prometheus").glob("*.rules.yaml"))
+    row["promtool_s"], _, done = measure(["promtool", "check", "rules", *rule_files], work)
+    row["rules"] = done.stdout.count("rules found") and sum(
+        int(line.split()[1]) for line in done.stdout.splitlines() if "rules found" in line
+    )
+    return row
+
+
+def profile(count: int, work: Path) -> str:
+    """Where a full compile of `count` SLOs spends its time (in process)."""
+    sys.path.insert(0, str(ROOT))
+    from slo_compiler.compiler import compile_sources
+    from slo_compiler.sources import discover
+
+    write_slos(work / "slos", count)
+    sources = discover(str(work / "slos"))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    compile_sources(sources)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+    lines = [
+        line
+        for line in out.getvalue().splitlines()
+        if line.strip() and "function calls" not in line
+    ]
+    return "\n".join(lines[2:16])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--profile", action="store_true", help="profile the 1000-SLO compile")
+    options = parser.parse_args()
+    if shutil.which("promtool") is None:
+        raise SystemExit("promtool is needed (Debian package prometheus)")
+    print(
+        "| SLOs | rules | compile + validate, rules only | peak RSS | promtool check rules "
+        "| ratio | full compile (all targets) | peak RSS | check, unchanged tree |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in options.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run_size(size, Path(tmp))
+        print(
+            f"| {size} | {int(r['rules'])} | {r['rules_s']:.2f} s | {r['rules_kib'] / 1024:.0f} MiB "
+            f"| {r['promtool_s']:.2f} s | {r['rules_s'] / r['promtool_s']:.2f} "
+            f"| {r['all_s']:.2f} s | {r['all_kib'] / 1024:.0f} MiB | {r['check_s']:.2f} s |",
+            flush=True,
+        )
+    if options.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\nProfile of a full compile of 1000 SLOs (top functions by own time):\n")
+            print("```")
+            print(profile(1000, Path(tmp)))
+            print("```")
+
+
+if __name__ == "__main__":
+    main()
