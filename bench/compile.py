@@ -62,7 +62,7 @@ def _slo(f: int, i: int) -> list[str]:
     else:
         lines += [
             "      ratio:",
-            f'        errors: http_server_requests_seconds_count{{service="{service}", status=~"5.."}}',
+            f'        errors: {base.split(",")[0]}, status=~"5.."}}',
             f'        total: http_server_requests_seconds_count{{service="{service}"}}',
             "    group_by: [uri]",
         ]
@@ -155,7 +155,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             r = run_size(size, Path(tmp))
         print(
-            f"| {size} | {int(r['rules'])} | {r['rules_s']:.2f} s | {r['rules_kib'] / 1024:.0f} MiB "
+            f"| {size} | {int(r['rules'])} | {r['rules_s']:.2f} s "
+            f"| {r['rules_kib'] / 1024:.0f} MiB "
             f"| {r['promtool_s']:.2f} s | {r['rules_s'] / r['promtool_s']:.2f} "
             f"| {r['all_s']:.2f} s | {r['all_kib'] / 1024:.0f} MiB | {r['check_s']:.2f} s |",
             flush=True,

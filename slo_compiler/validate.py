@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Code, Diagnostic
+from .durations import DURATION_PATTERN
 from .model import SloFile
 from .yamlpos import Document
 
@@ -87,6 +88,21 @@ def _diagnostic(doc: Document, error: Any, known_fields: list[str]) -> Diagnosti
             Code.WRONG_TYPE,
             f"'{field}' should be {expected}, got {_describe(error['input'])}",
             key=is_key,
+        )
+    if field == "objective":
+        # Any value the type accepts but that cannot be an objective (NaN, infinity).
+        return doc.source.diagnostic(
+            loc,
+            Code.OBJECTIVE,
+            "objective is a percentage of good events strictly between 0 and 100, "
+            f"got {_describe(error['input'])}",
+        )
+    if kind == "string_pattern_mismatch" and error["ctx"]["pattern"] == DURATION_PATTERN:
+        return doc.source.diagnostic(
+            loc,
+            Code.DURATION,
+            f"invalid {field} {error['input']!r}: use a Prometheus duration such as 5m, "
+            "1h30m or 30d",
         )
     hint = _FIELD_HINTS.get(field)
     message = (

@@ -226,7 +226,8 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Diagnostic]]:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
-        if root is None:
+        if root is None or (root.tag == "tag:yaml.org,2002:null" and not root.value):
+            # No document, or one that is nothing at all ("---" alone).
             return None, [Diagnostic(path, 1, 1, Code.NOT_A_DOCUMENT, "file is empty")]
         source = SourceMap(path)
         converter = _Converter(loader, source)
