@@ -53,14 +53,15 @@ def promtool() -> str:
 def cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The slo-compiler command line, run as a real process in `cwd`."""
+    """The slo-compiler command line, run as a real process in `cwd`, from this checkout
+    (PYTHONPATH), whatever copy of the package is installed."""
     return subprocess.run(
         [sys.executable, "-m", "slo_compiler", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
 
 
