@@ -25,8 +25,16 @@ class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
         return True
 
 
+# Line breaks in YAML 1.1 besides \n and \r: a plain, single-quoted or literal scalar
+# holding one is folded when read back. Double quotes escape them (\N, \L, \P).
+_YAML11_BREAKS = frozenset("\x85\u2028\u2029")
+
+
 def _str(dumper: Any, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    if _YAML11_BREAKS.intersection(value):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

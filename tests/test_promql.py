@@ -115,3 +115,46 @@ def test_validate_refuses(text: str, code: Code) -> None:
 
 def test_depth_check_ignores_brackets_inside_strings() -> None:
     validate('x{a="' + "(" * 200 + '"}')
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=30))
+def test_any_label_value_in_an_slo_file_survives_into_rules_and_selectors(value: str) -> None:
+    """A file label and a selector matcher holding any text: the rule file's labels hold
+    exactly that text, and every emitted expression parses, its matcher value intact."""
+    import yaml
+    from conftest import VALID, compile_texts
+
+    doc = yaml.safe_load(VALID)
+    doc["labels"]["team"] = value
+    doc["slos"][0]["sli"]["ratio"]["total"] = Selector(
+        "http_requests_total", (Matcher("path", "=", value),)
+    ).render()
+    doc["slos"][0]["sli"]["ratio"]["errors"] = Selector(
+        "http_requests_total", (Matcher("path", "=", value), Matcher("code", "=~", "5.."))
+    ).render()
+    # libyaml's emitter, as an editor would write the file: PyYAML's own folds U+0085.
+    result = compile_texts(yaml.dump(doc, Dumper=yaml.CSafeDumper, allow_unicode=True))
+    rules = yaml.safe_load(result.files["prometheus/file0.rules.yaml"])
+    for rule in rules["groups"][0]["rules"]:
+        assert rule["labels"]["team"] == value
+        parsed = promql_parser.parse(rule["expr"])
+        assert parsed is not None
+    first = rules["groups"][0]["rules"][0]["expr"]
+    assert Selector("http_requests_total", (Matcher("path", "=", value),)).render() in first
+
+
+@pytest.mark.parametrize("value", ["\x85", "a\u2028b", "x\u2029", "two\nlines\x85"])
+def test_yaml_11_line_breaks_survive_both_emitters(value: str) -> None:
+    import yaml
+
+    from slo_compiler import render
+
+    for base in (yaml.SafeDumper, yaml.CSafeDumper):
+
+        class Dumper(base):  # type: ignore[misc, valid-type]
+            pass
+
+        Dumper.add_representer(str, render._str)
+        text = yaml.dump({"a": value}, Dumper=Dumper, allow_unicode=True)
+        assert yaml.safe_load(text)["a"] == value, (base, text)
