@@ -101,8 +101,8 @@ def _diagnostic(doc: Document, error: Any, known_fields: list[str]) -> Diagnosti
         return doc.source.diagnostic(
             loc,
             Code.DURATION,
-            f"invalid {field} {error['input']!r}: use a Prometheus duration such as 5m, "
-            "1h30m or 30d",
+            f"invalid {field} {error['input']!r}: "
+            + _FIELD_HINTS.get(field, "use a Prometheus duration such as 5m, 1h30m or 30d"),
         )
     hint = _FIELD_HINTS.get(field)
     message = (
