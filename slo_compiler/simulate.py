@@ -126,25 +126,27 @@ class Tie(Exception):
 _NOISE = 10**9
 
 
+def _exceeds(errors: int, total: int, threshold: Fraction) -> bool:
+    """errors/total > threshold, in integers (the hot path): errors*den > num*total."""
+    return total > 0 and errors * threshold.denominator > threshold.numerator * total
+
+
 def _above(model: GroupModel, window: int, threshold: Fraction, j: int) -> bool:
-    """Whether the ratio over `window` exceeds `threshold` at evaluation j (raises Tie).
-    In integers: errors/total > num/den is errors*den > num*total (the hot path)."""
+    """Whether the ratio over `window` exceeds `threshold` at evaluation j (raises Tie)."""
     errors, total = model.counts(j * model.clock.step, window)
-    left, right = errors * threshold.denominator, threshold.numerator * max(total, 0)
-    if total > 0 and abs(left - right) * _NOISE <= right:
+    gap = abs(errors * threshold.denominator - threshold.numerator * total)
+    if total > 0 and gap * _NOISE <= threshold.numerator * total:
         raise Tie(f"ratio over {window}s is {threshold} at evaluation {j}")
-    return total > 0 and left > right
+    return _exceeds(errors, total, threshold)
 
 
 def _first_true(model: GroupModel, window: int, threshold: Fraction, last: int) -> int | None:
     """Index of the first evaluation (1..last) where the ratio exceeds `threshold`, by
     bisection: the ratio must not decrease over 1..last."""
     low, high = 1, last + 1
-    num, den = threshold.numerator, threshold.denominator
     while low < high:
         mid = (low + high) // 2
-        errors, total = model.counts(mid * model.clock.step, window)
-        if total > 0 and errors * den > num * total:
+        if _exceeds(*model.counts(mid * model.clock.step, window), threshold):
             high = mid
         else:
             low = mid + 1
