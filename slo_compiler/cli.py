@@ -7,15 +7,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, cache
 from . import explain as explain_doc
-from .compiler import Result, compile_sources
+from .compiler import Result, Source, compile_sources
 from .config import CONFIG_FILE
 from .diagnostics import CompileError
-from .output import diff, write_tree
+from .output import diff, read_tree, write_tree
 from .schema import schema_files
 from .sources import discover, read_config
 from .targets import DEFAULT_TARGETS, TARGETS
@@ -47,16 +48,30 @@ def targets_option(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
-def _compile(slos: str, config: str | None, targets: tuple[str, ...] = ()) -> Result:
-    """Compile or exit 1 with every diagnostic on stderr."""
+def _fail(err: CompileError) -> NoReturn:
+    """Exit 1 with every diagnostic on stderr."""
+    for diagnostic in err.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    count = len(err.diagnostics)
+    click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+    sys.exit(1)
+
+
+def _read(slos: str, config: str | None) -> tuple[list[Source], Source | None]:
     try:
-        return compile_sources(discover(slos), read_config(config), targets or DEFAULT_TARGETS)
+        return discover(slos), read_config(config)
     except CompileError as err:
-        for diagnostic in err.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        count = len(err.diagnostics)
-        click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
-        sys.exit(1)
+        _fail(err)
+
+
+def _compile(
+    sources: list[Source], config_source: Source | None, targets: tuple[str, ...] = ()
+) -> Result:
+    """Compile, or exit 1 with every diagnostic on stderr."""
+    try:
+        return compile_sources(sources, config_source, targets or DEFAULT_TARGETS)
+    except CompileError as err:
+        _fail(err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,8 +97,11 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
     Nothing is written unless every file is valid; the new tree replaces the old one in a
     single rename, and files of deleted SLOs disappear with it.
     """
-    result = _compile(slos, config, targets)
+    sources, config_source = _read(slos, config)
+    result = _compile(sources, config_source, targets)
     changes = write_tree(Path(out), result.files)
+    inputs = cache.inputs_digest(sources, config_source, targets or DEFAULT_TARGETS)
+    cache.remember(Path(out), inputs, result.files)
     s = result.stats
     click.echo(
         f"{s.slos} SLOs -> {s.recording_rules} recording rules, {s.alerts} alerts in "
@@ -97,7 +115,7 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
 @inputs
 def validate(slos: str, config: str | None) -> None:
     """Check SLO files and the config without writing anything (exit 1 on any problem)."""
-    result = _compile(slos, config)
+    result = _compile(*_read(slos, config))
     click.echo(f"{result.stats.slos} SLOs OK")
 
 
@@ -108,9 +126,17 @@ def validate(slos: str, config: str | None) -> None:
 def check(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
     """Exit 1 if OUT is not exactly what compiling SLOS produces (for CI).
 
-    Prints which files would be added (+), changed (~) or removed (-).
+    Prints which files would be added (+), changed (~) or removed (-). When the inputs
+    and OUT are byte for byte those of the last `compile` into OUT, that is the answer
+    and nothing is compiled (see slo_compiler/cache.py).
     """
-    result = _compile(slos, config, targets)
+    sources, config_source = _read(slos, config)
+    inputs = cache.inputs_digest(sources, config_source, targets or DEFAULT_TARGETS)
+    current = read_tree(Path(out))
+    if cache.unchanged(Path(out), inputs, current):
+        click.echo(f"{out}/ is up to date ({len(current)} files; inputs unchanged).")
+        return
+    result = _compile(sources, config_source, targets)
     changes = diff(Path(out), result.files)
     if changes:
         for line in changes.summary():
@@ -119,6 +145,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> 
             f"{out}/ is out of date: run `slo-compiler compile` and commit the result.", err=True
         )
         sys.exit(1)
+    cache.remember(Path(out), inputs, result.files)
     click.echo(f"{out}/ is up to date ({result.stats.files} files).")
 
 
@@ -140,7 +167,7 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
 
     SLO selects SLOs by name or by SERVICE/NAME (default: all).
     """
-    plans = [s for p in _compile(slos, config, ("prometheus",)).plans for s in p.slos]
+    plans = [s for p in _compile(*_read(slos, config), ("prometheus",)).plans for s in p.slos]
     if slo:
         unknown = [
             name

@@ -259,3 +259,22 @@ def test_schema_command_writes_the_schema(tmp_path: Path) -> None:
     assert result.returncode == 0
     schema = json.loads((tmp_path / "s/slo.schema.json").read_text())
     assert schema["required"] == ["apiVersion", "service", "slos"]
+
+
+def test_check_skips_the_compile_only_when_inputs_and_tree_are_unchanged(repo: Path) -> None:
+    first = cli("check", cwd=repo)
+    assert first.returncode == 0 and "inputs unchanged" in first.stdout
+    # No record (a fresh clone, as in CI): a full check, which then records.
+    (repo / ".slo-compiler.generated.cache").unlink()
+    full = cli("check", cwd=repo)
+    assert full.returncode == 0 and "inputs unchanged" not in full.stdout
+    assert "inputs unchanged" in cli("check", cwd=repo).stdout
+    # A generated file edited by hand: the record no longer matches the tree.
+    rules = repo / "generated/prometheus/payment-service.rules.yaml"
+    rules.write_text(rules.read_text() + "# edited\n")
+    assert cli("check", cwd=repo).returncode == 1
+    # A record that lies about the inputs is ignored, not trusted.
+    assert cli("compile", cwd=repo).returncode == 0
+    record = repo / ".slo-compiler.generated.cache"
+    record.write_text(record.read_text().replace('"inputs": "', '"inputs": "0'))
+    assert "inputs unchanged" not in cli("check", cwd=repo).stdout

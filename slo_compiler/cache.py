@@ -1,0 +1,73 @@
+"""What the last compile into a folder was made from, so `check` can skip compiling.
+
+`check` must say whether `generated/` is exactly what the sources compile to. Compiling
+answers that, at the cost of a compile. But if the inputs (SLO files, config, targets and
+the compiler itself, code and libraries) are byte for byte those of the last compile
+into that folder, and the folder's files are byte for byte what that compile wrote, the
+answer is known without compiling. `compile` records both digests beside the folder
+(`.slo-compiler.<folder>.cache`, not in it: the generated tree stays what the sources
+make); `check` compares them and compiles only when either differs. A missing or
+unreadable record just means a full check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from contextlib import suppress
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from .compiler import Source
+
+_LIBRARIES = ("pyyaml", "pydantic", "promql-parser")
+
+
+@cache
+def _compiler_digest() -> str:
+    """The compiler's own code and the versions of the libraries that shape its output."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(name.encode())
+    return digest.hexdigest()
+
+
+def inputs_digest(sources: Iterable[Source], config: Source | None, targets: Iterable[str]) -> str:
+    digest = hashlib.sha256(_compiler_digest().encode())
+    for source in [*sorted(sources, key=lambda s: s.path), *([config] if config else [])]:
+        digest.update(f"{source.path}\0{source.name}\0".encode() + source.data + b"\0")
+    digest.update("\0".join(targets).encode())
+    return digest.hexdigest()
+
+
+def tree_digest(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for path, data in sorted(files.items()):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _record(folder: Path) -> Path:
+    return folder.parent / f".slo-compiler.{folder.name}.cache"
+
+
+def remember(folder: Path, inputs: str, files: dict[str, bytes]) -> None:
+    with suppress(OSError):  # a record is an optimisation; without it check compiles
+        _record(folder).write_text(json.dumps({"inputs": inputs, "tree": tree_digest(files)}))
+
+
+def unchanged(folder: Path, inputs: str, files: dict[str, bytes]) -> bool:
+    """True when `folder` holds `files` and they were compiled from `inputs`."""
+    try:
+        record = json.loads(_record(folder).read_text())
+    except (OSError, ValueError):
+        return False
+    return record == {"inputs": inputs, "tree": tree_digest(files)}
