@@ -45,6 +45,15 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A copy of the example SLOs and the platform's config, compiled once."""
+    shutil.copytree(ROOT / "slos", tmp_path / "slos")
+    shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
+    assert cli("compile", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
     return require_tool("promtool")

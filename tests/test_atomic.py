@@ -17,15 +17,6 @@ from conftest import ROOT, cli
 from slo_compiler import output
 from slo_compiler.output import read_tree, write_tree
 
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "slos", tmp_path / "slos")
-    shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
-    assert cli("compile", cwd=tmp_path).returncode == 0
-    return tmp_path
-
-
 FAILING_RENDER = """
 import sys
 import slo_compiler.targets as targets

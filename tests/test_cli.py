@@ -6,21 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from conftest import ROOT, cli
 
 from slo_compiler.output import read_tree
 from slo_compiler.schema import schema_files
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A copy of the example SLOs and the platform's config, compiled once."""
-    shutil.copytree(ROOT / "slos", tmp_path / "slos")
-    shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
-    assert cli("compile", cwd=tmp_path).returncode == 0
-    return tmp_path
-
 
 FIVE_MISTAKES = """\
 apiVersion: slo-compiler/v1
