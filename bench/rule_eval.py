@@ -76,20 +76,22 @@ groups:
     )
 )
 
-# Sloth's shape: every window by rate() on the counters; the period as the average of the
-# 5m ratios over 30 days.
-SLOTH = (
-    """
-groups:
-  - name: sloth-windows
-    rules:
-"""
-    + "".join(
-        f"""      - record: sloth:ratio_rate{w}
+
+def _raw_windows(style: str) -> str:
+    """A rule group of `style`: the ratio over every window by rate() on the counters, as
+    both Sloth and Pyrra write it; the caller appends its 30d rule."""
+    rules = "".join(
+        f"""      - record: {style}:ratio_rate{w}
         expr: sum(rate({ERRORS}[{w}])) / sum(rate({TOTAL}[{w}]))
 """
         for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
     )
+    return f"groups:\n  - name: {style}-windows\n    rules:\n{rules}"
+
+
+# Sloth's shape: the period as the average of the 5m ratios over 30 days.
+SLOTH = (
+    _raw_windows("sloth")
     + """      - record: sloth:ratio_rate30d
         expr: >-
           sum_over_time(sloth:ratio_rate5m[30d])
@@ -97,20 +99,9 @@ groups:
 """
 )
 
-# Pyrra's shape: windows by rate() on the counters, the period by increase() over 30 days
-# of raw samples.
+# Pyrra's shape: the period by increase() over 30 days of raw samples.
 PYRRA = (
-    """
-groups:
-  - name: pyrra-windows
-    rules:
-"""
-    + "".join(
-        f"""      - record: pyrra:ratio_rate{w}
-        expr: sum(rate({ERRORS}[{w}])) / sum(rate({TOTAL}[{w}]))
-"""
-        for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-    )
+    _raw_windows("pyrra")
     + f"""      - record: pyrra:ratio_increase30d
         expr: sum(increase({ERRORS}[30d])) / sum(increase({TOTAL}[30d]))
 """
