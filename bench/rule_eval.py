@@ -69,8 +69,7 @@ groups:
         f"""      - record: ours:ratio_rate{w}
         expr: >-
           sum_over_time(slo:sli_errors:rate5m{{{SELECT}}}[{w}])
-          / (sum_over_time(slo:sli_total:rate5m{{{SELECT}}}[{w}]) > 0)
-          or 0 * sum_over_time(slo:sli_total:rate5m{{{SELECT}}}[{w}])
+          / clamp_min(sum_over_time(slo:sli_total:rate5m{{{SELECT}}}[{w}]), 1e-12)
 """
         for w in ("1d", "3d", "30d")
     )
