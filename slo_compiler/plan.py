@@ -11,7 +11,8 @@ Expressions built here (R = window, G = group_by):
   (errors absent means no errors, not no data: `... or 0 * total`);
 * `slo:sli_error:ratio_rate<R>`: short windows straight from the counters (exact, fastest
   detection), long windows from `sum_over_time` of the base rates (event-weighted, cheap);
-  every ratio is `errors / (total > 0) or 0 * total`, so no traffic gives 0, never NaN;
+  from the counters `errors / (total > 0) or 0 * total`, from the recorded rates
+  `errors / clamp_min(total, 1e-12)` (one read of the total): no traffic gives 0, never NaN;
 * metadata: objective, error budget, current burn rate, budget remaining over the period;
 * one alert per tier (both windows must burn), one SLI-missing alert.
 """
