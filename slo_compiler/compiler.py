@@ -173,13 +173,9 @@ def compile_sources(
     if problems:
         raise CompileError(problems)
     files, expressions = render_targets(targets, plans, config)
-    seen: set[str] = set()
-    for e in expressions:
-        if e.text not in seen:
-            seen.add(e.text)
-            problem = _invalid(e.text, e.origin, e.what, None)
-            if problem is not None:
-                problems.append(problem)
+    # Each shape is parsed once (promql.check_shape) and CompileError drops duplicates.
+    found_in_targets = (_invalid(e.text, e.origin, e.what, None) for e in expressions)
+    problems = [d for d in found_in_targets if d is not None]
     if problems:
         raise CompileError(problems)
     if files:

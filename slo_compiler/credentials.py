@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 REFERENCE = re.compile(r"\$__(?:env|file)\{[^}]+\}")
+_ENV_REFERENCE = re.compile(r"\$__env\{([^}]+)\}")
 _WHOLE_REFERENCE = re.compile(rf"^{REFERENCE.pattern}$")
 
 # (what it is, pattern). Each matches the secret part itself, so a URL whose secret part
@@ -34,6 +35,11 @@ _PATTERNS = [
 def is_reference(value: str) -> bool:
     """The whole value is `$__env{NAME}` or `$__file{path}`."""
     return bool(_WHOLE_REFERENCE.match(value.strip()))
+
+
+def env_names(text: str) -> list[str]:
+    """The NAMEs of the $__env{NAME} references in `text`."""
+    return _ENV_REFERENCE.findall(text)
 
 
 def literal_secret(text: str) -> str | None:

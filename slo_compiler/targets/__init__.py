@@ -1,5 +1,6 @@
-"""Output targets. Each is a module with `render(plans, config) -> Output`; adding one means
-writing that module and naming it here, nothing else."""
+"""Output targets. Each is a module with `render(plans, config, inputs) -> Output` (inputs:
+the files of the targets it needs); adding one means writing that module and naming it
+here, nothing else."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..burnrate import decimal_str
+from ..burnrate import BASE_RATE_WINDOW, decimal_str
 from ..config import Config
 from ..durations import format_duration
 from ..ir import SloPlan, SourcePlan
@@ -258,7 +258,9 @@ def _variables(plan: SourcePlan, config: Config) -> list[dict[str, Any]]:
     service = plan.slos[0].service if plan.slos else ""
     out = []
     for name in names:
-        query = f"label_values({ratio_metric(300)}{{slo_service={json.dumps(service)}}}, {name})"
+        # The one label-value escaper, as everywhere PromQL is written.
+        selector = series(ratio_metric(BASE_RATE_WINDOW), {"slo_service": service}).render()
+        query = f"label_values({selector}, {name})"
         out.append(
             {
                 "type": "query",

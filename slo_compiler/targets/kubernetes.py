@@ -31,7 +31,7 @@ from typing import Any
 
 from ..burnrate import EVALUATION_INTERVAL
 from ..config import Config
-from ..credentials import REFERENCE
+from ..credentials import env_names
 from ..durations import format_duration
 from ..ir import SourcePlan
 from ..render import header, yaml_file, yaml_text
@@ -149,11 +149,7 @@ def secret_env(config: Config) -> list[str]:
     for receiver in config.receivers:
         for value in receiver.settings.values():
             if isinstance(value, str):
-                names.update(
-                    m[len("$__env{") : -1]
-                    for m in REFERENCE.findall(value)
-                    if m.startswith("$__env")
-                )
+                names.update(env_names(value))
     return sorted(names)
 
 
