@@ -4,10 +4,11 @@
 answers that, at the cost of a compile. But if the inputs (SLO files, config, targets and
 the compiler itself, code and libraries) are byte for byte those of the last compile
 into that folder, and the folder's files are byte for byte what that compile wrote, the
-answer is known without compiling. `compile` records both digests beside the folder
-(`.slo-compiler.<folder>.cache`, not in it: the generated tree stays what the sources
-make); `check` compares them and compiles only when either differs. A missing or
-unreadable record just means a full check.
+answer is known without compiling. `compile` records both digests in the folder it owns
+(output.RECORD, which the generated .gitignore keeps out of git and the drift check
+skips); `check` compares them and compiles only when either differs. A missing or
+unreadable record just means a full check. Anyone can write the record, so CI and
+`check --strict` never trust it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .compiler import Source
+from .output import RECORD
 
 _LIBRARIES = ("pyyaml", "pydantic", "promql-parser")
 
@@ -56,12 +58,16 @@ def tree_digest(files: dict[str, bytes]) -> str:
 
 
 def _record(folder: Path) -> Path:
-    return folder.parent / f".slo-compiler.{folder.name}.cache"
+    return folder / RECORD
 
 
 def remember(folder: Path, inputs: str, files: dict[str, bytes]) -> None:
+    """Write the record, unless it already says this (an unchanged compile touches nothing)."""
+    text = json.dumps({"inputs": inputs, "tree": tree_digest(files)})
     with suppress(OSError):  # a record is an optimisation; without it check compiles
-        _record(folder).write_text(json.dumps({"inputs": inputs, "tree": tree_digest(files)}))
+        record = _record(folder)
+        if not record.is_file() or record.read_text() != text:
+            record.write_text(text)
 
 
 def unchanged(folder: Path, inputs: str, files: dict[str, bytes]) -> bool:

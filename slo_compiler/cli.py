@@ -4,30 +4,37 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from . import __version__, cache
+from . import __version__, cache, outdir
 from . import explain as explain_doc
 from .compiler import Result, Source, compile_sources
 from .config import CONFIG_FILE
-from .diagnostics import CompileError
-from .output import diff, read_tree, write_tree
+from .diagnostics import Code, CompileError, Diagnostic
+from .output import Interrupted, diff, raise_interrupted, read_tree, strays, write_tree
 from .schema import schema_files
 from .sources import discover, read_config
 from .targets import DEFAULT_TARGETS, TARGETS
 
 SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
-OUT_HELP = "Folder the compiler owns and rewrites: anything else in it is removed."
+OUT_HELP = (
+    "Folder the compiler owns and replaces whole. It must be new, empty or written by "
+    "slo-compiler (its .slo-compiler-manifest), and hold nothing else."
+)
+_SHOWN = 5  # removed files named in the summary
 
 
 CONFIG_HELP = (
     f"Config file: alert engine, Grafana, receivers and routing (default: {CONFIG_FILE} "
-    "if it exists; without one, Prometheus alerts and no Grafana routing)."
+    "in the current folder, else the nearest one above the SLO folder within its git "
+    "repository; without one, Prometheus alerts and no Grafana routing)."
 )
 TARGET_HELP = "Only these outputs (repeatable); default: all but prometheus-operator."
 
@@ -48,20 +55,32 @@ def targets_option(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
-def _fail(err: CompileError) -> NoReturn:
+def _fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
     """Exit 1 with every diagnostic on stderr."""
     for diagnostic in err.diagnostics:
         click.echo(str(diagnostic), err=True)
     count = len(err.diagnostics)
-    click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+    click.echo(f"{count} error{'s' if count != 1 else ''}; {outcome}", err=True)
     sys.exit(1)
 
 
 def _read(slos: str, config: str | None) -> tuple[list[Source], Source | None]:
+    problems = []
+    sources: list[Source] = []
+    config_source = None
     try:
-        return discover(slos), read_config(config)
+        sources = discover(slos)
     except CompileError as err:
-        _fail(err)
+        problems += err.diagnostics
+    try:
+        config_source, note = read_config(config, slos)
+        if note:
+            click.echo(note, err=True)
+    except CompileError as err:
+        problems += err.diagnostics
+    if problems:
+        _fail(CompileError(problems))
+    return sources, config_source
 
 
 def _compile(
@@ -74,9 +93,25 @@ def _compile(
         _fail(err)
 
 
+def main(args: Sequence[str] | None = None) -> None:
+    """The `slo-compiler` command. SIGINT and SIGTERM (what CI sends on cancel) stop it
+    with a one-line message and exit 128+signal, never a traceback; `write_tree` holds
+    them while it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, raise_interrupted)
+    try:
+        cli.main(args=args, prog_name="slo-compiler")
+    except Interrupted as stop:
+        click.echo(
+            f"slo-compiler: interrupted ({signal.Signals(stop.signum).name}); nothing was changed.",
+            err=True,
+        )
+        sys.exit(128 + stop.signum)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="slo-compiler")
-def main() -> None:
+def cli() -> None:
     """Compile SLO files into Prometheus rules and alerts (and, with later targets,
     promtool tests, Grafana alerting and dashboards, Kubernetes manifests).
 
@@ -87,7 +122,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@cli.command()
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
@@ -98,10 +133,23 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
     single rename, and files of deleted SLOs disappear with it.
     """
     sources, config_source = _read(slos, config)
+    try:
+        real = outdir.prepare(out, slos, config_source and config_source.path)
+    except CompileError as err:
+        _fail(err)
     result = _compile(sources, config_source, targets)
-    changes = write_tree(Path(out), result.files)
+    for name in outdir.sweep(real):
+        click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
+    try:
+        changes = write_tree(real, result.files)
+    except OSError as err:
+        what = f"{err.filename}: {err.strerror}" if err.strerror else str(err)
+        _fail(
+            CompileError([Diagnostic(out, 1, 1, Code.OUTPUT_WRITE, f"cannot write: {what}")]),
+            "nothing was changed." if err.strerror else "remove what is left by hand.",
+        )
     inputs = cache.inputs_digest(sources, config_source, targets or DEFAULT_TARGETS)
-    cache.remember(Path(out), inputs, result.files)
+    cache.remember(real, inputs, result.files)
     s = result.stats
     click.echo(
         f"{s.slos} SLOs -> {s.recording_rules} recording rules, {s.alerts} alerts in "
@@ -109,9 +157,16 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
         f"({len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.removed)} removed)"
     )
+    if changes.removed:
+        more = len(changes.removed) - _SHOWN
+        shown = ", ".join(changes.removed[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        click.echo(f"removed: {shown}")
+    if changes.late_signal is not None:
+        name = signal.Signals(changes.late_signal).name
+        click.echo(f"{name} came while the new tree was swapped in; {out}/ is complete.", err=True)
 
 
-@main.command()
+@cli.command()
 @inputs
 def validate(slos: str, config: str | None) -> None:
     """Check SLO files and the config without writing anything (exit 1 on any problem)."""
@@ -119,21 +174,29 @@ def validate(slos: str, config: str | None) -> None:
     click.echo(f"{result.stats.slos} SLOs OK")
 
 
-@main.command()
+@cli.command()
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
-def check(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Always compile and compare in full (the default when CI=true).",
+)
+def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], strict: bool) -> None:
     """Exit 1 if OUT is not exactly what compiling SLOS produces (for CI).
 
-    Prints which files would be added (+), changed (~) or removed (-). When the inputs
-    and OUT are byte for byte those of the last `compile` into OUT, that is the answer
-    and nothing is compiled (see slo_compiler/cache.py).
+    Prints which files would be added (+), changed (~) or removed (-); symlinks, special
+    files and empty folders in OUT count as drift. Locally, when the inputs and OUT are
+    byte for byte those of the last `compile` into OUT, that is the answer and nothing is
+    compiled (see slo_compiler/cache.py); in CI and with --strict the record is not
+    trusted.
     """
     sources, config_source = _read(slos, config)
     inputs = cache.inputs_digest(sources, config_source, targets or DEFAULT_TARGETS)
     current = read_tree(Path(out))
-    if cache.unchanged(Path(out), inputs, current):
+    trusted = not strict and os.environ.get("CI") != "true"
+    if trusted and not strays(Path(out)) and cache.unchanged(Path(out), inputs, current):
         click.echo(f"{out}/ is up to date ({len(current)} files; inputs unchanged).")
         return
     result = _compile(sources, config_source, targets)
@@ -149,7 +212,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> 
     click.echo(f"{out}/ is up to date ({result.stats.files} files).")
 
 
-@main.command()
+@cli.command()
 @click.argument("slo", nargs=-1)
 @inputs
 @click.option(
@@ -183,7 +246,7 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
         click.echo(explain_doc.text(plans), nl=False)
 
 
-@main.command()
+@cli.command()
 @click.option(
     "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
 )

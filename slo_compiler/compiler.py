@@ -181,6 +181,7 @@ def compile_sources(
     if files:
         names = [p.source for p in plans] + ([config.source] if config_source else [])
         files[layout.README] = layout.readme(files, names)
+        files.update(layout.ownership(files, names))
     rules = [r for p in plans for s in p.slos for r in s.rules]
     alerts = sum(isinstance(r, AlertRule) for r in rules)
     stats = Stats(

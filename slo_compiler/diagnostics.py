@@ -7,8 +7,23 @@ The codes are stable: they are documented in the README and tests pin one case p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+# Characters that would break the one-line format or the terminal: C0/C1 controls and
+# the other Unicode line breaks.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on one line in any locale: undecodable bytes of file names
+    (surrogate escapes) as \\xNN, control characters and line breaks escaped."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 class Code(StrEnum):
@@ -49,6 +64,9 @@ class Code(StrEnum):
     LITERAL_SECRET = "C001"
     UNKNOWN_RECEIVER = "C002"
     DUPLICATE_RECEIVER = "C003"
+    # O: the output folder
+    OUTPUT_REFUSED = "O001"
+    OUTPUT_WRITE = "O002"
 
 
 @dataclass(frozen=True, order=True)
@@ -62,7 +80,9 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: error[{self.code.value}]: {self.message}"
+        return printable(
+            f"{self.path}:{self.line}:{self.col}: error[{self.code.value}]: {self.message}"
+        )
 
 
 class CompileError(Exception):

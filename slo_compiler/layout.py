@@ -6,9 +6,12 @@ that exist in this compile (a `--target` subset gets a shorter README).
 
 from __future__ import annotations
 
-from .render import header_line
+from .outdir import MANIFEST
+from .output import RECORD
+from .render import header, header_line
 
 README = "README.md"
+GITIGNORE = ".gitignore"
 
 # folder -> (what it is, how to use it); in the order the README lists them.
 FOLDERS: dict[str, tuple[str, str]] = {
@@ -73,3 +76,17 @@ def readme(files: dict[str, bytes], sources: list[str]) -> bytes:
         if folder in present
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def ownership(files: dict[str, bytes], sources: list[str]) -> dict[str, bytes]:
+    """The manifest that proves the folder is ours (see outdir), and a .gitignore that keeps
+    the record of the last compile out of git."""
+    listed = sorted({*files, GITIGNORE})
+    manifest = (
+        header(sources)
+        + "# The files slo-compiler wrote into this folder. It replaces the folder only while\n"
+        + "# it holds nothing else, so move anything of your own elsewhere.\n"
+        + "".join(f"{path}\n" for path in listed)
+    )
+    ignore = header(sources) + f"/{RECORD}\n"
+    return {MANIFEST: manifest.encode("utf-8"), GITIGNORE: ignore.encode("utf-8")}

@@ -5,6 +5,10 @@ The new tree is written to a temporary sibling folder and swapped in with one re
 leaves either the old tree or the new one, never a mix. Files the sources no longer
 produce disappear with the old tree. An unchanged tree is not rewritten at all, which
 keeps file times (and make-style tools) quiet.
+
+Replacing a folder deletes what it held, so this module never decides *where* to write:
+`outdir.prepare` proves the folder is ours first. Signals are deferred from the swap to
+the end of the cleanup, so an interrupt reports the state it left rather than a traceback.
 """
 
 from __future__ import annotations
@@ -12,9 +16,32 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import signal
+import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Files in the output folder that are not part of the compiled tree: the record of the
+# last compile (a local speed-up, ignored by git through the generated .gitignore).
+RECORD = ".slo-compiler-cache.json"
+# Prefixes of the sibling folders a write uses; a killed run can leave them behind.
+STAGING, OLD = "tmp", "old"
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised where the program was (never during a swap)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_interrupted(signum: int, _frame: object) -> None:
+    """The CLI's handler for SIGINT and SIGTERM (CI cancels send SIGTERM)."""
+    raise Interrupted(signum)
 
 
 @dataclass
@@ -22,6 +49,9 @@ class Changes:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # A signal that came while the new tree was being swapped in: it was held until the
+    # tree was complete, so the write succeeded; the caller says so.
+    late_signal: int | None = None
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -35,13 +65,32 @@ class Changes:
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:
+    """The regular files below `folder` (symlinks not followed), the record excepted."""
     if not folder.is_dir():
         return {}
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if rel != RECORD and stat.S_ISREG(path.lstat().st_mode):
+            found[rel] = path.read_bytes()
+    return found
+
+
+def strays(folder: Path) -> list[str]:
+    """What a compile never writes but may find in its folder: symlinks, special files and
+    empty folders. `check` counts them as drift; `compile` removes empty folders only."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.rglob("*")):
+        mode = path.lstat().st_mode
+        rel = path.relative_to(folder).as_posix()
+        if stat.S_ISDIR(mode):
+            if not any(path.iterdir()):
+                found.append(rel + "/")
+        elif not stat.S_ISREG(mode):
+            found.append(rel)
+    return found
 
 
 def diff(folder: Path, files: dict[str, bytes]) -> Changes:
@@ -50,7 +99,7 @@ def diff(folder: Path, files: dict[str, bytes]) -> Changes:
     return Changes(
         added=sorted(set(files) - set(current)),
         changed=sorted(p for p in files if p in current and current[p] != files[p]),
-        removed=sorted(set(current) - set(files)),
+        removed=sorted({*(set(current) - set(files)), *strays(folder)}),
     )
 
 
@@ -68,27 +117,70 @@ def _exchange(a: Path, b: Path) -> bool:
     return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
 
 
+@contextmanager
+def _signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM until the block ends; yields the signals that came."""
+    received: list[int] = []
+    caught = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, _f: received.append(signum)) for s in caught}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def sibling(folder: Path, kind: str) -> str:
+    """The name prefix of a temporary sibling of `folder` (see STAGING, OLD)."""
+    return f".{folder.name}.{kind}-"
+
+
+class RemovalError(OSError):
+    """The new tree is in place, but the old one (at `filename`) could not be removed."""
+
+
 def write_tree(folder: Path, files: dict[str, bytes]) -> Changes:
-    """Make `folder` hold exactly `files`; returns what changed."""
+    """Make `folder` (a real path, already proven ours) hold exactly `files`; returns what
+    changed. Raises RemovalError when the new tree is in place but the old one stays."""
     changes = diff(folder, files)
     if not changes:
         return changes
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=sibling(folder, STAGING)))
     try:
         for rel, data in files.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         staging.chmod(0o755)
-        if not folder.exists():
-            staging.rename(folder)
-        elif not _exchange(staging, folder):
-            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
-            old.rmdir()
-            folder.rename(old)
-            staging.rename(folder)
-            staging = old
+        with _signals_deferred() as received:
+            old = _swap(staging, folder)
+            staging = old  # what is left to remove: the old tree, or nothing
+            problems: list[str] = []
+            if old is not None:
+                shutil.rmtree(
+                    old, onerror=lambda _f, path, exc: problems.append(f"{path}: {exc[1]}")
+                )
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    if problems:
+        raise RemovalError(
+            f"the new tree is in place, but not all of the old one is gone: {problems[0]}"
+        )
+    changes.late_signal = received[0] if received else None
     return changes
+
+
+def _swap(staging: Path, folder: Path) -> Path | None:
+    """Put `staging` where `folder` is; returns where the old tree went (None if none)."""
+    if not folder.exists():
+        staging.rename(folder)
+        return None
+    if _exchange(staging, folder):
+        return staging
+    old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=sibling(folder, OLD)))
+    old.rmdir()
+    folder.rename(old)
+    staging.rename(folder)
+    return old

@@ -1,8 +1,17 @@
-"""Finding and reading SLO files: the input edge of the compiler."""
+"""Finding and reading SLO files and the config: the input edge of the compiler.
+
+Only regular files are read. A folder that cannot be listed or a file that cannot be read
+is an error (Y006), never a silent "0 SLOs" that would then remove every rule. A FIFO or
+device is refused without being opened (opening a FIFO blocks). A symlink may point only
+inside the SLO folder: one that leads elsewhere (`slos/ci.yaml -> ~/.git-credentials`)
+is refused before a byte of it is read, so its content can never reach an error message
+and a CI log.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from .compiler import Source
@@ -13,41 +22,69 @@ from .yamlpos import MAX_FILE_BYTES
 SUFFIXES = (".yaml", ".yml")
 
 
+def _error(path: str, message: str) -> Diagnostic:
+    return Diagnostic(path, 1, 1, Code.READ_ERROR, message)
+
+
+def _unreadable(path: Path, root: Path | None) -> str | None:
+    """Why `path` must not be read, or None: not a regular file, or a link out of `root`."""
+    try:
+        real = Path(os.path.realpath(path))
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return f"cannot read: {err.strerror}"
+    if root is not None and real != root and root not in real.parents:
+        return "is a symlink to a file outside the SLO folder; it is not read"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device); it is not read"
+    return None
+
+
+def _read_bytes(
+    path: Path, shown: str, root: Path | None
+) -> tuple[bytes | None, Diagnostic | None]:
+    why = _unreadable(path, root)
+    if why is not None:
+        return None, _error(shown, why)
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1), None
+    except OSError as err:
+        return None, _error(shown, f"cannot read: {err.strerror}")
+
+
 def discover(folder: str) -> list[Source]:
     """Every *.yaml / *.yml file below `folder` (hidden ones skipped), sorted by path so the
     result does not depend on the file system's directory order."""
     root = Path(folder)
     if not root.is_dir():
-        raise CompileError(
-            [
-                Diagnostic(
-                    folder, 1, 1, Code.READ_ERROR, "SLO folder does not exist or is not a directory"
-                )
-            ]
-        )
+        raise CompileError([_error(folder, "SLO folder does not exist or is not a directory")])
+    real_root = root.resolve()
     found = []
     problems = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unlistable(err: OSError) -> None:
+        shown = err.filename if isinstance(err.filename, str) else folder
+        problems.append(_error(shown, f"cannot list this folder: {err.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for filename in sorted(filenames):
             if filename.startswith(".") or not filename.endswith(SUFFIXES):
                 continue
             path = Path(dirpath) / filename
             rel = path.relative_to(root).as_posix()
-            try:
-                with path.open("rb") as handle:
-                    data = handle.read(MAX_FILE_BYTES + 1)
-            except OSError as err:
-                problems.append(
-                    Diagnostic(str(path), 1, 1, Code.READ_ERROR, f"cannot read: {err.strerror}")
-                )
+            shown = os.path.join(folder, rel)
+            data, problem = _read_bytes(path, shown, real_root)
+            if problem is not None:
+                problems.append(problem)
                 continue
             found.append(
                 Source(
-                    path=os.path.join(folder, rel),
-                    name=f"{root.resolve().name}/{rel}",
+                    path=shown,
+                    name=f"{real_root.name}/{rel}",
                     stem=rel.rsplit(".", 1)[0],
-                    data=data,
+                    data=data or b"",
                 )
             )
     if problems:
@@ -55,17 +92,33 @@ def discover(folder: str) -> list[Source]:
     return sorted(found, key=lambda s: s.stem)
 
 
-def read_config(path: str | None) -> Source | None:
-    """The config file: `path` if given (it must exist), else slo-compiler.yaml if present."""
-    explicit = path is not None
-    file = Path(path if explicit else CONFIG_FILE)
-    if not explicit and not file.is_file():
-        return None
-    try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        raise CompileError(
-            [Diagnostic(str(file), 1, 1, Code.READ_ERROR, f"cannot read: {err.strerror}")]
-        ) from None
-    return Source(path=str(file), name=file.name, stem=file.stem, data=data)
+def find_config(slos: str) -> Path | None:
+    """The config used when none is named: ./slo-compiler.yaml, else the nearest one
+    above the SLO folder, looking no higher than the git repository that holds it (only
+    the SLO folder's parent outside a repository)."""
+    here = Path(CONFIG_FILE)
+    if here.is_file():
+        return here
+    start = Path(os.path.realpath(slos)).parent
+    chain = [start, *start.parents]
+    top = next((i for i, d in enumerate(chain) if (d / ".git").exists()), 0)
+    for folder in chain[: top + 1]:
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return Path(os.path.relpath(candidate))
+    return None
+
+
+def read_config(path: str | None, slos: str = "slos") -> tuple[Source | None, str | None]:
+    """The config file (`path` if given: it must exist, else `find_config`) and a note to
+    print when it was found somewhere other than the current folder."""
+    file = Path(path) if path is not None else find_config(slos)
+    if file is None:
+        return None, None
+    note = None
+    if path is None and file != Path(CONFIG_FILE):
+        note = f"note: using the config {file} (none in the current folder)"
+    data, problem = _read_bytes(file, str(file), None)
+    if problem is not None:
+        raise CompileError([problem])
+    return Source(path=str(file), name=file.name, stem=file.stem, data=data or b""), note

@@ -35,14 +35,15 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
     result = cli("compile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("6 SLOs -> 84 recording rules, 30 alerts in 28 files")
-    assert "28 added, 0 changed, 0 removed" in result.stdout
+    assert result.stdout.startswith("6 SLOs -> 84 recording rules, 30 alerts in 30 files")
+    assert "30 added, 0 changed, 0 removed" in result.stdout
     stems = sorted(p.stem for p in (ROOT / "slos").glob("*.yaml"))
     assert sorted(read_tree(tmp_path / "generated")) == sorted(
         [f"prometheus/{s}.rules.yaml" for s in stems]
         + [f"prometheus/tests/{s}.test.yaml" for s in stems]
         + [f"grafana/dashboards/{s}.json" for s in stems]
-        + ["grafana/dashboard-providers/slo-compiler.yaml", "README.md"]
+        + ["grafana/dashboard-providers/slo-compiler.yaml", "README.md", ".gitignore"]
+        + [".slo-compiler-manifest"]
         + [f"k8s/kind/{f}.yaml" for f in K8S_WITHOUT_ALERTING]
     )
 
@@ -79,7 +80,7 @@ K8S_WITHOUT_ALERTING = [
     "patches/grafana-datasources",
 ]
 # Files made from every SLO file and the config together.
-FROM_ALL = ["README.md"] + [
+FROM_ALL = ["README.md", ".gitignore", ".slo-compiler-manifest"] + [
     f"k8s/kind/{f}.yaml" for f in [*K8S_WITHOUT_ALERTING, "configmaps/slo-grafana-alerting"]
 ]
 
@@ -155,7 +156,7 @@ def test_removed_slo_file_removes_its_output(repo: Path) -> None:
     (repo / "slos" / "gateway-service.yaml").unlink()
     result = cli("compile", cwd=repo)
     # and the README and k8s/kind files, whose headers list every source
-    assert "0 added, 10 changed, 5 removed" in result.stdout
+    assert "0 added, 12 changed, 5 removed" in result.stdout
     for rel in _per_source_file("gateway-service"):
         assert not (repo / "generated" / rel).exists()
     assert not list(repo.glob(".generated.*")), "temporary folders must be cleaned up"
@@ -250,20 +251,23 @@ def test_schema_command_writes_the_schema(tmp_path: Path) -> None:
     assert schema["required"] == ["apiVersion", "service", "slos"]
 
 
+LOCAL = {"CI": ""}  # a developer's machine: check may trust the record of the last compile
+
+
 def test_check_skips_the_compile_only_when_inputs_and_tree_are_unchanged(repo: Path) -> None:
-    first = cli("check", cwd=repo)
+    first = cli("check", cwd=repo, env=LOCAL)
     assert first.returncode == 0 and "inputs unchanged" in first.stdout
-    # No record (a fresh clone, as in CI): a full check, which then records.
-    (repo / ".slo-compiler.generated.cache").unlink()
-    full = cli("check", cwd=repo)
+    # No record (a fresh clone): a full check, which then records.
+    record = repo / "generated/.slo-compiler-cache.json"
+    record.unlink()
+    full = cli("check", cwd=repo, env=LOCAL)
     assert full.returncode == 0 and "inputs unchanged" not in full.stdout
-    assert "inputs unchanged" in cli("check", cwd=repo).stdout
+    assert "inputs unchanged" in cli("check", cwd=repo, env=LOCAL).stdout
     # A generated file edited by hand: the record no longer matches the tree.
     rules = repo / "generated/prometheus/payment-service.rules.yaml"
     rules.write_text(rules.read_text() + "# edited\n")
-    assert cli("check", cwd=repo).returncode == 1
+    assert cli("check", cwd=repo, env=LOCAL).returncode == 1
     # A record that lies about the inputs is ignored, not trusted.
     assert cli("compile", cwd=repo).returncode == 0
-    record = repo / ".slo-compiler.generated.cache"
     record.write_text(record.read_text().replace('"inputs": "', '"inputs": "0'))
-    assert "inputs unchanged" not in cli("check", cwd=repo).stdout
+    assert "inputs unchanged" not in cli("check", cwd=repo, env=LOCAL).stdout
