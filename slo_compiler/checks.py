@@ -190,11 +190,25 @@ def _clashes(
 
 
 def check_unique(files: list[CheckedFile]) -> list[Diagnostic]:
-    """Names that must be unique across all files. SLO ids (service + name) are the
-    identity of every recorded series: two definitions would silently merge their data.
-    Alert names within a service: its generated tests and its Grafana folder cannot tell
-    two SLOs' alerts of one name apart (across services, slo_service does)."""
+    """Names that must be unique across all files. A service has one file: its dashboard
+    (uid from the service) and Grafana folder are per service. SLO ids (service + name)
+    are the identity of every recorded series: two definitions would silently merge their
+    data. Alert names within a service: its generated tests and its Grafana folder cannot
+    tell two SLOs' alerts of one name apart (across services, slo_service does)."""
     out = []
+    services: dict[str, CheckedFile] = {}
+    for checked in files:
+        first = services.setdefault(checked.model.service, checked)
+        if first is not checked:
+            out.append(
+                checked.source.diagnostic(
+                    ("service",),
+                    Code.OUTPUT_CLASH,
+                    f"service '{checked.model.service}' already has its SLO file, "
+                    f"{first.source.path}: put all of a service's SLOs in one file (its "
+                    "dashboard and Grafana folder are per service)",
+                )
+            )
     duplicates = _clashes(
         files,
         lambda f, c: (f.model.service, c.slo.name),

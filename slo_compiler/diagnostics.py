@@ -69,6 +69,18 @@ class Code(StrEnum):
     OUTPUT_WRITE = "O002"
 
 
+_EXCERPT = 40
+
+
+def excerpt(value: object) -> str:
+    """A value quoted in a message: at most a short excerpt, since the value may be what a
+    file should never have held (a token) and messages end up in CI logs."""
+    text = repr(value)
+    if len(text) <= _EXCERPT:
+        return text
+    return f"{text[: _EXCERPT - 1]}… ({len(str(value))} characters)"
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem at one place. Ordered by file, then position, so output is stable."""

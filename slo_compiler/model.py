@@ -21,7 +21,8 @@ API_VERSION = "slo-compiler/v1"
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
-ALERT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+# At most 150: Grafana titles (the name and the windows) are limited to 190 characters.
+ALERT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,149}$"
 RESERVED_LABEL = re.compile(r"^(slo|slo_.*|__.*)$")
 
 MIN_PERIOD = parse_duration("1d")

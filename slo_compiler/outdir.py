@@ -93,8 +93,8 @@ def _why_not(out: str, real: Path, slos: str, config: str | None) -> list[str]:
         reasons.append(f"contains the SLO folder {slos}")
     if config is not None and _inside(Path(os.path.realpath(config)), real):
         reasons.append(f"contains the config file {config}")
-    if reasons or not real.is_dir():
-        return reasons
+    if reasons or not real.is_dir() or not any(p.is_file() for p in real.rglob("*")):
+        return reasons  # new, or empty: nothing in it to lose
     found = foreign(real)
     if found is None:
         reasons.append(
@@ -141,6 +141,9 @@ def sweep(real: Path) -> list[str]:
         if not entry.name.startswith(prefixes) or entry.is_symlink() or not entry.is_dir():
             continue
         if foreign(entry, by_mark=True) == []:
-            shutil.rmtree(entry, ignore_errors=True)
+            try:
+                shutil.rmtree(entry)
+            except OSError:
+                continue  # still there: the next run tries again
             swept.append(entry.name)
     return swept

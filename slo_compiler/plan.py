@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from . import burnrate
+from . import burnrate, templates
 from .burnrate import BASE_RATE_WINDOW, Tier, decimal_str, is_recorded
 from .durations import format_duration as dur
 from .durations import parse_duration
@@ -119,8 +119,9 @@ def _annotations(
         f"{service} {slo.name}{group}: error budget burning "
         f'{{{{ $value | printf "%.1f" }}}}x the sustainable rate'
     )
+    what = templates.literal(slo.description or slo.name)
     description = (
-        f'{slo.description or slo.name}. Burn rate {{{{ $value | printf "%.1f" }}}}x over the '
+        f'{what}. Burn rate {{{{ $value | printf "%.1f" }}}}x over the '
         f"last {dur(tier.long_window)}, and above {decimal_str(tier.factor)}x over the last "
         f"{dur(tier.short_window)}: more than {decimal_str(threshold * 100)}% of events fail "
         f"against a budget of {decimal_str(budget * 100)}% (objective "
@@ -153,6 +154,12 @@ def _merge(*dicts: dict[str, str]) -> Labels:
     for d in dicts:
         merged.update(d)
     return tuple(merged.items())
+
+
+def _alert_labels(*dicts: dict[str, str]) -> Labels:
+    """An alert's labels: Prometheus and Grafana expand templates in them, so every value
+    (user text) is written as a literal."""
+    return tuple((k, templates.literal(v)) for k, v in _merge(*dicts))
 
 
 def plan_slo(
@@ -203,7 +210,7 @@ def plan_slo(
             for w in (tier.long_window, tier.short_window)
         )
         expr = "\nand\n".join(f"{burn} > {factor}" for burn, factor in conditions)
-        rule_labels = _merge(
+        rule_labels = _alert_labels(
             user_labels,
             {
                 "severity": SEVERITY_DEFAULTS[tier.severity],
@@ -232,7 +239,7 @@ def plan_slo(
             alert_name.removesuffix("BudgetBurn") + "SLIMissing",
             absent,
             burnrate.SLI_MISSING_FOR,
-            _merge(
+            _alert_labels(
                 user_labels,
                 {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
                 slo.alerting.ticket.labels,

@@ -1,9 +1,12 @@
-"""Alert annotation templates: the subset whose output the generated tests can predict.
+"""Go templates in alert labels and annotations (Prometheus and Grafana expand both).
 
-promtool compares annotations exactly, so a generated test must render them as Prometheus
-will. We support what SLO alerts need, `{{ $labels.NAME }}` and
-`{{ $value | printf "%.Nf" }}`, and refuse any other template action in user annotations
-at compile time rather than emit a test that cannot pass.
+Two kinds of user text reach them. Plain text (an SLO's description, every label value)
+goes through `literal`, the one escaper for this syntax: a `{{` in it renders as itself
+instead of running (`{{ with query "..." }}` would query Prometheus; `{{ oops` would make
+the whole rule file fail to load). Annotations the user writes as templates keep the
+subset whose output the generated tests can predict, `{{ $labels.NAME }}` and
+`{{ $value | printf "%.Nf" }}`; any other action there is refused at compile time
+rather than emitted in a test that cannot pass.
 """
 
 from __future__ import annotations
@@ -12,8 +15,19 @@ import re
 
 _ACTION = re.compile(
     r"\{\{\s*(?:\$labels\.(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)"
-    r'|\$value\s*\|\s*printf\s+"%\.(?P<digits>[0-9])f")\s*\}\}'
+    r'|\$value\s*\|\s*printf\s+"%\.(?P<digits>[0-9])f"'
+    r'|(?P<open>"\{\{"))\s*\}\}'
 )
+# A template action whose output is a literal `{{`.
+_OPEN = '{{ "{{" }}'
+
+
+def literal(text: str) -> str:
+    """`text` as template source that renders exactly as `text`. Only `{{` starts an
+    action in Go templates; everything else, `}}` and `$` included, is literal."""
+    return text.replace("{{", _OPEN)
+
+
 SUPPORTED = '{{ $labels.NAME }} and {{ $value | printf "%.1f" }}'
 
 
@@ -34,6 +48,8 @@ def render(text: str, labels: dict[str, str], value: float) -> str:
     def action(match: re.Match[str]) -> str:
         if match["label"] is not None:
             return labels.get(match["label"], "<no value>")
+        if match["open"] is not None:
+            return "{{"
         return f"{value:.{int(match['digits'])}f}"
 
     return _ACTION.sub(action, text)
@@ -44,7 +60,7 @@ def to_grafana(text: str, ref_id: str) -> str:
     query values and the number of one query is `$values.<refId>.Value`."""
 
     def action(match: re.Match[str]) -> str:
-        if match["label"] is not None:
+        if match["digits"] is None:
             return match[0]
         return f'{{{{ printf "%.{match["digits"]}f" $values.{ref_id}.Value }}}}'
 

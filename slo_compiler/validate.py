@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .diagnostics import Code, Diagnostic
+from .diagnostics import Code, Diagnostic, excerpt
 from .durations import DURATION_PATTERN
 from .model import SloFile
 from .yamlpos import Document
@@ -37,6 +37,8 @@ _FIELD_HINTS = {
     "name": "use lower-case letters, digits and dashes (at most 63), e.g. payment-failure-rate",
     "service": "use lower-case letters, digits and dashes (at most 63), e.g. payment-service",
     "period": "use a Prometheus duration such as 28d or 30d",
+    "alert name": "use letters, digits and underscores, starting with a letter (at most "
+    "150), e.g. PaymentFailureBudgetBurn",
 }
 
 
@@ -53,7 +55,7 @@ def _all_fields(model: type[BaseModel], seen: set[str] | None = None) -> set[str
 
 def _describe(value: Any) -> str:
     name = type(value).__name__
-    shown = repr(value) if isinstance(value, str | int | float | bool) else ""
+    shown = excerpt(value) if isinstance(value, str | int | float | bool) else ""
     return f"{_TYPE_NAMES.get(name, name)} {shown}".strip()
 
 
@@ -101,12 +103,12 @@ def _diagnostic(doc: Document, error: Any, known_fields: list[str]) -> Diagnosti
         return doc.source.diagnostic(
             loc,
             Code.DURATION,
-            f"invalid {field} {error['input']!r}: "
+            f"invalid {field} {excerpt(error['input'])}: "
             + _FIELD_HINTS.get(field, "use a Prometheus duration such as 5m, 1h30m or 30d"),
         )
-    hint = _FIELD_HINTS.get(field)
+    hint = _FIELD_HINTS.get("alert name" if loc[-2:] == ("alerting", "name") else field)
     message = (
-        f"invalid {field or 'value'} {error['input']!r}: {hint}"
+        f"invalid {field or 'value'} {excerpt(error['input'])}: {hint}"
         if hint
         else (f"'{field}': {error['msg']}" if field else error["msg"])
     )

@@ -180,6 +180,9 @@ class _Converter:
         except yaml.constructor.ConstructorError as err:
             self.problem(node, Code.YAML_SYNTAX, err.problem or "cannot read this value")
             return None
+        except ValueError:  # an integer of thousands of digits: Python refuses to convert
+            self.problem(node, Code.INPUT_LIMIT, "this number has too many digits")
+            return None
 
     def _mapping(self, node: Any, loc: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}

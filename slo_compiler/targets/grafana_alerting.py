@@ -7,6 +7,13 @@
   conditions, so both engines fire at the same thresholds on the same windows;
 * `contact-points.yaml` and `policies.yaml` from the config's receivers and routing.
 
+Grafana's provisioning expands `$VAR`, `${VAR}`, `$__env{}` and `$__file{}` in every field
+of these files except rule annotations and query models (read raw, Grafana 9.1 to 13):
+`expanded` writes each user-derived string of an expanded field with `$` as `$$`, so an
+SLO label `${GF_SECURITY_ADMIN_PASSWORD}` stays that text instead of leaking the secret
+into every notification. The only references left to expand are the contact-point
+secrets the config names.
+
 noDataState is OK on purpose: an empty burn query means "not burning" (the series are
 filtered by the threshold), and a missing SLI has its own rule. execErrState is Error,
 so a failing datasource shows as an error instead of a page or silence.
@@ -17,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Config, Receiver
+from ..credentials import REFERENCE
 from ..durations import format_duration
 from ..ir import AlertRule, SloPlan, SourcePlan
 from ..render import yaml_file
@@ -28,6 +36,23 @@ FOLDER = "grafana/alerting"
 EXPRESSION_DATASOURCE = "__expr__"
 # How far back the instant queries may look for a sample (Prometheus' lookback is 5m).
 QUERY_RANGE = 600
+
+
+def expanded(text: str) -> str:
+    """`text` for a field Grafana's provisioning expands: `$$` is its literal `$`."""
+    return text.replace("$", "$$")
+
+
+def _setting(value: str | bool | int) -> str | bool | int:
+    """A contact-point setting: the config's $__env{}/$__file{} references expand, every
+    other `$` is literal."""
+    if not isinstance(value, str):
+        return value
+    kept, end = [], 0
+    for match in REFERENCE.finditer(value):
+        kept += [expanded(value[end : match.start()]), match[0]]
+        end = match.end()
+    return "".join([*kept, expanded(value[end:])])
 
 
 def rules_file_path(plan: SourcePlan) -> str:
@@ -90,7 +115,7 @@ def _rule(slo: SloPlan, index: int, rule: AlertRule, config: Config) -> dict[str
     )
     return {
         "uid": uid(slo.service, slo.name, window),
-        "title": f"{rule.alert} {rule.tier.window_label}" if rule.tier else rule.alert,
+        "title": expanded(f"{rule.alert} {rule.tier.window_label}" if rule.tier else rule.alert),
         "condition": condition,
         "data": data,
         "dashboardUid": dashboard_uid(slo.service),
@@ -98,7 +123,7 @@ def _rule(slo: SloPlan, index: int, rule: AlertRule, config: Config) -> dict[str
         "noDataState": "OK",
         "execErrState": "Error",
         "for": format_duration(rule.for_),
-        "labels": dict(rule.labels),
+        "labels": {k: expanded(v) for k, v in rule.labels},
         "annotations": {k: to_grafana(v, names[0]) for k, v in rule.annotations},
         "isPaused": False,
     }
@@ -111,8 +136,8 @@ def rule_groups(plan: SourcePlan, config: Config) -> dict[str, Any]:
         groups.append(
             {
                 "orgId": config.grafana.org_id,
-                "name": slo.name,
-                "folder": folder(config.grafana.folder, slo.service),
+                "name": expanded(slo.name),
+                "folder": expanded(folder(config.grafana.folder, slo.service)),
                 "interval": config.grafana.evaluation_interval,
                 "rules": [_rule(slo, index, r, config) for r in rules],
             }
@@ -123,12 +148,12 @@ def rule_groups(plan: SourcePlan, config: Config) -> dict[str, Any]:
 def _receiver(receiver: Receiver, config: Config) -> dict[str, Any]:
     return {
         "orgId": config.grafana.org_id,
-        "name": receiver.name,
+        "name": expanded(receiver.name),
         "receivers": [
             {
                 "uid": uid("receiver", receiver.name),
                 "type": receiver.type,
-                "settings": dict(sorted(receiver.settings.items())),
+                "settings": {k: _setting(v) for k, v in sorted(receiver.settings.items())},
                 "disableResolveMessage": receiver.disable_resolve_message,
             }
         ],
@@ -136,7 +161,7 @@ def _receiver(receiver: Receiver, config: Config) -> dict[str, Any]:
 
 
 def _matcher(label: str, value: str) -> list[str]:
-    return [label, "=", value]
+    return [label, "=", expanded(value)]
 
 
 def policies(config: Config) -> dict[str, Any]:
@@ -147,12 +172,12 @@ def policies(config: Config) -> dict[str, Any]:
     routes = []
     for team, options in sorted(config.teams.items()):
         route: dict[str, Any] = {
-            "receiver": options.receiver or routing.default_receiver,
+            "receiver": expanded(options.receiver or routing.default_receiver),
             "object_matchers": [_matcher(routing.team_label, team)],
         }
         if options.severity:
             route["routes"] = [
-                {"receiver": name, "object_matchers": [_matcher("severity", severity)]}
+                {"receiver": expanded(name), "object_matchers": [_matcher("severity", severity)]}
                 for severity, name in sorted(options.severity.items())
             ]
         routes.append(route)
@@ -161,8 +186,8 @@ def policies(config: Config) -> dict[str, Any]:
         "policies": [
             {
                 "orgId": config.grafana.org_id,
-                "receiver": routing.default_receiver,
-                "group_by": routing.group_by,
+                "receiver": expanded(routing.default_receiver),
+                "group_by": [expanded(label) for label in routing.group_by],
                 "group_wait": routing.group_wait,
                 "group_interval": routing.group_interval,
                 "repeat_interval": routing.repeat_interval,

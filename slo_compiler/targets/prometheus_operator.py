@@ -5,6 +5,9 @@ let the operator's ruleSelector pick them up."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from ..config import Config
 from ..ir import SourcePlan
 from ..render import yaml_file
@@ -12,6 +15,17 @@ from . import Files, Output
 from .prometheus import rule_groups
 
 FOLDER = "k8s/prometheus-operator"
+_NOT_DNS = re.compile(r"[^a-z0-9.-]+")
+
+
+def object_name(stem: str) -> str:
+    """`slo-<file>` as a DNS-1123 subdomain (what Kubernetes requires of object names):
+    lower case, other characters as `-`, and a short hash of the file's own name whenever
+    that changed it, so that `A.yaml` and `a.yaml` or `a_b` and `a-b` stay apart."""
+    name = "slo-" + re.sub(r"\.{2,}", ".", _NOT_DNS.sub("-", stem.lower())).strip("-.")
+    if name != f"slo-{stem}":
+        name = f"{name[:240]}-{hashlib.sha256(stem.encode()).hexdigest()[:8]}"
+    return name
 
 
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
@@ -24,7 +38,7 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
         doc = {
             "apiVersion": "monitoring.coreos.com/v1",
             "kind": "PrometheusRule",
-            "metadata": {"name": f"slo-{plan.stem.replace('/', '-')}", "labels": labels},
+            "metadata": {"name": object_name(plan.stem), "labels": labels},
             "spec": rule_groups(plan, config.prometheus_alerts),
         }
         out.files[f"{FOLDER}/{plan.stem}.yaml"] = yaml_file([plan.source], doc)

@@ -93,7 +93,10 @@ class _Slo:
     # -- expected alerts ------------------------------------------------------------------
     def _alert(self, rule: AlertRule, expr_labels: dict[str, str], value: float) -> dict:
         return {
-            "exp_labels": {**expr_labels, **dict(rule.labels)},
+            "exp_labels": {
+                **expr_labels,
+                **{k: render_template(v, expr_labels, value) for k, v in rule.labels},
+            },
             "exp_annotations": {
                 k: render_template(v, expr_labels, value) for k, v in rule.annotations
             },

@@ -1,0 +1,233 @@
+"""Issue 10, parts 2 and 3: text that Grafana, Prometheus, YAML or Kubernetes would expand
+or refuse is escaped at the one place it is written, or refused with a positioned error.
+
+The hostile SLO below carries Grafana secret references, Go template actions (one that
+queries Prometheus, one that does not parse), quotes and a newline in every place user
+text can reach. Each test failed on the code before the escapers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import cli, compile_texts, errors_of, run, source
+
+from slo_compiler import templates
+from slo_compiler.compiler import compile_sources
+from slo_compiler.targets import DEFAULT_TARGETS
+from slo_compiler.targets.grafana_alerting import expanded
+
+SECRET = "${GF_SECURITY_ADMIN_PASSWORD}"
+FILE = "$__file{/etc/passwd}"
+QUERY = '{{ with query "up" }}{{ . }}{{ end }}'
+HOSTILE_SLO = f"""\
+apiVersion: slo-compiler/v1
+service: hostile
+labels:
+  team: "{SECRET}"
+  owner: '{FILE} {QUERY}'
+slos:
+  - name: avail
+    description: "Quotes \\" and {{{{ oops and $__env{{HOME}} and\\nnewline"
+    objective: 99
+    period: 7d
+    labels:
+      note: "{{{{ oops $HOME"
+    alerting:
+      page:
+        labels:
+          route: "$$ {{{{ x"
+    sli:
+      ratio:
+        errors: http_requests_total{{code=~"5..", path="/a\\"b{{{{c}}}}$d"}}
+        total: http_requests_total{{path="/a\\"b{{{{c}}}}$d"}}
+"""
+HOSTILE_LABELS = {
+    "team": SECRET,
+    "owner": f"{FILE} {QUERY}",
+    "note": "{{ oops $HOME",
+    "route": "$$ {{ x",
+}
+HOSTILE_CONFIG = """\
+apiVersion: slo-compiler/v1
+alert_engine: both
+grafana:
+  folder: "SLOs $HOME {{ x"
+receivers:
+  - name: chat
+    type: slack
+    settings:
+      url: $__env{SLACK_URL}
+      recipient: "#alerts $PATH"
+      title: '{{ template "x" . }} ${USER}'
+routing:
+  default_receiver: chat
+teams:
+  "pay$ments":
+    receiver: chat
+"""
+
+
+def _grafana_reads(text: str) -> str:
+    """What Grafana's provisioning makes of a value it expands: `$$` is a literal `$`, any
+    other `$` starts a variable. The written value must hold no variable at all."""
+    parts = text.split("$$")
+    assert all("$" not in part for part in parts), f"Grafana would expand {text!r}"
+    return "$".join(parts)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("hostile")
+    (work / "slos").mkdir()
+    (work / "slos/hostile.yaml").write_text(HOSTILE_SLO)
+    (work / "slo-compiler.yaml").write_text(HOSTILE_CONFIG)
+    result = cli("compile", cwd=work)
+    assert result.returncode == 0, result.stderr
+    return work / "generated"
+
+
+def test_escaper_go_template_literal() -> None:
+    for text in ["{{ oops", QUERY, "a{{{b}}}", "}} {{", "$labels {{$value}}", "\n{{\n"]:
+        written = templates.literal(text)
+        assert templates.unsupported(written) is None
+        assert templates.render(written, {}, 0.0) == text
+
+
+def test_escaper_grafana_expanded() -> None:
+    for text in [SECRET, FILE, "$$", "a$b$", "$__env{X}", "no dollar"]:
+        assert _grafana_reads(expanded(text)) == text
+
+
+def test_grafana_labels_folders_and_titles_expand_no_variable(hostile: Path) -> None:
+    doc = yaml.safe_load((hostile / "grafana/alerting/hostile.rules.yaml").read_text())
+    for group in doc["groups"]:
+        assert _grafana_reads(group["folder"]) == "SLOs $HOME {{ x: hostile"
+        _grafana_reads(group["name"])
+        for rule in group["rules"]:
+            _grafana_reads(rule["title"])
+            labels = {k: _grafana_reads(v) for k, v in rule["labels"].items()}
+            # ...and Grafana's template engine then renders the user's text literally.
+            for name, value in HOSTILE_LABELS.items():
+                if name in labels:
+                    assert templates.render(labels[name], {}, 0.0) == value
+
+
+def test_grafana_annotations_are_written_raw(hostile: Path) -> None:
+    """Grafana reads annotations without expansion: `$` stays single there, and the
+    description's template actions are escaped for the template engine."""
+    doc = yaml.safe_load((hostile / "grafana/alerting/hostile.rules.yaml").read_text())
+    description = doc["groups"][0]["rules"][0]["annotations"]["description"]
+    assert description.startswith('Quotes " and {{ "{{" }} oops and $__env{HOME} and\nnewline.')
+
+
+def test_contact_points_keep_only_the_configured_secret_references(hostile: Path) -> None:
+    doc = yaml.safe_load((hostile / "grafana/alerting/contact-points.yaml").read_text())
+    settings = doc["contactPoints"][0]["receivers"][0]["settings"]
+    assert settings["url"] == "$__env{SLACK_URL}"
+    assert _grafana_reads(settings["recipient"]) == "#alerts $PATH"
+    assert _grafana_reads(settings["title"]) == '{{ template "x" . }} ${USER}'
+
+
+def test_policies_expand_no_variable(hostile: Path) -> None:
+    doc = yaml.safe_load((hostile / "grafana/alerting/policies.yaml").read_text())
+    route = doc["policies"][0]["routes"][0]
+    assert [_grafana_reads(v) for v in route["object_matchers"][0]] == ["team", "=", "pay$ments"]
+
+
+def test_prometheus_loads_and_renders_the_hostile_rules(hostile: Path, promtool: str) -> None:
+    """`{{ oops` used to make promtool refuse the whole file; `{{ with query }}` ran a
+    query. Now the file loads, and the generated tests (which expect the labels and the
+    description exactly as the user wrote them) pass."""
+    rules = hostile / "prometheus/hostile.rules.yaml"
+    checked = run(promtool, "check", "rules", str(rules))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = run(promtool, "test", "rules", "hostile.test.yaml", cwd=hostile / "prometheus/tests")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    test = yaml.safe_load((hostile / "prometheus/tests/hostile.test.yaml").read_text())
+    alerts = [
+        a
+        for t in test["tests"]
+        for case in t.get("alert_rule_test", [])
+        for a in case["exp_alerts"]
+    ]
+    assert any(a["exp_labels"].get("owner") == f"{FILE} {QUERY}" for a in alerts)
+    assert any(a["exp_labels"].get("route") == "$$ {{ x" for a in alerts)
+
+
+def test_file_names_that_cannot_be_configmap_keys_are_refused() -> None:
+    text = (Path(__file__).parent.parent / "slos/auth-service.yaml").read_text()
+    for name in ["x\nnamePrefix: evil.yaml", "my service.yaml", "caf\u00e9.yaml"]:
+        with pytest.raises(Exception) as info:
+            compile_sources([source(text, name)])
+        (diagnostic,) = info.value.diagnostics  # type: ignore[attr-defined]
+        assert diagnostic.code == "N002" and "ConfigMap key" in diagnostic.message
+        assert "\n" not in str(diagnostic)
+    long = "a" * 201 + ".yaml"
+    with pytest.raises(Exception) as info:
+        compile_sources([source(text, long)])
+    assert "at most 200" in str(info.value.diagnostics[0])  # type: ignore[attr-defined]
+
+
+def test_files_of_one_name_in_two_folders_are_refused() -> None:
+    slos = Path(__file__).parent.parent / "slos"
+    a = source((slos / "auth-service.yaml").read_text(), "a/x.yaml")
+    b = source((slos / "queue-service.yaml").read_text(), "b/x.yaml")
+    c = source((slos / "gateway-service.yaml").read_text(), "X.yaml")
+    with pytest.raises(Exception) as info:
+        compile_sources([a, b, c])
+    messages = [str(d) for d in info.value.diagnostics]  # type: ignore[attr-defined]
+    assert messages == [
+        "slos/a/x.yaml:1:1: error[N002]: compiles to the same ConfigMap keys as slos/X.yaml "
+        "(file names must differ in more than case and folder); rename one of them",
+        "slos/b/x.yaml:1:1: error[N002]: compiles to the same ConfigMap keys as slos/X.yaml "
+        "(file names must differ in more than case and folder); rename one of them",
+    ]
+
+
+def test_two_files_of_one_service_are_refused() -> None:
+    one = "apiVersion: slo-compiler/v1\nservice: svc\nslos:\n  - name: {}\n    objective: 99\n"
+    sli = '    sli:\n      ratio:\n        errors: x_total{{code="5"}}\n        total: x_total\n'
+    (problem,) = errors_of(one.format("a") + sli.format(), one.format("b") + sli.format())
+    assert str(problem).startswith(
+        "slos/file1.yaml:2:10: error[N002]: service 'svc' already has its SLO file, slos/file0.yaml"
+    )
+
+
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def test_prometheus_operator_names_are_dns_1123_and_unique() -> None:
+    text = (Path(__file__).parent.parent / "slos/auth-service.yaml").read_text()
+    names = []
+    for i, name in enumerate(["A.yaml", "a_b.yaml", "a-b.yaml", "x..yaml", "Z-.yaml"]):
+        service_text = text.replace("service: auth-service", f"service: svc{i}")
+        result = compile_sources(
+            [source(service_text, name)], None, (*DEFAULT_TARGETS, "prometheus-operator")
+        )
+        (doc,) = [
+            yaml.safe_load(data)
+            for path, data in result.files.items()
+            if path.startswith("k8s/prometheus-operator/")
+        ]
+        names.append(doc["metadata"]["name"])
+    assert all(DNS_1123.match(n) for n in names), names
+    assert len(set(names)) == len(names)
+
+
+def test_long_alert_names_are_refused_before_grafana_does() -> None:
+    name = "A" * 151
+    text = f"""\
+        apiVersion: slo-compiler/v1
+        service: svc
+        slos:
+          - name: a
+            objective: 99
+            alerting: {{name: {name}}}
+            sli: {{ratio: {{errors: 'x_total{{code="5"}}', total: x_total}}}}
+        """
+    (problem,) = errors_of(text)
+    assert problem.code == "S004" and (problem.line, problem.col) == (6, 22)
+    assert compile_texts(text.replace(name, "A" * 150)).stats.slos == 1

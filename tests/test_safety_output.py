@@ -1,0 +1,352 @@
+"""Issue 10, parts 1 and 4: a compile replaces only a folder it can prove it wrote, reads
+only regular files inside the SLO folder, and never answers bad paths with a traceback.
+
+Each test is named after the item it pins; every one failed on the code before the
+manifest (the compiler then swapped any --out for its tree and deleted the old one)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, cli
+
+from slo_compiler.outdir import MANIFEST
+from slo_compiler.output import read_tree
+
+# Root ignores file permissions; these drop the two capabilities that let it, so that a
+# folder with mode 000 is as unreadable to the compiler as to any user.
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+
+
+def _everything(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder`, hidden ones and .git included."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def _refused(result: subprocess.CompletedProcess[str], where: str, reason: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{where}:1:1: error[O001]: --out {reason}" in result.stderr, result.stderr
+    assert result.stderr.rstrip().endswith("nothing was written.")
+
+
+def _unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    prefix = NO_DAC if os.geteuid() == 0 else []
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "slo_compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.fixture
+def git_repo(repo: Path) -> Path:
+    """The example repository as a git work tree, compiled once."""
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo
+
+
+def test_out_pwd_is_refused_and_the_repository_survives(git_repo: Path) -> None:
+    before = _everything(git_repo)
+    for out in (str(git_repo), ".", "./"):
+        result = cli("compile", "--out", out, cwd=git_repo)
+        _refused(result, out, "is the current folder")
+        assert f"{out}:1:1: error[O001]: --out is the root of a git work tree" in result.stderr
+        assert "--out contains the SLO folder slos" in result.stderr
+    assert _everything(git_repo) == before
+
+
+def test_out_parent_of_the_current_folder_is_refused(repo: Path) -> None:
+    (repo / "sub").mkdir()
+    result = cli("compile", "--slos", "../slos", "--out", "..", cwd=repo / "sub")
+    _refused(result, "..", "contains the current folder")
+
+
+def test_out_slos_is_refused(repo: Path) -> None:
+    before = _everything(repo / "slos")
+    _refused(cli("compile", "--out", "slos", cwd=repo), "slos", "is inside the SLO folder slos")
+    assert _everything(repo / "slos") == before
+
+
+def test_out_inside_the_slo_folder_is_refused_up_front(repo: Path) -> None:
+    _refused(cli("compile", "--out", "slos/gen", cwd=repo), "slos/gen", "is inside the SLO folder")
+    assert not (repo / "slos/gen").exists(), "never written, so never read back as SLOs"
+
+
+def test_out_containing_the_config_is_refused(repo: Path) -> None:
+    (repo / "conf").mkdir()
+    (repo / "slo-compiler.yaml").rename(repo / "conf/slo-compiler.yaml")
+    result = cli("compile", "--config", "conf/slo-compiler.yaml", "--out", "conf", cwd=repo)
+    _refused(result, "conf", "contains the config file conf/slo-compiler.yaml")
+
+
+def test_out_home_folder_is_refused(repo: Path) -> None:
+    """A folder of someone's own files (here a stand-in home with dotfiles)."""
+    home = repo / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".bashrc").write_text("export PATH\n")
+    (home / ".ssh/id_ed25519").write_text("key\n")
+    before = _everything(home)
+    result = cli("compile", "--out", str(home), cwd=repo)
+    _refused(result, str(home), f"exists and has no {MANIFEST}")
+    assert _everything(home) == before
+
+
+def test_out_a_regular_file_is_refused(repo: Path) -> None:
+    (repo / "afile").write_text("mine\n")
+    _refused(cli("compile", "--out", "afile", cwd=repo), "afile", "is a file, not a folder")
+    assert (repo / "afile").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("out", ["", " "])
+def test_out_empty_is_a_one_line_error(repo: Path, out: str) -> None:
+    result = cli("compile", "--out", out, cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error[O001]: --out is empty" in result.stderr
+
+
+def test_out_with_an_unwritable_parent_is_a_one_line_error(repo: Path) -> None:
+    locked = repo / "locked"
+    locked.mkdir(mode=0o555)
+    result = _unprivileged("compile", "--out", "locked/gen", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("locked/gen:1:1: error[O002]: cannot write: ")
+    assert "Permission denied" in lines[0] and len(lines) == 2
+    assert list(locked.iterdir()) == []
+
+
+def test_out_with_a_file_of_ours_is_refused_until_it_is_moved(repo: Path) -> None:
+    notes = repo / "generated/prometheus/notes.md"
+    notes.write_text("my notes\n")
+    result = cli("compile", "--out", "generated", cwd=repo)
+    _refused(result, "generated", "holds 1 file slo-compiler did not write (prometheus/notes.md)")
+    assert notes.read_text() == "my notes\n"
+    notes.unlink()
+    assert cli("compile", cwd=repo).returncode == 0
+
+
+def test_a_forged_manifest_does_not_hand_over_unlisted_files(repo: Path) -> None:
+    folder = repo / "theirs"
+    folder.mkdir()
+    (folder / MANIFEST).write_text("# Generated by slo-compiler\nREADME.md\n")
+    (folder / "data.txt").write_text("precious\n")
+    _refused(cli("compile", "--out", "theirs", cwd=repo), "theirs", "holds 1 file")
+    assert (folder / "data.txt").read_text() == "precious\n"
+
+
+def test_first_compile_into_a_missing_or_empty_folder_works(repo: Path) -> None:
+    (repo / "empty").mkdir()
+    for out in ("empty", "new/deeper"):
+        result = cli("compile", "--out", out, cwd=repo)
+        assert result.returncode == 0, result.stderr
+        assert (repo / out / MANIFEST).is_file()
+        assert read_tree(repo / out) == read_tree(repo / "generated")
+
+
+def test_summary_names_the_removed_files(repo: Path) -> None:
+    (repo / "slos/auth-service.yaml").unlink()
+    (repo / "slos/queue-service.yaml").unlink()
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    removed = result.stdout.splitlines()[1]
+    assert removed.startswith("removed: grafana/alerting/auth-service.rules.yaml, ")
+    assert removed.endswith(" and 5 more")  # five named, of ten
+
+
+def test_a_symlinked_generated_folder_is_written_through(repo: Path) -> None:
+    real = repo / "elsewhere"
+    (repo / "generated").rename(real)
+    (repo / "generated").symlink_to("elsewhere")
+    (repo / "slos/auth-service.yaml").unlink()
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert (repo / "generated").is_symlink(), "the link stays a link"
+    assert not (real / "prometheus/auth-service.rules.yaml").exists()
+    assert (real / "prometheus/payment-service.rules.yaml").exists()
+    assert not [p.name for p in repo.iterdir() if p.name.startswith(".")]
+    assert cli("check", "--strict", cwd=repo).returncode == 0
+
+
+def test_stale_temporary_folders_of_a_killed_run_are_swept(repo: Path) -> None:
+    ours = repo / ".generated.tmp-killed"
+    (ours / "prometheus").mkdir(parents=True)
+    (ours / "prometheus/x.rules.yaml").write_text("# Generated by slo-compiler from x\n")
+    (repo / ".generated.old-killed").mkdir()
+    theirs = repo / ".generated.tmp-theirs"
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("not ours\n")
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "removed .generated.old-killed" in result.stderr
+    assert "removed .generated.tmp-killed" in result.stderr
+    assert not ours.exists() and not (repo / ".generated.old-killed").exists()
+    assert (theirs / "keep.txt").read_text() == "not ours\n"
+
+
+def test_a_failure_to_remove_the_old_tree_is_reported(repo: Path) -> None:
+    """The old tree cannot be deleted (a folder in it is read-only to this user): the new
+    tree is in place, and the run says what is left, with exit 1."""
+    (repo / "slos/auth-service.yaml").unlink()
+    (repo / "generated/prometheus/tests").chmod(0o555)
+    result = _unprivileged("compile", cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error[O002]: cannot write: the new tree is in place, but not all" in result.stderr
+    assert result.stderr.rstrip().endswith("remove what is left by hand.")
+    assert not (repo / "generated/prometheus/auth-service.rules.yaml").exists()
+    for left in repo.glob(".generated.*"):
+        for folder in left.rglob("*"):
+            folder.chmod(0o755)
+    # The next run sweeps what was left.
+    again = cli("compile", cwd=repo)
+    assert again.returncode == 0 and "left behind by an interrupted compile" in again.stderr
+    assert not list(repo.glob(".generated.*"))
+
+
+def _compile_process(repo: Path) -> subprocess.Popen[str]:
+    many = repo / "slos" / "many.yaml"
+    slos = "".join(
+        f"  - name: s{i}\n    objective: 99.9\n    sli:\n      ratio:\n"
+        f'        errors: x_total{{code="5{i}"}}\n        total: x_total\n'
+        for i in range(150)
+    )
+    many.write_text(f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}")
+    return subprocess.Popen(
+        [sys.executable, "-m", "slo_compiler", "compile"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_sigterm_is_handled_like_sigint(repo: Path) -> None:
+    before = read_tree(repo / "generated")
+    process = _compile_process(repo)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    after = read_tree(repo / "generated")
+    assert "Traceback" not in err and "Aborted!" not in err
+    if process.returncode == 0:  # it finished before the signal
+        assert "prometheus/many.rules.yaml" in after
+    else:
+        assert process.returncode == 128 + signal.SIGTERM
+        assert err.strip() == "slo-compiler: interrupted (SIGTERM); nothing was changed."
+        assert after == before
+    assert not list(repo.glob(".generated.*"))
+
+
+LATE_SIGNAL = """
+import os, signal, sys
+from slo_compiler import output
+from slo_compiler.cli import main
+
+real = output._swap
+
+def swap_then_interrupted(staging, folder):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C at the moment of the swap
+    return real(staging, folder)
+
+output._swap = swap_then_interrupted
+main(["compile"])
+"""
+
+
+def test_ctrl_c_during_the_swap_reports_the_complete_new_tree(repo: Path) -> None:
+    (repo / "slos/auth-service.yaml").unlink()
+    result = subprocess.run(
+        [sys.executable, "-c", LATE_SIGNAL],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Aborted!" not in result.stderr and "Traceback" not in result.stderr
+    assert "SIGINT came while the new tree was swapped in; generated/ is complete." in (
+        result.stderr
+    )
+    assert cli("check", "--strict", cwd=repo).returncode == 0
+    assert not list(repo.glob(".generated.*"))
+
+
+def test_unreadable_slo_folder_is_y006_not_zero_slos(repo: Path) -> None:
+    before = read_tree(repo / "generated")
+    (repo / "slos").chmod(0o000)
+    try:
+        result = _unprivileged("compile", cwd=repo)
+    finally:
+        (repo / "slos").chmod(0o755)
+    assert result.returncode == 1, result.stdout
+    assert "slos:1:1: error[Y006]: cannot list this folder: Permission denied" in result.stderr
+    assert read_tree(repo / "generated") == before
+
+
+def test_unreadable_slo_file_is_y006(repo: Path) -> None:
+    (repo / "slos/auth-service.yaml").chmod(0o000)
+    result = _unprivileged("validate", cwd=repo)
+    assert result.returncode == 1
+    assert "slos/auth-service.yaml:1:1: error[Y006]: cannot read: Permission denied" in (
+        result.stderr
+    )
+
+
+def test_a_fifo_in_slos_is_refused_never_read(repo: Path) -> None:
+    os.mkfifo(repo / "slos/pipe.yaml")
+    result = cli("validate", cwd=repo)  # opening the FIFO would block: the timeout guards
+    assert result.returncode == 1
+    assert "slos/pipe.yaml:1:1: error[Y006]: is not a regular file" in result.stderr
+
+
+def test_a_symlink_out_of_the_slo_folder_is_refused_and_never_printed(repo: Path) -> None:
+    secret = repo / "credentials"
+    secret.write_text("https://user:ghp_s3cr3tT0ken@github.example\n")
+    (repo / "slos/ci.yaml").symlink_to(secret)
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 1
+    assert "slos/ci.yaml:1:1: error[Y006]: is a symlink to a file outside the SLO folder" in (
+        result.stderr
+    )
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_a_symlink_inside_the_slo_folder_is_read(repo: Path) -> None:
+    (repo / "slos/payment-service.yaml").rename(repo / "slos/payment.real")
+    (repo / "slos/payment-service.yaml").symlink_to("payment.real")
+    assert cli("check", "--strict", cwd=repo).returncode == 0
+
+
+def test_config_is_found_above_the_slo_folder_within_the_repository(git_repo: Path) -> None:
+    (git_repo / "tools").mkdir()
+    result = cli("validate", "--slos", "../slos", cwd=git_repo / "tools")
+    assert result.returncode == 0, result.stderr
+    assert "note: using the config ../slo-compiler.yaml (none in the current folder)" in (
+        result.stderr
+    )
+
+
+def test_no_config_is_looked_for_above_the_repository(tmp_path: Path) -> None:
+    (tmp_path / "slo-compiler.yaml").write_text("apiVersion: nonsense\n")
+    inner = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", str(inner)], check=True)
+    (inner / "slos").mkdir()
+    (inner / "slos/a.yaml").write_bytes((ROOT / "slos/auth-service.yaml").read_bytes())
+    result = cli("validate", cwd=inner)
+    assert result.returncode == 0 and "note:" not in result.stderr, result.stderr
