@@ -117,11 +117,13 @@ class WindowProblem:
 
 
 class WindowError(ValueError):
-    """Every tier of an SLO that cannot work with its period and scrape interval."""
+    """Every tier of an SLO that cannot work with its period and scrape interval, and the
+    tiers that can (so that their own checks still run and report in the same pass)."""
 
-    def __init__(self, problems: list[WindowProblem]) -> None:
+    def __init__(self, problems: list[WindowProblem], tiers: list[Tier] | None = None) -> None:
         super().__init__("; ".join(f"tier {p.tier}: {p.message}" for p in problems))
         self.problems = problems
+        self.tiers = tiers or []
 
 
 def _plan_tier(
@@ -202,7 +204,7 @@ def plan_tiers(
         else:
             problems += planned
     if problems:
-        raise WindowError(problems)
+        raise WindowError(problems, tiers)
     return tiers
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from .compiler import Source
 from .output import RECORD
 
-_LIBRARIES = ("pyyaml", "pydantic", "promql-parser")
+_LIBRARIES = ("pyyaml", "pydantic", "promql-parser", "google-re2")
 
 
 @cache

@@ -52,6 +52,7 @@ def _overrides(slo: Slo) -> dict[str, TierOverride]:
 def _tiers(
     slo: Slo, scrape_interval: int, at: tuple, source: SourceMap, out: list[Diagnostic]
 ) -> list[Tier] | None:
+    valid = True
     try:
         tiers = burnrate.plan_tiers(parse_duration(slo.period), scrape_interval, _overrides(slo))
     except WindowError as err:
@@ -61,7 +62,7 @@ def _tiers(
             out.append(
                 source.diagnostic((*where, *field), Code.WINDOW, f"tier {p.tier}: {p.message}")
             )
-        return None
+        tiers, valid = err.tiers, False  # the tiers that plan still get their checks
     objective = burnrate.to_decimal(slo.objective)
     budget = burnrate.error_budget(objective)
     for tier in tiers:
@@ -83,7 +84,7 @@ def _tiers(
                     "never fire; raise the objective, lower the factor or disable the tier",
                 )
             )
-    return tiers
+    return tiers if valid else None
 
 
 def _labels(

@@ -64,7 +64,7 @@ def load_config(source: Source | None) -> tuple[Config, list[Diagnostic]]:
     if config is None:
         return DEFAULT, problems + found
     config._source = source.name
-    return config, problems + check_config(config, doc.source)
+    return config, problems + check_config(config, doc.data, doc.source)
 
 
 # A file name (each folder too) becomes a ConfigMap key and part of generated paths and

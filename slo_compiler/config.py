@@ -21,15 +21,6 @@ CONFIG_FILE = "slo-compiler.yaml"
 
 ReceiverType = Literal["slack", "pagerduty", "discord", "email", "webhook"]
 
-# Settings that are credentials for each receiver type: they must come from the
-# environment or a file. (A Slack or Discord webhook URL carries its token.)
-SECRET_SETTINGS: dict[str, frozenset[str]] = {
-    "slack": frozenset({"url", "token"}),
-    "pagerduty": frozenset({"integrationKey"}),
-    "discord": frozenset({"url"}),
-    "email": frozenset(),
-    "webhook": frozenset({"password", "authorization_credentials"}),
-}
 # One of these sets of settings must be given, per receiver type.
 REQUIRED_SETTINGS: dict[str, tuple[frozenset[str], ...]] = {
     "slack": (frozenset({"url"}), frozenset({"token", "recipient"})),
@@ -76,6 +67,12 @@ class Receiver(_Strict):
     type: ReceiverType
     settings: dict[str, str | bool | int] = Field(default_factory=dict)
     disable_resolve_message: bool = False
+    not_secret: list[str] = Field(
+        default_factory=list,
+        description="Settings whose values only look like secrets (e.g. a long PagerDuty "
+        "component name): the secret detector skips them. A credential setting of the "
+        "type (url, token, integrationKey, password, ...) cannot be listed.",
+    )
 
 
 class Team(_Strict):
@@ -208,10 +205,98 @@ class Config(_Strict):
 DEFAULT = Config(apiVersion=API_VERSION)
 
 
-def check_config(config: Config, source: SourceMap) -> list[Diagnostic]:
+def _receiver_secrets(receiver: Receiver, at: tuple, source: SourceMap) -> list[Diagnostic]:
+    """A credential setting of the type must be a reference as a whole; any other setting
+    must not look like a credential (unless listed in not_secret)."""
+    out = []
+    secure = credentials.SECURE_SETTINGS[receiver.type]
+    for name in receiver.not_secret:
+        if name.lower() in secure:
+            out.append(
+                source.diagnostic(
+                    (*at, "not_secret"),
+                    Code.LITERAL_SECRET,
+                    f"'{name}' is a credential of a {receiver.type} contact point and must "
+                    "come from $__env{NAME} or $__file{/path}; it cannot be marked not secret",
+                )
+            )
+    for key, value in sorted(receiver.settings.items()):
+        if not isinstance(value, str):
+            continue
+        loc = (*at, "settings", key)
+        out += _reference_names(value, loc, source)
+        if key.lower() in secure:
+            what = (
+                None
+                if credentials.is_reference(value)
+                else (credentials.literal_secret(value) or f"the {receiver.type} setting '{key}'")
+            )
+        elif key in receiver.not_secret:
+            what = None
+        else:
+            what = credentials.literal_secret(value)
+        if what:
+            out.append(_literal(loc, what, source))
+    return out
+
+
+def _literal(loc: tuple, what: str, source: SourceMap, hint: str = "") -> Diagnostic:
+    return source.diagnostic(
+        loc,
+        Code.LITERAL_SECRET,
+        f"literal secret ({what}): "
+        + (hint or "write $__env{NAME} or $__file{/path} and set it in Grafana's environment"),
+    )
+
+
+def _reference_names(value: str, loc: tuple, source: SourceMap) -> list[Diagnostic]:
+    return [
+        source.diagnostic(
+            loc,
+            Code.INVALID_VALUE,
+            f"$__env{{{name}}}: an environment variable (and Secret key) name is letters, "
+            "digits and '_', not starting with a digit",
+        )
+        for name in credentials.env_names(value)
+        if not credentials.ENV_NAME.match(name)
+    ]
+
+
+def _strings(data: Any, loc: tuple = ()) -> list[tuple[tuple, str]]:
+    """Every (location, string) of a loaded document, mapping keys aside."""
+    if isinstance(data, dict):
+        return [found for k, v in data.items() for found in _strings(v, (*loc, k))]
+    if isinstance(data, list):
+        return [found for i, v in enumerate(data) for found in _strings(v, (*loc, i))]
+    return [(loc, data)] if isinstance(data, str) else []
+
+
+def _other_secrets(data: Any, source: SourceMap) -> list[Diagnostic]:
+    """Credentials anywhere outside the contact points' settings: a setting named like a
+    credential (a scrape job's basic_auth password) or a value shaped like one (a URL
+    with a password in grafana.url)."""
+    out = []
+    for loc, value in _strings(data):
+        if loc[:1] == ("receivers",) and "settings" in loc:
+            continue
+        named = isinstance(loc[-1], str) and credentials.CREDENTIAL_NAMES.match(loc[-1])
+        what = f"the setting '{loc[-1]}'" if named and value else credentials.literal_secret(value)
+        if what:
+            in_prometheus = loc[:1] == ("kubernetes",)
+            hint = (
+                "Prometheus reads credentials from files: use password_file or "
+                "credentials_file with a mounted Secret"
+                if in_prometheus
+                else "keep it out of the config (Grafana reads $__env{NAME} in contact points)"
+            )
+            out.append(_literal(loc, what, source, hint))
+    return out
+
+
+def check_config(config: Config, data: Any, source: SourceMap) -> list[Diagnostic]:
     """References between receivers, routes and teams; settings each receiver type needs;
     no literal secret anywhere."""
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = _other_secrets(data, source)
     names: dict[str, int] = {}
     for i, receiver in enumerate(config.receivers):
         at = ("receivers", i)
@@ -236,21 +321,7 @@ def check_config(config: Config, source: SourceMap) -> list[Diagnostic]:
                     f"a {receiver.type} receiver needs the setting {options}",
                 )
             )
-        for key, value in sorted(receiver.settings.items()):
-            if not isinstance(value, str):
-                continue
-            what = credentials.literal_secret(value)
-            if key in SECRET_SETTINGS[receiver.type] and not credentials.is_reference(value):
-                what = what or f"the {receiver.type} setting '{key}'"
-            if what:
-                out.append(
-                    source.diagnostic(
-                        (*at, "settings", key),
-                        Code.LITERAL_SECRET,
-                        f"literal secret ({what}): write $__env{{NAME}} or $__file{{/path}} "
-                        "and set it in Grafana's environment",
-                    )
-                )
+        out += _receiver_secrets(receiver, at, source)
     if config.routing is None and (config.teams or config.receivers):
         out.append(
             source.diagnostic((), Code.MISSING_FIELD, "receivers and teams need a routing section")

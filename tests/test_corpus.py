@@ -37,6 +37,8 @@ def test_the_corpus_is_large_and_covers_every_code_a_single_file_can_raise() -> 
         Code.DUPLICATE_RECEIVER.value,
         Code.UNKNOWN_RECEIVER.value,
         Code.LITERAL_SECRET.value,
+        Code.OUTPUT_REFUSED.value,  # --out: tests/test_safety_output.py
+        Code.OUTPUT_WRITE.value,
     }
 
 

@@ -186,10 +186,12 @@ def test_output_clash_between_yaml_and_yml() -> None:
 
 def test_duplicate_slo_across_files_names_the_first_definition() -> None:
     diagnostics = errors_of(VALID, DUPLICATE_ACROSS)
+    # The same service in a second file is a problem of its own (N002, at `service`).
     assert [(d.path, d.code, d.line, d.col) for d in diagnostics] == [
-        ("slos/file1.yaml", Code.DUPLICATE_SLO, 6, 11)
+        ("slos/file1.yaml", Code.OUTPUT_CLASH, 2, 10),
+        ("slos/file1.yaml", Code.DUPLICATE_SLO, 6, 11),
     ]
-    assert "already defined at slos/file0.yaml:6:11" in diagnostics[0].message
+    assert "already defined at slos/file0.yaml:6:11" in diagnostics[1].message
 
 
 def test_tabs_get_a_hint() -> None:
@@ -228,6 +230,8 @@ def test_every_code_has_a_case() -> None:
     # are pinned in test_grafana.py (literal secrets, unknown and duplicate receivers).
     covered = {c[0] for c in CASES} | {Code.READ_ERROR, Code.OUTPUT_CLASH}
     covered |= {Code.LITERAL_SECRET, Code.UNKNOWN_RECEIVER, Code.DUPLICATE_RECEIVER}
+    # The output folder's codes come from the command line: test_safety_output.py.
+    covered |= {Code.OUTPUT_REFUSED, Code.OUTPUT_WRITE}
     assert covered == set(Code)
 
 
@@ -256,11 +260,12 @@ def test_tier_problems_point_at_the_field_at_fault() -> None:
     assert [(line, col, code) for line, col, code, _ in found] == [
         (7, 13, Code.WINDOW),  # page-fast's scaled 1m short window: under 4 scrapes of 30s
         (14, 35, Code.WINDOW),  # page-slow's short window override
+        (15, 31, Code.TIER_UNREACHABLE),  # ticket-fast: no longer hidden by the others
         (16, 36, Code.WINDOW),  # ticket-slow longer than the period
     ]
     assert "tier page-fast: short window 1m holds fewer than 4 scrapes of 30s" in found[0][3]
     assert "use a longer period" in found[0][3]
-    assert "longer than the period 7d" in found[2][3]
+    assert "longer than the period 7d" in found[3][3]
 
 
 def test_an_unreachable_overridden_factor_is_reported_at_the_factor() -> None:
