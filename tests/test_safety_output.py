@@ -6,6 +6,7 @@ manifest (the compiler then swapped any --out for its tree and deleted the old o
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli
 
+from slo_compiler.cache import tree_digest
 from slo_compiler.outdir import MANIFEST
 from slo_compiler.output import read_tree
 
@@ -350,3 +352,34 @@ def test_no_config_is_looked_for_above_the_repository(tmp_path: Path) -> None:
     (inner / "slos/a.yaml").write_bytes((ROOT / "slos/auth-service.yaml").read_bytes())
     result = cli("validate", cwd=inner)
     assert result.returncode == 0 and "note:" not in result.stderr, result.stderr
+
+
+# -- check must not be fooled (part 7) -------------------------------------------------
+
+
+def test_check_in_ci_or_strict_never_trusts_the_record(repo: Path) -> None:
+    rules = repo / "generated/prometheus/payment-service.rules.yaml"
+    rules.write_text(rules.read_text().replace("record: slo:", "record: slo:x", 1))  # by hand
+    local = {"CI": ""}
+    assert cli("check", cwd=repo, env=local).returncode == 1, "the record no longer matches"
+    record = repo / "generated/.slo-compiler-cache.json"
+    trusted = cli("check", cwd=repo, env=local)  # records nothing: it failed
+    assert trusted.returncode == 1 and record.is_file()
+    forged = json.loads(record.read_text())
+    forged["tree"] = tree_digest(read_tree(repo / "generated"))
+    record.write_text(json.dumps(forged))
+    assert cli("check", cwd=repo, env=local).returncode == 0, "locally the record is a speed-up"
+    assert cli("check", cwd=repo, env={"CI": "true"}).returncode == 1
+    assert cli("check", "--strict", cwd=repo, env=local).returncode == 1
+
+
+@pytest.mark.parametrize("stray", ["empty folder", "symlink"])
+def test_check_counts_empty_folders_and_symlinks_as_drift(repo: Path, stray: str) -> None:
+    target = repo / "generated/prometheus/extra"
+    if stray == "empty folder":
+        target.mkdir()
+    else:
+        target.symlink_to("../README.md")
+    result = cli("check", cwd=repo, env={"CI": ""})
+    assert result.returncode == 1
+    assert "- prometheus/extra" in result.stdout
