@@ -17,7 +17,7 @@ from . import __version__, cache, outdir
 from . import explain as explain_doc
 from .compiler import Result, Source, compile_sources
 from .config import CONFIG_FILE
-from .diagnostics import Code, CompileError, Diagnostic
+from .diagnostics import Code, CompileError, Diagnostic, first_few
 from .output import Interrupted, diff, raise_interrupted, read_tree, strays, write_tree
 from .schema import schema_files
 from .sources import discover, read_config
@@ -158,9 +158,7 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
         f"{len(changes.removed)} removed)"
     )
     if changes.removed:
-        more = len(changes.removed) - _SHOWN
-        shown = ", ".join(changes.removed[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
-        click.echo(f"removed: {shown}")
+        click.echo(f"removed: {first_few(changes.removed, _SHOWN)}")
     if changes.late_signal is not None:
         name = signal.Signals(changes.late_signal).name
         click.echo(f"{name} came while the new tree was swapped in; {out}/ is complete.", err=True)

@@ -81,6 +81,12 @@ def excerpt(value: object) -> str:
     return f"{text[: _EXCERPT - 1]}… ({len(str(value))} characters)"
 
 
+def first_few(items: list[str], shown: int) -> str:
+    """`a, b, c and 4 more`: a list named in one line of a message or a summary."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem at one place. Ordered by file, then position, so output is stable."""

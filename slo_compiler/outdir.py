@@ -18,7 +18,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from .diagnostics import Code, CompileError, Diagnostic
+from .diagnostics import Code, CompileError, Diagnostic, first_few
 from .output import OLD, RECORD, STAGING, sibling
 
 MANIFEST = ".slo-compiler-manifest"
@@ -74,7 +74,7 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _why_not(out: str, real: Path, slos: str, config: str | None) -> list[str]:
+def _why_not(real: Path, slos: str, config: str | None) -> list[str]:
     """Every reason `real` (the resolved --out) must not be replaced."""
     reasons = []
     if real.exists() and not real.is_dir():
@@ -102,12 +102,10 @@ def _why_not(out: str, real: Path, slos: str, config: str | None) -> list[str]:
             "version did, delete the folder and compile again): use a new or empty folder"
         )
     elif found:
-        shown = ", ".join(found[:_SHOWN]) + (
-            f" and {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
-        )
         reasons.append(
             f"holds {len(found)} file{'s' if len(found) != 1 else ''} slo-compiler did not "
-            f"write ({shown}): move them out, compile replaces this folder whole"
+            f"write ({first_few(found, _SHOWN)}): move them out, compile replaces this "
+            "folder whole"
         )
     return reasons
 
@@ -120,7 +118,7 @@ def prepare(out: str, slos: str, config: str | None) -> Path:
         reasons = ["is empty: name the folder to write, e.g. --out generated"]
     else:
         real = Path(os.path.realpath(out))
-        reasons = _why_not(out, real, slos, config)
+        reasons = _why_not(real, slos, config)
     if reasons:
         raise CompileError(
             [Diagnostic(where, 1, 1, Code.OUTPUT_REFUSED, f"--out {r}") for r in reasons]

@@ -122,7 +122,7 @@ routing:
 @pytest.mark.parametrize(
     ("setting", "what"),
     [
-        ("integrationKey: 0123456789ABCDEF0123456789ABCDEF", "setting 'integrationKey'"),
+        ("integrationKey: 0123456789ABCDEF0123456789ABCDEF", "32-character key"),
         ("IntegrationKey: not-even-hex", "setting 'IntegrationKey'"),
         ("routing_key: 0123456789abcdef0123456789abcdef", "32-character key"),
     ],
