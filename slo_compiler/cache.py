@@ -42,9 +42,12 @@ def _compiler_digest() -> str:
     return digest.hexdigest()
 
 
-def inputs_digest(sources: Iterable[Source], config: Source | None, targets: Iterable[str]) -> str:
+def inputs_digest(
+    sources: Iterable[Source], others: Iterable[Source | None], targets: Iterable[str]
+) -> str:
+    """The SLO files, the other inputs (config, platform manifest), targets and compiler."""
     digest = hashlib.sha256(_compiler_digest().encode())
-    for source in [*sorted(sources, key=lambda s: s.path), *([config] if config else [])]:
+    for source in [*sorted(sources, key=lambda s: s.path), *(o for o in others if o)]:
         digest.update(f"{source.path}\0{source.name}\0".encode() + source.data + b"\0")
     digest.update("\0".join(targets).encode())
     return digest.hexdigest()

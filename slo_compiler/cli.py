@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,8 +21,8 @@ from .config import CONFIG_FILE
 from .diagnostics import Code, CompileError, Diagnostic, first_few
 from .output import Interrupted, diff, raise_interrupted, read_tree, strays, write_tree
 from .schema import schema_files
-from .sources import discover, read_config
-from .targets import DEFAULT_TARGETS, TARGETS
+from .sources import discover, read_config, read_platform
+from .targets import TARGETS
 
 SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
 OUT_HELP = (
@@ -36,7 +37,10 @@ CONFIG_HELP = (
     "in the current folder, else the nearest one above the SLO folder within its git "
     "repository; without one, Prometheus alerts and no Grafana routing)."
 )
-TARGET_HELP = "Only these outputs (repeatable); default: all but prometheus-operator."
+TARGET_HELP = (
+    "Only these outputs (repeatable); default: all but prometheus-operator, and kubernetes "
+    "only when the config has a kubernetes section."
+)
 
 
 def inputs(command: Callable[..., None]) -> Callable[..., None]:
@@ -64,10 +68,22 @@ def _fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
     sys.exit(1)
 
 
-def _read(slos: str, config: str | None) -> tuple[list[Source], Source | None]:
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a compile reads: SLO files, the config, the platform manifest it names."""
+
+    sources: list[Source]
+    config: Source | None
+    platform: Source | None
+
+    def digest(self, targets: tuple[str, ...]) -> str:
+        return cache.inputs_digest(self.sources, [self.config, self.platform], targets)
+
+
+def _read(slos: str, config: str | None) -> Inputs:
     problems = []
     sources: list[Source] = []
-    config_source = None
+    config_source = platform = None
     try:
         sources = discover(slos)
     except CompileError as err:
@@ -76,19 +92,18 @@ def _read(slos: str, config: str | None) -> tuple[list[Source], Source | None]:
         config_source, note = read_config(config, slos)
         if note:
             click.echo(note, err=True)
+        platform = read_platform(config_source)
     except CompileError as err:
         problems += err.diagnostics
     if problems:
         _fail(CompileError(problems))
-    return sources, config_source
+    return Inputs(sources, config_source, platform)
 
 
-def _compile(
-    sources: list[Source], config_source: Source | None, targets: tuple[str, ...] = ()
-) -> Result:
+def _compile(inputs: Inputs, targets: tuple[str, ...] = ()) -> Result:
     """Compile, or exit 1 with every diagnostic on stderr."""
     try:
-        return compile_sources(sources, config_source, targets or DEFAULT_TARGETS)
+        return compile_sources(inputs.sources, inputs.config, targets or None, inputs.platform)
     except CompileError as err:
         _fail(err)
 
@@ -132,12 +147,12 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
     Nothing is written unless every file is valid; the new tree replaces the old one in a
     single rename, and files of deleted SLOs disappear with it.
     """
-    sources, config_source = _read(slos, config)
+    read = _read(slos, config)
     try:
-        real = outdir.prepare(out, slos, config_source and config_source.path)
+        real = outdir.prepare(out, slos, read.config and read.config.path)
     except CompileError as err:
         _fail(err)
-    result = _compile(sources, config_source, targets)
+    result = _compile(read, targets)
     for name in outdir.sweep(real):
         click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
     try:
@@ -148,8 +163,7 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
             CompileError([Diagnostic(out, 1, 1, Code.OUTPUT_WRITE, f"cannot write: {what}")]),
             "nothing was changed." if err.strerror else "remove what is left by hand.",
         )
-    inputs = cache.inputs_digest(sources, config_source, targets or DEFAULT_TARGETS)
-    cache.remember(real, inputs, result.files)
+    cache.remember(real, read.digest(targets), result.files)
     s = result.stats
     click.echo(
         f"{s.slos} SLOs -> {s.recording_rules} recording rules, {s.alerts} alerts in "
@@ -168,7 +182,7 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
 @inputs
 def validate(slos: str, config: str | None) -> None:
     """Check SLO files and the config without writing anything (exit 1 on any problem)."""
-    result = _compile(*_read(slos, config))
+    result = _compile(_read(slos, config))
     click.echo(f"{result.stats.slos} SLOs OK")
 
 
@@ -190,14 +204,14 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     compiled (see slo_compiler/cache.py); in CI and with --strict the record is not
     trusted.
     """
-    sources, config_source = _read(slos, config)
-    inputs = cache.inputs_digest(sources, config_source, targets or DEFAULT_TARGETS)
+    read = _read(slos, config)
+    inputs = read.digest(targets)
     current = read_tree(Path(out))
     trusted = not strict and os.environ.get("CI") != "true"
     if trusted and not strays(Path(out)) and cache.unchanged(Path(out), inputs, current):
         click.echo(f"{out}/ is up to date ({len(current)} files; inputs unchanged).")
         return
-    result = _compile(sources, config_source, targets)
+    result = _compile(read, targets)
     changes = diff(Path(out), result.files)
     if changes:
         for line in changes.summary():
@@ -228,7 +242,8 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
 
     SLO selects SLOs by name or by SERVICE/NAME (default: all).
     """
-    plans = [s for p in _compile(*_read(slos, config), ("prometheus",)).plans for s in p.slos]
+    result = _compile(_read(slos, config), ("prometheus",))
+    plans = [s for p in result.plans for s in p.slos]
     if slo:
         unknown = [
             name
@@ -239,9 +254,9 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
             raise click.BadParameter(f"no SLO named {', '.join(unknown)}", param_hint="SLO")
         plans = [p for p in plans if {p.name, f"{p.service}/{p.name}"} & set(slo)]
     if fmt == "json":
-        click.echo(json.dumps(explain_doc.document(plans), indent=2))
+        click.echo(json.dumps(explain_doc.document(plans, result.config.rule_interval), indent=2))
     else:
-        click.echo(explain_doc.text(plans), nl=False)
+        click.echo(explain_doc.text(plans, result.config.rule_interval), nl=False)
 
 
 @cli.command()

@@ -13,13 +13,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import layout, promql
+from . import layout, platform_manifest, promql
 from .checks import CheckedFile, check_file, check_unique
-from .config import DEFAULT, Config, check_config
+from .config import CONFIG_FILE, DEFAULT, Config, check_config
 from .diagnostics import Code, CompileError, Diagnostic
 from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
-from .targets import DEFAULT_TARGETS, render_targets
+from .targets import DEFAULT_TARGETS, kubernetes, render_targets
 from .targets.grafana_ids import dashboard_uid, panel_id
 from .validate import validate_document
 from .yamlpos import load
@@ -53,8 +53,11 @@ class Result:
     stats: Stats
 
 
-def load_config(source: Source | None) -> tuple[Config, list[Diagnostic]]:
-    """The config file's model (the defaults without one) and every problem in it."""
+def load_config(
+    source: Source | None, platform: Source | None = None
+) -> tuple[Config, list[Diagnostic]]:
+    """The config file's model (the defaults without one) and every problem in it; with
+    `platform`, the manifest its kubernetes.prometheus_config_file names, read into it."""
     if source is None:
         return DEFAULT, []
     doc, problems = load(source.path, source.data)
@@ -64,7 +67,10 @@ def load_config(source: Source | None) -> tuple[Config, list[Diagnostic]]:
     if config is None:
         return DEFAULT, problems + found
     config._source = source.name
-    return config, problems + check_config(config, doc.data, doc.source)
+    problems += check_config(config, doc.data, doc.source)
+    if platform is not None:
+        problems += platform_manifest.read_into(config, platform, doc.source)
+    return config, problems
 
 
 # A file name (each folder too) becomes a ConfigMap key and part of generated paths and
@@ -192,10 +198,28 @@ def validate_expressions(plans: Iterable[SourcePlan]) -> list[Diagnostic]:
 def compile_sources(
     sources: list[Source],
     config_source: Source | None = None,
-    targets: Iterable[str] = DEFAULT_TARGETS,
+    targets: Iterable[str] | None = None,
+    platform: Source | None = None,
 ) -> Result:
-    """Compile; raise CompileError with every problem found if anything is wrong."""
-    config, problems = load_config(config_source)
+    """Compile; raise CompileError with every problem found if anything is wrong.
+    `targets` defaults to DEFAULT_TARGETS, less the Kubernetes Component unless the config
+    has a kubernetes section (it patches a particular cluster's manifests); `platform` is
+    the manifest the config's kubernetes.prometheus_config_file names."""
+    config, problems = load_config(config_source, platform)
+    wants_kubernetes = "kubernetes" in config.model_fields_set
+    if targets is None:
+        targets = [t for t in DEFAULT_TARGETS if t != "kubernetes" or wants_kubernetes]
+    elif "kubernetes" in targets and not wants_kubernetes:
+        problems.append(
+            Diagnostic(
+                config_source.path if config_source else CONFIG_FILE,
+                1,
+                1,
+                Code.MISSING_FIELD,
+                "the kubernetes target patches a cluster's manifests and needs a kubernetes "
+                "section in the config (`kubernetes: {}` takes the ticketing platform's)",
+            )
+        )
     checked, found = _check(sorted(sources, key=lambda s: s.stem))
     problems += found
     if problems:
@@ -211,8 +235,9 @@ def compile_sources(
     if problems:
         raise CompileError(problems)
     if files:
-        names = [p.source for p in plans] + ([config.source] if config_source else [])
-        files[layout.README] = layout.readme(files, names)
+        names = [p.source for p in plans] + (config.sources if config_source else [])
+        sections = kubernetes.disk_note(plans, config) if "kubernetes" in targets else []
+        files[layout.README] = layout.readme(files, names, sections)
         files.update(layout.ownership(files, names))
     rules = [r for p in plans for s in p.slos for r in s.rules]
     alerts = sum(isinstance(r, AlertRule) for r in rules)

@@ -14,10 +14,21 @@ from pydantic import Field, PrivateAttr
 
 from . import credentials
 from .diagnostics import Code, Diagnostic
+from .durations import format_duration, parse_duration
 from .model import API_VERSION, Duration, LabelName, _Strict
 from .yamlpos import SourceMap
 
 CONFIG_FILE = "slo-compiler.yaml"
+PROMETHEUS_DEFAULT_INTERVAL = 60  # Prometheus' evaluation_interval when none is set
+GRAFANA_SCHEDULER_STEP = 10  # Grafana evaluates rule groups in multiples of this
+
+
+def platform_interval(prometheus_yml: dict[str, Any]) -> int:
+    """The global evaluation_interval of a prometheus.yml, in seconds (Prometheus' default
+    when it sets none)."""
+    text = (prometheus_yml.get("global") or {}).get("evaluation_interval")
+    return parse_duration(text) if isinstance(text, str) else PROMETHEUS_DEFAULT_INTERVAL
+
 
 ReceiverType = Literal["slack", "pagerduty", "discord", "email", "webhook"]
 
@@ -49,8 +60,10 @@ class GrafanaOptions(_Strict):
         min_length=1,
         description="Folder of the dashboards; alert rules go into '<folder> / <service>'.",
     )
-    evaluation_interval: Duration = Field(
-        "1m", description="How often Grafana evaluates the SLO alert rules."
+    evaluation_interval: Duration | None = Field(
+        None,
+        description="How often Grafana evaluates the SLO alert rules; default: the rule "
+        "evaluation interval, rounded up to the 10s steps Grafana's scheduler takes.",
     )
     dashboards_path: str = Field(
         "/var/lib/grafana/slo-dashboards",
@@ -98,43 +111,40 @@ class Routing(_Strict):
 ResourceName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
 
 
-def _platform_scrape_configs() -> list[dict[str, Any]]:
-    """The ticketing platform's scrape job: pods of the namespace that opt in by
-    annotation, the pod label `app` as `service`, Micrometer's path by default."""
-    return [
-        {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
-        {
-            "job_name": "spring-services",
-            "metrics_path": "/actuator/prometheus",
-            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"own_namespace": True}}],
-            "relabel_configs": [
-                {
-                    "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
-                    "action": "keep",
-                    "regex": "true",
-                },
-                {
-                    "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
-                    "action": "replace",
-                    "regex": "(.+)",
-                    "target_label": "__metrics_path__",
-                },
-                {
-                    "source_labels": [
-                        "__address__",
-                        "__meta_kubernetes_pod_annotation_prometheus_io_port",
-                    ],
-                    "action": "replace",
-                    "regex": "([^:]+)(?::\\d+)?;(\\d+)",
-                    "replacement": "$1:$2",
-                    "target_label": "__address__",
-                },
-                {"source_labels": ["__meta_kubernetes_pod_label_app"], "target_label": "service"},
-                {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-            ],
-        },
-    ]
+# The ticketing platform's services and the ports its Prometheus scrapes them on.
+_PLATFORM_TARGETS = (
+    ("auth-service", 3005),
+    ("gateway-service", 3001),
+    ("ticket-service", 3002),
+    ("payment-service", 3003),
+    ("stats-service", 3004),
+    ("queue-service", 3007),
+    ("community-service", 3008),
+    ("catalog-service", 3009),
+)
+
+
+def _platform_prometheus() -> dict[str, Any]:
+    """The ticketing platform's prometheus.yml (k8s/spring/overlays/kind): global 15s
+    scrape and evaluation, one job of static targets, each with its `service` label,
+    scraped every 10s. What the Component writes when no manifest is named to read it from."""
+    return {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "scrape_configs": [
+            {
+                "job_name": "spring-services",
+                "metrics_path": "/actuator/prometheus",
+                "scrape_interval": "10s",
+                "static_configs": [
+                    {"targets": [f"{name}:{port}"], "labels": {"service": name}}
+                    for name, port in _PLATFORM_TARGETS
+                ],
+            }
+        ],
+    }
+
+
+StorageSize = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")]
 
 
 class KubernetesOptions(_Strict):
@@ -146,9 +156,36 @@ class KubernetesOptions(_Strict):
     prometheus_configmap: ResourceName = "prometheus-config"
     prometheus_config_key: str = "prometheus.yml"
     prometheus_url: str = "http://prometheus-service:9090"
-    scrape_configs: list[dict[str, Any]] = Field(
-        default_factory=_platform_scrape_configs,
-        description="scrape_configs of the Prometheus config the Component writes.",
+    prometheus_config_file: str | None = Field(
+        None,
+        description="The overlay's manifest holding the Prometheus ConfigMap (relative to "
+        "this file). Its prometheus.yml is read, kept as it is, and re-emitted with our "
+        "rule_files added, so that a target the platform adds is never lost. Without it "
+        "the Component writes `prometheus_config`.",
+    )
+    prometheus_config: dict[str, Any] = Field(
+        default_factory=_platform_prometheus,
+        description="The prometheus.yml the Component writes (rule_files added) when no "
+        "prometheus_config_file is named; default: the ticketing platform's.",
+    )
+    prometheus_claim: str = Field(
+        "prometheus-pvc", description="The PersistentVolumeClaim of Prometheus' data."
+    )
+    prometheus_volume_size: StorageSize = Field(
+        "2Gi",
+        description="Size of that claim: retention is bounded below it "
+        "(--storage.tsdb.retention.size) so a full disk never stops Prometheus.",
+    )
+    resize_claim: bool = Field(
+        False,
+        description="Patch the claim to prometheus_volume_size (when the platform's claim is "
+        "smaller than the estimate in generated/README.md and its storage class can grow).",
+    )
+    prometheus_series: int = Field(
+        12000,
+        ge=1,
+        description="Active series Prometheus holds (about 1,500 per Spring service), for "
+        "the disk estimate in generated/README.md.",
     )
     grafana_deployment: ResourceName = "grafana"
     grafana_container: str = "grafana"
@@ -186,12 +223,50 @@ class Config(_Strict):
     routing: Routing | None = None
     teams: dict[str, Team] = Field(default_factory=dict)
     kubernetes: KubernetesOptions = Field(default_factory=KubernetesOptions)
+    evaluation_interval: Duration | None = Field(
+        None,
+        description="How often Prometheus evaluates the rules (its global "
+        "evaluation_interval). Default: that of the platform's prometheus.yml when the "
+        "config has a kubernetes section, else Prometheus' default, 1m. explain's model and "
+        "Grafana's rule groups use it.",
+    )
     # How generated headers name this file (set by the loader; not part of the format).
     _source: str = PrivateAttr(CONFIG_FILE)
+    # The platform's prometheus.yml as read from kubernetes.prometheus_config_file, and
+    # how headers name that file (set by the loader).
+    _platform: dict[str, Any] | None = PrivateAttr(None)
+    _platform_source: str | None = PrivateAttr(None)
 
     @property
     def source(self) -> str:
         return self._source
+
+    @property
+    def sources(self) -> list[str]:
+        """How headers name what this config brings: the file, and the platform manifest."""
+        return [self._source, *([self._platform_source] if self._platform_source else [])]
+
+    @property
+    def prometheus_yml(self) -> dict[str, Any]:
+        """The platform's Prometheus config: as read from its manifest, else as given."""
+        return self._platform if self._platform is not None else self.kubernetes.prometheus_config
+
+    @property
+    def rule_interval(self) -> int:
+        """Seconds between rule evaluations: the one fact every model and target uses."""
+        if self.evaluation_interval is not None:
+            return parse_duration(self.evaluation_interval)
+        if "kubernetes" in self.model_fields_set:
+            return platform_interval(self.prometheus_yml)
+        return PROMETHEUS_DEFAULT_INTERVAL
+
+    @property
+    def grafana_interval(self) -> str:
+        """Grafana's rule-group interval: given, else the rule interval in Grafana's steps."""
+        if self.grafana.evaluation_interval is not None:
+            return self.grafana.evaluation_interval
+        step = GRAFANA_SCHEDULER_STEP
+        return format_duration(max(step, -(-self.rule_interval // step) * step))
 
     @property
     def prometheus_alerts(self) -> bool:

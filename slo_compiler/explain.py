@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from .burnrate import (
-    EVALUATION_INTERVAL,
     RECORDED_WINDOW_MIN,
     Tier,
     decimal_str,
@@ -42,10 +41,10 @@ def _burns(budget: Decimal) -> list[tuple[str, Decimal]]:
     return [("total outage", outage)] + [(f"{decimal_str(b)}x", b) for b in BURNS if b < outage]
 
 
-def _tier(tier: Tier, budget: Decimal) -> dict[str, Any]:
+def _tier(tier: Tier, budget: Decimal, interval: int) -> dict[str, Any]:
     burns = []
     for label, burn in _burns(budget):
-        d = detection(tier, burn)
+        d = detection(tier, burn, interval)
         burns.append(
             {
                 "burn": label,
@@ -72,8 +71,8 @@ def _tier(tier: Tier, budget: Decimal) -> dict[str, Any]:
     }
 
 
-def document(plans: list[SloPlan]) -> dict[str, Any]:
-    """What `explain --format json` prints."""
+def document(plans: list[SloPlan], interval: int) -> dict[str, Any]:
+    """What `explain --format json` prints, for rules evaluated every `interval` seconds."""
     return {
         "slos": [
             {
@@ -82,17 +81,17 @@ def document(plans: list[SloPlan]) -> dict[str, Any]:
                 "objective_percent": float(p.objective),
                 "error_budget": float(p.budget),
                 "period": format_duration(p.period),
-                "evaluation_interval": format_duration(EVALUATION_INTERVAL),
+                "evaluation_interval": format_duration(interval),
                 "group_by": list(p.group_by),
-                "tiers": [_tier(t, p.budget) for t in p.tiers],
+                "tiers": [_tier(t, p.budget, interval) for t in p.tiers],
             }
             for p in plans
         ]
     }
 
 
-def _cell(tier: Tier, burn: Decimal) -> str:
-    d = detection(tier, burn)
+def _cell(tier: Tier, burn: Decimal, interval: int) -> str:
+    d = detection(tier, burn, interval)
     if d.detect is None:
         return "never"
     return f"{human(d.detect)}+{format_duration(tier.for_)}"
@@ -105,8 +104,9 @@ def _table(rows: list[list[str]]) -> list[str]:
     ]
 
 
-def text(plans: list[SloPlan]) -> str:
-    """The table `explain` prints: one block per SLO, one row per tier."""
+def text(plans: list[SloPlan], interval: int) -> str:
+    """The table `explain` prints: one block per SLO, one row per tier, for rules
+    evaluated every `interval` seconds (the config's rule evaluation interval)."""
     out = []
     for p in plans:
         grouping = f", per {', '.join(p.group_by)}" if p.group_by else ""
@@ -128,7 +128,7 @@ def text(plans: list[SloPlan]) -> str:
                     f"{decimal_str(t.threshold(p.budget) * 100)}%",
                     format_duration(t.for_),
                     f"{decimal_str(t.budget_spent * 100)}%",
-                    *(_cell(t, b) for _, b in burns),
+                    *(_cell(t, b, interval) for _, b in burns),
                 ]
             )
         out += ["  " + line for line in _table(rows)]
@@ -138,9 +138,10 @@ def text(plans: list[SloPlan]) -> str:
     out.append(
         "Cells: time from the start of a constant burn until both windows exceed the "
         "threshold, + the tier's `for` (then it fires), with rules evaluated every "
-        f"{format_duration(EVALUATION_INTERVAL)}. budget spent: share of the period's budget "
+        f"{format_duration(interval)}. budget spent: share of the period's budget "
         "gone at detection. *: long window summed from recorded 5m rates: it weighs one more "
-        f"evaluation of traffic and trails a change by {human(lag(RECORDED_WINDOW_MIN))} "
+        f"evaluation of traffic and trails a change by "
+        f"{human(lag(RECORDED_WINDOW_MIN, interval))} "
         "(both included)."
     )
     return "\n".join(out) + "\n"

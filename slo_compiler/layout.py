@@ -41,7 +41,8 @@ FOLDERS: dict[str, tuple[str, str]] = {
     ),
     "k8s/kind": (
         "A kustomize Component for the platform's kind overlay: ConfigMaps with all of the "
-        "above, and patches that mount them, add `rule_files`, raise retention, pin the "
+        "above, and patches that mount them, add `rule_files` to the platform's own "
+        "Prometheus config, raise retention (bounded below the claim, see below), pin the "
         "datasource uid and take every secret from Secrets.",
         "Add `components: [<path to>/generated/k8s/kind]` to the overlay's "
         "kustomization.yaml, then `kubectl apply -k <overlay>`. Create the Secrets first: "
@@ -56,7 +57,9 @@ FOLDERS: dict[str, tuple[str, str]] = {
 }
 
 
-def readme(files: dict[str, bytes], sources: list[str]) -> bytes:
+def readme(files: dict[str, bytes], sources: list[str], sections: list[str] = ()) -> bytes:
+    """The README of the tree: a row per folder present, then target-specific `sections`
+    (lines of Markdown, e.g. the Kubernetes Component's disk estimate)."""
     present = {path.rsplit("/", 1)[0] for path in files}
     lines = [
         f"<!-- {header_line(sources)} -->",
@@ -75,7 +78,9 @@ def readme(files: dict[str, bytes], sources: list[str]) -> bytes:
         for folder, (what, how) in FOLDERS.items()
         if folder in present
     ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    if sections:
+        lines += ["", *sections]
+    return ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")
 
 
 def ownership(files: dict[str, bytes], sources: list[str]) -> dict[str, bytes]:

@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from .compiler import Source
+from .compiler import Source, load_config
 from .config import CONFIG_FILE
 from .diagnostics import Code, CompileError, Diagnostic
 from .yamlpos import MAX_FILE_BYTES
@@ -122,3 +122,20 @@ def read_config(path: str | None, slos: str = "slos") -> tuple[Source | None, st
     if problem is not None:
         raise CompileError([problem])
     return Source(path=str(file), name=file.name, stem=file.stem, data=data or b""), note
+
+
+def read_platform(config_source: Source | None) -> Source | None:
+    """The manifest the config's kubernetes.prometheus_config_file names, relative to the
+    config file; None when it names none (or the config has problems compile reports)."""
+    if config_source is None:
+        return None
+    config, _ = load_config(config_source)
+    name = config.kubernetes.prometheus_config_file
+    if name is None:
+        return None
+    path = Path(config_source.path).parent / name
+    data, problem = _read_bytes(path, str(path), None)
+    if problem is not None:
+        raise CompileError([problem])
+    shown = os.path.normpath(os.path.join(os.path.dirname(config_source.name), name))
+    return Source(path=str(path), name=shown, stem=Path(name).stem, data=data or b"")

@@ -31,12 +31,13 @@ slos:
 
 def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     """No slo-compiler.yaml: Prometheus evaluates the alerts, dashboards are still made,
-    and there is no Grafana alerting or routing."""
+    and there is no Grafana alerting or routing, and no Kubernetes Component (it patches a
+    particular cluster: the config asks for it with a kubernetes section)."""
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
     result = cli("compile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("6 SLOs -> 84 recording rules, 30 alerts in 30 files")
-    assert "30 added, 0 changed, 0 removed" in result.stdout
+    assert result.stdout.startswith("6 SLOs -> 84 recording rules, 30 alerts in 22 files")
+    assert "22 added, 0 changed, 0 removed" in result.stdout
     stems = sorted(p.stem for p in (ROOT / "slos").glob("*.yaml"))
     assert sorted(read_tree(tmp_path / "generated")) == sorted(
         [f"prometheus/{s}.rules.yaml" for s in stems]
@@ -44,8 +45,10 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
         + [f"grafana/dashboards/{s}.json" for s in stems]
         + ["grafana/dashboard-providers/slo-compiler.yaml", "README.md", ".gitignore"]
         + [".slo-compiler-manifest"]
-        + [f"k8s/kind/{f}.yaml" for f in K8S_WITHOUT_ALERTING]
     )
+    asked = cli("compile", "--target", "kubernetes", cwd=tmp_path)
+    assert asked.returncode == 1
+    assert "slo-compiler.yaml:1:1: error[S002]: the kubernetes target patches" in asked.stderr
 
 
 def test_committed_generated_tree_is_what_the_sources_produce() -> None:

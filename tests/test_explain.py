@@ -31,6 +31,8 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
     for slo in slos:
         budget = slo["error_budget"]
         period = parse_duration(slo["period"])
+        interval = parse_duration(slo["evaluation_interval"])
+        assert interval == 15  # the platform's, read from the config's kubernetes section
         for tier in slo["tiers"]:
             long_w, short_w = (
                 parse_duration(tier["long_window"]),
@@ -38,7 +40,8 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
             )
             factor, for_ = tier["factor"], parse_duration(tier["for"])
             recorded = tier["long_window_from_recorded_rates"]
-            long_eff, lag = (long_w + 60, 120) if recorded else (long_w, 0)
+            lag_s = (300 - interval) / 2  # a recorded 5m rate trails a step by this
+            long_eff, lag = (long_w + interval, lag_s) if recorded else (long_w, 0)
             assert tier["error_ratio_threshold"] == round(factor * budget, 12)
             assert abs(tier["budget_spent_at_detection"] - factor * long_w / period) < 1e-12
             for burn in tier["burns"]:
@@ -68,7 +71,7 @@ def test_total_outage_of_a_999_slo_pages_after_51_84_seconds_plus_for() -> None:
 
 def test_30d_workbook_table_in_the_text_output() -> None:
     plans = compile_texts(VALID.replace("objective: 99.5", "objective: 99.9")).plans[0].slos
-    rows = [line.split()[:6] for line in explain.text(list(plans)).splitlines()[2:6]]
+    rows = [line.split()[:6] for line in explain.text(list(plans), 60).splitlines()[2:6]]
     assert rows == [
         ["page-fast", "1h/5m", "14.4x", "1.44%", "1m", "2%"],
         ["page-slow", "6h/30m", "6x", "0.6%", "6m", "5%"],

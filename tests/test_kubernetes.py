@@ -72,16 +72,128 @@ def test_prometheus_config_loads_the_rules_and_passes_promtool(
     rules = find(built, "ConfigMap", "slo-prometheus-rules")["data"]
     for name, body in rules.items():
         (tmp_path / name).write_text(body)
-    # Debian's promtool is built without Kubernetes service discovery, so the pod discovery
-    # is swapped for a static target; everything else (relabelling included) is checked.
+    # The platform scrapes static targets, so Debian's promtool (built without Kubernetes
+    # service discovery) checks the whole config as it is, with rule_files pointed here.
     config["rule_files"] = [f"{tmp_path}/*.rules.yaml"]
-    for job in config["scrape_configs"]:
-        if job.pop("kubernetes_sd_configs", None) is not None:
-            job["static_configs"] = [{"targets": ["payment-service:8080"]}]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     result = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(rules)} rule files found" in result.stdout
+
+
+PLATFORM_MANIFEST = ROOT / "tests/fixtures/platform/base/prometheus.yaml"
+
+
+def _platform_prometheus_yml(manifest: Path = PLATFORM_MANIFEST) -> dict[str, Any]:
+    [configmap] = [
+        d
+        for d in yaml.safe_load_all(manifest.read_text())
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "prometheus-config"
+    ]
+    return yaml.safe_load(configmap["data"]["prometheus.yml"])
+
+
+def test_the_platform_scrape_configuration_survives_the_component(
+    built: list[dict[str, Any]],
+) -> None:
+    """Every job, target, label and interval of the platform's prometheus.yml is still
+    there after `kubectl kustomize`; the Component adds rule_files and nothing else. (It
+    used to replace the static targets with pod discovery: Prometheus scraped nothing.)"""
+    original = _platform_prometheus_yml()
+    text = find(built, "ConfigMap", "prometheus-config")["data"]["prometheus.yml"]
+    patched = yaml.safe_load(text)
+    assert patched.pop("rule_files") == [f"{RULES_DIR}/*.rules.yaml"]
+    assert patched == original
+    targets = [t for c in original["scrape_configs"][0]["static_configs"] for t in c["targets"]]
+    assert len(targets) == 8 and "auth-service:3005" in targets
+
+
+def _platform_repo(tmp_path: Path, manifest_edit: str = "") -> Path:
+    """The example repository whose config reads the fixture platform's manifest."""
+    shutil.copytree(ROOT / "slos", tmp_path / "slos")
+    shutil.copytree(ROOT / "tests/fixtures/platform", tmp_path / "platform")
+    config = (
+        (ROOT / "slo-compiler.yaml")
+        .read_text()
+        .replace(
+            "kubernetes:\n",
+            "kubernetes:\n  prometheus_config_file: platform/base/prometheus.yaml\n",
+        )
+    )
+    (tmp_path / "slo-compiler.yaml").write_text(config)
+    kustomization = tmp_path / "platform/overlays/kind/kustomization.yaml"
+    kustomization.write_text(
+        kustomization.read_text().replace("../../../../../generated", "../../../generated")
+    )
+    return tmp_path
+
+
+def test_the_platform_manifest_is_read_so_new_targets_are_kept(
+    kubectl: str, tmp_path: Path
+) -> None:
+    repo = _platform_repo(tmp_path)
+    manifest = repo / "platform/base/prometheus.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "        static_configs:\n",
+            "        static_configs:\n"
+            "            - targets: ['billing-service:3010']\n"
+            "              labels: {service: 'billing-service'}\n",
+        )
+    )
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    docs = build(kubectl, repo / "platform/overlays/kind")
+    patched = yaml.safe_load(find(docs, "ConfigMap", "prometheus-config")["data"]["prometheus.yml"])
+    assert patched.pop("rule_files") == [f"{RULES_DIR}/*.rules.yaml"]
+    assert patched == _platform_prometheus_yml(manifest)
+    assert "billing-service:3010" in str(patched)
+    header = (repo / "generated/k8s/kind/patches/prometheus-config.yaml").read_text()
+    assert "platform/base/prometheus.yaml" in header.splitlines()[0]
+    # The manifest is an input: a change to it is drift.
+    manifest.write_text(manifest.read_text().replace("scrape_interval: 10s", "scrape_interval: 5s"))
+    drift = cli("check", cwd=repo, env={"CI": ""})
+    assert drift.returncode == 1 and "~ k8s/kind/patches/prometheus-config.yaml" in drift.stdout
+
+
+def test_a_manifest_without_the_prometheus_config_is_a_positioned_error(tmp_path: Path) -> None:
+    repo = _platform_repo(tmp_path)
+    manifest = repo / "platform/base/prometheus.yaml"
+    manifest.write_text(manifest.read_text().replace("name: prometheus-config", "name: other"))
+    result = cli("validate", cwd=repo)
+    assert result.returncode == 1
+    line = next(
+        i + 1
+        for i, text in enumerate((repo / "slo-compiler.yaml").read_text().splitlines())
+        if "prometheus_config_file" in text
+    )
+    assert (
+        f"slo-compiler.yaml:{line}:27: error[S002]: platform/base/prometheus.yaml: no "
+        "ConfigMap 'prometheus-config' with a key 'prometheus.yml'"
+    ) in result.stderr
+    missing = (repo / "slo-compiler.yaml").read_text().replace("base/prometheus", "nowhere")
+    (repo / "slo-compiler.yaml").write_text(missing)
+    result = cli("validate", cwd=repo)
+    assert "platform/nowhere.yaml:1:1: error[Y006]: cannot read" in result.stderr
+
+
+def test_the_evaluation_interval_is_one_fact(tmp_path: Path) -> None:
+    """The platform's 15s is what Prometheus evaluates at: the Component keeps it, explain
+    models it, Grafana's rule groups run at it (in Grafana's 10s steps), and a config that
+    says otherwise is refused."""
+    repo = _platform_repo(tmp_path)
+    assert cli("compile", cwd=repo).returncode == 0
+    rules = yaml.safe_load(
+        (repo / "generated/grafana/alerting/payment-service.rules.yaml").read_text()
+    )
+    assert {g["interval"] for g in rules["groups"]} == {"20s"}
+    explained = cli("explain", "--format", "json", cwd=repo)
+    assert {s["evaluation_interval"] for s in yaml.safe_load(explained.stdout)["slos"]} == {"15s"}
+    config = repo / "slo-compiler.yaml"
+    config.write_text(config.read_text() + "evaluation_interval: 1m\n")
+    refused = cli("validate", cwd=repo)
+    assert refused.returncode == 1
+    assert "the platform's prometheus.yml evaluates rules every 15s, not 1m" in refused.stderr
 
 
 def test_retention_covers_the_longest_slo_period(built: list[dict[str, Any]]) -> None:
@@ -90,6 +202,11 @@ def test_retention_covers_the_longest_slo_period(built: list[dict[str, Any]]) ->
         a.split("=", 1)[1] for a in args if a.startswith("--storage.tsdb.retention.time=")
     ]
     assert parse_duration(retention) >= parse_duration("90d")  # catalog-service's period
+    # ...bounded in size below the 2Gi claim, so a full disk never stops Prometheus.
+    [size] = [a.split("=", 1)[1] for a in args if a.startswith("--storage.tsdb.retention.size=")]
+    assert size == "1638MB"
+    readme = (ROOT / "generated/README.md").read_text()
+    assert "## Prometheus disk" in readme and "about 8 days fit" in readme
     assert (
         "--config.file=/etc/prometheus/prometheus.yml" in args and "--web.enable-lifecycle" in args
     )

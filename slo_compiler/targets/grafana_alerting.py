@@ -138,7 +138,7 @@ def rule_groups(plan: SourcePlan, config: Config) -> dict[str, Any]:
                 "orgId": config.grafana.org_id,
                 "name": expanded(slo.name),
                 "folder": expanded(folder(config.grafana.folder, slo.service)),
-                "interval": config.grafana.evaluation_interval,
+                "interval": config.grafana_interval,
                 "rules": [_rule(slo, index, r, config) for r in rules],
             }
         )

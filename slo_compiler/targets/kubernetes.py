@@ -11,9 +11,11 @@ What it brings (names from the config's `kubernetes` section, defaults the platf
   generated-file header): Prometheus rule files, Grafana alerting provisioning, the
   dashboards and their provider;
 * the Prometheus config with `rule_files` (ConfigMap data can only be replaced whole, so
-  the Component writes the full prometheus.yml: the platform's scrape job by default);
+  the Component writes the full prometheus.yml: the platform's own, read from its manifest
+  when the config names it, kept exactly, with only our rule_files added);
 * the Prometheus Deployment: the rules mounted, retention raised to the longest SLO period
-  plus a tenth, and a checksum annotation so a rule change rolls the pod;
+  plus a tenth but bounded in size below the claim (a full disk stops Prometheus), a
+  checksum annotation so a rule change rolls the pod, and optionally the claim resized;
 * the Grafana Deployment: alerting and dashboard provisioning mounted, the admin password
   and every contact-point secret from Secrets (secretKeyRef, never a value);
 * the Grafana datasources file with pinned uids, which the generated queries name.
@@ -29,10 +31,9 @@ import hashlib
 import math
 from typing import Any
 
-from ..burnrate import EVALUATION_INTERVAL
 from ..config import Config
 from ..credentials import env_names
-from ..durations import format_duration
+from ..durations import format_duration, parse_duration
 from ..ir import SourcePlan
 from ..render import header, yaml_file, yaml_text
 from . import Files, Output
@@ -76,14 +77,77 @@ def retention(plans: list[SourcePlan]) -> str:
 
 
 def prometheus_config(config: Config) -> dict[str, Any]:
-    return {
-        "global": {
-            "scrape_interval": "15s",
-            "evaluation_interval": format_duration(EVALUATION_INTERVAL),
-        },
-        "rule_files": [f"{RULES_DIR}/*.rules.yaml"],
-        "scrape_configs": config.kubernetes.scrape_configs,
-    }
+    """The platform's prometheus.yml, unchanged but for our rule files (after its own),
+    placed after `global` (last when there is none)."""
+    ours = f"{RULES_DIR}/*.rules.yaml"
+    theirs = config.prometheus_yml.get("rule_files") or []
+    rule_files = [*theirs, *([] if ours in theirs else [ours])]
+    out: dict[str, Any] = {}
+    for key, value in config.prometheus_yml.items():
+        if key != "rule_files":
+            out[key] = value
+        if key == "global":
+            out["rule_files"] = rule_files
+    out.setdefault("rule_files", rule_files)
+    return out
+
+
+_MIB = 2**20
+_UNIT = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
+# Bytes a sample takes on disk: Prometheus' documented 1-2 after compression, the upper end.
+BYTES_PER_SAMPLE = 2
+# Of the claim, what retention may fill: the rest is for the WAL and compaction.
+SIZE_SHARE = 0.8
+
+
+def _mebibytes(size: str) -> int:
+    return int(size[:-2]) * _UNIT[size[-2:]]
+
+
+def retention_size(config: Config) -> str:
+    """--storage.tsdb.retention.size: a share of the claim (Prometheus' MB are MiB)."""
+    return f"{int(_mebibytes(config.kubernetes.prometheus_volume_size) * SIZE_SHARE)}MB"
+
+
+def scrape_interval(config: Config) -> int:
+    """The shortest scrape interval of the platform's jobs (the global one by default)."""
+    yml = config.prometheus_yml
+    default = (yml.get("global") or {}).get("scrape_interval", "1m")
+    found = [job.get("scrape_interval", default) for job in yml.get("scrape_configs") or []]
+    return min(parse_duration(str(d)) for d in found or [default])
+
+
+def disk_note(plans: list[SourcePlan], config: Config) -> list[str]:
+    """What generated/README.md says of Prometheus' disk: what the retention needs at the
+    platform's series and scrape interval, and what the claim holds."""
+    days = parse_duration(retention(plans)) // DAY
+    interval = scrape_interval(config)
+    series = config.kubernetes.prometheus_series
+    per_day = series * DAY // interval * BYTES_PER_SAMPLE
+    needed_gib = per_day * days / 2**30
+    bound = _mebibytes(config.kubernetes.prometheus_volume_size) * SIZE_SHARE * _MIB
+    fits = bound / per_day
+    return [
+        "## Prometheus disk",
+        "",
+        f"The longest SLO period needs a retention of {days}d. At "
+        f"{series:,} series (kubernetes.prometheus_series) scraped every "
+        f"{format_duration(interval)}, that is about {needed_gib:.1f} GiB "
+        f"({BYTES_PER_SAMPLE} bytes a sample, the upper end of Prometheus' figure). The claim "
+        f"`{config.kubernetes.prometheus_claim}` is {config.kubernetes.prometheus_volume_size}, "
+        f"and retention is bounded at {retention_size(config)} "
+        f"(`--storage.tsdb.retention.size`) so that a full disk never stops Prometheus: "
+        f"about {fits:.0f} days fit"
+        + (
+            ". Until the claim holds the whole period, the period's ratio and the burn-down "
+            "panel see only that much history: set kubernetes.prometheus_volume_size to "
+            f"about {math.ceil(needed_gib / SIZE_SHARE)}Gi and resize_claim: true (the "
+            "storage class must allow expansion)."
+            if fits < days
+            else "."
+        ),
+        "",
+    ]
 
 
 def _deployment_patch(
@@ -111,7 +175,7 @@ def _configmap_patch(name: str, key: str, doc: dict[str, Any], config: Config) -
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": name},
-        "data": {key: header([config.source]) + yaml_text(doc)},
+        "data": {key: header(config.sources) + yaml_text(doc)},
     }
 
 
@@ -126,11 +190,12 @@ def _prometheus_patches(
             f"--config.file=/etc/prometheus/{k.prometheus_config_key}",
             "--storage.tsdb.path=/prometheus",
             f"--storage.tsdb.retention.time={retention(plans)}",
+            f"--storage.tsdb.retention.size={retention_size(config)}",
             "--web.enable-lifecycle",
         ],
         "volumeMounts": [{"name": RULES_CONFIGMAP, "mountPath": RULES_DIR, "readOnly": True}],
     }
-    return [
+    patches = [
         _configmap_patch(
             k.prometheus_configmap, k.prometheus_config_key, prometheus_config(config), config
         ),
@@ -141,6 +206,16 @@ def _prometheus_patches(
             [{"name": RULES_CONFIGMAP, "configMap": {"name": RULES_CONFIGMAP}}],
         ),
     ]
+    if k.resize_claim:
+        patches.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": k.prometheus_claim},
+                "spec": {"resources": {"requests": {"storage": k.prometheus_volume_size}}},
+            }
+        )
+    return patches
 
 
 def secret_env(config: Config) -> list[str]:
@@ -209,7 +284,12 @@ def _grafana_patches(config: Config, provisioning: dict[str, bytes]) -> list[dic
                 "access": "proxy",
                 "url": k.prometheus_url,
                 "isDefault": True,
-                "jsonData": {"timeInterval": "15s"},
+                # Grafana's minimum step: the platform's global scrape interval.
+                "jsonData": {
+                    "timeInterval": (config.prometheus_yml.get("global") or {}).get(
+                        "scrape_interval", "1m"
+                    )
+                },
             },
             {"name": "Loki", "uid": "loki", "type": "loki", "access": "proxy", "url": k.loki_url},
         ],
@@ -229,7 +309,7 @@ NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards")
 
 def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
     """The Component, packing what the targets it NEEDS rendered (`generated`)."""
-    sources = [p.source for p in plans] + [config.source]
+    sources = [p.source for p in plans] + config.sources
     rules = _pick(generated, "prometheus/", ".rules.yaml")
     alerting = _pick(generated, "grafana/alerting/")
     dashboards = _pick(generated, "grafana/dashboards/")
@@ -245,13 +325,14 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
         for name, data in maps.items()
         if data
     }
-    prometheus_config, prometheus_deployment = _prometheus_patches(config, plans, rules)
+    prometheus_config, prometheus_deployment, *claim = _prometheus_patches(config, plans, rules)
     grafana_deployment, grafana_datasources = _grafana_patches(
         config, {**alerting, **dashboards, **provider}
     )
     patches = {
         "prometheus-config.yaml": prometheus_config,
         "prometheus-deployment.yaml": prometheus_deployment,
+        **({"prometheus-claim.yaml": claim[0]} if claim else {}),
         "grafana-deployment.yaml": grafana_deployment,
         "grafana-datasources.yaml": grafana_datasources,
     }
