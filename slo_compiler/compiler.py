@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import layout, platform_manifest, promql
-from .checks import CheckedFile, check_file, check_unique
+from .checks import CheckedFile, check_buckets, check_file, check_unique
 from .config import CONFIG_FILE, DEFAULT, Config, check_config
 from .diagnostics import Code, CompileError, Diagnostic
 from .ir import AlertRule, Origin, SourcePlan
@@ -221,7 +221,7 @@ def compile_sources(
             )
         )
     checked, found = _check(sorted(sources, key=lambda s: s.stem))
-    problems += found
+    problems += found + check_buckets([c for _, c in checked], config.histogram_buckets)
     if problems:
         raise CompileError(problems)
     plans = [_plan(source, c, config) for source, c in checked]

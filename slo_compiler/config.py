@@ -230,6 +230,13 @@ class Config(_Strict):
         "config has a kubernetes section, else Prometheus' default, 1m. explain's model and "
         "Grafana's rule groups use it.",
     )
+    histogram_buckets: dict[str, list[Annotated[float, Field(gt=0)]]] = Field(
+        default_factory=dict,
+        description="Bucket boundaries (seconds) a histogram publishes, per metric name "
+        "without _bucket, beyond Micrometer's defaults for http_server_requests_seconds "
+        "(e.g. the SLO boundaries a Spring service configures). A latency SLO's threshold "
+        "must be a boundary of a histogram whose boundaries are known.",
+    )
     # How generated headers name this file (set by the loader; not part of the format).
     _source: str = PrivateAttr(CONFIG_FILE)
     # The platform's prometheus.yml as read from kubernetes.prometheus_config_file, and

@@ -48,6 +48,7 @@ class Code(StrEnum):
     WINDOW = "V003"
     RESERVED_LABEL = "V004"
     TIER_UNREACHABLE = "V005"
+    UNPUBLISHED_BUCKET = "V006"
     # P: PromQL
     PROMQL_SYNTAX = "P001"
     NOT_A_SELECTOR = "P002"

@@ -7,7 +7,7 @@ README and this table cannot fall behind the compiler.
 from __future__ import annotations
 
 import pytest
-from conftest import VALID, errors_of, source
+from conftest import VALID, compile_texts, errors_of, source
 
 from slo_compiler.compiler import compile_sources
 from slo_compiler.diagnostics import Code, CompileError
@@ -77,6 +77,16 @@ CASES = [
         5,
         16,
         "tier page-fast (factor 14.4) would need more than 144%",
+    ),
+    (
+        Code.UNPUBLISHED_BUCKET,
+        slo_with(
+            sli="sli:\n      latency:\n        histogram: http_server_requests_seconds\n"
+            "        threshold: 0.5"
+        ),
+        9,
+        20,
+        "the nearest it publishes: 0.447392426 and 0.536870911",
     ),
     (
         Code.PROMQL_SYNTAX,
@@ -293,3 +303,26 @@ def test_annotation_templates_the_tests_cannot_predict_are_refused() -> None:
     [problem] = errors_of(text)
     assert (problem.line, problem.col, problem.code) == (9, 17, Code.INVALID_VALUE)
     assert "{{ $value | humanize }} is not supported" in problem.message
+
+
+def test_a_threshold_the_platform_publishes_passes() -> None:
+    """A Micrometer default boundary, a boundary the config lists (the service configures
+    it as an SLO boundary in Spring), or a histogram whose boundaries are unknown."""
+    from test_grafana import config_source
+
+    for threshold in ("0.536870911", "30"):
+        text = slo_with(
+            sli="sli:\n      latency:\n        histogram: http_server_requests_seconds\n"
+            f"        threshold: {threshold}"
+        )
+        assert compile_texts(text).stats.slos == 1
+    listed = slo_with(
+        sli="sli:\n      latency:\n        histogram: http_server_requests_seconds\n"
+        "        threshold: 0.5"
+    )
+    config = (
+        "apiVersion: slo-compiler/v1\nhistogram_buckets:\n  http_server_requests_seconds: [0.5]\n"
+    )
+    assert compile_sources([source(listed)], config_source(config)).stats.slos == 1
+    unknown = listed.replace("http_server_requests_seconds", "urr_queue_wait_seconds")
+    assert compile_texts(unknown).stats.slos == 1
