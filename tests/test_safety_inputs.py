@@ -146,13 +146,13 @@ def test_webhook_password_in_any_capitalisation() -> None:
 def test_credentials_outside_the_contact_points_are_refused() -> None:
     text = PAGERDUTY.format(setting="integrationKey: $__env{PD}") + (
         "grafana:\n  url: https://admin:hunter2@grafana.example\n"
-        "kubernetes:\n  scrape_configs:\n    - job_name: x\n"
-        "      basic_auth: {username: u, password: hunter2}\n"
+        "kubernetes:\n  prometheus_config:\n    scrape_configs:\n      - job_name: x\n"
+        "        basic_auth: {username: u, password: hunter2}\n"
     )
     found = [(line, code, message) for line, _, code, message in config_errors(text)]
     assert [(line, code) for line, code, _ in found] == [
         (11, Code.LITERAL_SECRET),
-        (15, Code.LITERAL_SECRET),
+        (16, Code.LITERAL_SECRET),
     ]
     assert "a URL with a password" in found[0][2]
     assert "password_file" in found[1][2]
