@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -14,11 +16,12 @@ from typing import NoReturn
 
 import click
 
-from . import __version__, cache, outdir
+from . import __version__, cache, outdir, summary
 from . import explain as explain_doc
 from .compiler import Result, Source, compile_sources
 from .config import CONFIG_FILE
 from .diagnostics import Code, CompileError, Diagnostic, first_few
+from .ir import SloPlan
 from .output import Interrupted, diff, raise_interrupted, read_tree, strays, write_tree
 from .schema import schema_files
 from .sources import discover, read_config, read_platform
@@ -38,8 +41,9 @@ CONFIG_HELP = (
     "repository; without one, Prometheus alerts and no Grafana routing)."
 )
 TARGET_HELP = (
-    "Only these outputs (repeatable); default: all but prometheus-operator, and kubernetes "
-    "only when the config has a kubernetes section."
+    f"Only these outputs (repeatable; one of {', '.join(sorted(TARGETS))}), or +NAME to add "
+    "one to the defaults: all but prometheus-operator, and kubernetes only when the config "
+    "has a kubernetes section."
 )
 
 
@@ -49,12 +53,60 @@ def inputs(command: Callable[..., None]) -> Callable[..., None]:
     return click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)(command)
 
 
+def _remember(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        ctx.meta[name] = ctx.meta.get(name) or value
+
+    return callback
+
+
+def verbosity(command: Callable[..., None]) -> Callable[..., None]:
+    """-q/--quiet and -v/--verbose, on every command (as ruff and kubectl take them)."""
+    command = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember("verbose"),
+        help="Also name every file added (+), changed (~) or removed (-).",
+    )(command)
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember("quiet"),
+        help="Print errors only.",
+    )(command)
+
+
+def _say(text: str) -> None:
+    """A line of normal output, which --quiet silences (errors go to stderr regardless)."""
+    if not click.get_current_context().meta.get("quiet"):
+        click.echo(text)
+
+
+def _verbose() -> bool:
+    return bool(click.get_current_context().meta.get("verbose"))
+
+
+def _check_targets(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    for value in values:
+        if value.removeprefix("+") not in TARGETS:
+            choices = ", ".join(sorted(TARGETS))
+            raise click.BadParameter(f"'{value}' is not one of {choices} (or +NAME)")
+    return values
+
+
 def targets_option(command: Callable[..., None]) -> Callable[..., None]:
     return click.option(
         "--target",
         "targets",
         multiple=True,
-        type=click.Choice(sorted(TARGETS)),
+        metavar="[+]NAME",
+        callback=_check_targets,
         help=TARGET_HELP,
     )(command)
 
@@ -125,10 +177,10 @@ def main(args: Sequence[str] | None = None) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="slo-compiler")
+@click.version_option(__version__, "-V", "--version", prog_name="slo-compiler")
 def cli() -> None:
-    """Compile SLO files into Prometheus rules and alerts (and, with later targets,
-    promtool tests, Grafana alerting and dashboards, Kubernetes manifests).
+    """Compile SLO files into Prometheus recording rules and burn-rate alerts, promtool
+    tests that prove them, Grafana alerting and dashboards, and a kustomize Component.
 
     \b
     Typical use:
@@ -138,6 +190,7 @@ def cli() -> None:
 
 
 @cli.command()
+@verbosity
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
@@ -164,29 +217,58 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
             "nothing was changed." if err.strerror else "remove what is left by hand.",
         )
     cache.remember(real, read.digest(targets), result.files)
-    s = result.stats
-    click.echo(
-        f"{s.slos} SLOs -> {s.recording_rules} recording rules, {s.alerts} alerts in "
-        f"{s.files} files under {out}/ "
-        f"({len(changes.added)} added, {len(changes.changed)} changed, "
-        f"{len(changes.removed)} removed)"
-    )
-    if changes.removed:
-        click.echo(f"removed: {first_few(changes.removed, _SHOWN)}")
+    _say(summary.line(result, out, changes))
+    if _verbose():
+        for entry in changes.summary():
+            _say(entry)
+    elif changes.removed:
+        _say(f"removed: {first_few(changes.removed, _SHOWN)}")
     if changes.late_signal is not None:
         name = signal.Signals(changes.late_signal).name
         click.echo(f"{name} came while the new tree was swapped in; {out}/ is complete.", err=True)
 
 
+def _select(plans: list[SloPlan], wanted: tuple[str, ...]) -> list[SloPlan]:
+    """The plans `wanted` names (an SLO name, SERVICE/NAME, or a SERVICE); an unknown name
+    is a usage error that suggests the closest known names."""
+    keys = {p: {p.name, f"{p.service}/{p.name}", p.service} for p in plans}
+    unknown = [w for w in wanted if not any(w in k for k in keys.values())]
+    if unknown:
+        known = sorted({f"{p.service}/{p.name}" for p in plans} | {p.service for p in plans})
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(set().union(*keys.values())), n=3)
+            hints.append(
+                f"no SLO or service named '{name}'"
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
+            )
+        listing = f" Known: {', '.join(known)}." if len(known) <= 20 else ""
+        message = "; ".join(hints)
+        message += ("" if message.endswith("?") else ".") + listing
+        raise click.BadParameter(message, param_hint="SLO")
+    return [p for p in plans if keys[p] & set(wanted)]
+
+
+def _same_flags(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> str:
+    """The options `check` was given, as `compile` takes them, for its hint."""
+    flags = [("--slos", slos)] if slos != "slos" else []
+    flags += [("--config", config)] if config is not None else []
+    flags += [("--out", out)] if out != "generated" else []
+    flags += [("--target", t) for t in targets]
+    return "".join(f" {name} {shlex.quote(value)}" for name, value in flags)
+
+
 @cli.command()
+@verbosity
 @inputs
 def validate(slos: str, config: str | None) -> None:
     """Check SLO files and the config without writing anything (exit 1 on any problem)."""
     result = _compile(_read(slos, config))
-    click.echo(f"{result.stats.slos} SLOs OK")
+    _say(f"{result.stats.slos} SLOs OK")
 
 
 @cli.command()
+@verbosity
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
@@ -201,27 +283,28 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     Prints which files would be added (+), changed (~) or removed (-); symlinks, special
     files and empty folders in OUT count as drift. Locally, when the inputs and OUT are
     byte for byte those of the last `compile` into OUT, that is the answer and nothing is
-    compiled (see slo_compiler/cache.py); in CI and with --strict the record is not
-    trusted.
+    compiled; in CI (CI=true) and with --strict that record is not trusted.
     """
     read = _read(slos, config)
     inputs = read.digest(targets)
     current = read_tree(Path(out))
     trusted = not strict and os.environ.get("CI") != "true"
     if trusted and not strays(Path(out)) and cache.unchanged(Path(out), inputs, current):
-        click.echo(f"{out}/ is up to date ({len(current)} files; inputs unchanged).")
+        _say(f"{out}/ is up to date ({len(current)} files; inputs unchanged).")
         return
     result = _compile(read, targets)
     changes = diff(Path(out), result.files)
     if changes:
         for line in changes.summary():
             click.echo(line)
+        again = _same_flags(slos=slos, config=config, out=out, targets=targets)
         click.echo(
-            f"{out}/ is out of date: run `slo-compiler compile` and commit the result.", err=True
+            f"{out}/ is out of date: run `slo-compiler compile{again}` and commit the result.",
+            err=True,
         )
         sys.exit(1)
     cache.remember(Path(out), inputs, result.files)
-    click.echo(f"{out}/ is up to date ({result.stats.files} files).")
+    _say(f"{out}/ is up to date ({result.stats.files} files).")
 
 
 @cli.command()
@@ -240,19 +323,13 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
     the share of the budget spent when the tier detects, and how long it takes to fire on
     a total outage and on burns of 2x, 10x and 100x the sustainable rate.
 
-    SLO selects SLOs by name or by SERVICE/NAME (default: all).
+    SLO selects SLOs by NAME, SERVICE/NAME, or SERVICE for all of a service's (default:
+    all).
     """
     result = _compile(_read(slos, config), ("prometheus",))
     plans = [s for p in result.plans for s in p.slos]
     if slo:
-        unknown = [
-            name
-            for name in slo
-            if not any(name in (p.name, f"{p.service}/{p.name}") for p in plans)
-        ]
-        if unknown:
-            raise click.BadParameter(f"no SLO named {', '.join(unknown)}", param_hint="SLO")
-        plans = [p for p in plans if {p.name, f"{p.service}/{p.name}"} & set(slo)]
+        plans = _select(plans, slo)
     if fmt == "json":
         click.echo(json.dumps(explain_doc.document(plans, result.config.rule_interval), indent=2))
     else:
@@ -260,18 +337,25 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
 
 
 @cli.command()
+@verbosity
 @click.option(
     "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
 )
 def schema(out: str) -> None:
     """Write the JSON Schemas of the SLO file format and of the config file
-    (schemas/slo.schema.json, schemas/config.schema.json).
+    (slo.schema.json, config.schema.json), for editors and other tools.
 
-    Editors use it through a modeline at the top of an SLO file:
+    Editors use them through a modeline at the top of an SLO file:
+
+    \b
     # yaml-language-server: $schema=../schemas/slo.schema.json
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in schema_files().items():
-        (folder / name).write_bytes(data)
-        click.echo(f"wrote {folder / name}")
+        path = folder / name
+        if path.is_file() and path.read_bytes() == data:
+            _say(f"unchanged {path}")
+            continue
+        path.write_bytes(data)
+        _say(f"wrote {path}")

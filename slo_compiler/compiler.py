@@ -203,13 +203,18 @@ def compile_sources(
 ) -> Result:
     """Compile; raise CompileError with every problem found if anything is wrong.
     `targets` defaults to DEFAULT_TARGETS, less the Kubernetes Component unless the config
-    has a kubernetes section (it patches a particular cluster's manifests); `platform` is
-    the manifest the config's kubernetes.prometheus_config_file names."""
+    has a kubernetes section (it patches a particular cluster's manifests); a `+name`
+    adds a target to those defaults. `platform` is the manifest the config's
+    kubernetes.prometheus_config_file names."""
     config, problems = load_config(config_source, platform)
     wants_kubernetes = "kubernetes" in config.model_fields_set
-    if targets is None:
-        targets = [t for t in DEFAULT_TARGETS if t != "kubernetes" or wants_kubernetes]
-    elif "kubernetes" in targets and not wants_kubernetes:
+    requested = list(targets or [])
+    added = [t[1:] for t in requested if t.startswith("+")]
+    if not requested or added:
+        defaults = [t for t in DEFAULT_TARGETS if t != "kubernetes" or wants_kubernetes]
+        requested = [t for t in requested if not t.startswith("+")]
+        targets = list(dict.fromkeys([*defaults, *requested, *added]))
+    if "kubernetes" in targets and not wants_kubernetes:
         problems.append(
             Diagnostic(
                 config_source.path if config_source else CONFIG_FILE,

@@ -41,6 +41,12 @@ def _burns(budget: Decimal) -> list[tuple[str, Decimal]]:
     return [("total outage", outage)] + [(f"{decimal_str(b)}x", b) for b in BURNS if b < outage]
 
 
+def _share(value: Decimal) -> float:
+    """A share of the budget to six decimals: the model's quotients do not terminate
+    (1000 x 111.84s / 30d), and six places print as written, like every other ratio."""
+    return float(value.quantize(Decimal("0.000001")))
+
+
 def _tier(tier: Tier, budget: Decimal, interval: int) -> dict[str, Any]:
     burns = []
     for label, burn in _burns(budget):
@@ -54,12 +60,12 @@ def _tier(tier: Tier, budget: Decimal, interval: int) -> dict[str, Any]:
                 "fires_seconds": None if d.fires is None else float(d.fires),
                 "budget_spent_when_firing": None
                 if d.budget_spent is None
-                else float(d.budget_spent),
+                else _share(d.budget_spent),
             }
         )
     return {
         "tier": tier.name,
-        "severity": tier.severity,
+        "slo_tier": tier.severity,  # the alerts' label of the same name: page or ticket
         "long_window": format_duration(tier.long_window),
         "short_window": format_duration(tier.short_window),
         "long_window_from_recorded_rates": is_recorded(tier.long_window),

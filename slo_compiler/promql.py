@@ -203,6 +203,21 @@ def validate(text: str) -> promql_parser.Expr:
     return expr
 
 
+def _what(expr: object) -> str:
+    """A parsed expression in the user's words, for messages."""
+    if isinstance(expr, promql_parser.Call):
+        return f"a function call {expr.func.name}(...)"
+    if isinstance(expr, promql_parser.AggregateExpr):
+        return "an aggregation"
+    if isinstance(expr, promql_parser.BinaryExpr):
+        return "an expression with an operator"
+    if isinstance(expr, promql_parser.MatrixSelector):
+        return "a range selector [...]"
+    if isinstance(expr, promql_parser.NumberLiteral | promql_parser.StringLiteral):
+        return "a literal"
+    return "an expression"
+
+
 def parse_selector(text: str) -> Selector:
     """A user's selector -> Selector. Only a plain vector selector with a metric name is
     accepted: the compiler builds rate() and sum by() around it itself."""
@@ -210,8 +225,9 @@ def parse_selector(text: str) -> Selector:
     if not isinstance(expr, promql_parser.VectorSelector):
         raise PromQLError(
             Code.NOT_A_SELECTOR,
-            f"expected a plain vector selector like "
-            f'metric{{label="value"}}, got a {type(expr).__name__}',
+            f'expected a plain vector selector like metric{{label="value"}}, got '
+            f"{_what(expr)}: write the counter alone, the compiler adds rate() and sum() "
+            "around it itself",
         )
     if expr.offset is not None or expr.at is not None:
         raise PromQLError(

@@ -33,6 +33,8 @@ _CUSTOM_CODES = {
     "reserved_label": Code.RESERVED_LABEL,
     "one_of": Code.INVALID_VALUE,
 }
+# Numbers with a unit: said where a wrong type is reported (`threshold: 500ms`).
+_UNITS = {"threshold": "a number of seconds (0.5 for 500ms)"}
 _FIELD_HINTS = {
     "name": "use lower-case letters, digits and dashes (at most 63), e.g. payment-failure-rate",
     "service": "use lower-case letters, digits and dashes (at most 63), e.g. payment-service",
@@ -85,6 +87,7 @@ def _diagnostic(doc: Document, error: Any, known_fields: list[str]) -> Diagnosti
         return doc.source.diagnostic(loc, _CUSTOM_CODES[kind], error["msg"], key=is_key)
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
         expected = error["msg"].removeprefix("Input should be ").removeprefix("a valid ")
+        expected = _UNITS.get(field, expected)
         return doc.source.diagnostic(
             loc,
             Code.WRONG_TYPE,

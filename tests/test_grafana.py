@@ -257,7 +257,12 @@ def test_burn_panel_draws_each_tier_factor() -> None:
     steps = [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]]
     assert steps == [None, 1, 3, 6, 14.4]
     assert burn["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
-    assert {v["name"] for v in doc["templating"]["list"]} == {"uri"}
+    assert {v["name"] for v in doc["templating"]["list"]} == {"datasource", "uri"}
+    # Every panel queries through $datasource, whose default is the configured uid.
+    [variable] = [v for v in doc["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["current"]["value"] == "prometheus" and variable["query"] == "prometheus"
+    uids = {t["datasource"]["uid"] for p in doc["panels"] for t in p.get("targets", [])}
+    assert uids == {"${datasource}"}
 
 
 def test_no_generated_file_holds_a_literal_secret() -> None:

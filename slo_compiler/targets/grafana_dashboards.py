@@ -24,6 +24,9 @@ from ..render import TOOL, header_line, yaml_file
 from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, panel_id
 
+# What every panel and query names: the dashboard's datasource variable.
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
 FOLDER = "grafana/dashboards"
 PROVIDER = "grafana/dashboard-providers/slo-compiler.yaml"
 SCHEMA_VERSION = 38  # Grafana 10.2
@@ -40,7 +43,7 @@ class _Panels:
 
     def __init__(self, slo: SloPlan, index: int, config: Config) -> None:
         self.slo, self.index = slo, index
-        self.datasource = {"type": "prometheus", "uid": config.grafana.datasource_uid}
+        self.datasource = DATASOURCE
         self.y = index * ROW_HEIGHT
         self.expressions: list[str] = []
 
@@ -252,11 +255,29 @@ class _Panels:
         ]
 
 
+def _datasource_variable(config: Config) -> dict[str, Any]:
+    """`$datasource`, defaulting to the configured uid: every panel queries through it, so
+    a dashboard imported into a Grafana whose Prometheus has another uid works once the
+    datasource is picked, as community dashboards do."""
+    uid = config.grafana.datasource_uid
+    return {
+        "type": "datasource",
+        "name": "datasource",
+        "label": "Data source",
+        "query": "prometheus",
+        "current": {"text": uid, "value": uid},
+        "hide": 0,
+        "refresh": 1,
+        "includeAll": False,
+        "multi": False,
+    }
+
+
 def _variables(plan: SourcePlan, config: Config) -> list[dict[str, Any]]:
-    datasource = {"type": "prometheus", "uid": config.grafana.datasource_uid}
+
     names = sorted({g for s in plan.slos for g in s.group_by})
     service = plan.slos[0].service if plan.slos else ""
-    out = []
+    out = [_datasource_variable(config)]
     for name in names:
         # The one label-value escaper, as everywhere PromQL is written.
         selector = series(ratio_metric(BASE_RATE_WINDOW), {"slo_service": service}).render()
@@ -266,7 +287,7 @@ def _variables(plan: SourcePlan, config: Config) -> list[dict[str, Any]]:
                 "type": "query",
                 "name": name,
                 "label": name,
-                "datasource": datasource,
+                "datasource": DATASOURCE,
                 "definition": query,
                 "query": {"query": query, "refId": "StandardVariableQuery"},
                 "refresh": 2,
