@@ -1,0 +1,111 @@
+"""Issue 14: what a newcomer meets on the command line says what happened, helps with a
+wrong name, and follows the conventions of the ecosystem's tools. Each test failed on the
+code before (a summary counting alerts no file held, "no SLO named" without help, no -V)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from conftest import ROOT, cli, errors_of
+
+ANSI = re.compile(r"\x1b\[")
+
+
+def test_summary_counts_what_was_written_per_kind(repo: Path) -> None:
+    """With Grafana evaluating the alerts, `--target prometheus` writes no alert: the
+    summary says so instead of "30 alerts in 7 files"."""
+    result = cli("compile", "--target", "prometheus", "--out", "only-rules", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "6 SLOs -> 9 files under only-rules/ (9 added, 0 changed, 0 removed): "
+        "6 Prometheus rule files (84 recording rules)"
+    )
+    full = cli("compile", "--out", "all", cwd=repo).stdout.splitlines()[0]
+    assert full.endswith(
+        "6 Prometheus rule files (84 recording rules), 6 promtool tests, "
+        "6 Grafana alert rule files (30 alerts), 6 dashboards, 9 Kubernetes manifests"
+    )
+
+
+def test_check_hint_repeats_its_flags_and_plus_adds_a_target(repo: Path) -> None:
+    result = cli("check", "--target", "prometheus", "--out", "generated", cwd=repo)
+    assert result.returncode == 1
+    assert "run `slo-compiler compile --target prometheus` and commit" in result.stderr
+    plus = cli("compile", "--target", "+prometheus-operator", "--out", "plus", cwd=repo)
+    assert plus.returncode == 0, plus.stderr
+    assert (repo / "plus/k8s/prometheus-operator/payment-service.yaml").is_file()
+    assert (repo / "plus/grafana/dashboards/payment-service.json").is_file()
+    bad = cli("compile", "--target", "+nope", cwd=repo)
+    assert bad.returncode == 2 and "(or +NAME)" in bad.stderr
+
+
+def test_explain_selects_a_service_and_suggests_names(repo: Path) -> None:
+    service = cli("explain", "payment-service", cwd=repo)
+    assert service.returncode == 0, service.stderr
+    assert service.stdout.startswith("payment-service/payment-failure-rate: ")
+    typo = cli("explain", "gateway-service/availabilty", cwd=repo)
+    assert typo.returncode == 2
+    assert "did you mean 'gateway-service/availability'" in typo.stderr
+    assert "Known: auth-service, auth-service/login-availability" in typo.stderr
+
+
+def test_explain_json_names_the_tier_kind_as_the_alerts_do(repo: Path) -> None:
+    doc = json.loads(cli("explain", "gateway-service", "--format", "json", cwd=repo).stdout)
+    tier = doc["slos"][0]["tiers"][0]
+    assert tier["slo_tier"] == "page" and "severity" not in tier
+    shares = [b["budget_spent_when_firing"] for b in tier["burns"] if b["fires_seconds"]]
+    assert shares and all(len(repr(s).split(".")[1]) <= 6 for s in shares), shares
+
+
+def test_version_quiet_and_verbose(repo: Path) -> None:
+    for flag in ("-V", "--version"):
+        assert cli(flag, cwd=repo).stdout.startswith("slo-compiler, version ")
+    quiet = cli("compile", "-q", cwd=repo)
+    assert quiet.returncode == 0 and quiet.stdout == ""
+    (repo / "slos/auth-service.yaml").unlink()
+    verbose = cli("compile", "-v", cwd=repo)
+    assert "- prometheus/auth-service.rules.yaml" in verbose.stdout.splitlines()
+    assert "~ README.md" in verbose.stdout.splitlines()
+    assert not ANSI.search(verbose.stdout + verbose.stderr), "no colour, terminal or not"
+
+
+def test_schema_says_unchanged(tmp_path: Path) -> None:
+    first = cli("schema", "--out", "s", cwd=tmp_path)
+    assert first.stdout.splitlines() == ["wrote s/slo.schema.json", "wrote s/config.schema.json"]
+    again = cli("schema", "--out", "s", cwd=tmp_path)
+    assert again.stdout.splitlines() == [
+        "unchanged s/slo.schema.json",
+        "unchanged s/config.schema.json",
+    ]
+
+
+def test_help_texts_speak_to_users(tmp_path: Path) -> None:
+    for command in ("", "compile", "check", "validate", "explain", "schema"):
+        text = cli(*([command] if command else []), "--help", cwd=tmp_path).stdout
+        assert ".py" not in text and "later" not in text, (command, text)
+    schema_help = cli("schema", "--help", cwd=tmp_path).stdout
+    modeline = "# yaml-language-server: $schema=../schemas/slo.schema.json"
+    assert modeline in [line.strip() for line in schema_help.splitlines()], "one line"
+
+
+def test_messages_name_what_was_written() -> None:
+    head = "apiVersion: slo-compiler/v1\nservice: svc\nslos:\n  - name: a\n    objective: 99\n"
+    (rate,) = errors_of(head + "    sli: {ratio: {errors: 'rate(x[5m])', total: x}}\n")
+    assert "got a function call rate(...)" in rate.message
+    assert "the compiler adds rate() and sum()" in rate.message
+    (unit,) = errors_of(head + "    sli: {latency: {histogram: h, threshold: 500ms}}\n")
+    assert "should be a number of seconds (0.5 for 500ms), got a string '500ms'" in unit.message
+
+
+def test_the_component_is_opt_in(tmp_path: Path) -> None:
+    """Without a kubernetes section no platform-specific output is written."""
+    shutil.copytree(ROOT / "slos", tmp_path / "slos")
+    (tmp_path / "slo-compiler.yaml").write_text("apiVersion: slo-compiler/v1\n")
+    assert cli("compile", cwd=tmp_path).returncode == 0
+    assert not (tmp_path / "generated/k8s").exists()
+    (tmp_path / "slo-compiler.yaml").write_text("apiVersion: slo-compiler/v1\nkubernetes: {}\n")
+    assert cli("compile", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "generated/k8s/kind/kustomization.yaml").is_file()
