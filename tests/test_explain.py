@@ -90,7 +90,7 @@ def test_human_durations() -> None:
 def test_unknown_slo_is_a_usage_error() -> None:
     result = run_explain("no-such-slo")
     assert result.returncode == 2
-    assert "no SLO named no-such-slo" in result.stderr
+    assert "no SLO or service named 'no-such-slo'" in result.stderr
 
 
 def test_select_by_name() -> None:
