@@ -45,8 +45,10 @@ def ratio_metric(window: int) -> str:
     return f"slo:sli_error:ratio_rate{dur(window)}"
 
 
-class _Builder:
-    """Expression text for one SLO; holds what every expression of it shares."""
+class ExprBuilder:
+    """Expression text for one SLO; holds what every expression of it shares. The live
+    checks (slo_compiler.live) build their raw-counter queries here too, so what they
+    query is by construction what the rules compute."""
 
     def __init__(self, query: SliQuery, group_by: tuple[str, ...], selector_labels: dict[str, str]):
         self.query = query
@@ -95,6 +97,11 @@ class _Builder:
                 return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
 
             return self.recorded_ratio(over(ERRORS_RATE), over(TOTAL_RATE))
+        return self.counter_ratio(window)
+
+    def counter_ratio(self, window: int) -> str:
+        """The error ratio over `window` straight from the counters (event SLIs)."""
+        assert isinstance(self.query, EventSli)
         return self.safe_ratio(
             self.errors_over(self.query, window), self.sum_rate(self.query.total, window)
         )
@@ -182,7 +189,7 @@ def plan_slo(
     selector_labels = {"slo": slo.name, "slo_service": service}
     user_labels = {**dict(sorted(file_labels.items())), **dict(sorted(slo.labels.items()))}
     series_labels = {**selector_labels, **user_labels}
-    build = _Builder(query, tuple(slo.group_by), selector_labels)
+    build = ExprBuilder(query, tuple(slo.group_by), selector_labels)
     labels = tuple(series_labels.items())
 
     def record(metric: str, expr: str, field: str) -> RecordingRule:

@@ -1,0 +1,222 @@
+"""`slo-compiler verify` against a real Prometheus (Debian's package) holding backfilled
+history with a known shape, so the window arithmetic is checked exactly and without timing:
+40 minutes of traffic at 15s samples, 10 events a sample; healthy (1 bad in 100) for 20
+minutes, then a total outage. The server runs on 127.0.0.1 on a free port with temp
+storage and is stopped by its pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import cli, require_tool
+
+from slo_compiler.live.replay import Episode, episodes
+from slo_compiler.live.timespec import TimeSpecError, parse_time, window
+
+pytestmark = pytest.mark.live
+
+SLO = """\
+apiVersion: slo-compiler/v1
+service: shop
+scrape_interval: 15s
+slos:
+  - name: checkout
+    objective: 99
+    period: 7d
+    sli:
+      ratio:
+        errors: req_total{code="500"}
+        total: req_total
+"""
+STEP = 15
+SAMPLES = 160  # 40 minutes
+OUTAGE_FROM = 80  # sample index: 20 minutes in
+PER_SAMPLE = 100  # events per sample
+
+
+def _counters() -> list[tuple[int, int]]:
+    """(total, bad) counters at each sample."""
+    total = bad = 0
+    out = []
+    for i in range(SAMPLES + 1):
+        out.append((total, bad))
+        total += PER_SAMPLE
+        bad += PER_SAMPLE if i >= OUTAGE_FROM else 1
+    return out
+
+
+def _openmetrics(start: int) -> str:
+    lines = ["# TYPE req counter"]
+    for i, (total, bad) in enumerate(_counters()):
+        t = start + i * STEP
+        lines.append(f'req_total{{code="200"}} {total - bad} {t}')
+        lines.append(f'req_total{{code="500"}} {bad} {t}')
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Prometheus serving the backfilled history: (URL, first sample time)."""
+    promtool = require_tool("promtool")
+    server = require_tool("prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    start = (int(time.time()) - 3 * 3600) // 3600 * 3600  # aligned, well inside retention
+    (work / "history.om").write_text(_openmetrics(start))
+    made = subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", "history.om", "data"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    (work / "prometheus.yml").write_text("global: {evaluation_interval: 15s}\n")
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            server,
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(work / "prometheus.log").open("w"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail((work / "prometheus.log").read_text())
+        yield url, start
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("shop")
+    (work / "slos").mkdir()
+    (work / "slos/shop.yaml").write_text(SLO)
+    return work
+
+
+def _verify(shop: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli("verify", "--prometheus", url, *args, cwd=shop)
+
+
+def test_healthy_window_passes_with_exact_event_counts(
+    history: tuple[str, int], shop: Path
+) -> None:
+    url, start = history
+    result = _verify(
+        shop, url, "--from", str(start + 5 * 60), "--to", str(start + 20 * 60), "--format", "json"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    [group] = doc["slos"][0]["groups"]
+    # 15 minutes = 60 samples of 100 events, 1 bad each: increase() between samples that
+    # sit exactly on the window's ends is exact.
+    assert group["total_events"] == pytest.approx(6000)
+    assert group["bad_events"] == pytest.approx(60)
+    assert group["sli"] == pytest.approx(0.99)
+    assert doc["status"] == "pass"
+
+
+def test_an_outage_fails_the_page_gate_and_names_the_tier(
+    history: tuple[str, int], shop: Path
+) -> None:
+    url, start = history
+    result = _verify(shop, url, "--from", str(start + 20 * 60), "--to", str(start + 40 * 60))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "shop/checkout (objective 99%): VIOLATED" in result.stdout
+    assert "tier page-fast (page, factor 14.4) would have fired" in result.stdout
+    expected = _verify(
+        shop,
+        url,
+        "--from",
+        str(start + 20 * 60),
+        "--to",
+        str(start + 40 * 60),
+        "--expect-fire",
+        "page-fast",
+    )
+    assert "page-fast was expected to fire" not in expected.stdout
+
+
+def test_expect_fire_fails_on_a_healthy_window(history: tuple[str, int], shop: Path) -> None:
+    url, start = history
+    result = _verify(
+        shop,
+        url,
+        "--from",
+        str(start + 5 * 60),
+        "--to",
+        str(start + 20 * 60),
+        "--expect-fire",
+        "checkout:page",
+    )
+    assert result.returncode == 1
+    assert "tier page-fast was expected to fire and did not" in result.stdout
+
+
+def test_no_data_is_inconclusive_never_a_pass(history: tuple[str, int], shop: Path) -> None:
+    url, start = history
+    result = _verify(shop, url, "--from", str(start - 3600), "--to", str(start - 1800))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "no series of req_total in the window" in result.stdout
+
+
+def test_an_unreachable_prometheus_is_exit_4(shop: Path) -> None:
+    result = _verify(shop, f"http://127.0.0.1:{_free_port()}", "--last", "20m")
+    assert result.returncode == 4
+    assert result.stderr.startswith("slo-compiler verify: http://127.0.0.1:")
+    assert "Traceback" not in result.stderr
+
+
+def test_the_replay_applies_for_as_prometheus_does() -> None:
+    times = [float(t) for t in range(11)]
+    holds = {2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 9.0, 10.0}
+    assert episodes(times, holds, 2) == [Episode(2, 4, 5), Episode(6, 8, None)]
+    assert episodes(times, holds, 0) == [Episode(2, 2, 5), Episode(6, 6, None)]
+    assert episodes(times, {1.0, 2.0}, 5) == [Episode(1, None, 3)]  # reset before `for`
+
+
+def test_times_and_windows() -> None:
+    now = 1_800_000_000.0
+    assert parse_time("now-20m", now) == now - 1200
+    assert parse_time("1795860000", now) == 1795860000
+    assert parse_time("2026-11-27T10:00:00Z", now) == 1795773600
+    assert window(None, None, "20m", now) == (now - 1200, now)
+    for bad in [("2026-11-27T10:00:00", None, None), (None, None, None), ("now", "now-1m", None)]:
+        with pytest.raises(TimeSpecError):
+            window(*bad, now)
+
+
+def test_rules_not_loaded_are_said_once(history: tuple[str, int], shop: Path) -> None:
+    url, start = history
+    result = _verify(shop, url, "--from", str(start + 20 * 60), "--to", str(start + 40 * 60))
+    assert result.stdout.count("the compiled rules are not loaded in this Prometheus") == 1
+    assert "the cluster may run other rules" not in result.stdout
