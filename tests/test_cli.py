@@ -36,8 +36,11 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
     result = cli("compile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("6 SLOs -> 84 recording rules, 30 alerts in 22 files")
-    assert "22 added, 0 changed, 0 removed" in result.stdout
+    assert result.stdout == (
+        "6 SLOs -> 22 files under generated/ (22 added, 0 changed, 0 removed): "
+        "6 Prometheus rule files (84 recording rules, 30 alerts), 6 promtool tests, "
+        "6 dashboards\n"
+    )
     stems = sorted(p.stem for p in (ROOT / "slos").glob("*.yaml"))
     assert sorted(read_tree(tmp_path / "generated")) == sorted(
         [f"prometheus/{s}.rules.yaml" for s in stems]
