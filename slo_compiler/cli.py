@@ -23,7 +23,7 @@ from .compiler import Result, Source, compile_sources
 from .config import CONFIG_FILE
 from .diagnostics import Code, CompileError, Diagnostic, first_few
 from .ir import SloPlan
-from .live import report_text, timespec
+from .live import report_formats, timespec
 from .live.client import Client, PrometheusUnreachable, QueryFailed
 from .live.verify import GATES, Options
 from .live.verify import verify as run_verify
@@ -393,7 +393,12 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text, JSON (schemas/verify-report.schema.json), JUnit XML, or Markdown.",
 )
 def verify(
     slo: tuple[str, ...],
@@ -444,7 +449,8 @@ def verify(
     if fmt == "json":
         click.echo(json.dumps(report.document(), indent=2))
     else:
-        click.echo(report_text.text(report), nl=False)
+        render = {"text": report_formats.text, "junit": report_formats.junit}
+        click.echo(render.get(fmt, report_formats.markdown)(report), nl=False)
     sys.exit(EXIT[report.status])
 
 

@@ -12,12 +12,14 @@ import signal
 import socket
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 import requests
-from conftest import cli, require_tool
+from conftest import ROOT, cli, require_tool
 
 from slo_compiler.live.replay import Episode, episodes
 from slo_compiler.live.timespec import TimeSpecError, parse_time, window
@@ -220,3 +222,22 @@ def test_rules_not_loaded_are_said_once(history: tuple[str, int], shop: Path) ->
     result = _verify(shop, url, "--from", str(start + 20 * 60), "--to", str(start + 40 * 60))
     assert result.stdout.count("the compiled rules are not loaded in this Prometheus") == 1
     assert "the cluster may run other rules" not in result.stdout
+
+
+def test_report_formats(history: tuple[str, int], shop: Path) -> None:
+    """JSON against its schema; JUnit parses with a failure per violated check; Markdown is
+    one table row per SLO and group."""
+    url, start = history
+    span = ("--from", str(start + 20 * 60), "--to", str(start + 40 * 60))
+    doc = json.loads(_verify(shop, url, *span, "--format", "json").stdout)
+    schema = json.loads((ROOT / "schemas/verify-report.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert doc["slos"][0]["groups"][0]["tiers"][0]["slo_tier"] == "page"
+    junit = ET.fromstring(_verify(shop, url, *span, "--format", "junit").stdout)
+    assert (junit.tag, junit.get("tests"), junit.get("failures")) == ("testsuite", "1", "1")
+    [case] = junit.iter("testcase")
+    assert case.get("name") == "shop/checkout [all]"
+    assert "page-fast" in case.find("failure").get("message")  # type: ignore[union-attr]
+    markdown = _verify(shop, url, *span, "--format", "markdown").stdout.splitlines()
+    assert markdown[0] == "### SLO gate: ❌ violated"
+    assert markdown[-1].startswith("| shop/checkout | all | 8,000 | 0.0000% | ❌ violated | ")
