@@ -1,22 +1,44 @@
-"""The commands that talk to a running Prometheus: `verify` (the load-test gate)."""
+"""The commands that talk to a running Prometheus: `verify` (the load-test gate) and
+`loadtest run` (a load tool run between two timestamps, then verify over that window).
+
+Exit codes: 0 pass, 1 an SLO violated its gate or an expected alert is missing, 2 usage,
+3 inconclusive, 4 Prometheus unreachable or a query failed; the worst wins, in the order
+4, 1, 3. `loadtest run` counts a failed load tool (k6's threshold failure is 99) as 1.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import click
 
 from .cli_base import cli, compile_inputs, inputs, read_inputs, select_slos
+from .durations import format_duration, parse_duration
 from .live import report_formats, timespec
 from .live.client import Client, PrometheusUnreachable, QueryFailed
-from .live.verify import GATES, Options
+from .live.verify import GATES, Options, Report
 from .live.verify import verify as run_verify
 
 EXIT = {"pass": 0, "violated": 1, "inconclusive": 3}
-UNREACHABLE = 4
+VIOLATED, INCONCLUSIVE, UNREACHABLE = 1, 3, 4
+# A window that ends less than this before now "ends now": wait for the last scrape.
+NOW_SLACK = 1.0
+# The scrape interval assumed for --settle's default (the SLO files' default).
+SCRAPE_INTERVAL = 15
+
+
+def worst(*codes: int) -> int:
+    """The exit code that wins: 4 (no answer) over 1 (failed) over 3 (no data) over 0."""
+    for code in (UNREACHABLE, VIOLATED, INCONCLUSIVE):
+        if code in codes:
+            return code
+    return max(codes, default=0)
 
 
 def _headers(values: tuple[str, ...]) -> dict[str, str]:
@@ -33,96 +55,202 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class GateOptions:
+    """What `verify` and `loadtest run` share: where to ask and what fails the gate."""
+
+    slo: tuple[str, ...]
+    slos: str
+    config: str | None
+    url: str
+    gate: str
+    expect_fire: tuple[str, ...]
+    min_events: float
+    settle: str | None
+    headers: tuple[str, ...]
+    ca: str | None
+    fmt: str
+
+
+def gate_options(positional_slos: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options of every gate command, collected into one GateOptions `opts`. SLOs are
+    named as arguments, or with --slo where the arguments are a command to run."""
+    select = (
+        click.argument("slo", nargs=-1)
+        if positional_slos
+        else click.option("--slo", multiple=True, metavar="SLO", help="Only these SLOs.")
+    )
+    options = [
+        select,
+        inputs,
+        click.option(
+            "--prometheus", "url", required=True, metavar="URL", help="Prometheus' base URL."
+        ),
+        click.option(
+            "--gate",
+            type=click.Choice(GATES),
+            default="page",
+            show_default=True,
+            help="What fails the run: a page tier crossed or firing, any tier, or the objective.",
+        ),
+        click.option(
+            "--expect-fire",
+            multiple=True,
+            metavar="[SLO:]TIER",
+            help="A tier (or page/ticket) that must fire: fault-injection runs.",
+        ),
+        click.option(
+            "--min-events",
+            type=float,
+            default=1,
+            show_default=True,
+            help="Fewer events is inconclusive.",
+        ),
+        click.option(
+            "--settle",
+            metavar="DURATION",
+            help="When the window ends now, wait this long first (default: a scrape and a "
+            "rule evaluation interval) so that its last events are in.",
+        ),
+        click.option(
+            "--header",
+            "headers",
+            multiple=True,
+            metavar="NAME=$ENV",
+            help="An HTTP header whose value is read from the environment.",
+        ),
+        click.option(
+            "--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS."
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json", "junit", "markdown"]),
+            default="text",
+            show_default=True,
+            help="text, JSON (schemas/verify-report.schema.json), JUnit XML, or Markdown.",
+        ),
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        def wrapper(**kwargs: object) -> None:
+            names = GateOptions.__dataclass_fields__
+            values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+            command(opts=GateOptions(**values), **kwargs)  # type: ignore[arg-type]
+
+        wrapper.__name__ = command.__name__
+        wrapper.__doc__ = command.__doc__
+        # The command's own options, declared below this decorator, come first.
+        wrapper.__click_params__ = list(getattr(command, "__click_params__", []))  # type: ignore[attr-defined]
+        for option in reversed(options):
+            wrapper = option(wrapper)  # type: ignore[assignment]
+        return wrapper
+
+    return decorate
+
+
+def gate(opts: GateOptions, begin: float, finish: float) -> int:
+    """Verify the selected SLOs over [begin, finish], print the report; the exit code."""
+    result = compile_inputs(read_inputs(opts.slos, opts.config), ("prometheus",))
+    plans = [s for p in result.plans for s in p.slos]
+    if opts.slo:
+        plans = select_slos(plans, opts.slo)
+    interval = result.config.rule_interval
+    settle = _settle(opts.settle, SCRAPE_INTERVAL + interval)
+    expected = tuple(
+        (w.rsplit(":", 1)[0], w.rsplit(":", 1)[1]) if ":" in w else (None, w)
+        for w in opts.expect_fire
+    )
+    options = Options(
+        begin,
+        finish,
+        interval,
+        opts.gate,
+        opts.min_events,
+        expected,
+        result.config.prometheus_alerts,
+    )
+    client = Client(opts.url, headers=_headers(opts.headers), ca_bundle=opts.ca)
+    try:
+        if time.time() - finish < NOW_SLACK and settle:
+            client.query("1", time.time())  # an unreachable server fails before the wait
+            click.echo(f"settling {format_duration(settle)} for the last scrape...", err=True)
+            time.sleep(settle)
+        report = run_verify(client, plans, options)
+    except (PrometheusUnreachable, QueryFailed) as err:
+        click.echo(f"slo-compiler verify: {err}", err=True)
+        return UNREACHABLE
+    click.echo(_render(report, opts.fmt), nl=False)
+    return EXIT[report.status]
+
+
+def _settle(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    if text.strip() in ("0", "0s"):
+        return 0
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--settle") from None
+
+
+def _render(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.document(), indent=2) + "\n"
+    render = {
+        "text": report_formats.text,
+        "junit": report_formats.junit,
+        "markdown": report_formats.markdown,
+    }
+    return render[fmt](report)
+
+
 @cli.command()
-@click.argument("slo", nargs=-1)
-@inputs
-@click.option("--prometheus", "url", required=True, metavar="URL", help="Prometheus' base URL.")
+@gate_options(positional_slos=True)
 @click.option(
     "--from", "start", metavar="TIME", help="Window start: RFC 3339, unix seconds, now-20m."
 )
 @click.option("--to", "end", metavar="TIME", help="Window end (default now).")
 @click.option("--last", metavar="DURATION", help="The window ending now, e.g. 20m.")
-@click.option(
-    "--gate",
-    type=click.Choice(GATES),
-    default="page",
-    show_default=True,
-    help="What fails the run: a page tier crossed or firing, any tier, or the objective.",
-)
-@click.option(
-    "--expect-fire",
-    multiple=True,
-    metavar="[SLO:]TIER",
-    help="A tier (or page/ticket) that must fire: fault-injection runs.",
-)
-@click.option(
-    "--min-events", type=float, default=1, show_default=True, help="Fewer events is inconclusive."
-)
-@click.option(
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="NAME=$ENV",
-    help="An HTTP header whose value is read from the environment.",
-)
-@click.option("--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text, JSON (schemas/verify-report.schema.json), JUnit XML, or Markdown.",
-)
-def verify(
-    slo: tuple[str, ...],
-    slos: str,
-    config: str | None,
-    url: str,
-    start: str | None,
-    end: str | None,
-    last: str | None,
-    gate: str,
-    expect_fire: tuple[str, ...],
-    min_events: float,
-    headers: tuple[str, ...],
-    ca: str | None,
-    fmt: str,
-) -> None:
+def verify(opts: GateOptions, start: str | None, end: str | None, last: str | None) -> None:
     """Check the SLOs in a live Prometheus over a window (a load test): events and SLI,
     which burn-rate tiers the window crossed, a replay of each tier's alert with its `for`,
     and what the deployed alerts did. Exit 0 pass, 1 violated, 3 inconclusive (no data),
     4 Prometheus unreachable or a query failed.
     """
-    result = compile_inputs(read_inputs(slos, config), ("prometheus",))
-    plans = [s for p in result.plans for s in p.slos]
-    if slo:
-        plans = select_slos(plans, slo)
     try:
         begin, finish = timespec.window(start, end, last, time.time())
     except (timespec.TimeSpecError, ValueError) as err:
         raise click.UsageError(str(err)) from None
-    expected = tuple(
-        (w.rsplit(":", 1)[0], w.rsplit(":", 1)[1]) if ":" in w else (None, w) for w in expect_fire
-    )
-    opts = Options(
-        begin,
-        finish,
-        result.config.rule_interval,
-        gate,
-        min_events,
-        expected,
-        result.config.prometheus_alerts,
-    )
-    client = Client(url, headers=_headers(headers), ca_bundle=ca)
+    sys.exit(gate(opts, begin, finish))
+
+
+@cli.group()
+def loadtest() -> None:
+    """Run a load test and gate it on the SLOs."""
+
+
+@loadtest.command(
+    "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@gate_options(positional_slos=False)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(opts: GateOptions, command: tuple[str, ...]) -> None:
+    """Run COMMAND (after `--`: `k6 run script.js`, `locust --headless ...`), then verify
+    the SLOs over the time it ran, and exit with the worse of the two results: a load
+    tool's own failure (k6 exits 99 on a failed threshold) counts as a failed gate.
+
+    \b
+    slo-compiler loadtest run --prometheus http://localhost:9090 -- k6 run load.js
+    """
+    begin = time.time()
     try:
-        report = run_verify(client, plans, opts)
-    except (PrometheusUnreachable, QueryFailed) as err:
-        click.echo(f"slo-compiler verify: {err}", err=True)
-        sys.exit(UNREACHABLE)
-    if fmt == "json":
-        click.echo(json.dumps(report.document(), indent=2))
-    else:
-        render = {"text": report_formats.text, "junit": report_formats.junit}
-        click.echo(render.get(fmt, report_formats.markdown)(report), nl=False)
-    sys.exit(EXIT[report.status])
+        tool = subprocess.run(list(command), check=False).returncode
+    except OSError as err:
+        raise click.UsageError(f"cannot run {command[0]}: {err.strerror}") from None
+    finish = time.time()
+    if tool != 0:
+        click.echo(f"load tool: {command[0]} exited {tool}", err=True)
+    verdict = gate(opts, begin, finish)
+    sys.exit(worst(verdict, VIOLATED if tool != 0 else 0))

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 import requests
 from conftest import ROOT, cli, require_tool
 
+from slo_compiler.cli_live import worst
 from slo_compiler.live.replay import Episode, episodes
 from slo_compiler.live.timespec import TimeSpecError, parse_time, window
 
@@ -241,3 +243,29 @@ def test_report_formats(history: tuple[str, int], shop: Path) -> None:
     markdown = _verify(shop, url, *span, "--format", "markdown").stdout.splitlines()
     assert markdown[0] == "### SLO gate: ❌ violated"
     assert markdown[-1].startswith("| shop/checkout | all | 8,000 | 0.0000% | ❌ violated | ")
+
+
+def test_loadtest_run_combines_the_load_tool_and_the_gate(
+    history: tuple[str, int], shop: Path
+) -> None:
+    """A stand-in for k6 (not installable here) failing its thresholds (exit 99): the run
+    fails and says so; a tool that passes leaves the gate's verdict (no traffic reached
+    this Prometheus during it: inconclusive, never a pass)."""
+    url, _ = history
+    k6_failed = [sys.executable, "-c", "import sys; print('k6: thresholds crossed'); sys.exit(99)"]
+    result = cli(
+        "loadtest", "run", "--prometheus", url, "--settle", "0s", "--", *k6_failed, cwd=shop
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "k6: thresholds crossed" in result.stdout
+    assert f"load tool: {sys.executable} exited 99" in result.stderr
+    passed = [sys.executable, "-c", "pass"]
+    result = cli("loadtest", "run", "--prometheus", url, "--settle", "0s", "--", *passed, cwd=shop)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "INCONCLUSIVE" in result.stdout
+    missing = cli("loadtest", "run", "--prometheus", url, "--", "no-such-load-tool", cwd=shop)
+    assert missing.returncode == 2 and "cannot run no-such-load-tool" in missing.stderr
+
+
+def test_exit_codes_the_worst_wins() -> None:
+    assert worst(0, 3, 1) == 1 and worst(3, 4, 1) == 4 and worst(3, 0) == 3 and worst(0) == 0

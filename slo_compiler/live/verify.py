@@ -177,7 +177,7 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
         result.status = INCONCLUSIVE
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
-    seconds = int(opts.end - opts.start)
+    seconds = max(1, int(opts.end - opts.start))  # a range selector needs a positive range
     window = f"{seconds}s"
     missing = _preflight(client, plan, opts, window)
     if missing:
