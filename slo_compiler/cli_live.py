@@ -173,7 +173,7 @@ def gate(opts: GateOptions, begin: float, finish: float) -> int:
     client = Client(opts.url, headers=_headers(opts.headers), ca_bundle=opts.ca)
     try:
         if time.time() - finish < NOW_SLACK and settle:
-            client.query("1", time.time())  # an unreachable server fails before the wait
+            client.query("vector(1)", time.time())  # an unreachable server fails before the wait
             click.echo(f"settling {format_duration(settle)} for the last scrape...", err=True)
             time.sleep(settle)
         report = run_verify(client, plans, options)

@@ -64,6 +64,8 @@ class Client:
     def query(self, expr: str, at: float) -> list[tuple[Labels, float]]:
         """An instant query: (labels, value) per series."""
         data = self._get("/api/v1/query", {"query": expr, "time": at})
+        if data.get("resultType") == "scalar":
+            return [({}, float(data["result"][1]))]
         return [(r["metric"], float(r["value"][1])) for r in data["result"]]
 
     def query_range(
