@@ -7,146 +7,45 @@ payment SLO must fail on its page tier; the seat and queue SLOs, healthy, must p
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from conftest import ROOT, cli, require_tool
 
 pytestmark = pytest.mark.live
 
-SLOS = ROOT / "loadtest/slos"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(url: str, log: Path) -> None:
-    for _ in range(200):
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    pytest.fail(log.read_text())
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    os.kill(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+sys.path.insert(0, str(ROOT / "loadtest"))
+import stack  # noqa: E402 - the load-test equipment is not part of the package
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
-    """(simulator URL, Prometheus URL, config) with payment_5xx on."""
-    server = require_tool("prometheus")
-    config = tmp_path / "slo-compiler.yaml"
-    config.write_text("apiVersion: slo-compiler/v1\nevaluation_interval: 1s\n")
-    compiled = cli(
-        "compile",
-        "--slos",
-        str(SLOS),
-        "--config",
-        str(config),
-        "--target",
-        "prometheus",
-        "--out",
-        "gen",
-        cwd=tmp_path,
-    )
-    assert compiled.returncode == 0, compiled.stderr
-    sim_port, prom_port = _free_port(), _free_port()
-    sim_log = (tmp_path / "simulator.log").open("w")
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "loadtest/simulator.py"),
-            "--port",
-            str(sim_port),
-            "--fault",
-            "payment_5xx",
-            "--lock-hold",
-            "0.02",
-            "--admit-after",
-            "0.3",
-        ],
-        stdout=sim_log,
-        stderr=subprocess.STDOUT,
-    )
-    (tmp_path / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        f"rule_files: ['{tmp_path}/gen/prometheus/*.rules.yaml']\n"
-        "scrape_configs:\n"
-        f"  - job_name: platform\n    static_configs: [{{targets: ['127.0.0.1:{sim_port}']}}]\n"
-    )
-    prometheus = subprocess.Popen(
-        [
-            server,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "prometheus.log").open("w"),
-    )
-    try:
-        _wait_ready(f"http://127.0.0.1:{sim_port}/metrics", tmp_path / "simulator.log")
-        _wait_ready(f"http://127.0.0.1:{prom_port}/-/ready", tmp_path / "prometheus.log")
-        yield f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{prom_port}", config
-    finally:
-        _stop(prometheus)
-        _stop(simulator)
+def storm(tmp_path: Path) -> Iterator[stack.Stack]:
+    """The simulator with a payment 5xx storm, and a Prometheus evaluating the rules."""
+    require_tool("prometheus")
+    with stack.running(tmp_path, "payment_5xx") as running:
+        yield running
 
 
 def test_a_payment_storm_fails_the_payment_slo_and_only_it(
-    stack: tuple[str, str, Path], tmp_path: Path
+    storm: stack.Stack, tmp_path: Path
 ) -> None:
-    simulator, prometheus, config = stack
-    locust = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(ROOT / "loadtest/locustfile.py"),
-        "--headless",
-        "-H",
-        simulator,
-        "-u",
-        "10",
-        "-r",
-        "10",
-        "-t",
-        "15s",
-        "--only-summary",
-        "--exit-code-on-error",
-        "0",
-    ]
     result = cli(
         "loadtest",
         "run",
         "--prometheus",
-        prometheus,
+        storm.prometheus,
         "--slos",
-        str(SLOS),
+        str(stack.SLOS),
         "--config",
-        str(config),
+        str(storm.config),
         "--settle",
         "3s",
         "--format",
         "json",
         "--",
-        *locust,
+        *stack.locust(storm.simulator, 15),
         cwd=tmp_path,
     )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -160,3 +59,25 @@ def test_a_payment_storm_fails_the_payment_slo_and_only_it(
     assert any("page-fast" in r for r in group["reasons"]), group["reasons"]
     assert verdicts["ticket-service"]["status"] == "pass", verdicts["ticket-service"]
     assert verdicts["queue-service"]["status"] == "pass", verdicts["queue-service"]
+    # The deployed rules (evaluated every second) paged too, as the replay says.
+    page_fast = next(t for t in group["tiers"] if t["tier"] == "page-fast")
+    assert page_fast["fired_at"] is not None and page_fast["actual_fired_at"] is not None
+    # The same window as a fault-injection run: the payment page is expected, and came.
+    expected = cli(
+        "verify",
+        "payment-failure-rate",
+        "--prometheus",
+        storm.prometheus,
+        "--slos",
+        str(stack.SLOS),
+        "--config",
+        str(storm.config),
+        "--from",
+        str(report["start"]),
+        "--to",
+        str(report["end"]),
+        "--expect-fire",
+        "payment-failure-rate:page-fast",
+        cwd=tmp_path,
+    )
+    assert expected.returncode == 0, expected.stdout + expected.stderr

@@ -1,0 +1,164 @@
+"""A local stack for load tests: the platform simulator and a real Prometheus (Debian's
+package) on 127.0.0.1, scraping the simulator every second and evaluating the compiled
+rules of `loadtest/slos/` every second. Used by the demo and by the end-to-end test; every
+process is started on a free port with temporary storage and stopped by its pid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SLOS = HERE / "slos"
+CONFIG = "apiVersion: slo-compiler/v1\nevaluation_interval: 1s\n"
+# slo-compiler from this checkout, whatever copy is installed.
+ENV = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+
+
+@dataclass(frozen=True)
+class Stack:
+    simulator: str  # URL
+    prometheus: str  # URL
+    config: Path  # the slo-compiler config the rules were compiled with
+
+    def fault(self, **switches: bool) -> None:
+        """Switch the simulator's faults (payment_5xx, lock_leak, slow_queue)."""
+        body = str(switches).replace("'", '"').replace("True", "true").replace("False", "false")
+        request = urllib.request.Request(
+            f"{self.simulator}/faults", data=body.encode(), method="POST"
+        )
+        urllib.request.urlopen(request, timeout=5).close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(url: str, log: Path) -> None:
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-2000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def compile_rules(work: Path) -> Path:
+    """The load-test SLOs compiled to Prometheus rules under `work`; the config used."""
+    config = work / "slo-compiler.yaml"
+    config.write_text(CONFIG)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "slo_compiler",
+            "compile",
+            "-q",
+            "--slos",
+            str(SLOS),
+            "--config",
+            str(config),
+            "--target",
+            "prometheus",
+            "--out",
+            str(work / "gen"),
+        ],
+        check=True,
+        env=ENV,
+    )
+    return config
+
+
+@contextmanager
+def running(work: Path, *faults: str) -> Iterator[Stack]:
+    """The simulator (with `faults` on) and Prometheus, until the block ends."""
+    server = shutil.which("prometheus")
+    if server is None:
+        raise RuntimeError("prometheus not found: apt-get install prometheus")
+    config = compile_rules(work)
+    sim_port, prom_port = free_port(), free_port()
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "simulator.py"),
+            "--port",
+            str(sim_port),
+            "--lock-hold",
+            "0.02",
+            "--admit-after",
+            "0.3",
+            "--slow-wait",
+            "4",
+            *(f"--fault={f}" for f in faults),
+        ],
+        stdout=(work / "simulator.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    (work / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: ['{work}/gen/prometheus/*.rules.yaml']\n"
+        "scrape_configs:\n"
+        f"  - job_name: platform\n    static_configs: [{{targets: ['127.0.0.1:{sim_port}']}}]\n"
+    )
+    prometheus = subprocess.Popen(
+        [
+            server,
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(work / "prometheus.log").open("w"),
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
+        _wait_ready(f"http://127.0.0.1:{prom_port}/-/ready", work / "prometheus.log")
+        yield Stack(f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{prom_port}", config)
+    finally:
+        _stop(prometheus)
+        _stop(simulator)
+
+
+def locust(host: str, seconds: int, users: int = 10) -> list[str]:
+    """The Locust command for the three flows, headless, exiting 0 on request errors (the
+    server-side gate judges them)."""
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "-H",
+        host,
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+    ]
