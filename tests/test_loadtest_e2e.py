@@ -28,29 +28,35 @@ def storm(tmp_path: Path) -> Iterator[stack.Stack]:
         yield running
 
 
-def test_a_payment_storm_fails_the_payment_slo_and_only_it(
-    storm: stack.Stack, tmp_path: Path
-) -> None:
+def _load_test(running: stack.Stack, cwd: Path) -> tuple[int, dict]:
+    """`loadtest run` with Locust for 12s; its exit code and its JSON report."""
     result = cli(
         "loadtest",
         "run",
         "--prometheus",
-        storm.prometheus,
+        running.prometheus,
         "--slos",
         str(stack.SLOS),
         "--config",
-        str(storm.config),
+        str(running.config),
         "--settle",
         "3s",
         "--format",
         "json",
         "--",
-        *stack.locust(storm.simulator, 15),
-        cwd=tmp_path,
+        *stack.locust(running.simulator, 12),
+        cwd=cwd,
     )
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    assert '{\n  "prometheus"' in result.stdout, result.stdout[-2000:] + result.stderr[-3000:]
-    report = json.loads(result.stdout[result.stdout.index('{\n  "prometheus"') :])
+    start = result.stdout.find('{\n  "prometheus"')
+    assert start >= 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.returncode, json.loads(result.stdout[start:])
+
+
+def test_a_payment_storm_fails_the_payment_slo_and_only_it(
+    storm: stack.Stack, tmp_path: Path
+) -> None:
+    code, report = _load_test(storm, tmp_path)
+    assert code == 1, report
     verdicts = {s["service"]: s for s in report["slos"]}
     payment = verdicts["payment-service"]
     assert payment["status"] == "violated", payment
@@ -81,3 +87,18 @@ def test_a_payment_storm_fails_the_payment_slo_and_only_it(
         cwd=tmp_path,
     )
     assert expected.returncode == 0, expected.stdout + expected.stderr
+
+
+def test_lock_leak_and_slow_queue_fail_their_own_slos(tmp_path: Path) -> None:
+    """Both faults at once, payments healthy: the seat and queue SLOs fail on a page
+    tier, the payment SLO passes."""
+    require_tool("prometheus")
+    with stack.running(tmp_path, "lock_leak", "slow_queue") as running:
+        code, report = _load_test(running, tmp_path)
+    assert code == 1, report
+    verdicts = {s["service"]: s for s in report["slos"]}
+    assert verdicts["payment-service"]["status"] == "pass", verdicts["payment-service"]
+    for service in ("ticket-service", "queue-service"):
+        [group] = verdicts[service]["groups"]
+        assert verdicts[service]["status"] == "violated", verdicts[service]
+        assert any("page-fast" in r for r in group["reasons"]), group["reasons"]

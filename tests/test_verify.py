@@ -58,12 +58,35 @@ def _counters() -> list[tuple[int, int]]:
     return out
 
 
+GROUPED = """\
+apiVersion: slo-compiler/v1
+service: api
+scrape_interval: 15s
+slos:
+  - name: availability
+    objective: 99
+    period: 7d
+    group_by: [uri]
+    sli:
+      ratio:
+        errors: api_total{code="500"}
+        total: api_total
+"""
+
+
 def _openmetrics(start: int) -> str:
+    """`req_total` as described above; `api_total` for the grouped SLO: uri /a healthy
+    throughout, uri /b failing every request."""
     lines = ["# TYPE req counter"]
     for i, (total, bad) in enumerate(_counters()):
         t = start + i * STEP
         lines.append(f'req_total{{code="200"}} {total - bad} {t}')
         lines.append(f'req_total{{code="500"}} {bad} {t}')
+    lines.append("# TYPE api counter")
+    for i in range(SAMPLES + 1):
+        t = start + i * STEP
+        lines.append(f'api_total{{code="200",uri="/a"}} {i * PER_SAMPLE} {t}')
+        lines.append(f'api_total{{code="500",uri="/b"}} {i * PER_SAMPLE} {t}')
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
@@ -124,11 +147,14 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("shop")
     (work / "slos").mkdir()
     (work / "slos/shop.yaml").write_text(SLO)
+    (work / "slos/api.yaml").write_text(GROUPED)
     return work
 
 
 def _verify(shop: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli("verify", "--prometheus", url, *args, cwd=shop)
+    """verify of the shop SLO, unless the arguments name another."""
+    named = any(a in ("shop", "api") for a in args)
+    return cli("verify", "--prometheus", url, *([] if named else ["shop"]), *args, cwd=shop)
 
 
 def test_healthy_window_passes_with_exact_event_counts(
@@ -136,7 +162,15 @@ def test_healthy_window_passes_with_exact_event_counts(
 ) -> None:
     url, start = history
     result = _verify(
-        shop, url, "--from", str(start + 5 * 60), "--to", str(start + 20 * 60), "--format", "json"
+        shop,
+        url,
+        "shop",
+        "--from",
+        str(start + 5 * 60),
+        "--to",
+        str(start + 20 * 60),
+        "--format",
+        "json",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
@@ -269,3 +303,15 @@ def test_loadtest_run_combines_the_load_tool_and_the_gate(
 
 def test_exit_codes_the_worst_wins() -> None:
     assert worst(0, 3, 1) == 1 and worst(3, 4, 1) == 4 and worst(3, 0) == 3 and worst(0) == 0
+
+
+def test_a_grouped_slo_is_judged_per_group(history: tuple[str, int], shop: Path) -> None:
+    url, start = history
+    span = ("--from", str(start + 5 * 60), "--to", str(start + 20 * 60))
+    result = _verify(shop, url, "api", *span, "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [slo] = json.loads(result.stdout)["slos"]
+    groups = {g["group"]["uri"]: g for g in slo["groups"]}
+    assert groups["/a"]["status"] == "pass" and groups["/a"]["bad_events"] == 0
+    assert groups["/b"]["status"] == "violated" and groups["/b"]["sli"] == 0
+    assert groups["/b"]["total_events"] == pytest.approx(6000)
