@@ -46,7 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_ready(url: str, log: Path) -> None:
+def wait_ready(url: str, log: Path) -> None:
     for _ in range(300):
         try:
             with urllib.request.urlopen(url, timeout=1) as answer:
@@ -132,8 +132,8 @@ def running(work: Path, *faults: str) -> Iterator[Stack]:
         stderr=(work / "prometheus.log").open("w"),
     )
     try:
-        _wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
-        _wait_ready(f"http://127.0.0.1:{prom_port}/-/ready", work / "prometheus.log")
+        wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
+        wait_ready(f"http://127.0.0.1:{prom_port}/-/ready", work / "prometheus.log")
         yield Stack(f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{prom_port}", config)
     finally:
         _stop(prometheus)
