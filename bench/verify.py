@@ -13,8 +13,6 @@ the time per SLO, beside a reference measured in the same run: the same number o
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,37 +66,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--slos", type=int, default=100)
     args = parser.parse_args()
-    server, promtool = shutil.which("prometheus"), shutil.which("promtool")
-    if not server or not promtool:
-        sys.exit("needs prometheus and promtool: apt-get install prometheus")
     plans = [
         s for p in compile_sources([_slos(args.slos)], None, ("prometheus",)).plans for s in p.slos
     ]
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         work = Path(tmp)
         start = (int(time.time()) - 3 * 3600) // 3600 * 3600
-        (work / "history.om").write_text(_history(start))
-        subprocess.run(
-            [promtool, "tsdb", "create-blocks-from", "openmetrics", "history.om", "data"],
-            cwd=work,
-            check=True,
-            capture_output=True,
-        )
-        (work / "prometheus.yml").write_text("global: {evaluation_interval: 15s}\n")
-        port = stack.free_port()
-        process = subprocess.Popen(
-            [
-                server,
-                f"--config.file={work / 'prometheus.yml'}",
-                f"--storage.tsdb.path={work / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            stack.wait_ready(f"{url}/-/ready", work / "prometheus.yml")
+        stack.backfill(work, _history(start))
+        with stack.prometheus(work, "global: {evaluation_interval: 15s}\n") as url:
             client = Counting(url)
             opts = Options(
                 start + 20 * 60, start + 40 * 60, 15, alerts_in_prometheus=DEFAULT.prometheus_alerts
@@ -112,9 +87,6 @@ def main() -> None:
             for _ in range(queries):
                 reference.query("count(req_total)", opts.end)
             round_trips = time.perf_counter() - began
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
     print("| SLOs | verify | per SLO | queries | same number of trivial queries | ratio |")
     print("|---:|---:|---:|---:|---:|---:|")
     print(

@@ -93,11 +93,8 @@ def compile_rules(work: Path) -> Path:
 @contextmanager
 def running(work: Path, *faults: str) -> Iterator[Stack]:
     """The simulator (with `faults` on) and Prometheus, until the block ends."""
-    server = shutil.which("prometheus")
-    if server is None:
-        raise RuntimeError("prometheus not found: apt-get install prometheus")
     config = compile_rules(work)
-    sim_port, prom_port = free_port(), free_port()
+    sim_port = free_port()
     simulator = subprocess.Popen(
         [
             sys.executable,
@@ -115,29 +112,61 @@ def running(work: Path, *faults: str) -> Iterator[Stack]:
         stdout=(work / "simulator.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    (work / "prometheus.yml").write_text(
+    config_text = (
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         f"rule_files: ['{work}/gen/prometheus/*.rules.yaml']\n"
         "scrape_configs:\n"
         f"  - job_name: platform\n    static_configs: [{{targets: ['127.0.0.1:{sim_port}']}}]\n"
     )
-    prometheus = subprocess.Popen(
+    try:
+        wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
+        with prometheus(work, config_text) as url:
+            yield Stack(f"http://127.0.0.1:{sim_port}", url, config)
+    finally:
+        _stop(simulator)
+
+
+def backfill(work: Path, openmetrics: str) -> Path:
+    """History written as TSDB blocks under work/data (`promtool tsdb create-blocks-from
+    openmetrics`), for a Prometheus started on it: exact, timing-free data."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise RuntimeError("promtool not found: apt-get install prometheus")
+    (work / "history.om").write_text(openmetrics)
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", "history.om", "data"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return work / "data"
+
+
+@contextmanager
+def prometheus(work: Path, config_text: str) -> Iterator[str]:
+    """A real Prometheus on a free port with its data in work/data; yields its URL."""
+    server = shutil.which("prometheus")
+    if server is None:
+        raise RuntimeError("prometheus not found: apt-get install prometheus")
+    (work / "prometheus.yml").write_text(config_text)
+    port = free_port()
+    process = subprocess.Popen(
         [
             server,
             f"--config.file={work / 'prometheus.yml'}",
             f"--storage.tsdb.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
+            f"--web.listen-address=127.0.0.1:{port}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=(work / "prometheus.log").open("w"),
     )
     try:
-        wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
-        wait_ready(f"http://127.0.0.1:{prom_port}/-/ready", work / "prometheus.log")
-        yield Stack(f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{prom_port}", config)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(f"{url}/-/ready", work / "prometheus.log")
+        yield url
     finally:
-        _stop(prometheus)
-        _stop(simulator)
+        _stop(process)
 
 
 def locust(host: str, seconds: int, users: int = 10) -> list[str]:

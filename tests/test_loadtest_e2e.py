@@ -28,8 +28,8 @@ def storm(tmp_path: Path) -> Iterator[stack.Stack]:
         yield running
 
 
-def _load_test(running: stack.Stack, cwd: Path) -> tuple[int, dict]:
-    """`loadtest run` with Locust for 12s; its exit code and its JSON report."""
+def _load_test(running: stack.Stack, cwd: Path, seconds: int = 12) -> tuple[int, dict]:
+    """`loadtest run` with Locust for `seconds`; its exit code and its JSON report."""
     result = cli(
         "loadtest",
         "run",
@@ -44,7 +44,7 @@ def _load_test(running: stack.Stack, cwd: Path) -> tuple[int, dict]:
         "--format",
         "json",
         "--",
-        *stack.locust(running.simulator, 12),
+        *stack.locust(running.simulator, seconds),
         cwd=cwd,
     )
     start = result.stdout.find('{\n  "prometheus"')
@@ -55,7 +55,9 @@ def _load_test(running: stack.Stack, cwd: Path) -> tuple[int, dict]:
 def test_a_payment_storm_fails_the_payment_slo_and_only_it(
     storm: stack.Stack, tmp_path: Path
 ) -> None:
-    code, report = _load_test(storm, tmp_path)
+    # Long enough for page-fast (2m/10s, for 5s) to fire in the deployed rules too, about
+    # 12s in, with room for their evaluation offset.
+    code, report = _load_test(storm, tmp_path, seconds=20)
     assert code == 1, report
     verdicts = {s["service"]: s for s in report["slos"]}
     payment = verdicts["payment-service"]

@@ -7,9 +7,6 @@ storage and is stopped by its pid."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,8 +16,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import requests
 from conftest import ROOT, cli, require_tool
+
+sys.path.insert(0, str(ROOT / "loadtest"))
+import stack
 
 from slo_compiler.cli_live import worst
 from slo_compiler.live.replay import Episode, episodes
@@ -91,55 +90,16 @@ def _openmetrics(start: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real Prometheus serving the backfilled history: (URL, first sample time)."""
-    promtool = require_tool("promtool")
-    server = require_tool("prometheus")
+    require_tool("promtool")
+    require_tool("prometheus")
     work = tmp_path_factory.mktemp("prometheus")
     start = (int(time.time()) - 3 * 3600) // 3600 * 3600  # aligned, well inside retention
-    (work / "history.om").write_text(_openmetrics(start))
-    made = subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", "history.om", "data"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
-    (work / "prometheus.yml").write_text("global: {evaluation_interval: 15s}\n")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            server,
-            f"--config.file={work / 'prometheus.yml'}",
-            f"--storage.tsdb.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(work / "prometheus.log").open("w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail((work / "prometheus.log").read_text())
+    stack.backfill(work, _openmetrics(start))
+    with stack.prometheus(work, "global: {evaluation_interval: 15s}\n") as url:
         yield url, start
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +188,7 @@ def test_no_data_is_inconclusive_never_a_pass(history: tuple[str, int], shop: Pa
 
 
 def test_an_unreachable_prometheus_is_exit_4(shop: Path) -> None:
-    result = _verify(shop, f"http://127.0.0.1:{_free_port()}", "--last", "20m")
+    result = _verify(shop, f"http://127.0.0.1:{stack.free_port()}", "--last", "20m")
     assert result.returncode == 4
     assert result.stderr.startswith("slo-compiler verify: http://127.0.0.1:")
     assert "Traceback" not in result.stderr
