@@ -74,6 +74,26 @@ def cli(
     )
 
 
+def compile_many(repo: Path, stdout: int | None = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    """A compile of 150 more SLOs started in the background: long enough to interrupt."""
+    slos = "".join(
+        f"  - name: s{i}\n    objective: 99.9\n    sli:\n      ratio:\n"
+        f'        errors: x_total{{code="5{i}"}}\n        total: x_total\n'
+        for i in range(150)
+    )
+    (repo / "slos/many.yaml").write_text(
+        f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "slo_compiler", "compile"],
+        cwd=repo,
+        stdout=stdout,
+        stderr=stdout,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli
+from conftest import ROOT, cli, compile_many
 
 from slo_compiler import output
 from slo_compiler.output import read_tree, write_tree
@@ -87,20 +87,7 @@ def test_sigint_during_compile_leaves_old_or_new_never_a_mix(repo: Path) -> None
     """Ctrl-C at some moment of a compile of many SLOs: generated/ is the old tree or the
     complete new one."""
     before = read_tree(repo / "generated")
-    many = repo / "slos" / "many.yaml"
-    slos = "".join(
-        f"  - name: s{i}\n    objective: 99.9\n    sli:\n      ratio:\n"
-        f'        errors: x_total{{code="5{i}"}}\n        total: x_total\n'
-        for i in range(150)
-    )
-    many.write_text(f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "slo_compiler", "compile"],
-        cwd=repo,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    process = compile_many(repo)
     time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=120)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli
+from conftest import ROOT, cli, compile_many
 
 from slo_compiler.cache import tree_digest
 from slo_compiler.outdir import MANIFEST
@@ -219,27 +219,9 @@ def test_a_failure_to_remove_the_old_tree_is_reported(repo: Path) -> None:
     assert not list(repo.glob(".generated.*"))
 
 
-def _compile_process(repo: Path) -> subprocess.Popen[str]:
-    many = repo / "slos" / "many.yaml"
-    slos = "".join(
-        f"  - name: s{i}\n    objective: 99.9\n    sli:\n      ratio:\n"
-        f'        errors: x_total{{code="5{i}"}}\n        total: x_total\n'
-        for i in range(150)
-    )
-    many.write_text(f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}")
-    return subprocess.Popen(
-        [sys.executable, "-m", "slo_compiler", "compile"],
-        cwd=repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
 def test_sigterm_is_handled_like_sigint(repo: Path) -> None:
     before = read_tree(repo / "generated")
-    process = _compile_process(repo)
+    process = compile_many(repo, subprocess.PIPE)
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
