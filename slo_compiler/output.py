@@ -136,7 +136,8 @@ def sibling(folder: Path, kind: str) -> str:
 
 
 class RemovalError(OSError):
-    """The new tree is in place, but the old one (at `filename`) could not be removed."""
+    """The new tree is in place, but the old one could not be removed (the message names
+    the first path that stayed; the next compile sweeps what is left)."""
 
 
 def write_tree(folder: Path, files: dict[str, bytes]) -> Changes:

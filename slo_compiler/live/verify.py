@@ -77,6 +77,9 @@ class Report:
 
     @property
     def status(self) -> str:
+        """The worst of the SLOs'; nothing checked is inconclusive, never a pass."""
+        if not self.slos:
+            return INCONCLUSIVE
         statuses = {s.status for s in self.slos}
         return (
             VIOLATED if VIOLATED in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses else PASS
