@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from .config import Config, platform_interval
+from .config import Config, platform_interval, prometheus_yml_problems
 from .diagnostics import Code, Diagnostic
-from .durations import format_duration, parse_duration
+from .durations import format_duration
 from .yamlpos import SourceMap
 
 FIELD = ("kubernetes", "prometheus_config_file")
@@ -57,25 +57,16 @@ def read_into(config: Config, manifest: Any, where: SourceMap) -> list[Diagnosti
         parsed = yaml.safe_load(text)
     except yaml.YAMLError:
         return problem(Code.YAML_SYNTAX, f"'{k.prometheus_config_key}' is not readable YAML")
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("scrape_configs"), list):
-        return problem(
-            Code.WRONG_TYPE,
-            f"'{k.prometheus_config_key}' is not a Prometheus config with scrape_configs",
-        )
-    interval = (parsed.get("global") or {}).get("evaluation_interval")
-    if interval is not None and not (isinstance(interval, str) and _is_duration(interval)):
-        return problem(Code.DURATION, f"global.evaluation_interval {interval!r} is no duration")
+    problems = prometheus_yml_problems(parsed)
+    if problems:
+        return [
+            p
+            for _, why in problems
+            for p in problem(Code.INVALID_VALUE, f"'{k.prometheus_config_key}' {why}")
+        ]
     config._platform = parsed
     config._platform_source = manifest.name
     return _agrees(config, where)
-
-
-def _is_duration(text: str) -> bool:
-    try:
-        parse_duration(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _agrees(config: Config, where: SourceMap) -> list[Diagnostic]:

@@ -314,3 +314,22 @@ def test_prometheus_operator_target(promtool: str, tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(doc["spec"]))
     checked = run(promtool, "check", "rules", str(tmp_path / "spec.yaml"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_intervals_the_compiler_reads_must_be_durations(tmp_path: Path) -> None:
+    """Inline or read from the manifest, a prometheus.yml whose intervals are no durations
+    is a positioned error, never a traceback."""
+    from test_grafana import config_errors
+
+    inline = (
+        "apiVersion: slo-compiler/v1\nkubernetes:\n  prometheus_config:\n"
+        "    global: {evaluation_interval: soon}\n    scrape_configs: []\n"
+    )
+    [(line, _, code, message)] = config_errors(inline)
+    assert (line, code) == (4, "S004") and "global.evaluation_interval 'soon'" in message
+    repo = _platform_repo(tmp_path)
+    manifest = repo / "platform/base/prometheus.yaml"
+    manifest.write_text(manifest.read_text().replace("scrape_interval: 10s", "scrape_interval: 10"))
+    result = cli("validate", cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "'prometheus.yml' scrape_configs.0.scrape_interval 10 is not a duration" in result.stderr
