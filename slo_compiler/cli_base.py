@@ -145,10 +145,10 @@ def read_inputs(slos: str, config: str | None) -> Inputs:
     return Inputs(sources, config_source, platform)
 
 
-def compile_inputs(inputs: Inputs, targets: tuple[str, ...] = ()) -> Result:
+def compile_inputs(read: Inputs, targets: tuple[str, ...] = ()) -> Result:
     """Compile, or exit 1 with every diagnostic on stderr."""
     try:
-        return compile_sources(inputs.sources, inputs.config, targets or None, inputs.platform)
+        return compile_sources(read.sources, read.config, targets or None, read.platform)
     except CompileError as err:
         fail(err)
 
