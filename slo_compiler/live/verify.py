@@ -17,6 +17,7 @@ Queries come from plan.ExprBuilder, the code that writes the rules. The verdict 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -78,12 +79,7 @@ class Report:
     @property
     def status(self) -> str:
         """The worst of the SLOs'; nothing checked is inconclusive, never a pass."""
-        if not self.slos:
-            return INCONCLUSIVE
-        statuses = {s.status for s in self.slos}
-        return (
-            VIOLATED if VIOLATED in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses else PASS
-        )
+        return worst_status([s.status for s in self.slos])
 
     def document(self) -> dict[str, Any]:
         """The JSON form (schemas/verify-report.schema.json)."""
@@ -129,6 +125,13 @@ class Options:
     alerts_in_prometheus: bool = True  # the config's alert engine evaluates them there
 
 
+def worst_status(statuses: list[str]) -> str:
+    """Violated over inconclusive over pass; no status at all is inconclusive."""
+    if not statuses:
+        return INCONCLUSIVE
+    return next(s for s in (VIOLATED, INCONCLUSIVE, PASS) if s in statuses)
+
+
 def _key(labels: Labels, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(labels.get(n, "") for n in names)
 
@@ -139,14 +142,27 @@ def _by_group(
     return {_key(labels, names): value for labels, value in client.query(expr, at)}
 
 
+def _over_window(
+    client: Client, expr: str, opts: Options
+) -> Iterator[tuple[Labels, list[tuple[float, float]]]]:
+    """`expr` at every evaluation of the window, in chunks under the server's point limit."""
+    for start, end in chunks(opts.start, opts.end, opts.interval):
+        yield from client.query_range(expr, start, end, opts.interval)
+
+
+def _has_series(client: Client, selector: str, window: str, at: float) -> bool:
+    """Whether `selector` had any series in the `window` up to `at`."""
+    found = client.query(f"count(count_over_time({selector}[{window}]))", at)
+    return bool(found and found[0][1] > 0)
+
+
 def _first_fire(
     client: Client, expr: str, tier: Tier, opts: Options, names: tuple[str, ...]
 ) -> dict[tuple[str, ...], float | None]:
     """Per group, the first firing of `expr` over the window with the tier's `for`."""
     holds: dict[tuple[str, ...], set[float]] = {}
-    for start, end in chunks(opts.start, opts.end, opts.interval):
-        for labels, values in client.query_range(expr, start, end, opts.interval):
-            holds.setdefault(_key(labels, names), set()).update(t for t, _ in values)
+    for labels, values in _over_window(client, expr, opts):
+        holds.setdefault(_key(labels, names), set()).update(t for t, _ in values)
     times = grid(opts.start, opts.end, opts.interval)
     out: dict[tuple[str, ...], float | None] = {}
     for key, steps in holds.items():
@@ -160,12 +176,11 @@ def _preflight(client: Client, plan: SloPlan, opts: Options, window: str) -> lis
     # No series of the errors selector is no errors (the rules read it so); no series of
     # the total, or of a good selector such as a latency bucket, is missing data.
     selectors = [s for s in (plan.query.total, plan.query.good) if s]
-    missing = []
-    for selector in selectors:
-        found = client.query(f"count(count_over_time({selector.render()}[{window}]))", opts.end)
-        if not found or found[0][1] == 0:
-            missing.append(f"no series of {selector.render()} in the window")
-    return missing
+    return [
+        f"no series of {s.render()} in the window"
+        for s in selectors
+        if not _has_series(client, s.render(), window, opts.end)
+    ]
 
 
 def _wanted(opts: Options, plan: SloPlan, tier: Tier) -> bool:
@@ -261,18 +276,16 @@ def _actual(
         {"alertname": alert, "alertstate": "firing", **plan.selector_labels},
     ).render()
     out: dict[tuple[str, tuple[str, ...]], float] = {}
-    for start, end in chunks(opts.start, opts.end, opts.interval):
-        for labels, values in client.query_range(selector, start, end, opts.interval):
-            key = (labels.get("slo_window", ""), _key(labels, names))
-            out[key] = min(out.get(key, values[0][0]), values[0][0])
+    for labels, values in _over_window(client, selector, opts):
+        key = (labels.get("slo_window", ""), _key(labels, names))
+        out[key] = min(out.get(key, values[0][0]), values[0][0])
     return out
 
 
 def _deployed(client: Client, plan: SloPlan, opts: Options, window: str) -> bool:
     """Whether this Prometheus evaluates the SLO's recording rules."""
     recorded = series(TOTAL_RATE, plan.selector_labels).render()
-    found = client.query(f"count(count_over_time({recorded}[{window}]))", opts.end)
-    return bool(found and found[0][1] > 0)
+    return _has_series(client, recorded, window, opts.end)
 
 
 def _judge(
@@ -317,14 +330,9 @@ def _judge(
 
 
 def _roll_up(result: SloResult) -> None:
-    statuses = {g.status for g in result.groups}
     if not result.groups:
-        result.status = INCONCLUSIVE
         result.reasons.append("no events counted in the window")
-    elif VIOLATED in statuses:
-        result.status = VIOLATED
-    elif INCONCLUSIVE in statuses:
-        result.status = INCONCLUSIVE
+    result.status = worst_status([g.status for g in result.groups])
 
 
 def verify(client: Client, plans: list[SloPlan], opts: Options) -> Report:
