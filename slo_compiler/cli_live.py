@@ -21,12 +21,13 @@ import click
 from .cli_base import cli, compile_inputs, inputs, read_inputs, select_slos
 from .durations import format_duration, parse_duration
 from .live import report_formats, timespec
+from .live import verify as verify_
 from .live.client import Client, PrometheusUnreachable, QueryFailed
 from .live.verify import GATES, Options, Report
 from .live.verify import verify as run_verify
 
-EXIT = {"pass": 0, "violated": 1, "inconclusive": 3}
-VIOLATED, INCONCLUSIVE, UNREACHABLE = 1, 3, 4
+FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
+EXIT = {verify_.PASS: 0, verify_.VIOLATED: FAILED_EXIT, verify_.INCONCLUSIVE: INCONCLUSIVE_EXIT}
 # A window that ends less than this before now "ends now": wait for the last scrape.
 NOW_SLACK = 1.0
 # The scrape interval assumed for --settle's default (the SLO files' default).
@@ -35,7 +36,7 @@ SCRAPE_INTERVAL = 15
 
 def worst(*codes: int) -> int:
     """The exit code that wins: 4 (no answer) over 1 (failed) over 3 (no data) over 0."""
-    for code in (UNREACHABLE, VIOLATED, INCONCLUSIVE):
+    for code in (UNREACHABLE_EXIT, FAILED_EXIT, INCONCLUSIVE_EXIT):
         if code in codes:
             return code
     return max(codes, default=0)
@@ -179,7 +180,7 @@ def gate(opts: GateOptions, begin: float, finish: float) -> int:
         report = run_verify(client, plans, options)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler verify: {err}", err=True)
-        return UNREACHABLE
+        return UNREACHABLE_EXIT
     click.echo(_render(report, opts.fmt), nl=False)
     return EXIT[report.status]
 
@@ -253,4 +254,4 @@ def run(opts: GateOptions, command: tuple[str, ...]) -> None:
     if tool != 0:
         click.echo(f"load tool: {command[0]} exited {tool}", err=True)
     verdict = gate(opts, begin, finish)
-    sys.exit(worst(verdict, VIOLATED if tool != 0 else 0))
+    sys.exit(worst(verdict, FAILED_EXIT if tool != 0 else 0))
