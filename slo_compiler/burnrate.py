@@ -249,7 +249,7 @@ def lag(window: int, evaluation_interval: int = EVALUATION_INTERVAL) -> Decimal:
     (5m - interval) / 2 late: 2m at Prometheus' default 1m evaluation."""
     if not is_recorded(window):
         return Decimal(0)
-    return Decimal(max(0, BASE_RATE_WINDOW - evaluation_interval)) / 2
+    return Decimal(BASE_RATE_WINDOW - evaluation_interval) / 2
 
 
 @dataclass(frozen=True)

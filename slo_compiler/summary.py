@@ -13,7 +13,7 @@ from .output import Changes
 # (folder, file suffix, what one is), in the order the summary names them.
 KINDS = (
     ("prometheus/", ".rules.yaml", "Prometheus rule file"),
-    ("prometheus/tests/", ".test.yaml", "promtool test"),
+    ("prometheus/tests/", ".test.yaml", "promtool test file"),
     ("grafana/alerting/", ".rules.yaml", "Grafana alert rule file"),
     ("grafana/dashboards/", ".json", "dashboard"),
     ("k8s/", ".yaml", "Kubernetes manifest"),

@@ -37,14 +37,14 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     result = cli("compile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        "6 SLOs -> 22 files under generated/ (22 added, 0 changed, 0 removed): "
-        "6 Prometheus rule files (84 recording rules, 30 alerts), 6 promtool tests, "
+        "6 SLOs -> 39 files under generated/ (39 added, 0 changed, 0 removed): "
+        "6 Prometheus rule files (84 recording rules, 30 alerts), 23 promtool test files, "
         "6 dashboards\n"
     )
     stems = sorted(p.stem for p in (ROOT / "slos").glob("*.yaml"))
     assert sorted(read_tree(tmp_path / "generated")) == sorted(
         [f"prometheus/{s}.rules.yaml" for s in stems]
-        + [f"prometheus/tests/{s}.test.yaml" for s in stems]
+        + [f for s in stems for f in _test_files(s)]
         + [f"grafana/dashboards/{s}.json" for s in stems]
         + ["grafana/dashboard-providers/slo-compiler.yaml", "README.md", ".gitignore"]
         + [".slo-compiler-manifest"]
@@ -59,6 +59,23 @@ def test_committed_generated_tree_is_what_the_sources_produce() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# The coarser evaluation intervals of each example's slower tiers (half their `for`).
+COARSER_STEPS = {
+    "auth-service": ["3m", "8m"],
+    "catalog-service": ["1h48m", "36m", "9m"],
+    "gateway-service": ["12m", "36m", "3m"],
+    "payment-service": ["12m", "36m", "3m"],
+    "queue-service": ["11m", "33m", "3m"],
+    "ticket-service": ["12m", "36m", "3m"],
+}
+
+
+def _test_files(stem: str) -> list[str]:
+    return [f"prometheus/tests/{stem}.test.yaml"] + [
+        f"prometheus/tests/{stem}.every-{step}.test.yaml" for step in COARSER_STEPS[stem]
+    ]
+
+
 def _per_source_file(stem: str) -> list[str]:
     """What one SLO file compiles to under the platform's config (Grafana alerts)."""
     return [
@@ -66,7 +83,7 @@ def _per_source_file(stem: str) -> list[str]:
         f"grafana/dashboards/{stem}.json",
         f"prometheus/{stem}.rules.yaml",
         f"prometheus/tests/{stem}.alerts.yaml",
-        f"prometheus/tests/{stem}.test.yaml",
+        *_test_files(stem),
     ]
 
 
@@ -162,7 +179,7 @@ def test_removed_slo_file_removes_its_output(repo: Path) -> None:
     (repo / "slos" / "gateway-service.yaml").unlink()
     result = cli("compile", cwd=repo)
     # and the README and k8s/kind files, whose headers list every source
-    assert "0 added, 12 changed, 5 removed" in result.stdout
+    assert "0 added, 12 changed, 8 removed" in result.stdout
     for rel in _per_source_file("gateway-service"):
         assert not (repo / "generated" / rel).exists()
     assert not list(repo.glob(".generated.*")), "temporary folders must be cleaned up"

@@ -25,7 +25,7 @@ def test_summary_counts_what_was_written_per_kind(repo: Path) -> None:
     )
     full = cli("compile", "--out", "all", cwd=repo).stdout.splitlines()[0]
     assert full.endswith(
-        "6 Prometheus rule files (84 recording rules), 6 promtool tests, "
+        "6 Prometheus rule files (84 recording rules), 23 promtool test files, "
         "6 Grafana alert rule files (30 alerts), 6 dashboards, 9 Kubernetes manifests"
     )
 

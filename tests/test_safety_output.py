@@ -167,7 +167,7 @@ def test_summary_names_the_removed_files(repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     removed = result.stdout.splitlines()[1]
     assert removed.startswith("removed: grafana/alerting/auth-service.rules.yaml, ")
-    assert removed.endswith(" and 5 more")  # five named, of ten
+    assert removed.endswith(" and 10 more")  # five named, of fifteen
 
 
 def test_a_symlinked_generated_folder_is_written_through(repo: Path) -> None:

@@ -48,24 +48,41 @@ BASE_EVENTS = 100_000
 MAX_NUDGES = 50
 
 
-def test_file_path(plan: SourcePlan) -> str:
-    return f"{FOLDER}/{plan.stem}.test.yaml"
+def test_file_path(plan: SourcePlan, step: int | None = None) -> str:
+    """`<stem>.test.yaml` for the finest evaluation interval of the file's tests, and
+    `<stem>.every-<step>.test.yaml` for each coarser one (promtool sets one interval per file)."""
+    suffix = "" if step is None else f".every-{dur(step)}"
+    return f"{FOLDER}/{plan.stem}{suffix}.test.yaml"
 
 
 def _ceil(seconds: int, step: int) -> int:
     return -(-seconds // step) * step
 
 
-def clock_for(slos: tuple[SloPlan, ...]) -> Clock:
-    """Evaluate as coarsely as every window and `for` allows (the gcd of them all): a 90d
-    SLO's tests then take as many evaluations as a 30d one's (every 3m instead of every
-    minute). Samples every minute, or at the evaluation interval where that is finer."""
-    spans = []
-    for slo in slos:
-        for t in slo.tiers:
-            spans += [t.long_window, t.short_window, *([t.for_] if t.for_ else [])]
-    step = math.gcd(*spans) or 60
-    return Clock(sample=math.gcd(60, step), step=step)
+def tier_clock(tier: Tier) -> Clock:
+    """Evaluate a tier's scenarios twice per `for` (a tenth of the short window without one),
+    in whole minutes, inputs sampled every minute: the alert is pending for one evaluation
+    before it fires, which the step scenario checks.
+
+    promtool evaluates every rule at every step, and the long windows read more samples the
+    longer a test runs: cost grows with the square of the evaluations. A slow tier's
+    scenarios span days, and at one evaluation a minute they took most of a minute each;
+    stepping in proportion to the tier keeps every tier at a few hundred evaluations (and
+    promtool's cost per evaluation is mostly per rule, not per sample). The
+    step need not divide the windows or `for`: the model counts what Prometheus does at
+    whatever interval it runs (a `for` ends at the first evaluation past it)."""
+    span = tier.for_ // 2 if tier.for_ else tier.short_window // 10
+    return Clock(sample=60, step=max(60, span - span % 60))
+
+
+def base_clock(slos: tuple[SloPlan, ...]) -> Clock:
+    """The clock of the scenarios that are not about one tier (no traffic, a missing SLI,
+    one group in an outage): the finest of the file's tier clocks, every minute at most."""
+    return min(
+        (tier_clock(t) for slo in slos for t in slo.tiers),
+        key=lambda c: c.step,
+        default=Clock(sample=60, step=60),
+    )
 
 
 @dataclass
@@ -154,7 +171,8 @@ class _Slo:
             f"{dur(fire - start)}; quiet at {dur(quiet - start)}",
             [(group, traffic)],
             end=fire,
-            alert_checks=[start, quiet, fire],
+            # One evaluation before: still pending, or `for` would not be what makes it wait.
+            alert_checks=sorted({start, quiet, fire - step, fire}),
         )
 
     def steady(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario:
@@ -347,9 +365,9 @@ def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario | None:
     raise AssertionError(f"no tie-free traffic for {build.__name__}{args}")
 
 
-def _scenarios(slo: _Slo) -> list[_Scenario]:
-    """Every scenario of an event SLI whose series we can synthesise (none otherwise)."""
-    plan = slo.plan
+def _scenarios(plan: SloPlan, base: Clock) -> list[tuple[_Slo, _Scenario]]:
+    """Every scenario of an event SLI whose series we can synthesise (none otherwise), each
+    with the `_Slo` (and so the clock) it was built on: a tier's own, or `base`."""
     if not isinstance(plan.query, EventSli):
         return []
     groups = group_values(plan.query, plan.group_by, 2) if plan.group_by else None
@@ -358,14 +376,16 @@ def _scenarios(slo: _Slo) -> list[_Scenario]:
         return []
     out = []
     for tier in plan.tiers:
+        slo = _Slo(plan, tier_clock(tier))
         for build in (slo.step, slo.steady, slo.recovery):
             scenario = _retry(slo, build, tier, first)
             if scenario is not None:
-                out.append(scenario)
+                out.append((slo, scenario))
+    slo = _Slo(plan, base)
     # Ratios of 0 and 1 cannot tie with a threshold strictly between them.
-    out.append(slo.expect(slo.idle(groups or [first])))
+    out.append((slo, slo.expect(slo.idle(groups or [first]))))
     if groups and plan.tiers:
-        out.append(slo.expect(slo.outage_in_one_group(groups)))
+        out.append((slo, slo.expect(slo.outage_in_one_group(groups))))
     return out
 
 
@@ -373,34 +393,41 @@ def alerts_file_path(plan: SourcePlan) -> str:
     return f"{FOLDER}/{plan.stem}.alerts.yaml"
 
 
-def test_document(plan: SourcePlan, alerts_apart: bool) -> dict[str, Any]:
-    """The test file of one rule file. With `alerts_apart` (Grafana evaluates the alerts)
-    the rule file holds only recording rules, and the alerts it would hold are tested from
-    a file of their own, evaluated after the recording rules as in one group."""
-    clock = clock_for(plan.slos)
-    tests = []
+def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, Any]]:
+    """The test files of one rule file, one per evaluation interval its scenarios need.
+    With `alerts_apart` (Grafana evaluates the alerts) the rule file holds only recording
+    rules, and the alerts it would hold are tested from a file of their own, evaluated
+    after the recording rules as in one group."""
+    base = base_clock(plan.slos)
+    by_step: dict[int, list[dict[str, Any]]] = {base.step: []}
     for slo_plan in plan.slos:
-        slo = _Slo(slo_plan, clock)
-        tests += [_test_group(slo, scenario) for scenario in _scenarios(slo)]
-        tests.append(_absent(slo))
-    doc: dict[str, Any] = {
-        "rule_files": [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"],
-        "evaluation_interval": dur(clock.step),
-    }
+        for slo, scenario in _scenarios(slo_plan, base):
+            by_step.setdefault(slo.clock.step, []).append(_test_group(slo, scenario))
+        by_step[base.step].append(_absent(_Slo(slo_plan, base)))
+    rule_files = [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"]
+    order = {}
     if alerts_apart:
-        doc["rule_files"].append(alerts_file_path(plan).rsplit("/", 1)[1])
-        doc["group_eval_order"] = [s.group_name for s in plan.slos] + [
+        rule_files.append(alerts_file_path(plan).rsplit("/", 1)[1])
+        order["group_eval_order"] = [s.group_name for s in plan.slos] + [
             group_name(s.group_name, alerts=True, recording=False) for s in plan.slos
         ]
-    doc["tests"] = tests
-    return doc
+    return {
+        test_file_path(plan, None if step == base.step else step): {
+            "rule_files": rule_files,
+            "evaluation_interval": dur(step),
+            **order,
+            "tests": tests,
+        }
+        for step, tests in sorted(by_step.items())
+    }
 
 
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     alerts_apart = not config.prometheus_alerts
     files = {}
     for plan in plans:
-        files[test_file_path(plan)] = yaml_file([plan.source], test_document(plan, alerts_apart))
+        for path, doc in test_documents(plan, alerts_apart).items():
+            files[path] = yaml_file([plan.source], doc)
         if alerts_apart:
             files[alerts_file_path(plan)] = yaml_file(
                 [plan.source], rule_groups(plan, alerts=True, recording=False)
