@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import cache, cli_live, outdir, summary
+from . import cache, cli_import, cli_live, outdir, summary
 from . import explain as explain_doc
 from .cli_base import (
     OUT_HELP,
@@ -32,8 +32,8 @@ from .diagnostics import Code, CompileError, Diagnostic, first_few
 from .output import Interrupted, diff, raise_interrupted, read_tree, strays, write_tree
 from .schema import schema_files
 
-# The Prometheus commands register on the same group (imported for that effect).
-__all__ = ["cli", "cli_live", "main"]
+# The Prometheus and import commands register on the same group (imported for that effect).
+__all__ = ["cli", "cli_import", "cli_live", "main"]
 _SHOWN = 5  # removed files named in the summary
 
 

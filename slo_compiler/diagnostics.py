@@ -68,6 +68,13 @@ class Code(StrEnum):
     # O: the output folder
     OUTPUT_REFUSED = "O001"
     OUTPUT_WRITE = "O002"
+    # I: importing another tool's specs (`slo-compiler import`)
+    IMPORT_NOT_A_SPEC = "I001"
+    IMPORT_DROPPED = "I002"
+    IMPORT_RAW_SLI = "I003"
+    IMPORT_CHANGED = "I004"
+    IMPORT_IMPOSSIBLE = "I005"
+    IMPORT_EXISTS = "I006"
 
 
 _EXCERPT = 40
@@ -97,10 +104,11 @@ class Diagnostic:
     col: int
     code: Code
     message: str
+    level: str = "error"  # or "warning": only the importer reports what it had to change
 
     def __str__(self) -> str:
         return printable(
-            f"{self.path}:{self.line}:{self.col}: error[{self.code.value}]: {self.message}"
+            f"{self.path}:{self.line}:{self.col}: {self.level}[{self.code.value}]: {self.message}"
         )
 
 

@@ -66,9 +66,11 @@ class SourceMap:
                 return (1, 1)
             loc = loc[:-1]
 
-    def diagnostic(self, loc: Path, code: Code, message: str, *, key: bool = False) -> Diagnostic:
+    def diagnostic(
+        self, loc: Path, code: Code, message: str, *, key: bool = False, level: str = "error"
+    ) -> Diagnostic:
         line, col = self.position(loc, key=key)
-        return Diagnostic(self.path, line, col, code, message)
+        return Diagnostic(self.path, line, col, code, message, level)
 
 
 @dataclass
@@ -218,8 +220,12 @@ class _TooLarge(Exception):
         self.node = node
 
 
-def load(path: str, raw: bytes) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one file: the document (None if unreadable) and every problem found in it."""
+def _empty(node: Any) -> bool:
+    """No document, or one that is nothing at all ("---" alone)."""
+    return node is None or (node.tag == "tag:yaml.org,2002:null" and not node.value)
+
+
+def _documents(path: str, raw: bytes, many: bool) -> tuple[list[Document] | None, list[Diagnostic]]:
     text, problems = decode(path, raw)
     if text is None:
         return None, problems
@@ -227,14 +233,21 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Diagnostic]]:
     if problems:
         return None, problems
     loader = _Loader(text)
+    documents: list[Document] = []
     try:
-        root = loader.get_single_node()
-        if root is None or (root.tag == "tag:yaml.org,2002:null" and not root.value):
-            # No document, or one that is nothing at all ("---" alone).
-            return None, [Diagnostic(path, 1, 1, Code.NOT_A_DOCUMENT, "file is empty")]
-        source = SourceMap(path)
-        converter = _Converter(loader, source)
-        data = converter.convert(root, ())
+        roots = []
+        if many:
+            while loader.check_node():
+                roots.append(loader.get_node())
+        else:
+            roots.append(loader.get_single_node())
+        for root in roots:
+            if _empty(root):
+                continue
+            source = SourceMap(path)
+            converter = _Converter(loader, source)
+            documents.append(Document(converter.convert(root, ()), source))
+            problems += converter.problems
     except yaml.MarkedYAMLError as err:
         return None, [_syntax(path, text, err)]
     except _TooLarge as err:
@@ -250,5 +263,20 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Diagnostic]]:
         ]
     finally:
         loader.dispose()
+    if not documents:
+        return None, [Diagnostic(path, 1, 1, Code.NOT_A_DOCUMENT, "file is empty")]
     # Duplicate keys and unreadable scalars do not stop validation of the rest of the file.
-    return Document(data, source), converter.problems
+    return documents, problems
+
+
+def load(path: str, raw: bytes) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse one file: the document (None if unreadable) and every problem found in it."""
+    documents, problems = _documents(path, raw, many=False)
+    return (documents[0] if documents else None), problems
+
+
+def load_all(path: str, raw: bytes) -> tuple[list[Document], list[Diagnostic]]:
+    """Every document of a multi-document file (other tools' specs, Kubernetes manifests),
+    each with its own source map; empty documents (a leading `---`) are skipped."""
+    documents, problems = _documents(path, raw, many=True)
+    return documents or [], problems

@@ -18,6 +18,7 @@ exact (a fractional step accumulates rounding error that reads as a counter rese
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -32,7 +33,7 @@ from ..plan import ratio_metric
 from ..promql import series as selector
 from ..render import yaml_file
 from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at, is_firing
-from ..sli import EventSli
+from ..sli import EventSli, RawSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
 from . import Files, Output
@@ -59,7 +60,7 @@ def _ceil(seconds: int, step: int) -> int:
     return -(-seconds // step) * step
 
 
-def tier_clock(tier: Tier) -> Clock:
+def tier_clock(tier: Tier, floor: int = 60) -> Clock:
     """Evaluate a tier's scenarios twice per `for` (a tenth of the short window without one),
     in whole minutes, inputs sampled every minute: the alert is pending for one evaluation
     before it fires, which the step scenario checks.
@@ -68,20 +69,43 @@ def tier_clock(tier: Tier) -> Clock:
     longer a test runs: cost grows with the square of the evaluations. A slow tier's
     scenarios span days, and at one evaluation a minute they took most of a minute each;
     stepping in proportion to the tier keeps every tier at a few hundred evaluations (and
-    promtool's cost per evaluation is mostly per rule, not per sample). The
-    step need not divide the windows or `for`: the model counts what Prometheus does at
-    whatever interval it runs (a `for` ends at the first evaluation past it)."""
+    promtool's cost per evaluation is mostly per rule, not per sample). The step need not
+    divide the windows or `for`: the model counts what Prometheus does at whatever
+    interval it runs (a `for` ends at the first evaluation past it). `floor`: see
+    `step_floor`."""
     span = tier.for_ // 2 if tier.for_ else tier.short_window // 10
-    return Clock(sample=60, step=max(60, span - span % 60))
+    return Clock(sample=60, step=max(floor, span - span % 60))
+
+
+# promtool's query engine refuses a query that would load more samples than this.
+PROMTOOL_MAX_SAMPLES = 10_000
+# A subquery without a resolution (`[30d:]`) steps at the evaluation interval.
+_DEFAULT_RESOLUTION_SUBQUERY = re.compile(r"\[[^\]:]*:\s*\]")
+
+
+def step_floor(slos: tuple[SloPlan, ...]) -> int:
+    """The finest evaluation interval at which every rule of the file can run in promtool:
+    a raw SLI with a subquery at the default resolution reads period / interval points
+    (30d at one a minute: 43,200, over promtool's limit), so such a file is evaluated
+    coarsely enough for its longest period (5m for 30d)."""
+    periods = [
+        slo.period
+        for slo in slos
+        if isinstance(slo.query, RawSli) and _DEFAULT_RESOLUTION_SUBQUERY.search(slo.query.template)
+    ]
+    if not periods:
+        return 60
+    return _ceil(-(-max(periods) // PROMTOOL_MAX_SAMPLES), 60)
 
 
 def base_clock(slos: tuple[SloPlan, ...]) -> Clock:
     """The clock of the scenarios that are not about one tier (no traffic, a missing SLI,
     one group in an outage): the finest of the file's tier clocks, every minute at most."""
+    floor = step_floor(slos)
     return min(
-        (tier_clock(t) for slo in slos for t in slo.tiers),
+        (tier_clock(t, floor) for slo in slos for t in slo.tiers),
         key=lambda c: c.step,
-        default=Clock(sample=60, step=60),
+        default=Clock(sample=60, step=floor),
     )
 
 
@@ -365,7 +389,7 @@ def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario | None:
     raise AssertionError(f"no tie-free traffic for {build.__name__}{args}")
 
 
-def _scenarios(plan: SloPlan, base: Clock) -> list[tuple[_Slo, _Scenario]]:
+def _scenarios(plan: SloPlan, base: Clock, floor: int) -> list[tuple[_Slo, _Scenario]]:
     """Every scenario of an event SLI whose series we can synthesise (none otherwise), each
     with the `_Slo` (and so the clock) it was built on: a tier's own, or `base`."""
     if not isinstance(plan.query, EventSli):
@@ -376,7 +400,7 @@ def _scenarios(plan: SloPlan, base: Clock) -> list[tuple[_Slo, _Scenario]]:
         return []
     out = []
     for tier in plan.tiers:
-        slo = _Slo(plan, tier_clock(tier))
+        slo = _Slo(plan, tier_clock(tier, floor))
         for build in (slo.step, slo.steady, slo.recovery):
             scenario = _retry(slo, build, tier, first)
             if scenario is not None:
@@ -398,10 +422,10 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
     With `alerts_apart` (Grafana evaluates the alerts) the rule file holds only recording
     rules, and the alerts it would hold are tested from a file of their own, evaluated
     after the recording rules as in one group."""
-    base = base_clock(plan.slos)
+    base, floor = base_clock(plan.slos), step_floor(plan.slos)
     by_step: dict[int, list[dict[str, Any]]] = {base.step: []}
     for slo_plan in plan.slos:
-        for slo, scenario in _scenarios(slo_plan, base):
+        for slo, scenario in _scenarios(slo_plan, base, floor):
             by_step.setdefault(slo.clock.step, []).append(_test_group(slo, scenario))
         by_step[base.step].append(_absent(_Slo(slo_plan, base)))
     rule_files = [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"]

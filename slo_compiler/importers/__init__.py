@@ -1,0 +1,154 @@
+"""`slo-compiler import FORMAT FILE|DIR...`: Sloth, OpenSLO and Pyrra specs -> SLO files.
+
+Pure up to the bytes: input files in, one SLO file per service out (and every finding).
+Each written file is then compiled on its own, SLO by SLO, so an import that reports no
+error never writes a file that `compile` would refuse; a problem found there is reported
+at the SLO's place in the input it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..compiler import Source, compile_sources
+from ..diagnostics import Code, CompileError, Diagnostic
+from ..model import API_VERSION
+from ..render import TOOL, yaml_text
+from ..yamlpos import Document, load_all
+from . import openslo, pyrra, sloth
+from .base import Findings, Imported
+
+Converter = Callable[[list[Document], str | None], tuple[list[Imported], list[Diagnostic]]]
+
+
+def _each(
+    convert: Callable[[Document], tuple[list[Imported], Findings]],
+) -> Converter:
+    """A converter of single documents, applied to each (the service option unused)."""
+
+    def run(docs: list[Document], _service: str | None) -> tuple[list[Imported], list[Diagnostic]]:
+        imported: list[Imported] = []
+        found: list[Diagnostic] = []
+        for doc in docs:
+            entries, findings = convert(doc)
+            imported += entries
+            found += findings.found
+        return imported, found
+
+    return run
+
+
+FORMATS: dict[str, tuple[str, Converter]] = {
+    "sloth": ("Sloth", _each(sloth.convert)),
+    "openslo": ("OpenSLO", openslo.convert),
+    "pyrra": ("Pyrra", pyrra.convert),
+}
+
+
+@dataclass
+class Result:
+    files: dict[str, bytes] = field(default_factory=dict)  # <service>.yaml -> text
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    slos: int = 0
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == "error"]
+
+
+def _file(service: str, entries: list[Imported]) -> dict[str, Any]:
+    """Our SLO file for one service: the service's labels at the top when every input
+    agrees on them, else on each SLO (its own labels win)."""
+    shared = entries[0].service_labels
+    common = all(e.service_labels == shared for e in entries)
+    slos = []
+    for e in entries:
+        slo = dict(e.slo)
+        if not common and e.service_labels:
+            slo = _with_labels(slo, {**e.service_labels, **slo.get("labels", {})})
+        slos.append(slo)
+    doc: dict[str, Any] = {"apiVersion": API_VERSION, "service": service}
+    if common and shared:
+        doc["labels"] = shared
+    doc["slos"] = slos
+    return doc
+
+
+def _with_labels(slo: dict[str, Any], merged: dict[str, str]) -> dict[str, Any]:
+    """`slo` with `labels` set, in the place the format puts it (after group_by)."""
+    out = {k: v for k, v in slo.items() if k not in ("labels", "alerting")}
+    out["labels"] = merged
+    if "alerting" in slo:
+        out["alerting"] = slo["alerting"]
+    return out
+
+
+def file_text(doc: dict[str, Any], sources: list[str], tool: str) -> bytes:
+    header = (
+        f"# Imported by {TOOL} from {', '.join(sources)} ({tool}).\n"
+        f"# Yours from now on: edit it like any SLO file and run `{TOOL} compile`.\n"
+    )
+    return (header + yaml_text(doc)).encode("utf-8")
+
+
+def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagnostic]:
+    """The problems `compile` finds in this SLO alone, at its place in the input."""
+    doc: dict[str, Any] = {"apiVersion": API_VERSION, "service": imported.service}
+    if service_labels:
+        doc["labels"] = service_labels
+    doc["slos"] = [imported.slo]
+    data = yaml_text(doc).encode("utf-8")
+    try:
+        compile_sources(
+            [Source("imported.yaml", "imported.yaml", "imported", data)], None, ["prometheus"]
+        )
+    except CompileError as err:
+        return [
+            imported.findings.doc.source.diagnostic(
+                imported.loc,
+                Code.IMPORT_IMPOSSIBLE,
+                f"the SLO as imported does not compile here: {d.message} [{d.code.value}]",
+            )
+            for d in err.diagnostics
+        ]
+    return []
+
+
+def run(fmt: str, inputs: list[tuple[str, bytes]], service: str | None = None) -> Result:
+    """Import every document of every input (path, bytes) in format `fmt`."""
+    tool, convert = FORMATS[fmt]
+    result = Result()
+    docs: list[Document] = []
+    for path, raw in inputs:
+        found, problems = load_all(path, raw)
+        docs += found
+        result.diagnostics += problems
+    imported, found_in = convert(docs, service)
+    result.diagnostics += found_in
+    by_service: dict[str, list[Imported]] = {}
+    seen: dict[tuple[str, str], Imported] = {}
+    for entry in imported:
+        key = (entry.service, entry.slo["name"])
+        if key in seen:
+            first = seen[key].findings.doc.source
+            line, col = first.position(seen[key].loc)
+            result.diagnostics.append(
+                entry.findings.doc.source.diagnostic(
+                    (*entry.loc, "name"),
+                    Code.IMPORT_IMPOSSIBLE,
+                    f"SLO '{key[1]}' of service '{key[0]}' is also imported from "
+                    f"{first.path}:{line}:{col}: rename one",
+                )
+            )
+            continue
+        seen[key] = entry
+        result.diagnostics += _compiles(entry, entry.service_labels)
+        by_service.setdefault(entry.service, []).append(entry)
+    for svc, entries in sorted(by_service.items()):
+        sources = sorted({e.findings.doc.source.path for e in entries})
+        result.files[f"{svc}.yaml"] = file_text(_file(svc, entries), sources, tool)
+        result.slos += len(entries)
+    result.diagnostics = sorted(set(result.diagnostics))
+    return result

@@ -1,0 +1,228 @@
+"""Pyrra's `pyrra.dev/v1alpha1` `ServiceLevelObjective` CRD.
+
+Pyrra has no services: an SLO's service is `--service`, else its namespace (where Pyrra
+users keep a team's SLOs), else `default`. Labels and annotations prefixed `pyrra.dev/`
+are what Pyrra puts on its rules and alerts; they become ours. Pyrra's own alert windows
+(14x, 7x, 2x, 1x, scaled from 28d) are not part of its spec: the imported SLO gets this
+tool's workbook tiers for its period, like any SLO written here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import Code, Diagnostic
+from ..yamlpos import Document, Path
+from .base import Findings, Imported, get, labels, name, objective, period, selector, unknown_fields
+
+API = "pyrra.dev/v1alpha1"
+KIND = "ServiceLevelObjective"
+PREFIX = "pyrra.dev/"
+# Kubernetes' label for the Prometheus that loads Pyrra's PrometheusRule, and the like:
+# about deploying Pyrra's output, not about the SLO.
+_DEPLOYMENT_LABELS = ("prometheus", "role")
+
+
+def convert(docs: list[Document], service: str | None) -> tuple[list[Imported], list[Diagnostic]]:
+    imported: list[Imported] = []
+    found: list[Diagnostic] = []
+    for doc in docs:
+        findings = Findings(doc)
+        entry = _slo(findings, doc.data, service)
+        if entry is not None:
+            imported.append(entry)
+        found += findings.found
+    return imported, found
+
+
+def _prefixed(findings: Findings, values: Any, at: Path, what: str) -> dict[str, str]:
+    """`pyrra.dev/x: v` -> `x: v`; the others reported as dropped."""
+    out = {}
+    for key, value in (values or {}).items():
+        if isinstance(key, str) and key.startswith(PREFIX):
+            out[key.removeprefix(PREFIX)] = value
+        elif key not in _DEPLOYMENT_LABELS:
+            findings.dropped(
+                (*at, key),
+                f"{what} '{key}'",
+                f"dropped (only {PREFIX}* {what}s reach Pyrra's rules)",
+            )
+    deploy = [k for k in _DEPLOYMENT_LABELS if k in (values or {})]
+    if deploy:
+        findings.dropped(
+            (*at, deploy[0]),
+            f"{what}s {', '.join(deploy)}",
+            "dropped (they select the PrometheusRule Pyrra writes; rule files here are "
+            "loaded by path)",
+        )
+    return out
+
+
+def _slo(findings: Findings, data: Any, service: str | None) -> Imported | None:
+    if not (isinstance(data, dict) and data.get("apiVersion") == API and data.get("kind") == KIND):
+        findings.error(
+            (), f"not a Pyrra SLO: expected apiVersion {API}, kind {KIND}", Code.IMPORT_NOT_A_SPEC
+        )
+        return None
+    unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec", "status"})
+    meta = data.get("metadata") or {}
+    spec = data.get("spec") or {}
+    unknown_fields(findings, meta, ("metadata",), {"name", "namespace", "labels", "annotations"})
+    unknown_fields(
+        findings,
+        spec,
+        ("spec",),
+        {"description", "target", "window", "indicator", "alerting"},
+        "dropped (partial_response_strategy is for Thanos' ruler)",
+    )
+    owner = service or meta.get("namespace") or "default"
+    svc = name(findings, owner, ("metadata", "namespace"), "service")
+    rule_labels = labels(
+        findings,
+        _prefixed(findings, meta.get("labels"), ("metadata", "labels"), "label"),
+        ("metadata", "labels"),
+        "pyrra",
+    )
+    notes = _prefixed(findings, meta.get("annotations"), ("metadata", "annotations"), "annotation")
+    entry: dict[str, Any] = {
+        "name": name(findings, meta.get("name"), ("metadata", "name"), "SLO name")
+    }
+    if spec.get("description"):
+        entry["description"] = str(spec["description"]).strip()
+    entry["objective"] = objective(findings, spec.get("target"), ("spec", "target"))
+    entry["period"] = period(findings, spec.get("window"), ("spec", "window"))
+    sli, group_by = _indicator(findings, spec.get("indicator"), ("spec", "indicator"))
+    entry["sli"] = sli
+    if group_by:
+        entry["group_by"] = group_by
+    if rule_labels:
+        entry["labels"] = rule_labels
+    alerting = _alerting(findings, spec.get("alerting") or {}, ("spec", "alerting"), notes)
+    if alerting:
+        entry["alerting"] = alerting
+    if svc is None or None in (entry["name"], entry["objective"], entry["period"], sli):
+        return None
+    return Imported(svc, {}, entry, findings, ())
+
+
+def _grouping(findings: Findings, indicator: dict[str, Any], at: Path) -> list[str]:
+    grouping = indicator.get("grouping") or []
+    if not isinstance(grouping, list) or not all(isinstance(g, str) for g in grouping):
+        findings.error((*at, "grouping"), "grouping must be a list of label names")
+        return []
+    return list(grouping)
+
+
+def _indicator(
+    findings: Findings, indicator: Any, at: Path
+) -> tuple[dict[str, Any] | None, list[str]]:
+    if not isinstance(indicator, dict) or not indicator:
+        findings.error(at, "the SLO needs an indicator: ratio, latency or bool_gauge")
+        return None, []
+    kind = next(iter(indicator))
+    where = (*at, kind)
+    body = indicator[kind] if isinstance(indicator[kind], dict) else {}
+    if len(indicator) > 1:
+        findings.error(at, "give one indicator: ratio, latency or bool_gauge")
+        return None, []
+    if kind == "ratio":
+        unknown_fields(findings, body, where, {"errors", "total", "grouping"})
+        errors = selector(findings, get(body, "errors", "metric"), (*where, "errors", "metric"))
+        total = selector(findings, get(body, "total", "metric"), (*where, "total", "metric"))
+        if errors is None or total is None:
+            return None, []
+        return {"ratio": {"errors": errors.render(), "total": total.render()}}, _grouping(
+            findings, body, where
+        )
+    if kind == "latency":
+        unknown_fields(findings, body, where, {"success", "total", "grouping"})
+        return _latency(findings, body, where), _grouping(findings, body, where)
+    if kind in ("bool_gauge", "boolGauge"):
+        unknown_fields(findings, body, where, {"metric", "grouping"})
+        gauge = selector(findings, body.get("metric"), (*where, "metric"))
+        if gauge is None:
+            return None, []
+        findings.warn(
+            where,
+            Code.IMPORT_RAW_SLI,
+            "a bool gauge is a raw SLI here (the share of samples that are 0), whose burn "
+            "alerts the generated tests cannot exercise",
+        )
+        query = gauge.render()
+        by = _grouping(findings, body, where)
+        if by:
+            findings.dropped((*where, "grouping"), "grouping", "dropped (raw SLIs are not grouped)")
+        ratio = (
+            f"1 - sum(sum_over_time({query}[{{{{window}}}}]))\n"
+            f"/ sum(count_over_time({query}[{{{{window}}}}]))"
+        )
+        return {"raw": {"error_ratio": ratio}}, []
+    if kind == "latencyNative":
+        findings.error(
+            where, "native histograms are not supported here: use a classic histogram's buckets"
+        )
+        return None, []
+    findings.error(where, f"unknown indicator '{kind}': ratio, latency or bool_gauge")
+    return None, []
+
+
+def _latency(findings: Findings, body: dict[str, Any], at: Path) -> dict[str, Any] | None:
+    """success `x_bucket{..., le="T"}` and total `x_count{...}` -> histogram x{...}, T."""
+    success = selector(findings, get(body, "success", "metric"), (*at, "success", "metric"))
+    total = selector(findings, get(body, "total", "metric"), (*at, "total", "metric"))
+    if success is None or total is None:
+        return None
+    le = [m for m in success.matchers if m.name == "le" and m.op == "="]
+    base = success.metric.removesuffix("_bucket")
+    if not le or base == success.metric:
+        findings.error(
+            (*at, "success", "metric"), 'expected a histogram bucket: metric_bucket{..., le="0.5"}'
+        )
+        return None
+    try:
+        threshold = float(le[0].value)
+    except ValueError:
+        findings.error((*at, "success", "metric"), f"le {le[0].value!r} is not a number")
+        return None
+    rest = tuple(m for m in success.matchers if m.name != "le")
+    if total.metric != f"{base}_count" or set(total.matchers) != set(rest):
+        findings.warn(
+            (*at, "total", "metric"),
+            Code.IMPORT_CHANGED,
+            f"total is not {base}_count with the success metric's matchers: all events are "
+            "counted from the histogram itself (its +Inf bucket)",
+        )
+    histogram = type(success)(base, rest).render()
+    return {
+        "latency": {
+            "histogram": histogram,
+            "threshold": int(threshold) if threshold.is_integer() else threshold,
+        }
+    }
+
+
+def _alerting(findings: Findings, alerting: Any, at: Path, notes: dict[str, str]) -> dict[str, Any]:
+    unknown_fields(
+        findings, alerting, at, {"disabled", "burnrates", "absent", "name", "absentName"}
+    )
+    out: dict[str, Any] = {}
+    if alerting.get("name"):
+        out["name"] = alerting["name"]
+    if notes:
+        out["page"] = {"annotations": dict(notes)}
+        out["ticket"] = {"annotations": dict(notes)}
+    if alerting.get("disabled") is True or alerting.get("burnrates") is False:
+        out["tiers"] = {
+            t: {"enabled": False} for t in ("page-fast", "page-slow", "ticket-fast", "ticket-slow")
+        }
+    if alerting.get("absent") is False:
+        findings.dropped(
+            (*at, "absent"), "absent: false", "the SLI-missing alert is always generated"
+        )
+    if alerting.get("absentName"):
+        findings.dropped(
+            (*at, "absentName"),
+            "absentName",
+            "the SLI-missing alert is named after the burn alert (…SLIMissing)",
+        )
+    return out

@@ -1,0 +1,233 @@
+"""Sloth specs: `version: prometheus/v1` files and the `sloth.slok.dev/v1`
+`PrometheusServiceLevel` CRD (same fields, camelCase), one or many per file.
+
+Sloth's defaults are ours at 30d (the workbook's four tiers: 14.4x 1h/5m, 6x 6h/30m,
+3x 1d/2h, 1x 3d/6h), so an imported SLO keeps Sloth's windows and factors without
+overrides; the period is written out (Sloth's 30d). What differs by design: our long
+windows of a day and more are event-weighted sums of recorded 5m rates (Sloth averages
+5m ratios), each tier is its own alert rule with a `for` of a fifth of its short window
+(Sloth's page and ticket alerts are one rule each, without `for`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..diagnostics import Code
+from ..yamlpos import Document, Path
+from .base import (
+    Findings,
+    Imported,
+    get,
+    labels,
+    latency_shape,
+    name,
+    objective,
+    rate_sum,
+    raw_ratio,
+    unknown_fields,
+)
+
+WINDOW = "{{.window}}"
+CRD_API = "sloth.slok.dev/v1"
+CRD_KIND = "PrometheusServiceLevel"
+VERSION = "prometheus/v1"
+PERIOD = "30d"  # Sloth's default SLO period
+_ALERT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,149}$")
+# Sloth's label names in annotation templates, and ours.
+_LABEL_RENAMES = {"sloth_service": "slo_service", "sloth_slo": "slo"}
+# The CRD spells the prometheus/v1 fields in camelCase.
+_SNAKE = {
+    "errorQuery": "error_query",
+    "totalQuery": "total_query",
+    "errorRatioQuery": "error_ratio_query",
+    "pageAlert": "page_alert",
+    "ticketAlert": "ticket_alert",
+}
+
+
+def _snake(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {_SNAKE.get(k, k): _snake(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_snake(v) for v in data]
+    return data
+
+
+def is_spec(data: Any) -> bool:
+    return isinstance(data, dict) and (
+        data.get("version") == VERSION
+        or (data.get("apiVersion") == CRD_API and data.get("kind") == CRD_KIND)
+    )
+
+
+def convert(doc: Document) -> tuple[list[Imported], Findings]:
+    """The SLOs of one Sloth document."""
+    findings = Findings(doc)
+    data = doc.data
+    if not is_spec(data):
+        findings.error(
+            (),
+            f"not a Sloth spec: expected `version: {VERSION}` or `apiVersion: {CRD_API}` "
+            f"with `kind: {CRD_KIND}`",
+            Code.IMPORT_NOT_A_SPEC,
+        )
+        return [], findings
+    if "version" in data:
+        spec, at = data, ()
+        unknown_fields(findings, data, (), {"version", "service", "labels", "slos"})
+    else:
+        spec, at = _snake(data.get("spec") or {}), ("spec",)
+        unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
+        unknown_fields(findings, spec, at, {"service", "labels", "slos"})
+    service = name(findings, spec.get("service"), (*at, "service"), "service")
+    service_labels = labels(findings, spec.get("labels"), (*at, "labels"), "sloth")
+    out = []
+    slos = spec.get("slos")
+    if not isinstance(slos, list) or not slos:
+        findings.error((*at, "slos"), "a Sloth spec needs a list of SLOs under slos")
+        return [], findings
+    for i, slo in enumerate(slos):
+        entry = _slo(findings, slo, (*at, "slos", i))
+        if entry is not None and service is not None:
+            out.append(Imported(service, service_labels, entry, findings, (*at, "slos", i)))
+    return out, findings
+
+
+def _slo(findings: Findings, slo: Any, at: Path) -> dict[str, Any] | None:
+    if not isinstance(slo, dict):
+        findings.error(at, "an SLO must be a mapping")
+        return None
+    unknown_fields(
+        findings, slo, at, {"name", "objective", "description", "labels", "sli", "alerting"}
+    )
+    entry: dict[str, Any] = {"name": name(findings, slo.get("name"), (*at, "name"), "SLO name")}
+    if slo.get("description"):
+        entry["description"] = str(slo["description"]).strip()
+    entry["objective"] = objective(findings, slo.get("objective"), (*at, "objective"))
+    entry["period"] = PERIOD
+    entry["sli"], group_by = _sli(findings, slo.get("sli"), (*at, "sli"))
+    if group_by:
+        entry["group_by"] = group_by
+    slo_labels = labels(findings, slo.get("labels"), (*at, "labels"), "sloth")
+    if slo_labels:
+        entry["labels"] = slo_labels
+    alerting = _alerting(findings, slo.get("alerting"), (*at, "alerting"))
+    if alerting:
+        entry["alerting"] = alerting
+    if None in (entry["name"], entry["objective"], entry["sli"]):
+        return None
+    return entry
+
+
+def _sli(findings: Findings, sli: Any, at: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    if not isinstance(sli, dict):
+        findings.error(at, "the SLO needs an sli with events or raw")
+        return None, []
+    if "plugin" in sli:
+        findings.error(
+            (*at, "plugin"),
+            "SLI plugins are Go code run by Sloth: write the SLI they compute as a ratio, "
+            "latency or raw SLI by hand",
+        )
+        return None, []
+    unknown_fields(findings, sli, at, {"events", "raw"})
+    if isinstance(sli.get("events"), dict):
+        events = sli["events"]
+        unknown_fields(findings, events, (*at, "events"), {"error_query", "total_query"})
+        errors, total = events.get("error_query"), events.get("total_query")
+        if not isinstance(errors, str) or not isinstance(total, str):
+            findings.error((*at, "events"), "events needs error_query and total_query")
+            return None, []
+        bad, whole = rate_sum(errors, WINDOW), rate_sum(total, WINDOW)
+        if bad is not None and whole is not None and bad.by == whole.by:
+            ratio = {"errors": bad.selector.render(), "total": whole.selector.render()}
+            return {"ratio": ratio}, list(whole.by)
+        slow = latency_shape(errors, total, WINDOW)
+        if slow is not None:
+            threshold = int(slow.threshold) if slow.threshold.is_integer() else slow.threshold
+            latency = {"histogram": slow.histogram.render(), "threshold": threshold}
+            return {"latency": latency}, list(slow.by)
+        findings.warn(
+            (*at, "events"),
+            Code.IMPORT_RAW_SLI,
+            "the queries are neither both `sum(rate(selector[{{.window}}]))` (same grouping) "
+            "nor a histogram's count less one bucket over its count: kept as a raw SLI, "
+            "whose burn alerts the generated tests cannot exercise",
+        )
+        return {"raw": {"error_ratio": raw_ratio(errors, total, WINDOW)}}, []
+    query = get(sli, "raw", "error_ratio_query")
+    if isinstance(query, str):
+        unknown_fields(findings, sli["raw"], (*at, "raw"), {"error_ratio_query"})
+        return {"raw": {"error_ratio": query.strip().replace(WINDOW, "{{window}}")}}, []
+    findings.error(at, "the SLI needs events (error_query, total_query) or raw (error_ratio_query)")
+    return None, []
+
+
+def _annotations(findings: Findings, value: Any, at: Path) -> dict[str, str]:
+    """Annotations as written, Sloth's label names in templates renamed to ours."""
+    out: dict[str, str] = {}
+    for key, text in (value or {}).items():
+        text = str(text)
+        renamed = text
+        for theirs, ours in _LABEL_RENAMES.items():
+            renamed = renamed.replace(f"$labels.{theirs}", f"$labels.{ours}")
+        if renamed != text:
+            findings.warn(
+                (*at, key),
+                Code.IMPORT_CHANGED,
+                "Sloth's labels sloth_service and sloth_slo are slo_service and slo here: "
+                "the template was changed to read those",
+            )
+        out[str(key)] = renamed
+    return out
+
+
+def _alerting(findings: Findings, alerting: Any, at: Path) -> dict[str, Any]:
+    """Sloth's alert name, labels and annotations (both severities), page_alert and
+    ticket_alert (labels, annotations, disable) -> ours."""
+    if not isinstance(alerting, dict):
+        return {}
+    unknown_fields(
+        findings, alerting, at, {"name", "labels", "annotations", "page_alert", "ticket_alert"}
+    )
+    out: dict[str, Any] = {}
+    alert = alerting.get("name")
+    if isinstance(alert, str) and _ALERT_NAME.match(alert):
+        out["name"] = alert
+    elif alert is not None:
+        findings.warn(
+            (*at, "name"),
+            Code.IMPORT_CHANGED,
+            "not an alert name here (a letter, then letters, digits, _; at most 150): the "
+            "SLO's default name is used",
+        )
+    common_labels = labels(findings, alerting.get("labels"), (*at, "labels"), "sloth")
+    common_notes = _annotations(findings, alerting.get("annotations"), (*at, "annotations"))
+    tiers: dict[str, Any] = {}
+    for theirs, ours, names in (
+        ("page_alert", "page", ("page-fast", "page-slow")),
+        ("ticket_alert", "ticket", ("ticket-fast", "ticket-slow")),
+    ):
+        severity = alerting.get(theirs) or {}
+        where = (*at, theirs)
+        unknown_fields(findings, severity, where, {"labels", "annotations", "disable"})
+        merged = {
+            "labels": {
+                **common_labels,
+                **labels(findings, severity.get("labels"), (*where, "labels"), "sloth"),
+            },
+            "annotations": {
+                **common_notes,
+                **_annotations(findings, severity.get("annotations"), (*where, "annotations")),
+            },
+        }
+        merged = {k: v for k, v in merged.items() if v}
+        if merged:
+            out[ours] = merged
+        if severity.get("disable") is True:
+            tiers.update({tier: {"enabled": False} for tier in names})
+    if tiers:
+        out["tiers"] = tiers
+    return out
