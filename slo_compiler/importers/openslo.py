@@ -338,9 +338,10 @@ def _latency(
 
 
 def _alerting(objects: _Objects, policies: list[Any], findings: Findings) -> dict[str, Any]:
-    """Burn-rate conditions of the SLO's alert policies -> tier overrides."""
+    """Burn-rate conditions of the SLO's alert policies -> tier overrides. No policy, no
+    alert (as the spec says; Sloth's OpenSLO import does the same): all tiers disabled."""
     if not policies:
-        return {}
+        return {"tiers": {t: {"enabled": False} for t in (*TIERS["page"], *TIERS["ticket"])}}
     conditions: dict[str, list[tuple[float, dict[str, Any]]]] = {"page": [], "ticket": []}
     for i, policy in enumerate(policies):
         at: Path = ("spec", "alertPolicies", i)

@@ -1,0 +1,234 @@
+"""`slo-compiler import`: the corpus of inputs and expected outputs (tests/import), Sloth's own
+examples against the rules Sloth generated for them (../shared/fixtures/sloth, read in
+place), the generated promtool tests of imported SLOs, and the command's file handling."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, cli, run
+
+from slo_compiler.compiler import compile_sources
+from slo_compiler.diagnostics import Code
+from slo_compiler.promql import parse_selector
+from slo_compiler.sources import discover
+
+CORPUS = ROOT / "tests/import"
+EXPECTED = CORPUS / "expected"
+FORMATS = ("sloth", "openslo", "pyrra")
+SLOTH = ROOT.parent / "shared/fixtures/sloth"
+# Sloth's examples and the format each is imported with (one per file: several of them
+# define the same service and SLO, as alternative spellings of one example).
+SLOTH_EXAMPLES = {
+    "getting-started": "sloth",
+    "home-wifi": "sloth",
+    "k8s-getting-started": "sloth",
+    "k8s-multifile": "sloth",
+    "kubernetes-apiserver": "sloth",
+    "multifile": "sloth",
+    "no-alerts": "sloth",
+    "openslo-getting-started": "openslo",
+    "raw-home-wifi": "sloth",
+}
+
+
+def _import(fmt: str, inputs: list[str], out: Path, *flags: str, cwd: Path = ROOT):
+    return cli("import", fmt, *inputs, "--out", str(out), *flags, cwd=cwd)
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(folder.glob("*.yaml"))}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_corpus_imports_to_the_expected_files_and_findings(
+    fmt: str, tmp_path: Path, promtool: str
+) -> None:
+    result = _import(fmt, [f"tests/import/{fmt}"], tmp_path / "slos")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (EXPECTED / f"{fmt}.txt").read_text()
+    assert _files(tmp_path / "slos") == _files(EXPECTED / fmt)
+    # What it wrote compiles as it is, and the generated tests pass on the real rules.
+    _compile_and_test(tmp_path, promtool)
+
+
+def _compile_and_test(folder: Path, promtool: str) -> None:
+    out = folder / "generated"
+    compiled = cli("compile", "--slos", "slos", "--out", str(out), cwd=folder)
+    assert compiled.returncode == 0, compiled.stderr
+    tests = sorted(p.name for p in (out / "prometheus/tests").glob("*.test.yaml"))
+    tested = run(promtool, "test", "rules", *tests, cwd=out / "prometheus/tests")
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_broken_inputs_are_reported_at_their_place_and_nothing_is_written(
+    fmt: str, tmp_path: Path
+) -> None:
+    result = _import(fmt, [f"tests/import/broken/{fmt}.yaml"], tmp_path / "slos")
+    assert result.returncode == 1
+    assert result.stderr == (EXPECTED / f"broken-{fmt}.txt").read_text()
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "slos").exists()
+
+
+def test_every_import_code_has_a_case() -> None:
+    """The corpus pins I001-I005 (each with its position); I006 is the command's own."""
+    found = {
+        m for path in EXPECTED.glob("*.txt") for m in re.findall(r"\[(I00\d)\]", path.read_text())
+    }
+    codes = {c.value for c in Code if c.name.startswith("IMPORT_")}
+    assert found | {Code.IMPORT_EXISTS.value} == codes
+
+
+def test_import_is_idempotent_and_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "slos"
+    out.mkdir()
+    (out / "unrelated.yaml").write_text("# the team's own file\n")
+    first = _import("pyrra", ["tests/import/pyrra"], out)
+    assert first.returncode == 0, first.stderr
+    written = _files(out)
+    again = _import("pyrra", ["tests/import/pyrra"], out)
+    assert again.returncode == 0, again.stderr
+    assert "storefront.yaml (unchanged)" in again.stdout
+    assert _files(out) == written, "deterministic: the same bytes again"
+    (out / "storefront.yaml").write_text(written["storefront.yaml"] + "# edited by hand\n")
+    refused = _import("pyrra", ["tests/import/pyrra"], out)
+    assert refused.returncode == 1
+    assert f"{out}/storefront.yaml:1:1: error[I006]: exists and differs" in refused.stderr
+    assert (out / "storefront.yaml").read_text().endswith("# edited by hand\n")
+    forced = _import("pyrra", ["tests/import/pyrra"], out, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "storefront.yaml (replaced)" in forced.stdout
+    assert _files(out) == written
+    assert (out / "unrelated.yaml").read_text() == "# the team's own file\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left"
+
+
+def test_strict_makes_warnings_errors(tmp_path: Path) -> None:
+    result = _import("pyrra", ["tests/import/pyrra"], tmp_path / "slos", "--strict")
+    assert result.returncode == 1
+    assert "warning[I003]" in result.stderr
+    assert result.stderr.endswith("3 errors; nothing was written.\n")
+    assert not (tmp_path / "slos").exists()
+
+
+def test_an_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    result = _import("nobl9", ["tests/import/pyrra"], tmp_path / "slos")
+    assert result.returncode == 2
+    assert "'nobl9' is not one of 'openslo', 'pyrra', 'sloth'" in result.stderr
+
+
+def test_malformed_input_is_positioned(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: prometheus/v1\nservice: a\nservice: b\nslos: [\n")
+    result = _import("sloth", [str(bad)], tmp_path / "slos", cwd=tmp_path)
+    assert result.returncode == 1
+    assert re.match(rf"{bad}:\d+:\d+: error\[Y001\]", result.stderr)
+
+
+# -- Sloth's own examples against Sloth's own output ---------------------------------------
+
+_SLOTH_CONDITION = re.compile(
+    r"slo:sli_error:ratio_rate(\w+)\{[^}]*sloth_slo=\"([^\"]+)\"[^}]*\}"
+    r" > \(([\d.]+) \* ([\d.e-]+)\)"
+)
+
+
+def _seconds(window: str) -> int:
+    from slo_compiler.durations import parse_duration
+
+    return parse_duration(window)
+
+
+def _sloth_tiers(rules: dict) -> set[tuple[str, str, int, int, float]]:
+    """(slo, page|ticket, long, short, factor) of every window pair in Sloth's alerts."""
+    out = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "alert" not in rule:
+                continue
+            severity = rule["labels"]["sloth_severity"]
+            for block in rule["expr"].split(")\nor\n("):
+                found = _SLOTH_CONDITION.findall(block)
+                assert len(found) == 2, block
+                (w1, slo, f1, budget), (w2, _, f2, _) = found
+                assert f1 == f2
+                short, long = sorted([_seconds(w1), _seconds(w2)])
+                out.add((slo, severity, long, short, float(f1), round(float(budget), 9)))
+    return out
+
+
+def _selectors(expr: str) -> set[tuple[str, frozenset]]:
+    """The selectors read by range in an expression, matchers in any order (le aside: we
+    match a bucket boundary in both spellings Prometheus versions write it in)."""
+    out = set()
+    for text in re.findall(r"([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\[", expr):
+        s = parse_selector(text)
+        out.add((s.metric, frozenset(m for m in s.matchers if m.name != "le")))
+    return out
+
+
+def _require_sloth_fixtures() -> None:
+    if not SLOTH.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Sloth's fixtures are missing: {SLOTH}")
+        pytest.skip(f"Sloth's fixtures are not beside this checkout ({SLOTH})")
+
+
+@pytest.mark.parametrize("example", sorted(SLOTH_EXAMPLES))
+def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
+    example: str, tmp_path: Path, promtool: str
+) -> None:
+    """Import Sloth's example, compile it, and compare with the rules Sloth generated:
+    every page and ticket window pair, factor and error budget is the same, and the SLI
+    reads the same series. Where we differ by design (and so do not compare): each tier is
+    its own alert rule with a `for` of a fifth of its short window (Sloth: one rule per
+    severity, no `for`); long windows of a day and more are event-weighted sums of recorded
+    5m rates (Sloth averages 5m ratios); our labels are slo/slo_service, Sloth's sloth_*.
+    Then the generated promtool tests of the imported SLOs pass."""
+    _require_sloth_fixtures()
+    fmt = SLOTH_EXAMPLES[example]
+    result = _import(fmt, [str(SLOTH / "in" / f"{example}.yml")], tmp_path / "slos")
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr
+    compiled = compile_sources(discover(str(tmp_path / "slos")))
+    documents = list(yaml.safe_load_all((SLOTH / "out" / f"{example}.yml").read_text()))
+    # Rule files, or prometheus-operator PrometheusRules (their spec), one per service.
+    sloth = {"groups": [g for d in documents for g in d.get("spec", d)["groups"]]}
+    ours = {
+        (
+            slo.name,
+            tier.severity,
+            tier.long_window,
+            tier.short_window,
+            float(tier.factor),
+            round(float(slo.budget), 9),
+        )
+        for plan in compiled.plans
+        for slo in plan.slos
+        for tier in slo.tiers
+    }
+    assert ours == _sloth_tiers(sloth)
+    # The SLI: Sloth's 5m error ratio reads the same series as our 5m rules.
+    theirs_5m = {
+        r["labels"]["sloth_slo"]: _selectors(r["expr"])
+        for g in sloth["groups"]
+        for r in g["rules"]
+        if r.get("record") == "slo:sli_error:ratio_rate5m"
+    }
+    for plan in compiled.plans:
+        for slo in plan.slos:
+            ours_5m = set().union(
+                *(_selectors(r.expr) for r in slo.rules if getattr(r, "record", "").endswith("5m"))
+            )
+            # Sloth names an OpenSLO objective's SLO <name>-<index>; one objective keeps
+            # its SLO's name here.
+            theirs = theirs_5m.get(slo.name, theirs_5m.get(f"{slo.name}-0"))
+            assert theirs is not None and theirs <= ours_5m, slo.name
+    # And the tests generated for the imported SLOs pass on the real rules.
+    _compile_and_test(tmp_path, promtool)
