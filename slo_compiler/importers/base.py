@@ -17,13 +17,14 @@ import promql_parser
 
 from ..diagnostics import Code, Diagnostic, excerpt
 from ..durations import parse_duration
-from ..model import LABEL_NAME_PATTERN, NAME_PATTERN, RESERVED_LABEL
+from ..model import ALERT_NAME_PATTERN, LABEL_NAME_PATTERN, NAME_PATTERN, RESERVED_LABEL
 from ..promql import PromQLError, Selector, parse_selector
 from ..sli import WINDOW_PLACEHOLDER
 from ..yamlpos import Document, Path
 
 _NAME = re.compile(NAME_PATTERN)
 _LABEL = re.compile(LABEL_NAME_PATTERN)
+_ALERT = re.compile(ALERT_NAME_PATTERN)
 # Stands in for a window while a query is parsed; any range PromQL accepts will do.
 _PROBE_WINDOW = "5m"
 
@@ -100,6 +101,19 @@ def name(findings: Findings, value: Any, loc: Path, what: str) -> str | None:
         f"at most 63): written as '{fitted}'",
     )
     return fitted
+
+
+def alert_name(findings: Findings, value: Any, loc: Path) -> str | None:
+    """The burn alert's name if it is one here, else None (the SLO's default) with a warning."""
+    if value is None or (isinstance(value, str) and _ALERT.match(value)):
+        return value
+    findings.warn(
+        loc,
+        Code.IMPORT_CHANGED,
+        f"{excerpt(value)} is not an alert name here (a letter, then letters, digits, _; at "
+        "most 150): the SLO's default name is used",
+    )
+    return None
 
 
 def labels(findings: Findings, value: Any, loc: Path, prefix: str) -> dict[str, str]:

@@ -13,7 +13,18 @@ from typing import Any
 
 from ..diagnostics import Code, Diagnostic
 from ..yamlpos import Document, Path
-from .base import Findings, Imported, get, labels, name, objective, period, selector, unknown_fields
+from .base import (
+    Findings,
+    Imported,
+    alert_name,
+    get,
+    labels,
+    name,
+    objective,
+    period,
+    selector,
+    unknown_fields,
+)
 
 API = "pyrra.dev/v1alpha1"
 KIND = "ServiceLevelObjective"
@@ -206,8 +217,9 @@ def _alerting(findings: Findings, alerting: Any, at: Path, notes: dict[str, str]
         findings, alerting, at, {"disabled", "burnrates", "absent", "name", "absentName"}
     )
     out: dict[str, Any] = {}
-    if alerting.get("name"):
-        out["name"] = alerting["name"]
+    alert = alert_name(findings, alerting.get("name") or None, (*at, "name"))
+    if alert is not None:
+        out["name"] = alert
     if notes:
         out["page"] = {"annotations": dict(notes)}
         out["ticket"] = {"annotations": dict(notes)}

@@ -11,7 +11,6 @@ windows of a day and more are event-weighted sums of recorded 5m rates (Sloth av
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..diagnostics import Code
@@ -19,6 +18,7 @@ from ..yamlpos import Document, Path
 from .base import (
     Findings,
     Imported,
+    alert_name,
     get,
     labels,
     latency_shape,
@@ -34,7 +34,6 @@ CRD_API = "sloth.slok.dev/v1"
 CRD_KIND = "PrometheusServiceLevel"
 VERSION = "prometheus/v1"
 PERIOD = "30d"  # Sloth's default SLO period
-_ALERT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,149}$")
 # Sloth's label names in annotation templates, and ours.
 _LABEL_RENAMES = {"sloth_service": "slo_service", "sloth_slo": "slo"}
 # The CRD spells the prometheus/v1 fields in camelCase.
@@ -193,16 +192,9 @@ def _alerting(findings: Findings, alerting: Any, at: Path) -> dict[str, Any]:
         findings, alerting, at, {"name", "labels", "annotations", "page_alert", "ticket_alert"}
     )
     out: dict[str, Any] = {}
-    alert = alerting.get("name")
-    if isinstance(alert, str) and _ALERT_NAME.match(alert):
+    alert = alert_name(findings, alerting.get("name"), (*at, "name"))
+    if alert is not None:
         out["name"] = alert
-    elif alert is not None:
-        findings.warn(
-            (*at, "name"),
-            Code.IMPORT_CHANGED,
-            "not an alert name here (a letter, then letters, digits, _; at most 150): the "
-            "SLO's default name is used",
-        )
     common_labels = labels(findings, alerting.get("labels"), (*at, "labels"), "sloth")
     common_notes = _annotations(findings, alerting.get("annotations"), (*at, "annotations"))
     tiers: dict[str, Any] = {}
