@@ -43,7 +43,7 @@ def _overrides(slo: Slo) -> dict[str, TierOverride]:
             long_window=o.long_window and parse_duration(o.long_window),
             short_window=o.short_window and parse_duration(o.short_window),
             factor=None if o.factor is None else burnrate.to_decimal(o.factor),
-            for_=o.for_ and parse_duration(o.for_),
+            for_=None if o.for_ is None else parse_duration(o.for_, allow_zero=True),
         )
         for name, o in slo.alerting.tiers.items()
     }

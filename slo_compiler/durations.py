@@ -17,11 +17,12 @@ DURATION_PATTERN = r"^([0-9]+(y|w|d|h|m|s))+$"
 _PART = re.compile(r"([0-9]+)([ywdhms])")
 
 
-def parse_duration(text: str) -> int:
+def parse_duration(text: str, allow_zero: bool = False) -> int:
     """Seconds in a Prometheus duration such as `30d` or `1h30m`.
 
     Units must appear at most once and largest first, as Prometheus requires; milliseconds
-    are refused because no SLO window is finer than a second.
+    are refused because no SLO window is finer than a second. Zero only where it means
+    "none" (`allow_zero`: an alert's `for`).
     """
     if not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"'{text}' is not a duration like 5m, 1h30m or 30d")
@@ -30,7 +31,7 @@ def parse_duration(text: str) -> int:
     if len(set(units)) != len(units) or units != sorted(units, key=_ORDER.index):
         raise ValueError(f"'{text}': units must each appear once, largest first (e.g. 1h30m)")
     seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"'{text}' is not a positive duration")
     return seconds
 

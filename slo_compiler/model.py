@@ -47,6 +47,14 @@ def _duration(text: str) -> str:
     return text
 
 
+def _wait(text: str) -> str:
+    try:
+        parse_duration(text, allow_zero=True)
+    except ValueError as err:
+        raise PydanticCustomError("duration", str(err)) from None
+    return text
+
+
 def _period(text: str) -> str:
     seconds = parse_duration(_duration(text))
     if not MIN_PERIOD <= seconds <= MAX_PERIOD:
@@ -82,6 +90,11 @@ Duration = Annotated[
     str,
     Field(pattern=DURATION_PATTERN, description="Prometheus duration, e.g. 5m, 1h30m, 30d."),
     AfterValidator(_duration),
+]
+Wait = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, description="Prometheus duration, e.g. 1m; 0s: none."),
+    AfterValidator(_wait),
 ]
 Selector = Annotated[
     str,
@@ -183,8 +196,10 @@ class TierOptions(_Strict):
     factor: Annotated[float, Field(gt=0)] | None = Field(
         None, description="Burn factor: the tier fires above factor x error budget."
     )
-    for_: Duration | None = Field(
-        None, alias="for", description="How long the condition must hold before it fires."
+    for_: Wait | None = Field(
+        None,
+        alias="for",
+        description="How long the condition must hold before it fires (0s: at once).",
     )
     labels: Labels = Field(
         default_factory=dict, description="Alert labels for this tier, over page/ticket's."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import promql_parser
-from conftest import VALID, compile_texts
+from conftest import VALID, compile_texts, errors_of
 
 from slo_compiler.ir import AlertRule, RecordingRule
 
@@ -207,3 +207,30 @@ def test_label_values_with_quotes_are_escaped_in_selectors() -> None:
     )
     exprs = recorded(text)
     assert 'service="pay\\"ment\\\\svc"' in exprs["slo:sli_errors:rate5m"]
+
+
+def test_a_tier_may_fire_without_for() -> None:
+    """`for: 0s` (Sloth's alerts have none): the tier fires at the first evaluation its
+    condition holds; windows and periods stay strictly positive."""
+    text = """
+        apiVersion: slo-compiler/v1
+        service: api
+        slos:
+          - name: availability
+            objective: 99.9
+            sli:
+              ratio:
+                errors: http_requests_total{code=~"5.."}
+                total: http_requests_total
+            alerting:
+              tiers:
+                page-fast: {for: 0s}
+        """
+    result = compile_texts(text)
+    (tier, *_) = result.plans[0].slos[0].tiers
+    assert (tier.name, tier.for_) == ("page-fast", 0)
+    assert "for: 0s" in result.files["prometheus/file0.rules.yaml"].decode()
+    problems = errors_of(text.replace("{for: 0s}", "{long_window: 0s}"))
+    assert [(d.code.value, d.message) for d in problems] == [
+        ("V002", "'0s' is not a positive duration")
+    ]
