@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import cache, cli_import, cli_live, outdir, summary
+from . import cache, cli_backtest, cli_import, cli_live, outdir, summary
 from . import explain as explain_doc
 from .cli_base import (
     OUT_HELP,
@@ -33,7 +33,7 @@ from .output import Interrupted, diff, raise_interrupted, read_tree, strays, wri
 from .schema import schema_files
 
 # The Prometheus and import commands register on the same group (imported for that effect).
-__all__ = ["cli", "cli_import", "cli_live", "main"]
+__all__ = ["cli", "cli_backtest", "cli_import", "cli_live", "main"]
 _SHOWN = 5  # removed files named in the summary
 
 

@@ -42,7 +42,7 @@ def worst(*codes: int) -> int:
     return max(codes, default=0)
 
 
-def _headers(values: tuple[str, ...]) -> dict[str, str]:
+def headers_from_env(values: tuple[str, ...]) -> dict[str, str]:
     """--header NAME=$ENV: the value comes from the environment, never the command line."""
     out = {}
     for value in values:
@@ -171,7 +171,7 @@ def gate(opts: GateOptions, begin: float, finish: float) -> int:
         expected,
         result.config.prometheus_alerts,
     )
-    client = Client(opts.url, headers=_headers(opts.headers), ca_bundle=opts.ca)
+    client = Client(opts.url, headers=headers_from_env(opts.headers), ca_bundle=opts.ca)
     try:
         if time.time() - finish < NOW_SLACK and settle:
             client.query("vector(1)", time.time())  # an unreachable server fails before the wait

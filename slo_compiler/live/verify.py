@@ -132,17 +132,17 @@ def worst_status(statuses: list[str]) -> str:
     return next(s for s in (VIOLATED, INCONCLUSIVE, PASS) if s in statuses)
 
 
-def _key(labels: Labels, names: tuple[str, ...]) -> tuple[str, ...]:
+def group_key(labels: Labels, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(labels.get(n, "") for n in names)
 
 
-def _by_group(
+def by_group(
     client: Client, expr: str, at: float, names: tuple[str, ...]
 ) -> dict[tuple[str, ...], float]:
-    return {_key(labels, names): value for labels, value in client.query(expr, at)}
+    return {group_key(labels, names): value for labels, value in client.query(expr, at)}
 
 
-def _over_window(
+def over_window(
     client: Client, expr: str, opts: Options
 ) -> Iterator[tuple[Labels, list[tuple[float, float]]]]:
     """`expr` at every evaluation of the window, in chunks under the server's point limit."""
@@ -161,8 +161,8 @@ def _first_fire(
 ) -> dict[tuple[str, ...], float | None]:
     """Per group, the first firing of `expr` over the window with the tier's `for`."""
     holds: dict[tuple[str, ...], set[float]] = {}
-    for labels, values in _over_window(client, expr, opts):
-        holds.setdefault(_key(labels, names), set()).update(t for t, _ in values)
+    for labels, values in over_window(client, expr, opts):
+        holds.setdefault(group_key(labels, names), set()).update(t for t, _ in values)
     times = grid(opts.start, opts.end, opts.interval)
     out: dict[tuple[str, ...], float | None] = {}
     for key, steps in holds.items():
@@ -205,15 +205,15 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
         return result
     names = plan.group_by
     build = ExprBuilder(plan.query, names, plan.selector_labels)
-    totals = _by_group(
+    totals = by_group(
         client, f"{build.sum_rate(plan.query.total, seconds)} * {seconds}", opts.end, names
     )
-    errors = _by_group(
+    errors = by_group(
         client, f"{build.errors_over(plan.query, seconds)} * {seconds}", opts.end, names
     )
     budget = plan.budget
     fires = {
-        tier.name: _first_fire(client, _condition(build, tier, budget), tier, opts, names)
+        tier.name: _first_fire(client, condition(build, tier, budget), tier, opts, names)
         for tier in plan.tiers
     }
     deployed = _deployed(client, plan, opts, window)
@@ -259,7 +259,7 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
     return result
 
 
-def _condition(build: ExprBuilder, tier: Tier, budget: Decimal) -> str:
+def condition(build: ExprBuilder, tier: Tier, budget: Decimal) -> str:
     """The tier's alert condition over the raw counters, as the rules state it."""
     factor, b = decimal_str(tier.factor), decimal_str(budget)
     long_, short = build.counter_ratio(tier.long_window), build.counter_ratio(tier.short_window)
@@ -276,8 +276,8 @@ def _actual(
         {"alertname": alert, "alertstate": "firing", **plan.selector_labels},
     ).render()
     out: dict[tuple[str, tuple[str, ...]], float] = {}
-    for labels, values in _over_window(client, selector, opts):
-        key = (labels.get("slo_window", ""), _key(labels, names))
+    for labels, values in over_window(client, selector, opts):
+        key = (labels.get("slo_window", ""), group_key(labels, names))
         out[key] = min(out.get(key, values[0][0]), values[0][0])
     return out
 

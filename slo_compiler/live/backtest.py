@@ -1,0 +1,233 @@
+"""`slo-compiler backtest`: how often would these alerts have fired over real history?
+
+We wrote the rules, so we know each tier's windows, threshold and `for`: every tier of
+every selected SLO is replayed over the range in its raw-counter form (the condition
+`verify` replays, range queries in chunks under the server's point limit, at the rule
+evaluation interval), with `for` applied as Prometheus applies it (replay.py). Per SLO,
+group and tier: the pages (firing episodes), the total firing time, the longest episode;
+per group the burn over the range and the share of a period's budget it spent.
+
+Where the SLI has no series (before the metric existed, older than retention, a scrape
+outage) the range is reported as a gap: a gap is not "quiet".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..burnrate import Tier
+from ..ir import SloPlan
+from ..plan import ExprBuilder
+from ..sli import EventSli
+from .client import Client, Labels
+from .replay import Episode, episodes, grid
+from .verify import Options, by_group, condition, group_key, over_window
+
+NO_DATA, OK, UNSUPPORTED = "no-data", "ok", "unsupported"
+
+
+@dataclass
+class TierHistory:
+    tier: str
+    slo_tier: str  # page or ticket
+    factor: float
+    for_seconds: int
+    episodes: list[Episode]  # the episodes that fired
+
+    def firing(self, end: float) -> list[float]:
+        """How long each page lasted (until the range's end if it still fired)."""
+        return [(e.end if e.end is not None else end) - e.fired for e in self.episodes if e.fired]
+
+    def document(self, end: float) -> dict[str, Any]:
+        firing = self.firing(end)
+        return {
+            "tier": self.tier,
+            "slo_tier": self.slo_tier,
+            "factor": self.factor,
+            "for_seconds": self.for_seconds,
+            "pages": len(firing),
+            "firing_seconds": sum(firing),
+            "longest_seconds": max(firing, default=0),
+            "episodes": [
+                {"pending": e.start, "fired": e.fired, "ended": e.end} for e in self.episodes
+            ],
+        }
+
+
+@dataclass
+class GroupHistory:
+    group: Labels
+    total: float
+    errors: float
+    burn: float | None  # error ratio over the range / the budget
+    budget_spent: float | None  # share of a period's budget spent (at the range's rate)
+    tiers: list[TierHistory] = field(default_factory=list)
+
+
+@dataclass
+class SloHistory:
+    service: str
+    slo: str
+    objective: float
+    period: int
+    status: str = OK
+    groups: list[GroupHistory] = field(default_factory=list)
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.service, self.slo)
+
+    def pages(self) -> int:
+        """Firing episodes of page tiers, over all groups."""
+        return sum(
+            len([e for e in t.episodes if e.fired])
+            for g in self.groups
+            for t in g.tiers
+            if t.slo_tier == "page"
+        )
+
+
+@dataclass
+class Backtest:
+    prometheus: str
+    start: float
+    end: float
+    interval: int
+    slos: list[SloHistory]
+    compared: list[SloHistory] | None = None  # the same range for the --compare version
+
+    def pages(self) -> int:
+        return sum(s.pages() for s in self.slos)
+
+    def document(self) -> dict[str, Any]:
+        def slo(s: SloHistory) -> dict[str, Any]:
+            return {
+                "service": s.service,
+                "slo": s.slo,
+                "objective_percent": s.objective,
+                "period_seconds": s.period,
+                "status": s.status,
+                "reasons": s.reasons,
+                "gaps": [{"from": a, "to": b} for a, b in s.gaps],
+                "pages": s.pages(),
+                "groups": [
+                    {
+                        "group": g.group,
+                        "total_events": g.total,
+                        "bad_events": g.errors,
+                        "burn": g.burn,
+                        "budget_spent": g.budget_spent,
+                        "tiers": [t.document(self.end) for t in g.tiers],
+                    }
+                    for g in s.groups
+                ],
+            }
+
+        doc: dict[str, Any] = {
+            "prometheus": self.prometheus,
+            "start": self.start,
+            "end": self.end,
+            "interval_seconds": self.interval,
+            "pages": self.pages(),
+            "slos": [slo(s) for s in self.slos],
+        }
+        if self.compared is not None:
+            doc["compared"] = [slo(s) for s in self.compared]
+        return doc
+
+
+def _gaps(client: Client, selector: str, window: Options) -> list[tuple[float, float]]:
+    """Stretches of the range where `selector` had no series (Prometheus' 5m lookback
+    bridges shorter holes), as [first missing evaluation, first present one)."""
+    present: set[float] = set()
+    for _, values in over_window(client, f"count({selector})", window):
+        present.update(t for t, _ in values)
+    gaps: list[tuple[float, float]] = []
+    opened: float | None = None
+    times = grid(window.start, window.end, window.interval)
+    for t in times:
+        if t not in present and opened is None:
+            opened = t
+        elif t in present and opened is not None:
+            gaps.append((opened, t))
+            opened = None
+    if opened is not None:
+        gaps.append((opened, window.end))
+    return gaps
+
+
+def _replay(
+    client: Client, expr: str, tier: Tier, window: Options, names: tuple[str, ...]
+) -> dict[tuple[str, ...], list[Episode]]:
+    holds: dict[tuple[str, ...], set[float]] = {}
+    for labels, values in over_window(client, expr, window):
+        holds.setdefault(group_key(labels, names), set()).update(t for t, _ in values)
+    times = grid(window.start, window.end, window.interval)
+    return {key: episodes(times, steps, tier.for_) for key, steps in holds.items()}
+
+
+def backtest_slo(client: Client, plan: SloPlan, window: Options) -> SloHistory:
+    result = SloHistory(plan.service, plan.name, float(plan.objective), plan.period)
+    if not isinstance(plan.query, EventSli):
+        result.status = UNSUPPORTED
+        result.reasons.append("a raw SLI's events cannot be counted from its expression")
+        return result
+    result.gaps = _gaps(client, plan.query.total.render(), window)
+    if result.gaps == [(grid(window.start, window.end, window.interval)[0], window.end)]:
+        result.status = NO_DATA
+        result.reasons.append(f"no series of {plan.query.total.render()} in the range")
+        return result
+    names = plan.group_by
+    build = ExprBuilder(plan.query, names, plan.selector_labels)
+    seconds = max(1, int(window.end - window.start))
+    totals = by_group(
+        client, f"{build.sum_rate(plan.query.total, seconds)} * {seconds}", window.end, names
+    )
+    errors = by_group(
+        client, f"{build.errors_over(plan.query, seconds)} * {seconds}", window.end, names
+    )
+    replays = {
+        t.name: _replay(client, condition(build, t, plan.budget), t, window, names)
+        for t in plan.tiers
+    }
+    budget = float(plan.budget)
+    # A period's budget is spent at the rate of the time that had data.
+    covered = seconds - sum(b - a for a, b in result.gaps)
+    for key in sorted(totals):
+        total, bad = totals[key], errors.get(key, 0.0)
+        burn = None if total <= 0 else bad / total / budget
+        group = GroupHistory(
+            dict(zip(names, key, strict=True)),
+            total,
+            bad,
+            burn,
+            None if burn is None else burn * covered / plan.period,
+        )
+        for tier in plan.tiers:
+            fired = [e for e in replays[tier.name].get(key, []) if e.fired is not None]
+            group.tiers.append(
+                TierHistory(tier.name, tier.severity, float(tier.factor), tier.for_, fired)
+            )
+        result.groups.append(group)
+    return result
+
+
+def backtest(
+    client: Client,
+    plans: list[SloPlan],
+    window: Options,
+    compare: list[SloPlan] | None = None,
+) -> Backtest:
+    """Every SLO of `plans` over the window; with `compare` (another version of the same
+    SLOs), the ones of it that match by service and name, over the same window."""
+    slos = [backtest_slo(client, p, window) for p in plans]
+    compared = None
+    if compare is not None:
+        wanted = {s.key for s in slos}
+        compared = [
+            backtest_slo(client, p, window) for p in compare if (p.service, p.name) in wanted
+        ]
+    return Backtest(client.url, window.start, window.end, window.interval, slos, compared)
