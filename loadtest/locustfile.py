@@ -11,6 +11,9 @@ Host, users, rate and duration come from Locust's own options, e.g.
     locust -f loadtest/locustfile.py --headless -H http://127.0.0.1:8080 -u 20 -r 20 -t 1m
 
 and gated on the SLOs with `slo-compiler loadtest run --prometheus URL -- locust ...`.
+Client-side, slo_thresholds.py (generated from loadtest/slos by `slo-compiler loadtest
+thresholds --tool locust`) fails the run at quit when a request's bad share breaks its
+SLO's budget, with a log line per failed threshold.
 Paths and the number of seats are environment variables (the platform's exact queue paths
 are configurable): QUEUE_JOIN_PATH, QUEUE_STATUS_PATH, SEATS_RESERVE_PATH,
 PAYMENT_PROCESS_PATH, PAYMENT_CONFIRM_PATH, SEATS.
@@ -22,6 +25,7 @@ import os
 import random
 import time
 
+import slo_thresholds  # noqa: F401 - registers the SLOs' client-side thresholds
 from locust import HttpUser, between, task
 
 QUEUE_JOIN = os.environ.get("QUEUE_JOIN_PATH", "/api/queue/join")

@@ -8,9 +8,7 @@ nothing else in the folder is touched.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -18,6 +16,7 @@ import click
 from . import importers
 from .cli_base import cli, say, verbosity
 from .diagnostics import Code, Diagnostic
+from .output import write_file
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -34,18 +33,6 @@ def _inputs(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
         else:
             out.append((given, path.read_bytes()))
     return out
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write beside the target, then rename over it: never a half-written SLO file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @cli.command("import")
@@ -111,7 +98,7 @@ def import_(
         if existing.get(name) is True:
             lines.append(f"{name} (unchanged)")
             continue
-        _write(folder / name, data)
+        write_file(folder / name, data)
         lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
     noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     say(

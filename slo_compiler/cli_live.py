@@ -15,9 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
+from . import loadtool
 from .cli_base import cli, compile_inputs, inputs, read_inputs, select_slos
 from .durations import format_duration, parse_duration
 from .live import report_formats, timespec
@@ -25,6 +27,7 @@ from .live import verify as verify_
 from .live.client import Client, PrometheusUnreachable, QueryFailed
 from .live.verify import GATES, Options, Report
 from .live.verify import verify as run_verify
+from .output import write_file
 
 FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
 EXIT = {verify_.PASS: 0, verify_.VIOLATED: FAILED_EXIT, verify_.INCONCLUSIVE: INCONCLUSIVE_EXIT}
@@ -255,3 +258,40 @@ def run(opts: GateOptions, command: tuple[str, ...]) -> None:
         click.echo(f"load tool: {command[0]} exited {tool}", err=True)
     verdict = gate(opts, begin, finish)
     sys.exit(worst(verdict, FAILED_EXIT if tool != 0 else 0))
+
+
+@loadtest.command("thresholds")
+@inputs
+@click.argument("slo", nargs=-1)
+@click.option("--tool", type=click.Choice(["k6", "locust"]), required=True, help="The load tool.")
+@click.option("--out", "out", metavar="FILE", help="Write here (atomically) instead of stdout.")
+def thresholds(
+    slos: str, config: str | None, slo: tuple[str, ...], tool: str, out: str | None
+) -> None:
+    """Client-side thresholds from the SLOs, for the load tool to fail fast while `verify`
+    keeps the last word: k6's options.thresholds as JSON (`JSON.parse(open(FILE))`), or a
+    module the locustfile imports that sets the exit code at quit. Which requests belong to
+    an SLO comes from its `loadtest` block, or the uri, method and status matchers of a
+    ratio SLI; an SLO with neither is named on stderr and left out."""
+    read = read_inputs(slos, config)
+    result = compile_inputs(read, ("prometheus",))
+    plans = [s for p in result.plans for s in p.slos]
+    if slo:
+        plans = select_slos(plans, slo)
+    items = []
+    for plan in plans:
+        found = loadtool.client_threshold(plan)
+        if isinstance(found, str):
+            click.echo(f"skipped: {found}", err=True)
+        else:
+            items.append(found)
+    if tool == "k6":
+        text, skipped = loadtool.k6_text(items)
+        for note in skipped:
+            click.echo(f"skipped: {note}", err=True)
+    else:
+        text = loadtool.locust_module(items, ", ".join(s.path for s in read.sources))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_file(Path(out), text.encode("utf-8"))

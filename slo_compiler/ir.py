@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .burnrate import Tier
+from .model import LoadTest
 from .sli import SliQuery
 
 Labels = tuple[tuple[str, str], ...]
@@ -70,6 +71,8 @@ class SloPlan:
     alert_name: str
     group_name: str
     rules: tuple[Rule, ...]
+    # As written (loadtool.py derives the default); not part of the plan's identity.
+    loadtest: LoadTest | None = field(default=None, hash=False, compare=False)
 
     @property
     def selector_labels(self) -> dict[str, str]:

@@ -227,6 +227,31 @@ class Alerting(_Strict):
     )
 
 
+class LoadTest(_Strict):
+    """How a load tool's requests map to this SLO, for `slo-compiler loadtest thresholds`
+    (client-side thresholds; the server-side gate, `verify`, has the last word)."""
+
+    requests: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1,
+        description="Request names as the load tool reports them: Locust's name (the path "
+        "unless the script names it), k6's `name` tag.",
+    )
+    method: str | None = Field(
+        None, description="Only requests of this HTTP method; default: the SLI's method."
+    )
+    bad_status: str | None = Field(
+        None,
+        description="Statuses that count as bad, a regex matching the whole status (5.., "
+        "409); default: the errors selector's status matcher, else 5..",
+    )
+    k6_tag: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*=[^,{}:]+$",
+        description="NAME=VALUE, a tag the k6 script puts on this SLO's requests: its "
+        "thresholds then hold over all of them together.",
+    )
+
+
 class Slo(_Strict):
     """One service-level objective."""
 
@@ -252,6 +277,11 @@ class Slo(_Strict):
     )
     labels: Labels = Field(default_factory=dict, description="Labels added to this SLO's rules.")
     alerting: Alerting = Field(default_factory=Alerting)
+    loadtest: LoadTest | None = Field(
+        None,
+        description="Client-side thresholds' mapping (default for ratio SLIs: the uri, "
+        "method and status matchers of the selectors).",
+    )
 
     @property
     def alert_name(self) -> str:

@@ -185,3 +185,16 @@ def _swap(staging: Path, folder: Path) -> Path | None:
     folder.rename(old)
     staging.rename(folder)
     return old
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """One file replaced atomically: written beside it, then renamed over it, so a reader
+    never sees half of it (an SLO file written by `import`, a thresholds file)."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

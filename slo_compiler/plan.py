@@ -279,4 +279,5 @@ def plan_slo(
         alert_name=alert_name,
         group_name=f"slo:{service}:{slo.name}",
         rules=tuple(rules),
+        loadtest=slo.loadtest,
     )
