@@ -55,9 +55,13 @@ class ExprBuilder:
         self.group_by = group_by
         self.labels = selector_labels
 
-    def sum_rate(self, selector: Selector, window: int) -> str:
+    def sum_rate(self, selector: Selector, window: int, func: str = "rate") -> str:
+        """`sum by (…) (rate(selector[window]))`; `func` "increase" counts the events
+        instead (the live checks: MetricsQL's rate divides by the time that had samples,
+        so rate x window overcounts a window that starts before the data; increase does
+        not, in either engine)."""
         by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
-        return f"sum{by}(rate({selector.render()}[{dur(window)}]))"
+        return f"sum{by}({func}({selector.render()}[{dur(window)}]))"
 
     def recorded(self, metric: str) -> str:
         return series(metric, self.labels).render()
@@ -77,13 +81,13 @@ class ExprBuilder:
         the long windows (bench/RESULTS.md)."""
         return f"{errors}\n/ clamp_min({total}, {RATIO_EPSILON})"
 
-    def errors_over(self, sli: EventSli, window: int) -> str:
-        total = self.sum_rate(sli.total, window)
+    def errors_over(self, sli: EventSli, window: int, func: str = "rate") -> str:
+        total = self.sum_rate(sli.total, window, func)
         if sli.errors is not None:
-            return self.sum_rate(sli.errors, window)
+            return self.sum_rate(sli.errors, window, func)
         assert sli.good is not None
         # Good events absent while total is not means every event was bad.
-        good = self.sum_rate(sli.good, window)
+        good = self.sum_rate(sli.good, window, func)
         return f"clamp_min({total} - ({good} or 0 * {total}), 0)"
 
     def ratio(self, window: int) -> str:

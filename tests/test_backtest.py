@@ -1,5 +1,5 @@
 """`slo-compiler backtest` against a real Prometheus (Debian's package) holding backfilled
-history with two known outages, checked against a hand-computed answer.
+history with two known outages (tests/outages.py), checked against a hand-computed answer.
 
 History: 3h of `req_total` at 15s samples, 100 events a sample, no errors except two total
 outages: A from 60m to 80m, B from 120m to 123m (the samples after each start carry only
@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import outages
 import pytest
 from conftest import ROOT, cli, require_tool
 
@@ -36,44 +37,6 @@ import stack
 
 pytestmark = pytest.mark.live
 
-TIERS = """\
-    alerting:
-      tiers:
-        page-fast: {long_window: 10m, short_window: 1m, factor: 10, for: %s}
-        page-slow: {long_window: 30m, short_window: 5m, factor: 5, for: 10m}
-        ticket-fast: {enabled: false}
-        ticket-slow: {enabled: false}
-"""
-SLO = """\
-apiVersion: slo-compiler/v1
-service: shop
-scrape_interval: 15s
-slos:
-  - name: checkout
-    objective: 99
-    period: 7d
-    sli:
-      ratio:
-        errors: req_total{code="500"}
-        total: req_total
-"""
-STEP = 15
-SAMPLES = 720  # 3h
-OUTAGES = ((240, 320), (480, 492))  # samples (after, through] carrying only bad events
-
-
-def _openmetrics(start: int) -> str:
-    lines = ["# TYPE req counter"]
-    good = bad = 0
-    for i in range(SAMPLES + 1):
-        t = start + i * STEP
-        lines.append(f'req_total{{code="200"}} {good} {t}')
-        lines.append(f'req_total{{code="500"}} {bad} {t}')
-        failing = any(a < i + 1 <= b for a, b in OUTAGES)
-        bad, good = (bad + 100, good) if failing else (bad, good + 100)
-    lines.append("# EOF")
-    return "\n".join(lines) + "\n"
-
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
@@ -81,7 +44,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
     require_tool("prometheus")
     work = tmp_path_factory.mktemp("prometheus")
     start = (int(time.time()) - 5 * 3600) // 3600 * 3600
-    stack.backfill(work, _openmetrics(start))
+    stack.backfill(work, outages.openmetrics(start))
     with stack.prometheus(work, "global: {evaluation_interval: 1m}\n") as url:
         yield url, start
 
@@ -90,8 +53,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("shop")
     (work / "slos").mkdir()
-    (work / "slos/shop.yaml").write_text(SLO + TIERS % "2m")
-    (work / "old.yaml").write_text(SLO + TIERS % "0s")
+    (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
+    (work / "old.yaml").write_text(outages.SLO % "0s")
     return work
 
 

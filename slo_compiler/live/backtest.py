@@ -184,11 +184,9 @@ def backtest_slo(client: Client, plan: SloPlan, window: Options) -> SloHistory:
     build = ExprBuilder(plan.query, names, plan.selector_labels)
     seconds = max(1, int(window.end - window.start))
     totals = by_group(
-        client, f"{build.sum_rate(plan.query.total, seconds)} * {seconds}", window.end, names
+        client, build.sum_rate(plan.query.total, seconds, "increase"), window.end, names
     )
-    errors = by_group(
-        client, f"{build.errors_over(plan.query, seconds)} * {seconds}", window.end, names
-    )
+    errors = by_group(client, build.errors_over(plan.query, seconds, "increase"), window.end, names)
     replays = {
         t.name: _replay(client, condition(build, t, plan.budget), t, window, names)
         for t in plan.tiers

@@ -206,11 +206,9 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
     names = plan.group_by
     build = ExprBuilder(plan.query, names, plan.selector_labels)
     totals = by_group(
-        client, f"{build.sum_rate(plan.query.total, seconds)} * {seconds}", opts.end, names
+        client, build.sum_rate(plan.query.total, seconds, "increase"), opts.end, names
     )
-    errors = by_group(
-        client, f"{build.errors_over(plan.query, seconds)} * {seconds}", opts.end, names
-    )
+    errors = by_group(client, build.errors_over(plan.query, seconds, "increase"), opts.end, names)
     budget = plan.budget
     fires = {
         tier.name: _first_fire(client, condition(build, tier, budget), tier, opts, names)

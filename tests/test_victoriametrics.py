@@ -1,0 +1,150 @@
+"""The generated rules and the gate on VictoriaMetrics (Debian's `victoria-metrics`: the
+single-node server and vmalert), beside a real Prometheus holding the same history
+(tests/outages.py: two total outages in 3h of 15s samples).
+
+* every generated rule file passes `vmalert -dryRun` (MetricsQL and vmalert's templates);
+* vmalert replays the compiled rules over the history and writes the recorded series back:
+  they equal Prometheus' evaluation of the same expressions on the same data;
+* the total outage pages in vmalert when `explain` says it would (plus one evaluation);
+* `backtest` and `verify` give against VictoriaMetrics what they give against Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import outages
+import pytest
+import yaml
+from conftest import ROOT, cli, require_tool, run
+
+sys.path.insert(0, str(ROOT / "loadtest"))
+import stack
+import victoria
+
+from slo_compiler.live.client import Client
+
+pytestmark = pytest.mark.live
+HOUR = 3600
+
+
+def test_every_generated_rule_file_passes_vmalert_dry_run(tmp_path: Path) -> None:
+    vmalert = require_tool("vmalert")
+    generated = ROOT / "generated/prometheus"
+    # The examples as committed (recording rules; Grafana evaluates the alerts), their
+    # alerts as Prometheus would run them, and the examples compiled without a config
+    # (alerts in the rule files, as most users run them).
+    alone = cli("compile", "--slos", str(ROOT / "slos"), "--out", "out", cwd=tmp_path)
+    assert alone.returncode == 0, alone.stderr
+    files = [
+        *sorted(generated.glob("*.rules.yaml")),
+        *sorted((generated / "tests").glob("*.alerts.yaml")),
+        *sorted((tmp_path / "out/prometheus").glob("*.rules.yaml")),
+    ]
+    for path in files:
+        checked = run(vmalert, "-dryRun", f"-rule={path}", "-loggerLevel=ERROR")
+        assert checked.returncode == 0, (path, checked.stdout[-2000:], checked.stderr[-2000:])
+    # The dry run does check: a rule MetricsQL cannot parse fails it.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(rate(x[5m])\n")
+    assert run(vmalert, "-dryRun", f"-rule={broken}", "-loggerLevel=ERROR").returncode != 0
+
+
+@dataclass(frozen=True)
+class Both:
+    victoria: str
+    prometheus: str
+    start: int
+    rules: Path
+    shop: Path
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
+    """The history in both servers, and vmalert's replay of the compiled rules in VM."""
+    for name in ("victoria-metrics", "vmalert", "prometheus", "promtool"):
+        require_tool(name)
+    work = tmp_path_factory.mktemp("victoria")
+    start = (int(time.time()) - 5 * HOUR) // HOUR * HOUR
+    shop = work / "shop"
+    (shop / "slos").mkdir(parents=True)
+    (shop / "slos/shop.yaml").write_text(outages.SLO % "2m")
+    compiled = cli("compile", "--out", "gen", cwd=shop)
+    assert compiled.returncode == 0, compiled.stderr
+    rules = shop / "gen/prometheus/shop.rules.yaml"
+    stack.backfill(work, outages.openmetrics(start))
+    with (
+        victoria.server(work) as vm,
+        stack.prometheus(work, "global: {evaluation_interval: 1m}\n") as prometheus,
+    ):
+        victoria.import_text(vm, outages.exposition(start))
+        victoria.replay(vm, [rules], start, start + 3 * HOUR, "1m", work / "vmalert.log")
+        yield Both(vm, prometheus, start, rules, shop)
+
+
+def _series(client: Client, expr: str, start: int, end: int) -> dict[float, float]:
+    (only,) = client.query_range(expr, start, end, 60) or [({}, [])]
+    return dict(only[1])
+
+
+def test_recorded_series_equal_prometheus_on_the_same_data(both: Both) -> None:
+    """Each recording rule over the raw counters, as vmalert recorded it in VictoriaMetrics,
+    against Prometheus evaluating its expression at the same instants. Samples sit on the
+    evaluation grid, where MetricsQL's rate (no extrapolation, the sample before the window)
+    and PromQL's agree: the stated tolerance is a relative 1e-9, float noise."""
+    vm, prometheus = Client(both.victoria), Client(both.prometheus)
+    rules = yaml.safe_load(both.rules.read_text())["groups"][0]["rules"]
+    raw = [r for r in rules if "record" in r and "req_total" in r["expr"]]
+    assert {r["record"] for r in raw} >= {"slo:sli_total:rate5m", "slo:sli_error:ratio_rate30m"}
+    begin, end = both.start + 35 * 60, both.start + 3 * HOUR  # every window full
+    for rule in raw:
+        recorded = _series(vm, f'{rule["record"]}{{slo="checkout"}}', begin, end)
+        expected = _series(prometheus, rule["expr"], begin, end)
+        assert len(recorded) == len(expected) == 146, rule["record"]
+        for t, value in expected.items():
+            assert math.isclose(recorded[t], value, rel_tol=1e-9, abs_tol=1e-12), (
+                rule["record"],
+                t - both.start,
+            )
+
+
+def test_a_total_outage_pages_in_vmalert_when_explain_predicts(both: Both) -> None:
+    vm = Client(both.victoria)
+    firing = vm.query_range(
+        'ALERTS{alertstate="firing",slo_window="10m"}', both.start, both.start + 3 * HOUR, 60
+    )
+    fired = min(t for _, values in firing for t, _ in values) - (both.start + outages.OUTAGE_A)
+    explained = cli("explain", "--format", "json", cwd=both.shop)
+    tier = json.loads(explained.stdout)["slos"][0]["tiers"][0]
+    predicted = tier["burns"][0]["fires_seconds"]
+    assert (tier["tier"], tier["burns"][0]["burn"]) == ("page-fast", "total outage")
+    # The first evaluation at or after the prediction: vmalert evaluates every minute.
+    assert predicted <= fired <= predicted + 60, (predicted, fired)
+
+
+def test_backtest_and_verify_answer_the_same_against_victoriametrics(both: Both) -> None:
+    window = ("--from", str(both.start - 1800), "--to", str(both.start + 3 * HOUR))
+    answers = {}
+    for name, url in (("victoria", both.victoria), ("prometheus", both.prometheus)):
+        result = cli("backtest", "--prometheus", url, *window, "--format", "json", cwd=both.shop)
+        assert result.returncode == 0, result.stderr
+        doc = json.loads(result.stdout)["slos"][0]
+        answers[name] = (doc["gaps"], doc["groups"][0]["tiers"], doc["groups"][0]["bad_events"])
+    assert answers["victoria"] == answers["prometheus"]
+    fast = answers["victoria"][1][0]
+    minute = 60
+    assert [(e["fired"], e["ended"]) for e in fast["episodes"]] == [
+        (both.start + 64 * minute, both.start + 81 * minute)
+    ]
+    outage = ("--from", str(both.start + 55 * minute), "--to", str(both.start + 85 * minute))
+    verdict = cli(
+        "verify", "--prometheus", both.victoria, *outage, "--format", "json", cwd=both.shop
+    )
+    assert verdict.returncode == 1, verdict.stdout + verdict.stderr
+    assert json.loads(verdict.stdout)["status"] == "violated"
