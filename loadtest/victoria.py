@@ -25,9 +25,10 @@ def tool(name: str) -> str:
 
 
 @contextmanager
-def server(work: Path) -> Iterator[str]:
-    """VictoriaMetrics single-node; yields its URL (the Prometheus query API is at it).
-    The rollup cache is off: rules written at past timestamps must be read back at once."""
+def server(work: Path, *flags: str) -> Iterator[str]:
+    """VictoriaMetrics single-node (with more `flags`, e.g. a scrape config); yields its URL
+    (the Prometheus query API is at it). The rollup cache is off: rules written at past
+    timestamps must be read back at once."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -36,6 +37,7 @@ def server(work: Path) -> Iterator[str]:
             f"-httpListenAddr=127.0.0.1:{port}",
             "-search.disableCache",
             "-loggerLevel=ERROR",
+            *flags,
         ],
         stdout=subprocess.DEVNULL,
         stderr=(work / "victoria-metrics.log").open("w"),

@@ -148,3 +148,45 @@ def test_backtest_and_verify_answer_the_same_against_victoriametrics(both: Both)
     )
     assert verdict.returncode == 1, verdict.stdout + verdict.stderr
     assert json.loads(verdict.stdout)["status"] == "violated"
+
+
+def test_where_metricsql_differs_from_promql_and_what_we_emit_does_about_it(both: Both) -> None:
+    """The corner cases that matter to our rules, on the same data in both engines.
+
+    * A range's ends: Prometheus 2.x includes both (a 1m range over 15s samples holds 5),
+      MetricsQL excludes the start (4). Our windows summed from recorded rates weigh one
+      evaluation more in Prometheus 2.x, which `explain` models; in VictoriaMetrics (and
+      Prometheus 3) they weigh exactly the window: detection there is a fraction of an
+      evaluation earlier, never later.
+    * rate() over a range that starts before the first sample: PromQL divides the
+      increase by the range, MetricsQL by the time that had samples. Our rules' ratios
+      divide two rates over the same range, so the ratio is the same; the live checks
+      count events, and use increase() (equal in both) instead of rate x range.
+    * absent() and `or`: the same answers, labels included (the SLI-missing alert's).
+    """
+    vm, prometheus = Client(both.victoria), Client(both.prometheus)
+    aligned = both.start + HOUR
+
+    def value(client: Client, expr: str, at: float = aligned) -> list[tuple[dict, float]]:
+        return sorted((labels, v) for labels, v in client.query(expr, at))
+
+    ends = 'count_over_time(req_total{code="200"}[1m])'
+    assert value(prometheus, ends) == [({"code": "200"}, 5.0)]
+    assert value(vm, ends) == [({"code": "200"}, 4.0)]
+    early = both.start + 30 * 60  # a 1h range, half of it before the data
+    rate_times_range = "sum(rate(req_total[1h])) * 3600"
+    increase = "sum(increase(req_total[1h]))"
+    assert value(prometheus, rate_times_range, early) == value(prometheus, increase, early)
+    assert value(vm, increase, early) == value(prometheus, increase, early)
+    assert value(vm, rate_times_range, early) != value(vm, increase, early)
+    # Outage A within a 2h range that starts 30m before the data: 80 bad samples of 360.
+    ratio = 'sum(rate(req_total{code="500"}[2h])) / sum(rate(req_total[2h]))'
+    late = both.start + 90 * 60
+    ((_, in_vm),) = value(vm, ratio, late)
+    assert in_vm == pytest.approx(80 / 360, rel=1e-12)
+    assert value(prometheus, ratio, late) == [({}, pytest.approx(in_vm, rel=1e-12))]
+    for expr in (
+        'absent(slo:sli_total:rate5m{slo="nothing",slo_service="shop"})',
+        'sum(rate(req_total{code="404"}[5m])) or 0 * sum(rate(req_total[5m]))',
+    ):
+        assert value(vm, expr) == value(prometheus, expr), expr
