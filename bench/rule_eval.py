@@ -1,28 +1,36 @@
-"""Rule-evaluation cost and 30d accuracy in a real Prometheus: our rules against
-Sloth-shaped and Pyrra-shaped rules for the same SLI, on 32 days of backfilled traffic.
+"""Rule-evaluation cost and 30d accuracy in a real Prometheus: the rules slo-compiler emits
+for one 30d SLO, Sloth's real output for the same SLI, and Pyrra-shaped rules, on 32 days of
+backfilled traffic of 4 pods.
 
-    python bench/rule_eval.py            # prints a Markdown report; needs prometheus, promtool
+    python bench/rule_eval.py [--interval 30s]   # a Markdown report; needs prometheus, promtool
 
 What it does, all on 127.0.0.1 and in a temporary folder, stopped at the end:
 
-1. synthesises 32 days of one-minute samples of a request counter and an error counter
+1. synthesises 32 days of 15s samples of a request counter and an error counter per pod
    whose traffic follows the day (x0.2 at night, x1.8 at the peak) and whose error ratio
    is higher at night (0.1% by day, up to 0.6% in the small hours): exactly the case where
    an average of ratios and an event-weighted ratio differ;
-2. backfills them with `promtool tsdb create-blocks-from openmetrics`, then our recorded
-   5m base rates with `promtool tsdb create-blocks-from rules` (a 30d window summed from
-   recorded rates needs 30 days of them);
-3. starts Prometheus with three rule files, one style each, and reads every rule group's
-   evaluation time after several evaluations, and the samples each style's 30d ratio
-   query touches (query stats);
-4. compares each style's 30d ratio with the exact one,
+2. backfills them with `promtool tsdb create-blocks-from openmetrics`, then the recorded
+   series each style's long windows read (our 5m base rates, Sloth's 5m ratio) with
+   `promtool tsdb create-blocks-from rules`;
+3. compiles the SLO with slo-compiler (alerts in the rule file, rules every --interval),
+   takes Sloth's own generated rules for its getting-started example
+   (../shared/fixtures/sloth/out) with its selectors replaced by this SLI's, and writes
+   Pyrra-shaped rules from Pyrra's generator (windows scaled from 28d, the period by
+   increase() over the raw counters, its increase group every 150s);
+4. asks Prometheus for every rule's expression at the end of the data with query
+   statistics: samples read per evaluation, times evaluations per minute (60 / the
+   group's interval, else --interval) is what each rule set costs the server per minute;
+5. compares each style's 30d ratio with the exact one,
    increase(errors[30d]) / increase(total[30d]).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
 import shutil
 import socket
 import subprocess
@@ -33,84 +41,81 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import yaml
+
 DAYS = 32
 STEP = 15  # the platform scrapes every 10-15 s
 INSTANCES = 4  # pods of the service, each its own series
 JOB = 'service="payment-service"'
 TOTAL = f"http_server_requests_seconds_count{{{JOB}}}"
 ERRORS = f'http_server_requests_seconds_count{{{JOB},status=~"5.."}}'
-SELECT = 'slo="payment",slo_service="payment-service"'
 
-# Our style, as slo-compiler emits it: short windows from the counters, the 1d/3d/30d
-# windows summed from recorded 5m rates.
-OURS = (
-    f"""
-groups:
-  - name: ours-base
-    rules:
-      - record: slo:sli_total:rate5m
-        expr: sum(rate({TOTAL}[5m]))
-        labels: {{slo: payment, slo_service: payment-service}}
-      - record: slo:sli_errors:rate5m
-        expr: sum(rate({ERRORS}[5m])) or 0 * sum(rate({TOTAL}[5m]))
-        labels: {{slo: payment, slo_service: payment-service}}
-  - name: ours-windows
-    rules:
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from slo_compiler.durations import parse_duration  # noqa: E402
+
+SLOTH_OUT = ROOT.parent / "shared/fixtures/sloth/out/getting-started.yml"
+SLOTH_SLI = (
+    'http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}',
+    'http_request_duration_seconds_count{job="myservice"}',
+)
+SLO_FILE = f"""apiVersion: slo-compiler/v1
+service: payment-service
+slos:
+  - name: payment
+    objective: 99.9
+    period: 30d
+    sli:
+      ratio:
+        errors: {ERRORS}
+        total: {TOTAL}
 """
-    + "".join(
-        f"""      - record: ours:ratio_rate{w}
-        expr: >-
-          sum(rate({ERRORS}[{w}])) / (sum(rate({TOTAL}[{w}])) > 0)
-          or 0 * sum(rate({TOTAL}[{w}]))
-"""
-        for w in ("5m", "30m", "1h", "2h", "6h")
-    )
-    + "".join(
-        f"""      - record: ours:ratio_rate{w}
-        expr: >-
-          sum_over_time(slo:sli_errors:rate5m{{{SELECT}}}[{w}])
-          / clamp_min(sum_over_time(slo:sli_total:rate5m{{{SELECT}}}[{w}]), 1e-12)
-"""
-        for w in ("1d", "3d", "30d")
-    )
+# Pyrra's windows for a 30d SLO: its 28d ones (1h/5m 14x, 6h/30m 7x, 1d/2h 2x, 4d/6h 1x)
+# scaled by 30/28 and rounded to the minute, as its generator does.
+PYRRA_WINDOWS = (
+    ("1h4m", "5m", 14),
+    ("6h26m", "32m", 7),
+    ("1d1h43m", "2h9m", 2),
+    ("4d6h51m", "6h26m", 1),
 )
 
 
-def _raw_windows(style: str) -> str:
-    """A rule group of `style`: the ratio over every window by rate() on the counters, as
-    both Sloth and Pyrra write it; the caller appends its 30d rule."""
-    rules = "".join(
-        f"""      - record: {style}:ratio_rate{w}
+def pyrra_rules() -> str:
+    """Pyrra-shaped rules for the SLI: the period by increase() over the raw counters (its
+    increase group, every 150s for a 30d window), a burn rate per window from the counters
+    (every 30s), and the alerts on those."""
+    increase = "".join(
+        f"""      - record: http_server_requests_seconds:increase30d
+        expr: sum(increase({sel}[30d]))
+        labels: {{slo: payment, kind: {kind}}}
+"""
+        for kind, sel in (("errors", ERRORS), ("total", TOTAL))
+    )
+    windows = sorted({w for long, short, _ in PYRRA_WINDOWS for w in (long, short)})
+    burnrates = "".join(
+        f"""      - record: http_server_requests_seconds:burnrate{w}
         expr: sum(rate({ERRORS}[{w}])) / sum(rate({TOTAL}[{w}]))
+        labels: {{slo: payment}}
 """
-        for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+        for w in windows
     )
-    return f"groups:\n  - name: {style}-windows\n    rules:\n{rules}"
-
-
-# Sloth's shape: the period as the average of the 5m ratios over 30 days.
-SLOTH = (
-    _raw_windows("sloth")
-    + """      - record: sloth:ratio_rate30d
+    alerts = "".join(
+        f"""      - alert: ErrorBudgetBurn
         expr: >-
-          sum_over_time(sloth:ratio_rate5m[30d])
-          / ignoring (sloth_window) count_over_time(sloth:ratio_rate5m[30d])
+          http_server_requests_seconds:burnrate{short}{{slo="payment"}} > ({f} * (1 - 0.999))
+          and http_server_requests_seconds:burnrate{long}{{slo="payment"}} > ({f} * (1 - 0.999))
 """
-)
+        for long, short, f in PYRRA_WINDOWS
+    )
+    return (
+        "groups:\n  - name: pyrra-increase\n    interval: 150s\n    rules:\n"
+        + increase
+        + "  - name: pyrra\n    interval: 30s\n    rules:\n"
+        + burnrates
+        + alerts
+    )
 
-# Pyrra's shape: the period by increase() over 30 days of raw samples.
-PYRRA = (
-    _raw_windows("pyrra")
-    + f"""      - record: pyrra:ratio_increase30d
-        expr: sum(increase({ERRORS}[30d])) / sum(increase({TOTAL}[30d]))
-"""
-)
 
-STYLES = {
-    "ours (recorded 5m rates)": "ours:ratio_rate30d",
-    "Sloth-shaped (average of 5m ratios)": "sloth:ratio_rate30d",
-    "Pyrra-shaped (increase over raw samples)": "pyrra:ratio_increase30d",
-}
 EXACT = f"sum(increase({ERRORS}[30d])) / sum(increase({TOTAL}[30d]))"
 
 
@@ -201,91 +206,112 @@ def scalar(port: int, expr: str, at: int) -> tuple[float, int]:
     return value, int(body["data"]["stats"]["samples"]["totalQueryableSamples"])
 
 
+def _rules(path: Path) -> list[tuple[dict, dict]]:
+    return [(g, r) for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+
+
+def per_minute(port: int, path: Path, interval: int, at: int) -> tuple[float, int]:
+    """Samples the rule file's rules read per minute, and how many rules: each rule's
+    samples per evaluation (query statistics at `at`) times its group's evaluations a
+    minute."""
+    total = 0.0
+    rules = _rules(path)
+    for group, rule in rules:
+        every = parse_duration(group["interval"]) if "interval" in group else interval
+        total += scalar(port, rule["expr"], at)[1] * 60 / every
+    return total, len(rules)
+
+
+def _write_rules(path: Path, rules: list[tuple[dict, dict]]) -> Path:
+    path.write_text(yaml.safe_dump({"groups": [{"name": "base", "rules": [r for _, r in rules]}]}))
+    return path
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--interval", default="30s", help="the rule evaluation interval")
+    args = parser.parse_args()
+    interval = parse_duration(args.interval)
     for tool in ("prometheus", "promtool"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed (Debian package prometheus)")
+    if not SLOTH_OUT.is_file():
+        raise SystemExit(f"Sloth's generated rules are needed: {SLOTH_OUT}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         end = int(time.time()) // STEP * STEP - 3600  # backfill must not reach the head block
         traffic(end, work / "traffic.om")
         subprocess.run(
-            [
-                "promtool",
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                "-q",
-                str(work / "traffic.om"),
-                str(work / "data"),
-            ],
+            ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
+             str(work / "traffic.om"), str(work / "data")],
             check=True,
+        )  # fmt: skip
+        (work / "slos").mkdir()
+        (work / "slos/payment-service.yaml").write_text(SLO_FILE)
+        (work / "config.yaml").write_text(
+            f"apiVersion: slo-compiler/v1\nevaluation_interval: {args.interval}\n"
         )
-        files = {}
-        for name, text in (("ours", OURS), ("sloth", SLOTH), ("pyrra", PYRRA)):
-            files[name] = work / f"{name}.rules.yaml"
-            files[name].write_text(text)
-        base = work / "base.rules.yaml"
-        base.write_text(OURS.split("  - name: ours-windows")[0])
-        sloth_base = work / "sloth-base.rules.yaml"
-        sloth_base.write_text(SLOTH.split("      - record: sloth:ratio_rate30m")[0])
-        # Backfill the series the 30d windows are summed from: our base rates and Sloth's
-        # 5m ratio, over the 31 days the 30d windows need.
+        subprocess.run(
+            [sys.executable, "-m", "slo_compiler", "compile", "-q", "--config", "config.yaml",
+             "--target", "prometheus", "--out", "gen"],
+            check=True, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        files = {"ours": work / "gen/prometheus/payment-service.rules.yaml"}
+        sloth = SLOTH_OUT.read_text()
+        for theirs, ours in zip(SLOTH_SLI, (ERRORS, TOTAL), strict=True):
+            sloth = sloth.replace(theirs, ours)
+        files["sloth"] = work / "sloth.rules.yaml"
+        files["sloth"].write_text(sloth)
+        files["pyrra"] = work / "pyrra.rules.yaml"
+        files["pyrra"].write_text(pyrra_rules())
+        # The recorded series the long windows read, over the 31 days they need, at the
+        # evaluation interval: our 5m base rates and Sloth's 5m ratio.
+        bases = [
+            _write_rules(work / "ours-base.yaml", _rules(files["ours"])[:2]),
+            _write_rules(work / "sloth-base.yaml", _rules(files["sloth"])[:1]),
+        ]
         with Prometheus(work, []) as prom:
             started = time.perf_counter()
-            for rules in (base, sloth_base):
+            for base in bases:
                 subprocess.run(
-                    [
-                        "promtool",
-                        "tsdb",
-                        "create-blocks-from",
-                        "rules",
-                        "-q",
-                        f"--url=http://127.0.0.1:{prom.port}",
-                        f"--start={end - 31 * 86400}",
-                        f"--end={end}",
-                        "--eval-interval=60s",
-                        f"--output-dir={work / 'data'}",
-                        str(rules),
-                    ],
-                    check=True,
-                    capture_output=True,
-                )
+                    ["promtool", "tsdb", "create-blocks-from", "rules", "-q",
+                     f"--url=http://127.0.0.1:{prom.port}", f"--start={end - 31 * 86400}",
+                     f"--end={end}", f"--eval-interval={interval}s",
+                     f"--output-dir={work / 'data'}", str(base)],
+                    check=True, capture_output=True,
+                )  # fmt: skip
             backfill = time.perf_counter() - started
-        rule_files = [files["ours"], files["sloth"], files["pyrra"]]
-        with Prometheus(work, rule_files) as prom:
-            time.sleep(70)  # several evaluations of every group
-            groups = {g["name"]: g for g in api(prom.port, "/api/v1/rules")["data"]["groups"]}
+        with Prometheus(work, []) as prom:
+            costs = {
+                name: per_minute(prom.port, path, interval, end) for name, path in files.items()
+            }
             exact, exact_samples = scalar(prom.port, EXACT, end)
-            rows = []
-            for style, metric in STYLES.items():
-                expr = next(
-                    r["query"] for g in groups.values() for r in g["rules"] if r["name"] == metric
-                )
-                value, samples = scalar(prom.port, expr, end)
-                seconds = next(
-                    r["evaluationTime"]
-                    for g in groups.values()
-                    for r in g["rules"]
-                    if r["name"] == metric
-                )
-                rows.append((style, value, samples, seconds))
-        print(f"Backfill of the recorded series the 30d windows read: {backfill:.0f} s\n")
-        print("| rule group | rules | evaluation time (last) |")
-        print("|---|---:|---:|")
-        for name, g in sorted(groups.items()):
-            print(f"| {name} | {len(g['rules'])} | {g['evaluationTime'] * 1000:.1f} ms |")
-        print(
-            f"\nThe 30d error ratio at the end of the data; exact: {exact:.6f} "
-            f"({exact_samples} samples read)\n"
-        )
-        print("| style | 30d ratio | error vs exact | samples read | 30d rule evaluation |")
-        print("|---|---:|---:|---:|---:|")
-        for style, value, samples, seconds in rows:
-            print(
-                f"| {style} | {value:.6f} | {(value - exact) / exact:+.1%} | {samples} "
-                f"| {seconds * 1000:.1f} ms |"
-            )
+            thirty = {
+                "ours": next(r["expr"] for _, r in _rules(files["ours"])
+                             if r.get("record") == "slo:sli_error:ratio_rate30d"),
+                "sloth": next(r["expr"] for _, r in _rules(files["sloth"])
+                              if r.get("record") == "slo:sli_error:ratio_rate30d"),
+                "pyrra": EXACT,
+            }  # fmt: skip
+            accuracy = {name: scalar(prom.port, expr, end) for name, expr in thirty.items()}
+    names = {
+        "ours": "slo-compiler (compiled)",
+        "sloth": "Sloth (its generated rules)",
+        "pyrra": "Pyrra-shaped (its generator's windows)",
+    }
+    print(f"Backfill of the recorded series the long windows read: {backfill:.0f} s\n")
+    print(f"## One 30d SLO's whole rule set, {INSTANCES} pods, rules every {args.interval}\n")
+    print("| rules of | rules | samples read per minute | ours / this |")
+    print("|---|---:|---:|---:|")
+    ours = costs["ours"][0]
+    for name, (samples, count) in costs.items():
+        print(f"| {names[name]} | {count} | {samples:,.0f} | {ours / samples:.3f} |")
+    print(f"\n## The 30d error ratio at the end of the data; exact: {exact:.6f} "
+          f"({exact_samples:,} samples read)\n")  # fmt: skip
+    print("| rules of | 30d ratio | error vs exact | samples read by the 30d rule |")
+    print("|---|---:|---:|---:|")
+    for name, (value, samples) in accuracy.items():
+        print(f"| {names[name]} | {value:.6f} | {(value - exact) / exact:+.1%} | {samples:,} |")
 
 
 if __name__ == "__main__":

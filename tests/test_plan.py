@@ -234,3 +234,26 @@ def test_a_tier_may_fire_without_for() -> None:
     assert [(d.code.value, d.message) for d in problems] == [
         ("V002", "'0s' is not a positive duration")
     ]
+
+
+def test_the_period_and_the_budget_left_are_evaluated_in_a_slower_group() -> None:
+    """They feed dashboards, not alerts: every 4m (under the 5m lookback) instead of
+    reading the whole period at every evaluation; a tier that alerts on the period's
+    window keeps it in the SLO's own group."""
+    import yaml
+
+    result = compile_texts(VALID)
+    groups = yaml.safe_load(result.files["prometheus/file0.rules.yaml"])["groups"]
+    slow = [g for g in groups if g["name"].endswith(":period")]
+    assert [(g["interval"], [r["record"] for r in g["rules"]]) for g in slow] == [
+        ("4m", ["slo:sli_error:ratio_rate30d", "slo:period_error_budget_remaining:ratio"])
+    ]
+    assert all("interval" not in g for g in groups if g not in slow)
+    tiers = (
+        "    alerting:\n      tiers:\n"
+        "        ticket-slow: {long_window: 30d, short_window: 2d12h}\n"
+    )
+    alerted = VALID.replace("    sli:", tiers + "    sli:", 1)
+    groups = yaml.safe_load(compile_texts(alerted).files["prometheus/file0.rules.yaml"])["groups"]
+    (slow,) = [g for g in groups if g["name"].endswith(":period")]
+    assert [r["record"] for r in slow["rules"]] == ["slo:period_error_budget_remaining:ratio"]

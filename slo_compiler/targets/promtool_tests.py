@@ -38,7 +38,7 @@ from ..synth import group_values, series_for
 from ..templates import render as render_template
 from . import Files, Output
 from .prometheus import FOLDER as RULES_FOLDER
-from .prometheus import group_name, rule_file_path, rule_groups
+from .prometheus import group_name, period_group_name, rule_file_path, rule_groups
 
 FOLDER = f"{RULES_FOLDER}/tests"
 ABOVE = Fraction(11, 10)
@@ -432,8 +432,10 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
     order = {}
     if alerts_apart:
         rule_files.append(alerts_file_path(plan).rsplit("/", 1)[1])
-        order["group_eval_order"] = [s.group_name for s in plan.slos] + [
-            group_name(s.group_name, alerts=True, recording=False) for s in plan.slos
+        order["group_eval_order"] = [
+            *(s.group_name for s in plan.slos),
+            *(period_group_name(s.group_name) for s in plan.slos),
+            *(group_name(s.group_name, alerts=True, recording=False) for s in plan.slos),
         ]
     return {
         test_file_path(plan, None if step == base.step else step): {
