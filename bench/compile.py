@@ -57,7 +57,7 @@ def _slo(f: int, i: int) -> list[str]:
         lines += [
             "      latency:",
             f'        histogram: http_server_requests_seconds{{service="{service}"}}',
-            "        threshold: 0.5",
+            "        threshold: 0.536870911",  # a bucket Micrometer publishes
         ]
     else:
         lines += [
@@ -148,9 +148,10 @@ def main() -> None:
         raise SystemExit("promtool is needed (Debian package prometheus)")
     print(
         "| SLOs | rules | compile + validate, rules only | peak RSS | promtool check rules "
-        "| ratio | full compile (all targets) | peak RSS | check, unchanged tree |"
+        "| ratio | full compile (all targets) | peak RSS | full / promtool "
+        "| check, unchanged tree |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in options.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             r = run_size(size, Path(tmp))
@@ -158,7 +159,8 @@ def main() -> None:
             f"| {size} | {int(r['rules'])} | {r['rules_s']:.2f} s "
             f"| {r['rules_kib'] / 1024:.0f} MiB "
             f"| {r['promtool_s']:.2f} s | {r['rules_s'] / r['promtool_s']:.2f} "
-            f"| {r['all_s']:.2f} s | {r['all_kib'] / 1024:.0f} MiB | {r['check_s']:.2f} s |",
+            f"| {r['all_s']:.2f} s | {r['all_kib'] / 1024:.0f} MiB "
+            f"| {r['all_s'] / r['promtool_s']:.2f} | {r['check_s']:.2f} s |",
             flush=True,
         )
     if options.profile:
