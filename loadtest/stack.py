@@ -144,6 +144,19 @@ def backfill(work: Path, openmetrics: str) -> Path:
 
 
 @contextmanager
+def serve(command: list[str], port: int, ready: str, log: Path) -> Iterator[str]:
+    """A server started with `command` on 127.0.0.1:`port`, its stderr in `log`, waited for
+    until `ready` (a path) answers 200; yields its URL, stops it by its pid at the end."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(f"{url}{ready}", log)
+        yield url
+    finally:
+        _stop(process)
+
+
+@contextmanager
 def prometheus(work: Path, config_text: str) -> Iterator[str]:
     """A real Prometheus on a free port with its data in work/data; yields its URL."""
     server = shutil.which("prometheus")
@@ -151,22 +164,14 @@ def prometheus(work: Path, config_text: str) -> Iterator[str]:
         raise RuntimeError("prometheus not found: apt-get install prometheus")
     (work / "prometheus.yml").write_text(config_text)
     port = free_port()
-    process = subprocess.Popen(
-        [
-            server,
-            f"--config.file={work / 'prometheus.yml'}",
-            f"--storage.tsdb.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(work / "prometheus.log").open("w"),
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(f"{url}/-/ready", work / "prometheus.log")
+    command = [
+        server,
+        f"--config.file={work / 'prometheus.yml'}",
+        f"--storage.tsdb.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with serve(command, port, "/-/ready", work / "prometheus.log") as url:
         yield url
-    finally:
-        _stop(process)
 
 
 def locust(host: str, seconds: int, users: int = 10) -> list[str]:

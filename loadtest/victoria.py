@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stack import _stop, free_port, wait_ready
+from stack import free_port, serve
 
 
 def tool(name: str) -> str:
@@ -30,24 +30,16 @@ def server(work: Path, *flags: str) -> Iterator[str]:
     (the Prometheus query API is at it). The rollup cache is off: rules written at past
     timestamps must be read back at once."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            tool("victoria-metrics"),
-            f"-storageDataPath={work / 'vm-data'}",
-            f"-httpListenAddr=127.0.0.1:{port}",
-            "-search.disableCache",
-            "-loggerLevel=ERROR",
-            *flags,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(work / "victoria-metrics.log").open("w"),
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(f"{url}/health", work / "victoria-metrics.log")
+    command = [
+        tool("victoria-metrics"),
+        f"-storageDataPath={work / 'vm-data'}",
+        f"-httpListenAddr=127.0.0.1:{port}",
+        "-search.disableCache",
+        "-loggerLevel=ERROR",
+        *flags,
+    ]
+    with serve(command, port, "/health", work / "victoria-metrics.log") as url:
         yield url
-    finally:
-        _stop(process)
 
 
 def flush(url: str) -> None:
