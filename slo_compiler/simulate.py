@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from .burnrate import BASE_RATE_WINDOW, Tier, is_recorded
 
@@ -194,3 +195,26 @@ def is_firing(model: GroupModel, tier: Tier, budget: Fraction, t: int) -> bool:
 def burn_value(model: GroupModel, tier: Tier, budget: Fraction, t: int) -> Fraction:
     """The alert's `$value` at t: the long window's ratio over the budget."""
     return model.ratio(t, tier.long_window) / budget
+
+
+# Memoized forms for the test generator: SLOs of one shape (a fleet of 99.9% 30d
+# availability SLOs) share every scenario's numbers, and the model is pure. Bounded, as a
+# compile of thousands of distinct SLOs must not hold them all.
+_MEMO = 1 << 15
+
+
+@lru_cache(maxsize=_MEMO)
+def burn_if_firing(
+    traffic: Traffic, clock: Clock, tier: Tier, budget: Fraction, t: int
+) -> Fraction | None:
+    """The tier's `$value` at evaluation time t if its alert is firing then, else None."""
+    model = GroupModel(traffic, clock)
+    return burn_value(model, tier, budget, t) if is_firing(model, tier, budget, t) else None
+
+
+@lru_cache(maxsize=_MEMO)
+def first_firing(
+    traffic: Traffic, clock: Clock, tier: Tier, budget: Fraction, until: int
+) -> int | None:
+    """fires_at for this traffic and clock."""
+    return fires_at(GroupModel(traffic, clock), tier, budget, until)

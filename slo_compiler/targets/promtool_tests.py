@@ -32,7 +32,7 @@ from ..ir import AlertRule, SloPlan, SourcePlan
 from ..plan import ratio_metric
 from ..promql import series as selector
 from ..render import yaml_file
-from ..simulate import Clock, GroupModel, Tie, Traffic, burn_value, fires_at, is_firing
+from ..simulate import Clock, GroupModel, Tie, Traffic, burn_if_firing, first_firing
 from ..sli import EventSli, RawSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
@@ -152,11 +152,10 @@ class _Slo:
         """Alerts of the burn alert name firing at t, as promtool lists them."""
         out = []
         for group, traffic in scenario.traffic:
-            model = GroupModel(traffic, self.clock)
             for tier in self.plan.tiers:
-                if not is_firing(model, tier, self.budget, t):
+                value = burn_if_firing(traffic, self.clock, tier, self.budget, t)
+                if value is None:
                     continue
-                value = burn_value(model, tier, self.budget, t)
                 tenths = value * 10 - math.floor(value * 10)
                 if abs(tenths - Fraction(1, 2)) < Fraction(1, 10**9):
                     raise Tie(f"$value {float(value)} rounds either way")
@@ -165,7 +164,7 @@ class _Slo:
         return out
 
     def first_fire(self, traffic: Traffic, tier: Tier, until: int) -> int | None:
-        return fires_at(GroupModel(traffic, self.clock), tier, self.budget, until)
+        return first_firing(traffic, self.clock, tier, self.budget, until)
 
     # -- scenarios ---------------------------------------------------------------------------
     def _bad(self, factor: Decimal, share: Fraction, nudge: int) -> int:
