@@ -265,8 +265,9 @@ def run(opts: GateOptions, command: tuple[str, ...]) -> None:
 @click.argument("slo", nargs=-1)
 @click.option("--tool", type=click.Choice(["k6", "locust"]), required=True, help="The load tool.")
 @click.option("--out", "out", metavar="FILE", help="Write here (atomically) instead of stdout.")
+@click.option("--force", is_flag=True, help="Replace a --out file this command did not write.")
 def thresholds(
-    slos: str, config: str | None, slo: tuple[str, ...], tool: str, out: str | None
+    slos: str, config: str | None, slo: tuple[str, ...], tool: str, out: str | None, force: bool
 ) -> None:
     """Client-side thresholds from the SLOs, for the load tool to fail fast while `verify`
     keeps the last word: k6's options.thresholds as JSON (`JSON.parse(open(FILE))`), or a
@@ -294,4 +295,11 @@ def thresholds(
     if out is None:
         click.echo(text, nl=False)
         return
-    write_file(Path(out), text.encode("utf-8"))
+    target = Path(out)
+    mine = target.is_file() and loadtool.ours(tool, target.read_bytes())
+    if target.exists() and not force and not mine:
+        raise click.UsageError(
+            f"{out} exists and is not a {tool} thresholds file this command wrote: "
+            "--force replaces it"
+        )
+    write_file(target, text.encode("utf-8"))

@@ -156,6 +156,24 @@ def test_committed_locust_module_is_what_the_command_writes(tmp_path: Path) -> N
     )
 
 
+def test_out_replaces_only_a_thresholds_file_it_wrote(tmp_path: Path) -> None:
+    args = ("loadtest", "thresholds", "--slos", str(ROOT / "slos"))
+    for tool, name in (("k6", "thresholds.json"), ("locust", "slo_thresholds.py")):
+        out = tmp_path / name
+        out.write_text("the team's own file\n")
+        refused = cli(*args, "--tool", tool, "--out", str(out), cwd=tmp_path)
+        assert refused.returncode == 2
+        assert "is not a" in refused.stderr and "--force replaces it" in refused.stderr
+        assert out.read_text() == "the team's own file\n"
+        forced = cli(*args, "--tool", tool, "--out", str(out), "--force", cwd=tmp_path)
+        assert forced.returncode == 0, forced.stderr
+        written = out.read_text()
+        again = cli(*args, "--tool", tool, "--out", str(out), cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert out.read_text() == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slo_thresholds.py", "thresholds.json"]
+
+
 @pytest.mark.live
 def test_locust_fails_the_run_on_a_payment_storm_with_a_message(tmp_path: Path) -> None:
     """Locust itself, the platform's locustfile and its generated thresholds module, against
