@@ -232,3 +232,36 @@ def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
             assert theirs is not None and theirs <= ours_5m, slo.name
     # And the tests generated for the imported SLOs pass on the real rules.
     _compile_and_test(tmp_path, promtool)
+
+
+def _paths(data: object, at: tuple = ()) -> list[tuple]:
+    out = [at]
+    if isinstance(data, dict):
+        out += [p for k, v in data.items() for p in _paths(v, (*at, k))]
+    elif isinstance(data, list):
+        out += [p for i, v in enumerate(data) for p in _paths(v, (*at, i))]
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_value_of_the_wrong_type_anywhere_is_a_finding_never_a_traceback(fmt: str) -> None:
+    """Every value of every corpus input, replaced in turn by a list, a string and a number:
+    the importer reports (or takes) it, and never raises."""
+    import copy
+
+    from slo_compiler import importers
+
+    files = sorted((CORPUS / fmt).glob("*.yaml"))
+    inputs = [(str(f), list(yaml.safe_load_all(f.read_text()))) for f in files]
+    for index, (path, docs) in enumerate(inputs):
+        for d, doc in enumerate(docs):
+            for at in _paths(doc)[1:]:
+                for wrong in ([1, 2], "text", 7):
+                    mutated = copy.deepcopy(docs)
+                    target = mutated[d]
+                    for key in at[:-1]:
+                        target = target[key]
+                    target[at[-1]] = wrong
+                    given = [(p, yaml.safe_dump_all(x).encode()) for p, x in inputs]
+                    given[index] = (path, yaml.safe_dump_all(mutated).encode())
+                    importers.run(fmt, given)  # raises on a crash

@@ -73,6 +73,27 @@ def get(data: Any, *keys: str | int) -> Any:
     return data
 
 
+def mapping(findings: Findings, value: Any, loc: Path, what: str) -> dict[str, Any]:
+    """`value` if it is a mapping, {} if it is absent; anything else is an error (and {}),
+    so a malformed input is a positioned finding, never a traceback."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    findings.error(loc, f"{what} must be a mapping, not {excerpt(value)}")
+    return {}
+
+
+def sequence(findings: Findings, value: Any, loc: Path, what: str) -> list[Any]:
+    """`value` if it is a list, [] if it is absent; anything else is an error (and [])."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    findings.error(loc, f"{what} must be a list, not {excerpt(value)}")
+    return []
+
+
 def unknown_fields(
     findings: Findings, data: Any, loc: Path, known: set[str], what: str = "dropped"
 ) -> None:

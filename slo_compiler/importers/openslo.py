@@ -32,11 +32,13 @@ from .base import (
     Imported,
     get,
     labels,
+    mapping,
     name,
     objective,
     period,
     rate_sum,
     selector,
+    sequence,
     unknown_fields,
 )
 
@@ -102,12 +104,16 @@ def convert(docs: list[Document], _service: str | None) -> tuple[list[Imported],
 
 def _window(findings: Findings, spec: dict[str, Any]) -> str | None:
     if "timeWindows" in spec:  # v1alpha
-        window = get(spec, "timeWindows", 0) or {}
+        window = mapping(
+            findings, get(spec, "timeWindows", 0), ("spec", "timeWindows", 0), "timeWindows"
+        )
         count, unit = window.get("count"), _UNITS.get(str(window.get("unit", "")).lower())
         text = f"{count}{unit}" if isinstance(count, int) and unit else None
         at: Path = ("spec", "timeWindows", 0)
     else:
-        window = get(spec, "timeWindow", 0) or {}
+        window = mapping(
+            findings, get(spec, "timeWindow", 0), ("spec", "timeWindow", 0), "timeWindow"
+        )
         text, at = window.get("duration"), ("spec", "timeWindow", 0)
     if window.get("isRolling") is False or "calendar" in window:
         findings.error(
@@ -121,7 +127,7 @@ def _window(findings: Findings, spec: dict[str, Any]) -> str | None:
 
 
 def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Imported]:
-    spec = data.get("spec") or {}
+    spec = mapping(findings, data.get("spec"), ("spec",), "spec")
     unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
     unknown_fields(
         findings,
@@ -191,7 +197,7 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
 def _labels(findings: Findings, value: Any) -> dict[str, str]:
     """OpenSLO labels may hold a list of values; one value is what a Prometheus label holds."""
     flat: dict[str, Any] = {}
-    for key, raw in (value or {}).items():
+    for key, raw in mapping(findings, value, ("metadata", "labels"), "labels").items():
         if isinstance(raw, list) and len(raw) == 1:
             raw = raw[0]
         flat[key] = raw
@@ -213,7 +219,7 @@ def _indicator(
 def _query(findings: Findings, metric: Any, at: Path) -> tuple[str | None, list[str]]:
     """A counter's selector from a metric source: a plain selector, or the
     `sum(rate(selector[{{.window}}]))` shape (v1alpha, as Sloth writes it)."""
-    source = get(metric, "metricSource") or metric or {}
+    source = mapping(findings, get(metric, "metricSource") or metric, at, "metric source")
     query = get(source, "spec", "query") if "spec" in source else source.get("query")
     where = (*at, "metricSource", "spec", "query") if "spec" in source else (*at, "query")
     kind = str(source.get("type") or source.get("source") or "prometheus").lower()
@@ -232,7 +238,8 @@ def _query(findings: Findings, metric: Any, at: Path) -> tuple[str | None, list[
     return (found.render() if found else None), []
 
 
-def _ratio(findings: Findings, ratio: dict[str, Any], at: Path) -> dict[str, Any] | None:
+def _ratio(findings: Findings, ratio: Any, at: Path) -> dict[str, Any] | None:
+    ratio = mapping(findings, ratio, at, "the ratio metric")
     if ratio.get("counter") is False:
         findings.error(
             (*at, "counter"), "ratios of gauges are not supported: the SLI needs counters"
@@ -343,7 +350,9 @@ def _alerting(objects: _Objects, policies: list[Any], findings: Findings) -> dic
     if not policies:
         return {"tiers": {t: {"enabled": False} for t in (*TIERS["page"], *TIERS["ticket"])}}
     conditions: dict[str, list[tuple[float, dict[str, Any]]]] = {"page": [], "ticket": []}
-    for i, policy in enumerate(policies):
+    for i, policy in enumerate(
+        sequence(findings, policies, ("spec", "alertPolicies"), "alertPolicies")
+    ):
         at: Path = ("spec", "alertPolicies", i)
         where, body = findings, policy
         if isinstance(policy, str) or (isinstance(policy, dict) and "alertPolicyRef" in policy):
@@ -352,7 +361,7 @@ def _alerting(objects: _Objects, policies: list[Any], findings: Findings) -> dic
             if found is None:
                 continue
             body, where, at = found[0], found[1], ()
-        spec = get(body, "spec") or {}
+        spec = mapping(where, get(body, "spec"), (*at, "spec"), "spec")
         unknown_fields(
             where,
             spec,
@@ -372,7 +381,10 @@ def _alerting(objects: _Objects, policies: list[Any], findings: Findings) -> dic
                 "notificationTargets",
                 "routing is the config's receivers and policies here",
             )
-        for j, cond in enumerate(spec.get("conditions") or []):
+        conditions_at = (*at, "spec", "conditions")
+        for j, cond in enumerate(
+            sequence(where, spec.get("conditions"), conditions_at, "conditions")
+        ):
             _condition(objects, where, cond, (*at, "spec", "conditions", j), conditions)
     tiers: dict[str, Any] = {}
     for severity, found in conditions.items():
@@ -398,9 +410,9 @@ def _condition(
         if found is None:
             return
         cond, findings, at = found[0], found[1], ()
-    spec = get(cond, "spec") or {}
-    rule = spec.get("condition") or {}
+    spec = mapping(findings, get(cond, "spec"), (*at, "spec"), "spec")
     where = (*at, "spec", "condition")
+    rule = mapping(findings, spec.get("condition"), where, "condition")
     if str(rule.get("kind", "")).lower() != "burnrate" or rule.get("op") not in ("gt", "gte"):
         findings.error(
             where, "only burn-rate conditions (kind: burnrate, op: gt or gte) map to alerts here"

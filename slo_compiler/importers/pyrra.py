@@ -19,6 +19,7 @@ from .base import (
     alert_name,
     get,
     labels,
+    mapping,
     name,
     objective,
     period,
@@ -49,7 +50,8 @@ def convert(docs: list[Document], service: str | None) -> tuple[list[Imported], 
 def _prefixed(findings: Findings, values: Any, at: Path, what: str) -> dict[str, str]:
     """`pyrra.dev/x: v` -> `x: v`; the others reported as dropped."""
     out = {}
-    for key, value in (values or {}).items():
+    values = mapping(findings, values, at, f"{what}s")
+    for key, value in values.items():
         if isinstance(key, str) and key.startswith(PREFIX):
             out[key.removeprefix(PREFIX)] = value
         elif key not in _DEPLOYMENT_LABELS:
@@ -58,7 +60,7 @@ def _prefixed(findings: Findings, values: Any, at: Path, what: str) -> dict[str,
                 f"{what} '{key}'",
                 f"dropped (only {PREFIX}* {what}s reach Pyrra's rules)",
             )
-    deploy = [k for k in _DEPLOYMENT_LABELS if k in (values or {})]
+    deploy = [k for k in _DEPLOYMENT_LABELS if k in values]
     if deploy:
         findings.dropped(
             (*at, deploy[0]),
@@ -76,8 +78,8 @@ def _slo(findings: Findings, data: Any, service: str | None) -> Imported | None:
         )
         return None
     unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec", "status"})
-    meta = data.get("metadata") or {}
-    spec = data.get("spec") or {}
+    meta = mapping(findings, data.get("metadata"), ("metadata",), "metadata")
+    spec = mapping(findings, data.get("spec"), ("spec",), "spec")
     unknown_fields(findings, meta, ("metadata",), {"name", "namespace", "labels", "annotations"})
     unknown_fields(
         findings,
@@ -108,7 +110,10 @@ def _slo(findings: Findings, data: Any, service: str | None) -> Imported | None:
         entry["group_by"] = group_by
     if rule_labels:
         entry["labels"] = rule_labels
-    alerting = _alerting(findings, spec.get("alerting") or {}, ("spec", "alerting"), notes)
+    where = ("spec", "alerting")
+    alerting = _alerting(
+        findings, mapping(findings, spec.get("alerting"), where, "alerting"), where, notes
+    )
     if alerting:
         entry["alerting"] = alerting
     if svc is None or None in (entry["name"], entry["objective"], entry["period"], sli):

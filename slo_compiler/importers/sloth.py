@@ -22,6 +22,7 @@ from .base import (
     get,
     labels,
     latency_shape,
+    mapping,
     name,
     objective,
     rate_sum,
@@ -77,7 +78,7 @@ def convert(doc: Document) -> tuple[list[Imported], Findings]:
         spec, at = data, ()
         unknown_fields(findings, data, (), {"version", "service", "labels", "slos"})
     else:
-        spec, at = _snake(data.get("spec") or {}), ("spec",)
+        spec, at = _snake(mapping(findings, data.get("spec"), ("spec",), "spec")), ("spec",)
         unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
         unknown_fields(findings, spec, at, {"service", "labels", "slos"})
     service = name(findings, spec.get("service"), (*at, "service"), "service")
@@ -167,7 +168,7 @@ def _sli(findings: Findings, sli: Any, at: Path) -> tuple[dict[str, Any] | None,
 def _annotations(findings: Findings, value: Any, at: Path) -> dict[str, str]:
     """Annotations as written, Sloth's label names in templates renamed to ours."""
     out: dict[str, str] = {}
-    for key, text in (value or {}).items():
+    for key, text in mapping(findings, value, at, "annotations").items():
         text = str(text)
         renamed = text
         for theirs, ours in _LABEL_RENAMES.items():
@@ -186,7 +187,8 @@ def _annotations(findings: Findings, value: Any, at: Path) -> dict[str, str]:
 def _alerting(findings: Findings, alerting: Any, at: Path) -> dict[str, Any]:
     """Sloth's alert name, labels and annotations (both severities), page_alert and
     ticket_alert (labels, annotations, disable) -> ours."""
-    if not isinstance(alerting, dict):
+    alerting = mapping(findings, alerting, at, "alerting")
+    if not alerting:
         return {}
     unknown_fields(
         findings, alerting, at, {"name", "labels", "annotations", "page_alert", "ticket_alert"}
@@ -202,8 +204,8 @@ def _alerting(findings: Findings, alerting: Any, at: Path) -> dict[str, Any]:
         ("page_alert", "page", ("page-fast", "page-slow")),
         ("ticket_alert", "ticket", ("ticket-fast", "ticket-slow")),
     ):
-        severity = alerting.get(theirs) or {}
         where = (*at, theirs)
+        severity = mapping(findings, alerting.get(theirs), where, theirs)
         unknown_fields(findings, severity, where, {"labels", "annotations", "disable"})
         merged = {
             "labels": {
