@@ -16,13 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..burnrate import Tier
 from ..ir import SloPlan
 from ..plan import ExprBuilder
 from ..sli import EventSli
 from .client import Client, Labels
-from .replay import Episode, episodes, grid
-from .verify import Options, by_group, condition, group_key, over_window
+from .replay import Episode, grid
+from .verify import Options, by_group, condition, over_window, replay
 
 NO_DATA, OK, UNSUPPORTED = "no-data", "ok", "unsupported"
 
@@ -139,7 +138,9 @@ class Backtest:
         return doc
 
 
-def _gaps(client: Client, selector: str, window: Options) -> list[tuple[float, float]]:
+def _gaps(
+    client: Client, selector: str, window: Options, times: list[float]
+) -> list[tuple[float, float]]:
     """Stretches of the range where `selector` had no series (Prometheus' 5m lookback
     bridges shorter holes), as [first missing evaluation, first present one)."""
     present: set[float] = set()
@@ -147,7 +148,6 @@ def _gaps(client: Client, selector: str, window: Options) -> list[tuple[float, f
         present.update(t for t, _ in values)
     gaps: list[tuple[float, float]] = []
     opened: float | None = None
-    times = grid(window.start, window.end, window.interval)
     for t in times:
         if t not in present and opened is None:
             opened = t
@@ -159,24 +159,15 @@ def _gaps(client: Client, selector: str, window: Options) -> list[tuple[float, f
     return gaps
 
 
-def _replay(
-    client: Client, expr: str, tier: Tier, window: Options, names: tuple[str, ...]
-) -> dict[tuple[str, ...], list[Episode]]:
-    holds: dict[tuple[str, ...], set[float]] = {}
-    for labels, values in over_window(client, expr, window):
-        holds.setdefault(group_key(labels, names), set()).update(t for t, _ in values)
-    times = grid(window.start, window.end, window.interval)
-    return {key: episodes(times, steps, tier.for_) for key, steps in holds.items()}
-
-
 def backtest_slo(client: Client, plan: SloPlan, window: Options) -> SloHistory:
     result = SloHistory(plan.service, plan.name, float(plan.objective), plan.period)
     if not isinstance(plan.query, EventSli):
         result.status = UNSUPPORTED
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
-    result.gaps = _gaps(client, plan.query.total.render(), window)
-    if result.gaps == [(grid(window.start, window.end, window.interval)[0], window.end)]:
+    times = grid(window.start, window.end, window.interval)
+    result.gaps = _gaps(client, plan.query.total.render(), window, times)
+    if result.gaps == [(times[0], window.end)]:
         result.status = NO_DATA
         result.reasons.append(f"no series of {plan.query.total.render()} in the range")
         return result
@@ -188,7 +179,7 @@ def backtest_slo(client: Client, plan: SloPlan, window: Options) -> SloHistory:
     )
     errors = by_group(client, build.errors_over(plan.query, seconds, "increase"), window.end, names)
     replays = {
-        t.name: _replay(client, condition(build, t, plan.budget), t, window, names)
+        t.name: replay(client, condition(build, t, plan.budget), t, window, names)
         for t in plan.tiers
     }
     budget = float(plan.budget)

@@ -4,14 +4,9 @@ Backtest.document()."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from ..durations import format_duration
 from .backtest import Backtest, GroupHistory, SloHistory, TierHistory
-
-
-def _at(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from .report_formats import iso
 
 
 def _span(seconds: float) -> str:
@@ -53,7 +48,7 @@ def _rows(report: Backtest, slo: SloHistory) -> list[tuple[str, GroupHistory, li
 
 def _heading(report: Backtest) -> str:
     return (
-        f"backtest {_at(report.start)} to {_at(report.end)} "
+        f"backtest {iso(report.start)} to {iso(report.end)} "
         f"({_span(report.end - report.start)}) against {report.prometheus}, rules every "
         f"{_span(report.interval)}"
     )
@@ -77,7 +72,7 @@ def text(report: Backtest) -> str:
         what = f"objective {slo.objective:g}% over {_span(slo.period)}"
         lines.append(f"{slo.service}/{slo.slo} ({what}): {slo.status}")
         lines += [f"  {reason}" for reason in slo.reasons]
-        lines += [f"  gap: {_at(a)} to {_at(b)} ({_span(b - a)} without data)" for a, b in slo.gaps]
+        lines += [f"  gap: {iso(a)} to {iso(b)} ({_span(b - a)} without data)" for a, b in slo.gaps]
         rows = _rows(report, slo)
         widths = [
             max(len(c) for c in col)
@@ -109,7 +104,7 @@ def markdown(report: Backtest) -> str:
             lines.append(f"| {slo.service}/{slo.slo} | {name} | " + " | ".join(cells) + " |")
     lines.append("")
     for slo in report.slos:
-        notes = slo.reasons + [f"no data {_at(a)} to {_at(b)}" for a, b in slo.gaps]
+        notes = slo.reasons + [f"no data {iso(a)} to {iso(b)}" for a, b in slo.gaps]
         notes += [_summary(slo, g) for g in slo.groups]
         lines += [f"- {slo.service}/{slo.slo}: {note}" for note in notes]
     lines.append(f"\n**Pages in all: {report.pages()}**")

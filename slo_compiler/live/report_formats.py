@@ -14,11 +14,13 @@ def _when(t: float | None, start: float) -> str:
     return "no" if t is None else f"+{int(t - start)}s"
 
 
+def iso(t: float) -> str:
+    """A report's timestamps: RFC 3339 in UTC, to the second."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _span(report: Report) -> str:
-    return " to ".join(
-        datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for t in (report.start, report.end)
-    )
+    return " to ".join(iso(t) for t in (report.start, report.end))
 
 
 def _group_name(group: GroupResult) -> str:

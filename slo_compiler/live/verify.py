@@ -156,17 +156,25 @@ def _has_series(client: Client, selector: str, window: str, at: float) -> bool:
     return bool(found and found[0][1] > 0)
 
 
-def _first_fire(
+def replay(
     client: Client, expr: str, tier: Tier, opts: Options, names: tuple[str, ...]
-) -> dict[tuple[str, ...], float | None]:
-    """Per group, the first firing of `expr` over the window with the tier's `for`."""
+) -> dict[tuple[str, ...], list[Episode]]:
+    """Per group, the episodes of `expr` (a tier's condition) over the window, with the
+    tier's `for` applied as Prometheus applies it (replay.py)."""
     holds: dict[tuple[str, ...], set[float]] = {}
     for labels, values in over_window(client, expr, opts):
         holds.setdefault(group_key(labels, names), set()).update(t for t, _ in values)
     times = grid(opts.start, opts.end, opts.interval)
+    return {key: episodes(times, steps, tier.for_) for key, steps in holds.items()}
+
+
+def _first_fire(
+    client: Client, expr: str, tier: Tier, opts: Options, names: tuple[str, ...]
+) -> dict[tuple[str, ...], float | None]:
+    """Per group, the first firing of `expr` over the window with the tier's `for`."""
     out: dict[tuple[str, ...], float | None] = {}
-    for key, steps in holds.items():
-        fired: list[Episode] = [e for e in episodes(times, steps, tier.for_) if e.fired]
+    for key, found in replay(client, expr, tier, opts, names).items():
+        fired = [e for e in found if e.fired]
         out[key] = fired[0].fired if fired else None
     return out
 
