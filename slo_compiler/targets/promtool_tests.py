@@ -1,4 +1,5 @@
-"""promtool unit tests for every alert we generate: prometheus/tests/<file>.test.yaml.
+"""promtool unit tests for every alert we generate: prometheus/tests/<file>.test.yaml, and
+<file>.every-<interval>.test.yaml for the tiers tested at a coarser interval (tier_clock).
 
 For each SLO with an event SLI, from its own selectors and the planned tiers:
 
@@ -100,7 +101,8 @@ def step_floor(slos: tuple[SloPlan, ...]) -> int:
 
 def base_clock(slos: tuple[SloPlan, ...]) -> Clock:
     """The clock of the scenarios that are not about one tier (no traffic, a missing SLI,
-    one group in an outage): the finest of the file's tier clocks, every minute at most."""
+    one group in an outage): the finest of the file's tier clocks (every minute, unless the
+    step floor is coarser)."""
     floor = step_floor(slos)
     return min(
         (tier_clock(t, floor) for slo in slos for t in slo.tiers),
@@ -194,7 +196,8 @@ class _Slo:
             f"{dur(fire - start)}; quiet at {dur(quiet - start)}",
             [(group, traffic)],
             end=fire,
-            # One evaluation before: still pending, or `for` would not be what makes it wait.
+            # One evaluation before: not firing yet (pending while `for` runs), so `for` is
+            # checked as well as the windows.
             alert_checks=sorted({start, quiet, fire - step, fire}),
         )
 
