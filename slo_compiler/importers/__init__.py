@@ -53,10 +53,6 @@ class Result:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     slos: int = 0
 
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.level == "error"]
-
 
 def _file(service: str, entries: list[Imported]) -> dict[str, Any]:
     """Our SLO file for one service: the service's labels at the top when every input
