@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import cli, compile_texts, errors_of, run, source
+from conftest import ROOT, cli, compile_texts, errors_of, run, source
 
 from slo_compiler import templates
 from slo_compiler.compiler import compile_sources
@@ -228,3 +228,31 @@ def test_long_alert_names_are_refused_before_grafana_does() -> None:
     (problem,) = errors_of(text)
     assert problem.code == "S004" and (problem.line, problem.col) == (6, 22)
     assert compile_texts(text.replace(name, "A" * 150)).stats.slos == 1
+
+
+def test_the_yaml_writer_equals_pyyaml_on_every_file_we_write(hostile: Path) -> None:
+    """render.yaml_text writes block YAML without PyYAML's representer, leaving each
+    distinct scalar to PyYAML: on every YAML file of the hostile tree, the examples and
+    the import corpus, it must be PyYAML's bytes (and so read back as the same data), and
+    on strings built to stress the scalar styles."""
+    from slo_compiler.output import read_tree
+    from slo_compiler.render import pyyaml_text, yaml_text
+
+    trees = [read_tree(hostile), read_tree(ROOT / "generated")]
+    trees.append({p.name: p.read_bytes() for p in (ROOT / "tests/import/expected").rglob("*.yaml")})
+    checked = 0
+    for tree in trees:
+        for name, data in tree.items():
+            if not name.endswith(".yaml") or name.endswith(".slo-compiler-manifest"):
+                continue
+            for doc in yaml.safe_load_all(data):
+                assert yaml_text(doc) == pyyaml_text(doc), name
+                checked += 1
+    assert checked > 50
+    tricky = ["", " x", "x ", "a: b", "#c", "- d", "'e'", '"f"', "{{ g }}", "$h", "on", "yes",
+              "1e3", "0x1F", "~", "null", "x\ny", "x\n", "x\n\n", " x\ny", "\tx", "\u2028", "é",
+              "a" * 200, "key:\n  value"]  # fmt: skip
+    for value in tricky:
+        for doc in ({"k": value, value or "e": [value, {"n": value}]}, [value, [value]]):
+            assert yaml_text(doc) == pyyaml_text(doc), repr(value)
+            assert yaml.safe_load(yaml_text(doc)) == doc
