@@ -75,7 +75,7 @@ def pyyaml_text(data: Any) -> str:
     )
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)
 def _cached_scalar(
     kind: type, spelling: str | None, value: Any, in_sequence: bool
 ) -> tuple[str, list[str]]:

@@ -200,7 +200,7 @@ def burn_value(model: GroupModel, tier: Tier, budget: Fraction, t: int) -> Fract
 # Memoized forms for the test generator: SLOs of one shape (a fleet of 99.9% 30d
 # availability SLOs) share every scenario's numbers, and the model is pure. Bounded, as a
 # compile of thousands of distinct SLOs must not hold them all.
-_MEMO = 1 << 15
+_MEMO = 1 << 13
 
 
 @lru_cache(maxsize=_MEMO)
