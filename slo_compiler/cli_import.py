@@ -15,24 +15,33 @@ import click
 
 from . import importers
 from .cli_base import cli, say, verbosity
-from .diagnostics import Code, Diagnostic
+from .diagnostics import Code, CompileError, Diagnostic
 from .output import write_file
+from .sources import discover, read_file
 
+# Other tools' specs are YAML, or the JSON a Kubernetes export writes.
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _inputs(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
-    """(path, bytes) of each file named and each spec file under each folder named, in
-    a stable order; an unreadable one is reported like any input problem."""
-    out = []
+def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
+    """(path, bytes) of each file named and each spec file under each folder named, read
+    as SLO files are (sources.py: no FIFO, no symlink out of a folder, the size limit),
+    in a stable order; every unreadable one is reported."""
+    out: list[tuple[str, bytes]] = []
+    problems: list[Diagnostic] = []
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-            out += [(str(p), p.read_bytes()) for p in files]
+        if Path(given).is_dir():
+            try:
+                out += [(s.path, s.data) for s in discover(given, SUFFIXES)]
+            except CompileError as err:
+                problems += err.diagnostics
+            continue
+        data, problem = read_file(given)
+        if problem is not None:
+            problems.append(problem)
         else:
-            out.append((given, path.read_bytes()))
-    return out
+            out.append((given, data or b""))
+    return out, problems
 
 
 @cli.command("import")
@@ -55,14 +64,10 @@ def import_(
     Whatever cannot be carried over exactly is a warning (path:line:col: warning[I00x])
     naming the field and what was done instead; an SLO that cannot be written at all is an
     error. Exit 1 on errors (and on warnings with --strict); then nothing is written."""
-    try:
-        inputs = _inputs(paths)
-    except OSError as err:
-        click.echo(f"{err.filename}:1:1: error[{Code.READ_ERROR.value}]: {err.strerror}", err=True)
-        sys.exit(1)
+    inputs, unreadable = _inputs(paths)
     result = importers.run(fmt, inputs, service)
     folder = Path(out)
-    problems = list(result.diagnostics)
+    problems = unreadable + result.diagnostics
     existing = {}
     for name, data in result.files.items():
         target = folder / name

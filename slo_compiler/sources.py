@@ -53,9 +53,15 @@ def _read_bytes(
         return None, _error(shown, f"cannot read: {err.strerror}")
 
 
-def discover(folder: str) -> list[Source]:
-    """Every *.yaml / *.yml file below `folder` (hidden ones skipped), sorted by path so the
-    result does not depend on the file system's directory order."""
+def read_file(path: str) -> tuple[bytes | None, Diagnostic | None]:
+    """One file named on the command line, with the SLO folder's safeguards: a regular
+    file only (a FIFO would block the read), at most the input limit (Y004 beyond)."""
+    return _read_bytes(Path(path), path, None)
+
+
+def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
+    """Every *.yaml / *.yml file (or `suffixes`) below `folder` (hidden ones skipped), sorted
+    by path so the result does not depend on the file system's directory order."""
     root = Path(folder)
     if not root.is_dir():
         raise CompileError([_error(folder, "SLO folder does not exist or is not a directory")])
@@ -70,7 +76,7 @@ def discover(folder: str) -> list[Source]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for filename in sorted(filenames):
-            if filename.startswith(".") or not filename.endswith(SUFFIXES):
+            if filename.startswith(".") or not filename.endswith(suffixes):
                 continue
             path = Path(dirpath) / filename
             rel = path.relative_to(root).as_posix()

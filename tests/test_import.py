@@ -265,3 +265,18 @@ def test_a_value_of_the_wrong_type_anywhere_is_a_finding_never_a_traceback(fmt: 
                     given = [(p, yaml.safe_dump_all(x).encode()) for p, x in inputs]
                     given[index] = (path, yaml.safe_dump_all(mutated).encode())
                     importers.run(fmt, given)  # raises on a crash
+
+
+def test_inputs_are_read_as_slo_files_are(tmp_path: Path) -> None:
+    """A FIFO among the inputs is refused unopened (it would block the read), as in the SLO
+    folder, and every unreadable input is reported at once."""
+    import os
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    os.mkfifo(specs / "pipe.yaml")
+    result = _import("pyrra", [str(specs), str(tmp_path / "missing.yaml")], tmp_path / "out")
+    assert result.returncode == 1
+    assert f"{specs}/pipe.yaml:1:1: error[Y006]: is not a regular file" in result.stderr
+    assert f"{tmp_path}/missing.yaml:1:1: error[Y006]: cannot read" in result.stderr
+    assert not (tmp_path / "out").exists()
