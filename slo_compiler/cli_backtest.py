@@ -22,6 +22,7 @@ from .live import backtest_formats, timespec
 from .live.backtest import NO_DATA, UNSUPPORTED, Backtest, backtest
 from .live.client import Client, PrometheusUnreachable, QueryFailed
 from .live.verify import Options
+from .sources import read_file
 
 
 def _render(report: Backtest, fmt: str) -> str:
@@ -32,11 +33,13 @@ def _render(report: Backtest, fmt: str) -> str:
 
 def _compare(path: str, config: Source | None, platform: Source | None) -> list:
     """The SLOs of another version of an SLO file (e.g. `git show main:slos/x.yaml`)."""
-    data = Path(path).read_bytes()
+    data, problem = read_file(path)
     name = Path(path).name
     try:
+        if problem is not None:
+            raise CompileError([problem])
         result = compile_sources(
-            [Source(path, name, Path(name).stem, data)], config, ("prometheus",), platform
+            [Source(path, name, Path(name).stem, data or b"")], config, ("prometheus",), platform
         )
     except CompileError as err:
         fail(err, "nothing was queried.")

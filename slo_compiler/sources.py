@@ -54,9 +54,15 @@ def _read_bytes(
 
 
 def read_file(path: str) -> tuple[bytes | None, Diagnostic | None]:
-    """One file named on the command line, with the SLO folder's safeguards: a regular
-    file only (a FIFO would block the read), at most the input limit (Y004 beyond)."""
-    return _read_bytes(Path(path), path, None)
+    """One file named on the command line, read up to the input limit (Y004 beyond). Unlike
+    a file found in a folder, a pipe named here is read: `--compare <(git show main:x)`."""
+    if Path(path).is_dir():
+        return None, _error(path, "is a folder, not a file")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1), None
+    except OSError as err:
+        return None, _error(path, f"cannot read: {err.strerror}")
 
 
 def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
