@@ -109,23 +109,17 @@ def main() -> None:
                 victoria.server(work, f"-promscrape.config={work / 'scrape.yml'}") as vm,
             ):
                 vmalert_port = stack.free_port()
-                vmalert = subprocess.Popen(
-                    [victoria.tool("vmalert"), *(f"-rule={r}" for r in rules),
-                     f"-datasource.url={vm}", f"-remoteWrite.url={vm}",
-                     f"-evaluationInterval={args.interval}",
-                     f"-httpListenAddr=127.0.0.1:{vmalert_port}", "-loggerLevel=FATAL",
-                     # Required with alerting rules; nothing listens (no Alertmanager here).
-                     f"-notifier.url=http://127.0.0.1:{stack.free_port()}"],
-                    stdout=subprocess.DEVNULL, stderr=(work / "vmalert.log").open("w"),
-                )  # fmt: skip
-                try:
-                    stack.wait_ready(
-                        f"http://127.0.0.1:{vmalert_port}/-/healthy", work / "vmalert.log"
-                    )
+                command = [
+                    victoria.tool("vmalert"), *(f"-rule={r}" for r in rules),
+                    f"-datasource.url={vm}", f"-remoteWrite.url={vm}",
+                    f"-evaluationInterval={args.interval}",
+                    f"-httpListenAddr=127.0.0.1:{vmalert_port}", "-loggerLevel=FATAL",
+                    # Required with alerting rules; nothing listens (no Alertmanager here).
+                    f"-notifier.url=http://127.0.0.1:{stack.free_port()}",
+                ]  # fmt: skip
+                with stack.serve(command, vmalert_port, "/-/healthy", work / "vmalert.log") as va:
                     prom = _prometheus_times(prometheus, args.seconds, interval)
-                    vmalert_means = _vmalert_means(f"http://127.0.0.1:{vmalert_port}")
-                finally:
-                    stack._stop(vmalert)
+                    vmalert_means = _vmalert_means(va)
         finally:
             stack._stop(simulator)
     print(f"## vmalert beside Prometheus: the example rules, every {args.interval}\n")
