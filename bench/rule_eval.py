@@ -11,8 +11,8 @@ What it does, all on 127.0.0.1 and in a temporary folder, stopped at the end:
    is higher at night (0.1% by day, up to 0.6% in the small hours): exactly the case where
    an average of ratios and an event-weighted ratio differ;
 2. backfills them with `promtool tsdb create-blocks-from openmetrics`, then the recorded
-   series each style's long windows read (our 5m base rates, Sloth's 5m ratio) with
-   `promtool tsdb create-blocks-from rules`;
+   series each style's rules read (our 5m rates and 4m slices every 4m, Sloth's 5m ratio)
+   with `promtool tsdb create-blocks-from rules`;
 3. compiles the SLO with slo-compiler (alerts in the rule file, rules every --interval),
    takes Sloth's own generated rules for its getting-started example
    (../shared/fixtures/sloth/out) with its selectors replaced by this SLI's, and writes
@@ -264,19 +264,24 @@ def main() -> None:
         files["sloth"].write_text(sloth)
         files["pyrra"] = work / "pyrra.rules.yaml"
         files["pyrra"].write_text(pyrra_rules())
-        # The recorded series the long windows read, over the 31 days they need, at the
-        # evaluation interval: our 5m base rates and Sloth's 5m ratio.
+        # The recorded series the rules read, over the 31 days the long windows need, each
+        # at its group's interval: our 5m rates and 4m slices (every 4m), Sloth's 5m ratio.
+        slices = [
+            (g, r) for g, r in _rules(files["ours"]) if r.get("record", "").endswith(":rate4m")
+        ]
+        every_slice = parse_duration(slices[0][0]["interval"])
         bases = [
-            _write_rules(work / "ours-base.yaml", _rules(files["ours"])[:2]),
-            _write_rules(work / "sloth-base.yaml", _rules(files["sloth"])[:1]),
+            (_write_rules(work / "ours-base.yaml", _rules(files["ours"])[:2]), interval),
+            (_write_rules(work / "ours-slices.yaml", slices), every_slice),
+            (_write_rules(work / "sloth-base.yaml", _rules(files["sloth"])[:1]), interval),
         ]
         with Prometheus(work, []) as prom:
             started = time.perf_counter()
-            for base in bases:
+            for base, every in bases:
                 subprocess.run(
                     ["promtool", "tsdb", "create-blocks-from", "rules", "-q",
                      f"--url=http://127.0.0.1:{prom.port}", f"--start={end - 31 * 86400}",
-                     f"--end={end}", f"--eval-interval={interval}s",
+                     f"--end={end}", f"--eval-interval={every}s",
                      f"--output-dir={work / 'data'}", str(base)],
                     check=True, capture_output=True,
                 )  # fmt: skip

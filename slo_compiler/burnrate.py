@@ -24,13 +24,19 @@ MINUTE = 60
 # Rate windows need at least this many scrapes to see two samples through a missed scrape.
 MIN_SCRAPES_PER_WINDOW = 4
 DEFAULT_SCRAPE_INTERVAL = parse_duration("15s")
-# The base rate that long windows are built from (sum_over_time of recorded 5m rates).
+# The recorded base rate: the shortest window, the current burn, the SLI-missing alert.
 BASE_RATE_WINDOW = parse_duration("5m")
 # Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
-# windows and the period itself) are derived from the recorded base rates instead of
-# rate() over raw samples: a few minutes of lag is harmless on a window that fires after
-# hours, and it spares Prometheus from reading days of raw samples every evaluation.
+# windows and the period itself) are summed from recorded slices instead of rate() over
+# raw samples: a few minutes of lag is harmless on a window that fires after hours, and it
+# spares Prometheus from reading days of raw samples every evaluation.
 RECORDED_WINDOW_MIN = parse_duration("12h")
+# A slice: the rate over SLICE, recorded every SLICE in a group of its own (tiles that
+# cover time once), with the windows summed from them. A window of W reads W / SLICE
+# samples per series every SLICE instead of W / interval at every evaluation (30x fewer
+# per minute at a 30s interval; bench/RESULTS.md). Under Prometheus' 5m lookback, so an
+# instant query never finds the windows stale between evaluations.
+SLICE = parse_duration("4m")
 SLI_MISSING_FOR = parse_duration("10m")
 # Prometheus' default rule evaluation interval; what explain's timings assume.
 EVALUATION_INTERVAL = parse_duration("1m")
@@ -231,25 +237,39 @@ def windows(tiers: list[Tier], period: int) -> list[int]:
 
 
 def is_recorded(window: int) -> bool:
-    """Whether the ratio over `window` is derived from the recorded base rates (planning
-    emits it so, and the detection model adds the lag that costs)."""
+    """Whether the ratio over `window` is summed from the recorded slices (planning emits
+    it so, and the detection model adds the lag that costs)."""
     return window >= RECORDED_WINDOW_MIN
 
 
-def effective_window(window: int, evaluation_interval: int = EVALUATION_INTERVAL) -> Decimal:
+def effective_window(
+    window: int, evaluation_interval: int = EVALUATION_INTERVAL, in_promtool: bool = False
+) -> Decimal:
     """How much traffic a window's ratio weighs. A window from the counters spans exactly
-    `window`; one summed from recorded rates holds a sample at both ends of its range
-    (Prometheus 2.x includes both), one evaluation interval more."""
-    return Decimal(window + (evaluation_interval if is_recorded(window) else 0))
+    `window`; one summed from slices holds the slices at both ends of its range
+    (Prometheus 2.x includes both): one slice interval more, where slices are recorded
+    every SLICE (in Prometheus) or at every evaluation (promtool ignores a group's
+    interval in unit tests)."""
+    if not is_recorded(window):
+        return Decimal(window)
+    every = evaluation_interval if in_promtool else SLICE
+    return Decimal(every * (window // every + 1))
 
 
-def lag(window: int, evaluation_interval: int = EVALUATION_INTERVAL) -> Decimal:
-    """How far a window's ratio trails a step change. A recorded 5m rate reaches a new
-    level over 5m in steps of one evaluation, so a window summed from those rates is
-    (5m - interval) / 2 late: 2m at Prometheus' default 1m evaluation."""
+def lag(
+    window: int, evaluation_interval: int = EVALUATION_INTERVAL, in_promtool: bool = False
+) -> Decimal:
+    """How far a window's ratio trails a step change, beyond the alert's own evaluation.
+    In Prometheus the slices' group runs every SLICE at a phase of its own: an alert sees
+    a window as of its last evaluation, SLICE / 2 old on average (2m). In promtool every
+    group runs at each step, in order, so the window is current; but slices recorded more
+    often than they are long overlap, and a step change reaches them over SLICE in steps
+    of one evaluation: (SLICE - interval) / 2 late."""
     if not is_recorded(window):
         return Decimal(0)
-    return Decimal(BASE_RATE_WINDOW - evaluation_interval) / 2
+    if in_promtool:
+        return Decimal(max(0, SLICE - evaluation_interval)) / 2
+    return Decimal(SLICE) / 2
 
 
 @dataclass(frozen=True)
@@ -263,19 +283,22 @@ class Detection:
 
 
 def detection(
-    tier: Tier, burn: Decimal, evaluation_interval: int = EVALUATION_INTERVAL
+    tier: Tier,
+    burn: Decimal,
+    evaluation_interval: int = EVALUATION_INTERVAL,
+    in_promtool: bool = False,
 ) -> Detection:
     """The workbook's model, for the expressions we emit: after a step to burn rate `burn`
     (error ratio / budget) a window of length W holds the burn for t of its W seconds, so
     its ratio crosses `factor x budget` at W x factor / burn (a recorded window: its
     effective length and its lag, see above). Both windows must cross; the tier then fires
     after its `for`, at the first evaluation from then on. A burn at or below the factor
-    never fires."""
+    never fires. `in_promtool`: the rules as promtool's unit tests run them."""
     if burn <= tier.factor:
         return Detection(burn, None, None, None)
     detect = max(
-        effective_window(window, evaluation_interval) * tier.factor / burn
-        + lag(window, evaluation_interval)
+        effective_window(window, evaluation_interval, in_promtool) * tier.factor / burn
+        + lag(window, evaluation_interval, in_promtool)
         for window in (tier.long_window, tier.short_window)
     )
     fires = detect + tier.for_

@@ -12,6 +12,7 @@ from typing import Any
 
 from .burnrate import (
     RECORDED_WINDOW_MIN,
+    SLICE,
     Tier,
     decimal_str,
     detection,
@@ -145,9 +146,8 @@ def text(plans: list[SloPlan], interval: int) -> str:
         "Cells: time from the start of a constant burn until both windows exceed the "
         "threshold, + the tier's `for` (then it fires), with rules evaluated every "
         f"{format_duration(interval)}. budget spent: share of the period's budget "
-        "gone at detection. *: long window summed from recorded 5m rates: it weighs one more "
-        f"evaluation of traffic and trails a change by "
-        f"{human(lag(RECORDED_WINDOW_MIN, interval))} "
-        "(both included)."
+        f"gone at detection. *: long window summed from {format_duration(SLICE)} slices "
+        f"recorded every {format_duration(SLICE)}: it weighs one slice more and trails a "
+        f"change by {human(lag(RECORDED_WINDOW_MIN, interval))} on average (both included)."
     )
     return "\n".join(out) + "\n"

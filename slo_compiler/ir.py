@@ -33,6 +33,10 @@ class RecordingRule:
     expr: str
     labels: Labels
     origin: Origin
+    # None: with the SLO's alerts, at every rule evaluation. Else the seconds between
+    # evaluations of the SLO's slow group (slices, the windows summed from them, the
+    # period), which no alert reads more often than it changes.
+    every: int | None = None
 
 
 @dataclass(frozen=True)

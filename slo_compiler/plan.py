@@ -1,19 +1,26 @@
 """Planning: a checked SLO -> its recording rules, metadata series and alerts (the IR).
 
 Pure: no I/O, and the same input always gives the same rules in the same order. Rules of
-one SLO form one group in dependency order, because Prometheus evaluates a group's rules
-one after another at the same timestamp: the long windows and alerts see the base rates
-recorded a moment earlier, never a stale interval.
+one SLO are in dependency order, because Prometheus evaluates a group's rules one after
+another at the same timestamp: the windows and alerts see the base rates recorded a
+moment earlier, never a stale interval. Rules with an interval (`every`) form the SLO's
+slow group, which reads only the counters and itself.
 
 Expressions built here (R = window, G = group_by):
 
 * base rates (event SLIs): `slo:sli_total:rate5m` and `slo:sli_errors:rate5m`
-  (errors absent means no errors, not no data: `... or 0 * total`);
+  (errors absent means no errors, not no data: `... or 0 * <the total just recorded>`);
+* slices: `slo:sli_total:rate4m` and `slo:sli_errors:rate4m`, in a group of their own
+  evaluated every 4m (`burnrate.SLICE`): tiles that cover time once;
 * `slo:sli_error:ratio_rate<R>`: short windows straight from the counters (exact, fastest
-  detection), long windows from `sum_over_time` of the base rates (event-weighted, cheap);
-  from the counters `errors / (total > 0) or 0 * total`, from the recorded rates
-  `errors / clamp_min(total, 1e-12)` (one read of the total): no traffic gives 0, never NaN;
-* metadata: objective, error budget, current burn rate, budget remaining over the period;
+  detection), long windows `sum_over_time` of the slices, in the slices' group
+  (event-weighted, and a 30d window reads 10,800 samples per series every 4m, not 86,400
+  at every evaluation); from the counters `errors / (total > 0) or 0 * <recorded total>`
+  (the window's total read once: where there is no traffic, or no error series, the 5m
+  rate recorded a moment earlier says the SLI exists), from the slices
+  `errors / clamp_min(total, 1e-12)`: no traffic gives 0, never NaN;
+* metadata: objective, error budget, current burn rate, budget remaining over the period
+  (the period's ratio and the budget left every 4m, for raw SLIs too);
 * one alert per tier (both windows must burn), one SLI-missing alert.
 """
 
@@ -22,7 +29,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import burnrate, templates
-from .burnrate import BASE_RATE_WINDOW, Tier, decimal_str, is_recorded
+from .burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, is_recorded
 from .durations import format_duration as dur
 from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
@@ -32,6 +39,8 @@ from .sli import EventSli, RawSli, SliQuery
 
 TOTAL_RATE = "slo:sli_total:rate" + dur(BASE_RATE_WINDOW)
 ERRORS_RATE = "slo:sli_errors:rate" + dur(BASE_RATE_WINDOW)
+SLICE_TOTAL = "slo:sli_total:rate" + dur(SLICE)
+SLICE_ERRORS = "slo:sli_errors:rate" + dur(SLICE)
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
@@ -66,11 +75,18 @@ class ExprBuilder:
     def recorded(self, metric: str) -> str:
         return series(metric, self.labels).render()
 
+    def sum_recorded(self, metric: str) -> str:
+        """A recorded metric summed to the SLI's groups, labels as a window's sum has
+        them: what `or` can stand in with where a window's own series are missing."""
+        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
+        return f"sum{by}({self.recorded(metric)})"
+
     @staticmethod
-    def safe_ratio(errors: str, total: str) -> str:
+    def safe_ratio(errors: str, total: str, present: str) -> str:
         """errors / total, 0 where total is 0 (idle is not an outage), never NaN; and 0
-        where the errors' series are missing (no request has ever failed)."""
-        return f"{errors}\n/ ({total} > 0)\nor 0 * {total}"
+        where the errors' series are missing (no request has ever failed): wherever
+        `present` (the total, or a cheaper series of the same groups) has a value."""
+        return f"{errors}\n/ ({total} > 0)\nor 0 * {present}"
 
     @staticmethod
     def recorded_ratio(errors: str, total: str) -> str:
@@ -100,24 +116,38 @@ class ExprBuilder:
             def over(metric: str) -> str:
                 return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
 
-            return self.recorded_ratio(over(ERRORS_RATE), over(TOTAL_RATE))
-        return self.counter_ratio(window)
+            return self.recorded_ratio(over(SLICE_ERRORS), over(SLICE_TOTAL))
+        return self.counter_ratio(window, self.sum_recorded(TOTAL_RATE))
 
-    def counter_ratio(self, window: int) -> str:
-        """The error ratio over `window` straight from the counters (event SLIs)."""
+    def counter_ratio(self, window: int, present: str | None = None) -> str:
+        """The error ratio over `window` straight from the counters (event SLIs). 0 where
+        `present` has a value and the ratio has none; by default the window's total (the
+        live checks, which cannot assume our rules are loaded)."""
         assert isinstance(self.query, EventSli)
-        return self.safe_ratio(
-            self.errors_over(self.query, window), self.sum_rate(self.query.total, window)
-        )
+        total = self.sum_rate(self.query.total, window)
+        return self.safe_ratio(self.errors_over(self.query, window), total, present or total)
+
+    def _rates(self, total_metric: str, errors_metric: str, window: int) -> list[tuple[str, str]]:
+        """The (total, errors) rate rules over `window`: errors absent are none, where the
+        total recorded just before says the SLI exists."""
+        assert isinstance(self.query, EventSli)
+        total = self.sum_rate(self.query.total, window)
+        errors = self.errors_over(self.query, window)
+        if self.query.errors is not None:
+            errors = f"{errors}\nor 0 * {self.sum_recorded(total_metric)}"
+        return [(total_metric, total), (errors_metric, errors)]
 
     def base_rates(self) -> list[tuple[str, str]]:
         if not isinstance(self.query, EventSli):
             return []
-        total = self.sum_rate(self.query.total, BASE_RATE_WINDOW)
-        errors = self.errors_over(self.query, BASE_RATE_WINDOW)
-        if self.query.errors is not None:
-            errors = f"{errors}\nor 0 * {total}"
-        return [(TOTAL_RATE, total), (ERRORS_RATE, errors)]
+        return self._rates(TOTAL_RATE, ERRORS_RATE, BASE_RATE_WINDOW)
+
+    def slices(self) -> list[tuple[str, str]]:
+        """The slices the recorded windows are summed from: every event SLI has one, its
+        period (1d to 90d)."""
+        if not isinstance(self.query, EventSli):
+            return []
+        return self._rates(SLICE_TOTAL, SLICE_ERRORS, SLICE)
 
 
 def _annotations(
@@ -196,13 +226,25 @@ def plan_slo(
     build = ExprBuilder(query, tuple(slo.group_by), selector_labels)
     labels = tuple(series_labels.items())
 
-    def record(metric: str, expr: str, field: str) -> RecordingRule:
+    def record(metric: str, expr: str, field: str, slow: bool = False) -> RecordingRule:
         return RecordingRule(
-            metric, expr, labels, Origin(origin.path, origin.line, origin.col, field)
+            metric,
+            expr,
+            labels,
+            Origin(origin.path, origin.line, origin.col, field),
+            SLICE if slow else None,
         )
 
+    def slow(window: int) -> bool:
+        """Sliced windows; and a raw SLI's period, unless an alert reads it."""
+        if isinstance(query, EventSli):
+            return is_recorded(window)
+        alerted = any(window in (t.long_window, t.short_window) for t in tiers)
+        return window == period and not alerted
+
     rules: list[Rule] = [record(m, e, "sli") for m, e in build.base_rates()]
-    rules += [record(ratio_metric(w), build.ratio(w), "sli") for w in windows]
+    rules += [record(m, e, "sli", slow=True) for m, e in build.slices()]
+    rules += [record(ratio_metric(w), build.ratio(w), "sli", slow(w)) for w in windows]
     shortest = build.recorded(ratio_metric(windows[0]))
     rules += [
         record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
@@ -212,6 +254,7 @@ def plan_slo(
             BUDGET_REMAINING,
             f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}",
             "period",
+            slow=True,
         ),
     ]
     alert_name = slo.alert_name

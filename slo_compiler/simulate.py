@@ -7,8 +7,10 @@ linearly (piecewise: a step in the error rate at one instant):
 
 * `rate(c[W])` at t, with samples every `sample` seconds from 0 (all counters start at 0,
   so Prometheus does not extrapolate before the first sample), is (c(t) - c(t-W)) / W;
-* a recorded 5m rate exists at every evaluation after 0, and `sum_over_time(r[W])` sums
-  those in [t-W, t] (both ends included in Prometheus 2.x);
+* a recorded slice (the rate over SLICE) exists at every evaluation after 0: promtool
+  ignores the slices' group interval and runs every group at each step, slices first
+  (`group_eval_order`); `sum_over_time(s[W])` sums those in [t-W, t] (both ends included
+  in Prometheus 2.x);
 * ratios are errors/total, 0 without traffic; a tier's condition is both windows above
   `factor x budget`; it fires at the first evaluation `for` after it became true.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from .burnrate import BASE_RATE_WINDOW, Tier, is_recorded
+from .burnrate import SLICE, Tier, is_recorded
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,12 @@ class GroupModel:
         self.errors = _Counter(traffic.errors, clock.sample)
 
     def _recorded(self, counter: _Counter, t: int, window: int) -> int:
-        """Sum over the recorded 5m increases at evaluations in [t - window, t], t > 0."""
+        """Sum over the recorded slices' increases at evaluations in [t - window, t], t > 0."""
         step = self.clock.step
         first, last = max(1, -(-(t - window) // step)), t // step
         if first > last:
             return 0
-        return counter.grid_sum(0, first, last, step) - counter.grid_sum(
-            BASE_RATE_WINDOW, first, last, step
-        )
+        return counter.grid_sum(0, first, last, step) - counter.grid_sum(SLICE, first, last, step)
 
     def counts(self, t: int, window: int) -> tuple[int, int]:
         """(bad, all) events the ratio over `window` at t is made of (scaled alike)."""

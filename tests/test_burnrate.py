@@ -87,12 +87,21 @@ def test_a_double_factor_burn_is_detected_after_half_the_long_window() -> None:
     assert detection(tier, Decimal("28.8")).detect == 1800
 
 
-def test_recorded_long_windows_weigh_one_more_evaluation_and_lag_two_minutes() -> None:
-    ticket_fast = plan_tiers(D30)[2]  # 1d from recorded 5m rates, 2h from the counters
-    assert burnrate.lag(ticket_fast.long_window) == 120
+def test_sliced_long_windows_weigh_one_more_slice_and_trail_by_half_of_one() -> None:
+    ticket_fast = plan_tiers(D30)[2]  # 1d from 4m slices, 2h from the counters
+    assert burnrate.lag(ticket_fast.long_window) == 120  # SLICE / 2: the slices' phase
     assert burnrate.lag(ticket_fast.short_window) == 0
-    # (1d + 1m) x 3 / 6 + 2m
-    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 60) / 2 + 120
+    # (1d + 4m) x 3 / 6 + 2m
+    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 120
+    # promtool records the slices at every step, with the alerts: overlapping at 1m
+    # ((4m - 1m) / 2 late, one step more traffic), disjoint from 4m on (no lag).
+    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True) == 90
+    assert detection(ticket_fast, Decimal("6"), 60, True).detect == (86400 + 60) / 2 + 90
+    assert burnrate.lag(ticket_fast.long_window, 720, in_promtool=True) == 0
+    # 1d is 120 steps of 12m: 121 slices in a closed range.
+    assert burnrate.effective_window(ticket_fast.long_window, 720, True) == 86400 + 720
+    assert burnrate.effective_window(86400 + 60, 720, True) == 86400 + 720
+    assert burnrate.effective_window(86400 + 60) == 86400 + 240
 
 
 def test_page_tiers_detect_having_spent_the_workbook_share_whatever_the_burn() -> None:

@@ -40,8 +40,9 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
             )
             factor, for_ = tier["factor"], parse_duration(tier["for"])
             recorded = tier["long_window_from_recorded_rates"]
-            lag_s = (300 - interval) / 2  # a recorded 5m rate trails a step by this
-            long_eff, lag = (long_w + interval, lag_s) if recorded else (long_w, 0)
+            # Summed from 4m slices recorded every 4m: one slice more, 2m late on average.
+            sliced = (240 * (long_w // 240 + 1), 120)
+            long_eff, lag = sliced if recorded else (long_w, 0)
             assert tier["error_ratio_threshold"] == round(factor * budget, 12)
             assert abs(tier["budget_spent_at_detection"] - factor * long_w / period) < 1e-12
             for burn in tier["burns"]:

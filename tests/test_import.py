@@ -189,7 +189,7 @@ def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
     reads the same series. Where we differ by design (and so do not compare): each tier is
     its own alert rule with a `for` of a fifth of its short window (Sloth: one rule per
     severity, no `for`); long windows of a day and more are event-weighted sums of recorded
-    5m rates (Sloth averages 5m ratios); our labels are slo/slo_service, Sloth's sloth_*.
+    4m slices (Sloth averages 5m ratios); our labels are slo/slo_service, Sloth's sloth_*.
     Then the generated promtool tests of the imported SLOs pass."""
     _require_sloth_fixtures()
     fmt = SLOTH_EXAMPLES[example]

@@ -58,6 +58,8 @@ def test_rule_order_is_dependency_order() -> None:
     assert names == [
         "slo:sli_total:rate5m",
         "slo:sli_errors:rate5m",
+        "slo:sli_total:rate4m",
+        "slo:sli_errors:rate4m",
         *(
             f"slo:sli_error:ratio_rate{w}"
             for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
@@ -69,24 +71,38 @@ def test_rule_order_is_dependency_order() -> None:
         *["PaymentFailureRateBudgetBurn"] * 4,
         "PaymentFailureRateSLIMissing",
     ]
+    # Every 4m (the slow group): the slices, what is summed from them, the budget left.
+    slow = [r.record for r in rules(VALID) if isinstance(r, RecordingRule) and r.every == 240]
+    assert slow == [
+        "slo:sli_total:rate4m",
+        "slo:sli_errors:rate4m",
+        *(f"slo:sli_error:ratio_rate{w}" for w in ["1d", "3d", "30d"]),
+        "slo:period_error_budget_remaining:ratio",
+    ]
+    assert all(r.every in (None, 240) for r in rules(VALID) if isinstance(r, RecordingRule))
 
 
-def test_short_windows_read_counters_and_long_windows_read_base_rates() -> None:
+def test_short_windows_read_counters_and_long_windows_read_slices() -> None:
     exprs = recorded(VALID)
     assert "rate(http_server_requests_seconds_count" in exprs["slo:sli_error:ratio_rate6h"]
     assert "[6h]" in exprs["slo:sli_error:ratio_rate6h"]
+    assert exprs["slo:sli_total:rate4m"] == (
+        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[4m]))'
+    )
     for window in ("1d", "3d", "30d"):
         expr = exprs[f"slo:sli_error:ratio_rate{window}"]
         assert "http_server_requests" not in expr
-        assert 'sum_over_time(slo:sli_errors:rate5m{slo="payment-failure-rate",' in expr
+        assert 'sum_over_time(slo:sli_errors:rate4m{slo="payment-failure-rate",' in expr
+        assert 'sum_over_time(slo:sli_total:rate4m{slo="payment-failure-rate",' in expr
         assert f"[{window}]" in expr
 
 
 def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
-    """From the counters: `/ (total > 0) or 0 * total` (errors may be missing). From the
-    recorded rates, whose errors exist wherever the total does: `/ clamp_min(total, eps)`,
-    reading the total once. Either way 0 without traffic (the generated tests' idle
-    scenario shows it in promtool)."""
+    """From the counters: `/ (total > 0) or 0 * <the recorded 5m total>` (errors may be
+    missing; the window's total is read once). From the recorded rates, whose errors
+    exist wherever the total does: `/ clamp_min(total, eps)`, reading the total once.
+    Either way 0 without traffic (the generated tests' idle scenario shows it in
+    promtool)."""
     forms = set()
     for record, expr in recorded(VALID).items():
         if record.startswith("slo:sli_error:ratio_rate"):
@@ -97,7 +113,10 @@ def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
                 forms.add("recorded")
             else:
                 assert lines[1].startswith("/ (") and lines[1].endswith(" > 0)"), expr
-                assert lines[2] == "or 0 * " + lines[1][3:-5], expr
+                assert lines[2] == (
+                    'or 0 * sum(slo:sli_total:rate5m{slo="payment-failure-rate",'
+                    'slo_service="payment-service"})'
+                ), expr
                 forms.add("counters")
     assert forms == {"recorded", "counters"}
 
@@ -105,7 +124,7 @@ def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
 def test_missing_error_series_count_as_zero_errors() -> None:
     expr = recorded(VALID)["slo:sli_errors:rate5m"]
     assert expr.splitlines()[1] == (
-        'or 0 * sum(rate(http_server_requests_seconds_count{service="payment-service"}[5m]))'
+        'or 0 * sum(slo:sli_total:rate5m{slo="payment-failure-rate",slo_service="payment-service"})'
     )
 
 
@@ -236,24 +255,29 @@ def test_a_tier_may_fire_without_for() -> None:
     ]
 
 
-def test_the_period_and_the_budget_left_are_evaluated_in_a_slower_group() -> None:
-    """They feed dashboards, not alerts: every 4m (under the 5m lookback) instead of
-    reading the whole period at every evaluation; a tier that alerts on the period's
-    window keeps it in the SLO's own group."""
+def test_sliced_windows_and_the_budget_left_are_evaluated_in_a_slower_group() -> None:
+    """Slices, the windows summed from them (the period too, even where a tier alerts on
+    it: they change every 4m) and the budget left: every 4m, under the 5m lookback. A raw
+    SLI's period goes there unless a tier alerts on it (it must then be current)."""
     import yaml
 
-    result = compile_texts(VALID)
-    groups = yaml.safe_load(result.files["prometheus/file0.rules.yaml"])["groups"]
-    slow = [g for g in groups if g["name"].endswith(":period")]
-    assert [(g["interval"], [r["record"] for r in g["rules"]]) for g in slow] == [
-        ("4m", ["slo:sli_error:ratio_rate30d", "slo:period_error_budget_remaining:ratio"])
-    ]
-    assert all("interval" not in g for g in groups if g not in slow)
+    def slow_groups(text: str) -> list[tuple[str, list[str]]]:
+        groups = yaml.safe_load(compile_texts(text).files["prometheus/file0.rules.yaml"])
+        slow = [g for g in groups["groups"] if g["name"].endswith(":slow")]
+        assert all("interval" not in g for g in groups["groups"] if g not in slow)
+        return [(g["interval"], [r["record"] for r in g["rules"]]) for g in slow]
+
+    sliced = ["slo:sli_total:rate4m", "slo:sli_errors:rate4m"]
+    ratios = [f"slo:sli_error:ratio_rate{w}" for w in ("1d", "3d", "30d")]
+    left = ["slo:period_error_budget_remaining:ratio"]
+    assert slow_groups(VALID) == [("4m", sliced + ratios + left)]
     tiers = (
         "    alerting:\n      tiers:\n"
         "        ticket-slow: {long_window: 30d, short_window: 2d12h}\n"
     )
     alerted = VALID.replace("    sli:", tiers + "    sli:", 1)
-    groups = yaml.safe_load(compile_texts(alerted).files["prometheus/file0.rules.yaml"])["groups"]
-    (slow,) = [g for g in groups if g["name"].endswith(":period")]
-    assert [r["record"] for r in slow["rules"]] == ["slo:period_error_budget_remaining:ratio"]
+    longest = [f"slo:sli_error:ratio_rate{w}" for w in ("1d", "2d12h", "30d")]
+    assert slow_groups(alerted) == [("4m", sliced + longest + left)]
+    raw = RAW.replace("    sli:", "    period: 30d\n    sli:", 1)
+    assert slow_groups(raw) == [("4m", ["slo:sli_error:ratio_rate30d", *left])]
+    assert slow_groups(raw.replace("    sli:", tiers + "    sli:", 1)) == [("4m", left)]

@@ -160,8 +160,8 @@ def test_where_metricsql_differs_from_promql_and_what_we_emit_does_about_it(both
     """The corner cases that matter to our rules, on the same data in both engines.
 
     * A range's ends: Prometheus 2.x includes both (a 1m range over 15s samples holds 5),
-      MetricsQL excludes the start (4). Our windows summed from recorded rates weigh one
-      evaluation more in Prometheus 2.x, which `explain` models; in VictoriaMetrics (and
+      MetricsQL excludes the start (4). Our windows summed from recorded slices weigh one
+      slice more in Prometheus 2.x, which `explain` models; in VictoriaMetrics (and
       Prometheus 3) they weigh exactly the window: detection there is a fraction of an
       evaluation earlier, never later.
     * rate() over a range that starts before the first sample: PromQL divides the

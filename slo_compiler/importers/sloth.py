@@ -4,7 +4,7 @@
 Sloth's defaults are ours at 30d (the workbook's four tiers: 14.4x 1h/5m, 6x 6h/30m,
 3x 1d/2h, 1x 3d/6h), so an imported SLO keeps Sloth's windows and factors without
 overrides; the period is written out (Sloth's 30d). What differs by design: our long
-windows of a day and more are event-weighted sums of recorded 5m rates (Sloth averages
+windows of a day and more are event-weighted sums of recorded 4m slices (Sloth averages
 5m ratios), each tier is its own alert rule with a `for` of a fifth of its short window
 (Sloth's page and ticket alerts are one rule each, without `for`).
 """

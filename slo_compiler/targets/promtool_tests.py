@@ -25,7 +25,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection, is_recorded
+from ..burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, detection, is_recorded
 from ..config import Config
 from ..durations import format_duration as dur
 from ..explain import human
@@ -39,7 +39,7 @@ from ..synth import group_values, series_for
 from ..templates import render as render_template
 from . import Files, Output
 from .prometheus import FOLDER as RULES_FOLDER
-from .prometheus import group_name, period_group_name, rule_file_path, rule_groups
+from .prometheus import group_name, rule_file_path, rule_groups, slow_group_name
 
 FOLDER = f"{RULES_FOLDER}/tests"
 ABOVE = Fraction(11, 10)
@@ -185,7 +185,10 @@ class _Slo:
             raise AssertionError(f"{self.plan.name}: tier {tier.name} never fires on a step")
         burn = Fraction(bad, self.events) / self.budget
         predicted = detection(
-            tier, Decimal(burn.numerator) / Decimal(burn.denominator), self.clock.step
+            tier,
+            Decimal(burn.numerator) / Decimal(burn.denominator),
+            self.clock.step,
+            in_promtool=True,
         )
         assert predicted.fires is not None
         quiet = max(start, fire - step * max(2, (fire - start) // step // 5))
@@ -228,8 +231,8 @@ class _Slo:
         error_ratio = Fraction(bad, self.events)
         if error_ratio <= margin:
             return None
-        # The short window empties a base window later when it is summed from 5m rates.
-        clears = tier.short_window + (BASE_RATE_WINDOW if is_recorded(tier.short_window) else 0)
+        # The short window empties a slice later when it is summed from slices.
+        clears = tier.short_window + (SLICE if is_recorded(tier.short_window) else 0)
         clears = _ceil(clears, step) + step
         fire = self.first_fire(Traffic.steady(self.events, bad), tier, tier.for_ + 2 * step)
         assert fire is not None
@@ -431,19 +434,21 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
             by_step.setdefault(slo.clock.step, []).append(_test_group(slo, scenario))
         by_step[base.step].append(_absent(_Slo(slo_plan, base)))
     rule_files = [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"]
-    order = {}
+    # promtool runs every group at each step, in this order (unlisted groups in any
+    # order): the slices and the windows summed from them first, as the model assumes,
+    # then what the alerts read, then the alerts when apart.
+    order = [
+        *(slow_group_name(s.group_name) for s in plan.slos),
+        *(s.group_name for s in plan.slos),
+    ]
     if alerts_apart:
         rule_files.append(alerts_file_path(plan).rsplit("/", 1)[1])
-        order["group_eval_order"] = [
-            *(s.group_name for s in plan.slos),
-            *(period_group_name(s.group_name) for s in plan.slos),
-            *(group_name(s.group_name, alerts=True, recording=False) for s in plan.slos),
-        ]
+        order += [group_name(s.group_name, alerts=True, recording=False) for s in plan.slos]
     return {
         test_file_path(plan, None if step == base.step else step): {
             "rule_files": rule_files,
             "evaluation_interval": dur(step),
-            **order,
+            "group_eval_order": order,
             "tests": tests,
         }
         for step, tests in sorted(by_step.items())
