@@ -120,9 +120,12 @@ def full_match(regex: str, text: str) -> bool:
     return program is not None and program.fullmatch(text) is not None
 
 
+@lru_cache(maxsize=1 << 12)
 def example(regex: str, variant: int = 0) -> str | None:
     """A string `regex` fully matches, or None if we cannot construct one. Tries a few
-    variants from `variant` on, since a guess for a negated class can miss."""
+    variants from `variant` on, since a guess for a negated class can miss. Cached: every
+    scenario of an SLO synthesises the same series, and parsing the regex was most of a
+    large compile's test generation."""
     try:
         tree = sre.parse(regex)
     except re.error:

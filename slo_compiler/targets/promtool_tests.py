@@ -23,13 +23,14 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, detection, is_recorded
 from ..config import Config
 from ..durations import format_duration as dur
 from ..explain import human
-from ..ir import AlertRule, SloPlan, SourcePlan
+from ..ir import AlertRule, Labels, SloPlan, SourcePlan
 from ..plan import ratio_metric
 from ..promql import series as selector
 from ..render import yaml_file
@@ -134,17 +135,6 @@ class _Slo:
         self.missing_rule = next(r for r in alerts if r.tier is None)
 
     # -- expected alerts ------------------------------------------------------------------
-    def _alert(self, rule: AlertRule, expr_labels: dict[str, str], value: float) -> dict:
-        return {
-            "exp_labels": {
-                **expr_labels,
-                **{k: render_template(v, expr_labels, value) for k, v in rule.labels},
-            },
-            "exp_annotations": {
-                k: render_template(v, expr_labels, value) for k, v in rule.annotations
-            },
-        }
-
     def expect(self, scenario: _Scenario) -> _Scenario:
         """The scenario with the alerts firing at each of its checks (raises Tie)."""
         scenario.expected = {t: self.firing(scenario, t) for t in scenario.alert_checks}
@@ -154,15 +144,9 @@ class _Slo:
         """Alerts of the burn alert name firing at t, as promtool lists them."""
         out = []
         for group, traffic in scenario.traffic:
-            for tier in self.plan.tiers:
-                value = burn_if_firing(traffic, self.clock, tier, self.budget, t)
-                if value is None:
-                    continue
-                tenths = value * 10 - math.floor(value * 10)
-                if abs(tenths - Fraction(1, 2)) < Fraction(1, 10**9):
-                    raise Tie(f"$value {float(value)} rounds either way")
-                labels = {**dict(self.plan.series_labels), **group}
-                out.append(self._alert(self.burn_rules[tier.name], labels, float(value)))
+            for tier, value in _firing(traffic, self.clock, self.plan.tiers, self.budget, t):
+                labels = (*self.plan.series_labels, *group.items())
+                out.append(_expected_alert(self.burn_rules[tier.name], labels, value))
         return out
 
     def first_fire(self, traffic: Traffic, tier: Tier, until: int) -> int | None:
@@ -280,6 +264,48 @@ ABOVE_DEC = Decimal(ABOVE.numerator) / ABOVE.denominator
 BELOW_DEC = Decimal(BELOW.numerator) / BELOW.denominator
 
 
+@lru_cache(maxsize=1 << 12)
+def _firing(
+    traffic: Traffic, clock: Clock, tiers: tuple[Tier, ...], budget: Fraction, t: int
+) -> tuple[tuple[Tier, float], ...]:
+    """The tiers firing at t and their `$value`s (raises Tie): the same for every SLO of
+    one shape (tiers, budget, clock), so computed once per shape and check."""
+    out = []
+    for tier in tiers:
+        value = burn_if_firing(traffic, clock, tier, budget, t)
+        if value is None:
+            continue
+        tenths = value * 10 - math.floor(value * 10)
+        if abs(tenths - Fraction(1, 2)) < Fraction(1, 10**9):
+            raise Tie(f"$value {float(value)} rounds either way")
+        out.append((tier, float(value)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1 << 12)
+def _expected_alert(rule: AlertRule, series_labels: Labels, value: float) -> dict[str, Any]:
+    """An alert as promtool lists it: the labels of its expression's series and its own,
+    templates expanded. Cached (and shared: the YAML writer never writes aliases): the
+    same alert at the same `$value` recurs across an SLO's checks and a fleet's SLOs."""
+    expr_labels = dict(series_labels)
+    return {
+        "exp_labels": {
+            **expr_labels,
+            **{k: render_template(v, expr_labels, value) for k, v in rule.labels},
+        },
+        "exp_annotations": {k: render_template(v, expr_labels, value) for k, v in rule.annotations},
+    }
+
+
+@lru_cache(maxsize=1 << 12)
+def _synthesised(sli: EventSli, group: Labels) -> tuple[tuple[str, int, int], ...]:
+    """The input series of one group (notation, share of all events, of bad events):
+    the same for every scenario of an SLO, so synthesised once."""
+    found = series_for(sli, dict(group))
+    assert found is not None
+    return tuple((s.notation(), s.total, s.errors) for s in found)
+
+
 def _show(group: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in group.items())
 
@@ -306,17 +332,12 @@ def _input_series(slo: _Slo, scenario: _Scenario) -> list[dict[str, str]]:
     assert isinstance(slo.plan.query, EventSli)
     out = []
     for group, traffic in scenario.traffic:
-        found = series_for(slo.plan.query, group)
-        assert found is not None
-        for s in found:
+        for notation, total, errors in _synthesised(slo.plan.query, tuple(group.items())):
             phases = [
-                (start, s.total * traffic.total + s.errors * bad) for start, bad in traffic.errors
+                (start, total * traffic.total + errors * bad) for start, bad in traffic.errors
             ]
             out.append(
-                {
-                    "series": s.notation(),
-                    "values": _notation(phases, scenario.end, slo.clock.sample),
-                }
+                {"series": notation, "values": _notation(phases, scenario.end, slo.clock.sample)}
             )
     return out
 
@@ -363,7 +384,7 @@ def _test_group(slo: _Slo, scenario: _Scenario) -> dict[str, Any]:
 def _absent(slo: _Slo) -> dict[str, Any]:
     rule = slo.missing_rule
     fires = _ceil(rule.for_, slo.clock.step)
-    expr_labels = dict(slo.plan.selector_labels)
+    expr_labels = tuple(slo.plan.selector_labels.items())
     return {
         "name": f"{slo.plan.name}: the SLI-missing alert fires {dur(rule.for_)} after the "
         "SLI's series are gone",
@@ -376,7 +397,7 @@ def _absent(slo: _Slo) -> dict[str, Any]:
             {
                 "eval_time": dur(fires),
                 "alertname": rule.alert,
-                "exp_alerts": [slo._alert(rule, expr_labels, 0.0)],
+                "exp_alerts": [_expected_alert(rule, expr_labels, 0.0)],
             },
         ],
     }
