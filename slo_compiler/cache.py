@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .compiler import Source
-from .output import RECORD
+from .output import RECORD, TreeDigest, walk
 
 _LIBRARIES = ("pyyaml", "pydantic", "promql-parser", "google-re2")
 
@@ -53,30 +53,35 @@ def inputs_digest(
     return digest.hexdigest()
 
 
-def tree_digest(files: dict[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for path, data in sorted(files.items()):
-        digest.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
-    return digest.hexdigest()
-
-
 def _record(folder: Path) -> Path:
     return folder / RECORD
 
 
-def remember(folder: Path, inputs: str, files: dict[str, bytes]) -> None:
-    """Write the record, unless it already says this (an unchanged compile touches nothing)."""
-    text = json.dumps({"inputs": inputs, "tree": tree_digest(files)})
+def remember(folder: Path, inputs: str, tree: str) -> None:
+    """Write the record (`tree`: the digest of the tree written, output.TreeDigest),
+    unless it already says this (an unchanged compile touches nothing)."""
+    text = json.dumps({"inputs": inputs, "tree": tree})
     with suppress(OSError):  # a record is an optimisation; without it check compiles
         record = _record(folder)
         if not record.is_file() or record.read_text() != text:
             record.write_text(text)
 
 
-def unchanged(folder: Path, inputs: str, files: dict[str, bytes]) -> bool:
-    """True when `folder` holds `files` and they were compiled from `inputs`."""
+def unchanged(folder: Path, inputs: str) -> bool:
+    """True when `folder` holds what the compile recorded in it wrote, and that compile
+    was made from `inputs`; the folder is read a file at a time."""
     try:
         record = json.loads(_record(folder).read_text())
     except (OSError, ValueError):
         return False
-    return record == {"inputs": inputs, "tree": tree_digest(files)}
+    if not isinstance(record, dict) or record.get("inputs") != inputs:
+        return False
+    return record == {"inputs": inputs, "tree": folder_digest(folder)}
+
+
+def folder_digest(folder: Path) -> str:
+    """The TreeDigest of what `folder` holds, read a file at a time."""
+    digest = TreeDigest()
+    for rel, path in walk(folder):
+        digest.add(rel, path.read_bytes())
+    return digest.hexdigest()

@@ -21,6 +21,7 @@ from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
 from .targets import DEFAULT_TARGETS, kubernetes, render_targets
 from .targets.grafana_ids import dashboard_uid, panel_id
+from .tree import Tree
 from .validate import validate_document
 from .yamlpos import load
 
@@ -49,7 +50,7 @@ class Stats:
 class Result:
     plans: list[SourcePlan]
     config: Config
-    files: dict[str, bytes]
+    files: Tree  # the generated tests rendered as they are read (tree.py)
     stats: Stats
 
 
@@ -252,4 +253,4 @@ def compile_sources(
         alerts=alerts,
         files=len(files),
     )
-    return Result(plans, config, dict(sorted(files.items())), stats)
+    return Result(plans, config, Tree(files), stats)

@@ -6,6 +6,8 @@ that exist in this compile (a `--target` subset gets a shorter README).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .outdir import MANIFEST
 from .output import RECORD
 from .render import header, header_line
@@ -57,7 +59,7 @@ FOLDERS: dict[str, tuple[str, str]] = {
 }
 
 
-def readme(files: dict[str, bytes], sources: list[str], sections: list[str] = ()) -> bytes:
+def readme(files: Iterable[str], sources: list[str], sections: list[str] = ()) -> bytes:
     """The README of the tree: a row per folder present, then target-specific `sections`
     (lines of Markdown, e.g. the Kubernetes Component's disk estimate)."""
     present = {path.rsplit("/", 1)[0] for path in files}
@@ -83,7 +85,7 @@ def readme(files: dict[str, bytes], sources: list[str], sections: list[str] = ()
     return ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")
 
 
-def ownership(files: dict[str, bytes], sources: list[str]) -> dict[str, bytes]:
+def ownership(files: Iterable[str], sources: list[str]) -> dict[str, bytes]:
     """The manifest that proves the folder is ours (see outdir), and a .gitignore that keeps
     the record of the last compile out of git."""
     listed = sorted({*files, GITIGNORE})

@@ -14,12 +14,13 @@ the end of the cleanup, so an interrupt reports the state it left rather than a 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class Changes:
     # A signal that came while the new tree was being swapped in: it was held until the
     # tree was complete, so the write succeeded; the caller says so.
     late_signal: int | None = None
+    tree: str = ""  # the digest of the compiled tree (TreeDigest), for the record
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -64,16 +66,20 @@ class Changes:
         )
 
 
-def read_tree(folder: Path) -> dict[str, bytes]:
-    """The regular files below `folder` (symlinks not followed), the record excepted."""
+def walk(folder: Path) -> Iterator[tuple[str, Path]]:
+    """The regular files below `folder` (symlinks not followed), the record excepted, in
+    path order."""
     if not folder.is_dir():
-        return {}
-    found = {}
+        return
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if rel != RECORD and stat.S_ISREG(path.lstat().st_mode):
-            found[rel] = path.read_bytes()
-    return found
+            yield rel, path
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """The regular files below `folder`, the record excepted, with their contents."""
+    return {rel: path.read_bytes() for rel, path in walk(folder)}
 
 
 def strays(folder: Path) -> list[str]:
@@ -93,14 +99,45 @@ def strays(folder: Path) -> list[str]:
     return found
 
 
-def diff(folder: Path, files: dict[str, bytes]) -> Changes:
+def _compare(folder: Path, files: Mapping[str, bytes], staging: Path | None) -> Changes:
+    """What writing `files` to `folder` changes, reading each file of `files` once (a
+    deferred one is rendered here) and each existing file as it is compared, never a whole
+    tree at a time; each new file is written below `staging` as it comes, if given."""
+    current = dict(walk(folder))
+    changes = Changes(removed=sorted({*(set(current) - set(files)), *strays(folder)}))
+    digest = TreeDigest()
+    for rel in files:
+        data = files[rel]
+        digest.add(rel, data)
+        if rel not in current:
+            changes.added.append(rel)
+        elif current[rel].read_bytes() != data:
+            changes.changed.append(rel)
+        if staging is not None:
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    changes.tree = digest.hexdigest()
+    return changes
+
+
+def diff(folder: Path, files: Mapping[str, bytes]) -> Changes:
     """What writing `files` to `folder` would change."""
-    current = read_tree(folder)
-    return Changes(
-        added=sorted(set(files) - set(current)),
-        changed=sorted(p for p in files if p in current and current[p] != files[p]),
-        removed=sorted({*(set(current) - set(files)), *strays(folder)}),
-    )
+    return _compare(folder, files, None)
+
+
+class TreeDigest:
+    """A digest of a tree, fed a file at a time in path order: what the record of a
+    compile holds (cache.py), computed while the files pass by."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, path: str, data: bytes) -> None:
+        self._digest.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 _RENAME_EXCHANGE = 2
@@ -140,24 +177,26 @@ class RemovalError(OSError):
     the first path that stayed; the next compile sweeps what is left)."""
 
 
-def write_tree(folder: Path, files: dict[str, bytes]) -> Changes:
+def write_tree(folder: Path, files: Mapping[str, bytes]) -> Changes:
     """Make `folder` (a real path, already proven ours) hold exactly `files`; returns what
-    changed. Raises RemovalError when the new tree is in place but the old one stays."""
-    changes = diff(folder, files)
-    if not changes:
-        return changes
+    changed. Raises RemovalError when the new tree is in place but the old one stays.
+    The new tree is written beside the old one as it is compared with it, and swapped in
+    only if something changed (an unchanged tree keeps its files and their times)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=sibling(folder, STAGING)))
+    staging: Path | None = Path(
+        tempfile.mkdtemp(dir=folder.parent, prefix=sibling(folder, STAGING))
+    )
+    problems: list[str] = []
+    received: list[int] = []
     try:
-        for rel, data in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        assert staging is not None
+        changes = _compare(folder, files, staging)
+        if not changes:
+            return changes
         staging.chmod(0o755)
         with _signals_deferred() as received:
             old = _swap(staging, folder)
             staging = old  # what is left to remove: the old tree, or nothing
-            problems: list[str] = []
             if old is not None:
                 shutil.rmtree(
                     old, onerror=lambda _f, path, exc: problems.append(f"{path}: {exc[1]}")

@@ -4,11 +4,12 @@ here, nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..config import Config
 from ..ir import Origin, SourcePlan
+from ..tree import Content, Tree
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,11 @@ class Expression:
 
 @dataclass
 class Output:
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, Content] = field(default_factory=dict)  # deferred where large
     expressions: list[Expression] = field(default_factory=list)
 
 
-Files = dict[str, bytes]
+Files = Mapping[str, bytes]
 # plans, config, and the files of the targets it needs -> what it writes
 Renderer = Callable[[list[SourcePlan], Config, Files], Output]
 
@@ -63,7 +64,7 @@ TARGETS: dict[str, Target] = _registry()
 
 def render_targets(
     names: Iterable[str], plans: list[SourcePlan], config: Config
-) -> tuple[Files, list[Expression]]:
+) -> tuple[dict[str, Content], list[Expression]]:
     """Render the named targets, each once: a target's needs are rendered first and their
     files handed to it; only the named targets' files are returned."""
     outputs: dict[str, Output] = {}
@@ -71,13 +72,13 @@ def render_targets(
     def output(name: str) -> Output:
         if name not in outputs:
             target = TARGETS[name]
-            inputs: Files = {}
+            needed: dict[str, Content] = {}
             for need in target.needs:
-                inputs.update(output(need).files)
-            outputs[name] = target.render(plans, config, inputs)
+                needed.update(output(need).files)
+            outputs[name] = target.render(plans, config, Tree(needed))
         return outputs[name]
 
-    files: Files = {}
+    files: dict[str, Content] = {}
     expressions: list[Expression] = []
     for name in names:
         files.update(output(name).files)

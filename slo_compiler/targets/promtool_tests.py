@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from ..burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, detection, is_recorded
@@ -38,6 +38,7 @@ from ..simulate import Clock, GroupModel, Tie, Traffic, burn_if_firing, first_fi
 from ..sli import EventSli, RawSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
+from ..tree import Content
 from . import Files, Output
 from .prometheus import FOLDER as RULES_FOLDER
 from .prometheus import group_name, rule_file_path, rule_groups, slow_group_name
@@ -415,15 +416,34 @@ def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario | None:
     raise AssertionError(f"no tie-free traffic for {build.__name__}{args}")
 
 
+def _groups(plan: SloPlan) -> tuple[list[dict[str, str]] | None, dict[str, str]] | None:
+    """The grouping values an SLO's scenarios use (None without grouping) and the first
+    group; None if its series cannot be synthesised (a raw SLI, defeating selectors)."""
+    if not isinstance(plan.query, EventSli):
+        return None
+    groups = group_values(plan.query, plan.group_by, 2) if plan.group_by else None
+    first = groups[0] if groups else {}
+    return None if series_for(plan.query, first) is None else (groups, first)
+
+
+def test_steps(plan: SourcePlan) -> list[int]:
+    """The evaluation intervals of a rule file's test files, finest first: the base
+    clock's, and each tier's where its SLO has scenarios (every tier then has some)."""
+    floor = step_floor(plan.slos)
+    steps = {base_clock(plan.slos).step}
+    for slo in plan.slos:
+        if _groups(slo) is not None:
+            steps |= {tier_clock(tier, floor).step for tier in slo.tiers}
+    return sorted(steps)
+
+
 def _scenarios(plan: SloPlan, base: Clock, floor: int) -> list[tuple[_Slo, _Scenario]]:
     """Every scenario of an event SLI whose series we can synthesise (none otherwise), each
     with the `_Slo` (and so the clock) it was built on: a tier's own, or `base`."""
-    if not isinstance(plan.query, EventSli):
+    synthesised = _groups(plan)
+    if synthesised is None:
         return []
-    groups = group_values(plan.query, plan.group_by, 2) if plan.group_by else None
-    first = groups[0] if groups else {}
-    if series_for(plan.query, first) is None:
-        return []
+    groups, first = synthesised
     out = []
     for tier in plan.tiers:
         slo = _Slo(plan, tier_clock(tier, floor))
@@ -449,10 +469,10 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
     rules, and the alerts it would hold are tested from a file of their own, evaluated
     after the recording rules as in one group."""
     base, floor = base_clock(plan.slos), step_floor(plan.slos)
-    by_step: dict[int, list[dict[str, Any]]] = {base.step: []}
+    by_step: dict[int, list[dict[str, Any]]] = {step: [] for step in test_steps(plan)}
     for slo_plan in plan.slos:
         for slo, scenario in _scenarios(slo_plan, base, floor):
-            by_step.setdefault(slo.clock.step, []).append(_test_group(slo, scenario))
+            by_step[slo.clock.step].append(_test_group(slo, scenario))
         by_step[base.step].append(_absent(_Slo(slo_plan, base)))
     rule_files = [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"]
     # promtool runs every group at each step, in this order (unlisted groups in any
@@ -476,14 +496,32 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
     }
 
 
+@lru_cache(maxsize=1)
+def _rendered(plan: SourcePlan, alerts_apart: bool) -> dict[str, bytes]:
+    """The test files of one rule file, as bytes. The writer reads a tree in path order,
+    where one rule file's test files are next to each other: it renders them once, and
+    no more than one rule file's tests are held at a time."""
+    return {
+        path: yaml_file([plan.source], doc)
+        for path, doc in test_documents(plan, alerts_apart).items()
+    }
+
+
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
+    """Deferred test files (tree.py): rendered when the writer reads them."""
     alerts_apart = not config.prometheus_alerts
-    files = {}
+    files: dict[str, Content] = {}
     for plan in plans:
-        for path, doc in test_documents(plan, alerts_apart).items():
-            files[path] = yaml_file([plan.source], doc)
+        base = test_steps(plan)[0]
+        for step in test_steps(plan):
+            path = test_file_path(plan, None if step == base else step)
+            files[path] = partial(_file, plan, alerts_apart, path)
         if alerts_apart:
             files[alerts_file_path(plan)] = yaml_file(
                 [plan.source], rule_groups(plan, alerts=True, recording=False)
             )
     return Output(files)
+
+
+def _file(plan: SourcePlan, alerts_apart: bool, path: str) -> bytes:
+    return _rendered(plan, alerts_apart)[path]
