@@ -79,6 +79,9 @@ def pyyaml_text(data: Any) -> str:
 def _cached_scalar(
     kind: type, spelling: str | None, value: Any, in_sequence: bool
 ) -> tuple[str, list[str]]:
+    simple = _simple(value) if kind is str else None
+    if simple is not None:
+        return simple, []
     text = pyyaml_text([value] if in_sequence else {"k": value})
     first, *rest = text.removesuffix("\n").split("\n")
     head = first[2 if in_sequence else 3 :]
@@ -96,11 +99,36 @@ class _Unusual(Exception):
     """A document PyYAML writes with more than block mappings, sequences and scalars."""
 
 
+# The strings whose style PyYAML's emitter decides by rules simple enough to state here
+# (its analyze_scalar and choose_scalar_style, for one line of printable ASCII): most of a
+# large compile's distinct scalars (times, names, annotations with a `$value`), which
+# otherwise each cost a PyYAML dump. Anything else is still PyYAML's.
+_ONE_LINE_ASCII = re.compile(r"[\x20-\x7e]+")
+# Not plain in a block: an indicator first (`- `, `? `, `: ` only before a space or at the
+# end), a document marker, a space at either end, `: ` or ` #` inside, `:` last.
+_NOT_PLAIN = re.compile(r"[#,\[\]{}&*!|>'\"%@`]|[-?:]( |$)|---|\.\.\.| |.*( $|: | #|:$)")
+_RESOLVER = yaml.resolver.Resolver()
+_STR = "tag:yaml.org,2002:str"
+
+
+def _simple(value: str) -> str | None:
+    """`value` as PyYAML writes it as a block scalar, if that follows from the rules above:
+    plain where it may be, else single-quoted; None where PyYAML must decide."""
+    if not _ONE_LINE_ASCII.fullmatch(value):
+        return None
+    if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR:
+        return None  # `true`, `12`, `~`: quoted by rules of their own
+    if _NOT_PLAIN.match(value):
+        return "'" + value.replace("'", "''") + "'"
+    return value
+
+
 def _scalar(value: Any, in_sequence: bool) -> tuple[str, list[str]]:
     """A scalar as PyYAML writes it as a mapping value (or a sequence item): the text after
     `key: ` (or `- `), and its continuation lines relative to the key. PyYAML decides the
     quoting and the style, once per distinct value (keyed by type, and floats by spelling:
-    1, 1.0 and True, or 0.0 and -0.0, are equal but written apart)."""
+    1, 1.0 and True, or 0.0 and -0.0, are equal but written apart), but for the simple
+    strings `_simple` styles itself."""
     if isinstance(value, dict):
         return "{}", []
     if isinstance(value, list):

@@ -256,3 +256,24 @@ def test_the_yaml_writer_equals_pyyaml_on_every_file_we_write(hostile: Path) -> 
         for doc in ({"k": value, value or "e": [value, {"n": value}]}, [value, [value]]):
             assert yaml_text(doc) == pyyaml_text(doc), repr(value)
             assert yaml.safe_load(yaml_text(doc)) == doc
+
+
+def test_the_yaml_writers_own_scalar_styles_are_pyyamls() -> None:
+    """The one-line ASCII strings render._simple styles itself (plain or single-quoted),
+    against PyYAML on random strings of the characters and words its rules are about."""
+    import random
+
+    from slo_compiler.render import _simple, pyyaml_text
+
+    rng = random.Random(13)
+    pieces = [*"ab: #-?.'\"{}[],&*!|>%@`~=+/_019eEnNtTyYoOfFlLxX", "---", "...", "true",
+              "null", "0x", "1e3", ".inf", "<<", "=", "1h5m", "Off"]  # fmt: skip
+    styled = 0
+    for _ in range(30_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        simple = _simple(value)
+        if simple is not None:
+            styled += 1
+            assert pyyaml_text({"k": value}) == f"k: {simple}\n", repr(value)
+            assert pyyaml_text([value]) == f"- {simple}\n", repr(value)
+    assert styled > 20_000
