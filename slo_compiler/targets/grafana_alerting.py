@@ -29,6 +29,7 @@ from ..durations import format_duration
 from ..ir import AlertRule, SloPlan, SourcePlan
 from ..render import yaml_file
 from ..templates import to_grafana
+from ..tree import pack
 from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, folder, panel_id, uid
 
@@ -201,7 +202,9 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     out = Output()
     if config.grafana_alerts:
         for plan in plans:
-            out.files[rules_file_path(plan)] = yaml_file([plan.source], rule_groups(plan, config))
+            out.files[rules_file_path(plan)] = pack(
+                yaml_file([plan.source], rule_groups(plan, config))
+            )
             for slo in plan.slos:
                 for rule in slo.rules:
                     if isinstance(rule, AlertRule):

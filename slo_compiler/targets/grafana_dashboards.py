@@ -21,6 +21,7 @@ from ..ir import SloPlan, SourcePlan
 from ..plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..promql import Matcher, series
 from ..render import TOOL, header_line, yaml_file
+from ..tree import pack
 from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, panel_id
 
@@ -362,7 +363,7 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     for plan in plans:
         doc, expressions = dashboard(plan, config)
         text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        out.files[dashboard_path(plan)] = text.encode("utf-8")
+        out.files[dashboard_path(plan)] = pack(text.encode("utf-8"))
         out.expressions += expressions
     if plans:
         out.files[PROVIDER] = yaml_file([config.source], provider(config))

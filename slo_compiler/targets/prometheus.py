@@ -12,6 +12,7 @@ from ..config import Config
 from ..durations import format_duration
 from ..ir import AlertRule, RecordingRule, Rule, SourcePlan
 from ..render import yaml_file
+from ..tree import pack
 from . import Files, Output
 
 FOLDER = "prometheus"
@@ -70,7 +71,7 @@ def slow_group_name(name: str) -> str:
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     return Output(
         {
-            rule_file_path(p): yaml_file([p.source], rule_groups(p, config.prometheus_alerts))
+            rule_file_path(p): pack(yaml_file([p.source], rule_groups(p, config.prometheus_alerts)))
             for p in plans
         }
     )

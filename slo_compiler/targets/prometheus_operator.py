@@ -11,6 +11,7 @@ import re
 from ..config import Config
 from ..ir import SourcePlan
 from ..render import yaml_file
+from ..tree import pack
 from . import Files, Output
 from .prometheus import rule_groups
 
@@ -41,5 +42,5 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
             "metadata": {"name": object_name(plan.stem), "labels": labels},
             "spec": rule_groups(plan, config.prometheus_alerts),
         }
-        out.files[f"{FOLDER}/{plan.stem}.yaml"] = yaml_file([plan.source], doc)
+        out.files[f"{FOLDER}/{plan.stem}.yaml"] = pack(yaml_file([plan.source], doc))
     return out
