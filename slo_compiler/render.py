@@ -7,8 +7,10 @@ PyYAML defaults, and multi-line PromQL is written as literal blocks a reviewer c
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 import yaml
@@ -200,6 +202,46 @@ def yaml_text(data: Any) -> str:
             return pyyaml_text(data)
         return "\n".join(out) + "\n"
     return pyyaml_text(data)
+
+
+def json_text(data: Any) -> str:
+    """`data` as `json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)` writes it
+    (a test holds the two equal), about twice as fast: the standard library pretty-prints
+    through Python generators, a token at a time, and dashboards are a large compile's
+    second largest output. Strings go through the standard library's own C encoder."""
+    out: list[str] = []
+    _json(data, "\n", out)
+    return "".join(out)
+
+
+def _json(value: Any, newline: str, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(encode_basestring(value))
+    elif kind is dict or kind is list:
+        if not value:
+            out.append("{}" if kind is dict else "[]")
+            return
+        inner = newline + "  "
+        out.append("{" if kind is dict else "[")
+        separator = inner
+        if kind is dict:
+            for key in sorted(value):
+                out.append(separator + encode_basestring(key) + ": ")
+                _json(value[key], inner, out)
+                separator = "," + inner
+        else:
+            for item in value:
+                out.append(separator)
+                _json(item, inner, out)
+                separator = "," + inner
+        out.append(newline + ("}" if kind is dict else "]"))
+    elif value is None or kind is bool:
+        out.append("null" if value is None else "true" if value else "false")
+    elif kind is int or (kind is float and math.isfinite(value)):
+        out.append(repr(value))
+    else:
+        raise TypeError(f"not JSON we write: {value!r}")
 
 
 def yaml_file(sources: list[str], data: Any) -> bytes:

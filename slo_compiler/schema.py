@@ -7,12 +7,11 @@ against what the Grafana targets emit.
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel
 
 from .config import Config
 from .model import SloFile
+from .render import json_text
 
 SCHEMA_BASE = "https://slo-compiler.dev/schemas/"
 MODELS: dict[str, type[BaseModel]] = {"slo.schema.json": SloFile, "config.schema.json": Config}
@@ -27,7 +26,5 @@ def schema_files() -> dict[str, bytes]:
             "$id": SCHEMA_BASE + name,
             **model.model_json_schema(),
         }
-        out[name] = (
-            json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        ).encode()
+        out[name] = (json_text(schema) + "\n").encode()
     return out

@@ -258,6 +258,33 @@ def test_the_yaml_writer_equals_pyyaml_on_every_file_we_write(hostile: Path) -> 
             assert yaml.safe_load(yaml_text(doc)) == doc
 
 
+def test_the_json_writer_equals_the_standard_librarys(hostile: Path) -> None:
+    """render.json_text is json.dumps(indent=2, sort_keys=True, ensure_ascii=False), faster:
+    on every JSON file of the hostile tree, the examples and the schemas, and on values
+    built to stress it; what JSON cannot hold (NaN, a tuple) is refused, not written."""
+    import json
+
+    from slo_compiler.output import read_tree
+    from slo_compiler.render import json_text
+
+    def reference(value: object) -> str:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+    trees = [read_tree(hostile), read_tree(ROOT / "generated"), read_tree(ROOT / "schemas")]
+    docs = [json.loads(data) for tree in trees for n, data in tree.items() if n.endswith(".json")]
+    assert len(docs) > 10
+    docs.append(
+        {"b": ["", "\"", "\\", "\n\t\x00\x1f\x7f", "é\u2028😀", "{{ $x }}", "</script>"],
+         "a": {"": {}, "x": [], "y": [[], {}, None, True, False, 0, -1, 10**20, 0.1, -0.0, 1e300],
+               "é": 1.5, "1": "sorted as text"}}
+    )  # fmt: skip
+    for doc in docs:
+        assert json_text(doc) == reference(doc)
+    for bad in (float("nan"), float("inf"), (1, 2), {1, 2}):
+        with pytest.raises(TypeError):
+            json_text({"x": bad})
+
+
 def test_the_yaml_writers_own_scalar_styles_are_pyyamls() -> None:
     """The one-line ASCII strings render._simple styles itself (plain or single-quoted),
     against PyYAML on random strings of the characters and words its rules are about."""

@@ -11,7 +11,6 @@ grouping label. JSON has no comments: the generated-file header is the descripti
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..burnrate import BASE_RATE_WINDOW, decimal_str
@@ -20,7 +19,7 @@ from ..durations import format_duration
 from ..ir import SloPlan, SourcePlan
 from ..plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..promql import Matcher, series
-from ..render import TOOL, header_line, yaml_file
+from ..render import TOOL, header_line, json_text, yaml_file
 from ..tree import pack
 from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, panel_id
@@ -362,7 +361,7 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     out = Output()
     for plan in plans:
         doc, expressions = dashboard(plan, config)
-        text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        text = json_text(doc) + "\n"
         out.files[dashboard_path(plan)] = pack(text.encode("utf-8"))
         out.expressions += expressions
     if plans:
