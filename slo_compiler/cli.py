@@ -51,6 +51,11 @@ def main(args: Sequence[str] | None = None) -> None:
             err=True,
         )
         sys.exit(128 + stop.signum)
+    finally:
+        # The run is over, its status decided: Python gives signals back their default
+        # action while it shuts down, and one arriving then would kill a finished run.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 @cli.command()
@@ -73,7 +78,7 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
     for name in outdir.sweep(real):
         click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
     try:
-        changes = write_tree(real, result.files)
+        changes = write_tree(real, result.files, hold=True)
     except OSError as err:
         what = f"{err.filename}: {err.strerror}" if err.strerror else str(err)
         fail(
@@ -87,9 +92,9 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
             say(entry)
     elif changes.removed:
         say(f"removed: {first_few(changes.removed, _SHOWN)}")
-    if changes.late_signal is not None:
-        name = signal.Signals(changes.late_signal).name
-        click.echo(f"{name} came while the new tree was swapped in; {out}/ is complete.", err=True)
+    if changes.signals:
+        name = signal.Signals(changes.signals[0]).name
+        click.echo(f"{name} came after the new tree was written; {out}/ is complete.", err=True)
 
 
 def _same_flags(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> str:

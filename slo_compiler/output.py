@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .tree import Tree
+
 # Files in the output folder that are not part of the compiled tree: the record of the
 # last compile (a local speed-up, ignored by git through the generated .gitignore).
 RECORD = ".slo-compiler-cache.json"
@@ -50,9 +52,9 @@ class Changes:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    # A signal that came while the new tree was being swapped in: it was held until the
-    # tree was complete, so the write succeeded; the caller says so.
-    late_signal: int | None = None
+    # Signals that came once the new tree was being swapped in: held, so the write
+    # succeeded; the caller says so (with write_tree's `hold`, the list goes on filling).
+    signals: list[int] = field(default_factory=list)
     tree: str = ""  # the digest of the compiled tree (TreeDigest), for the record
 
     def __bool__(self) -> bool:
@@ -106,8 +108,7 @@ def _compare(folder: Path, files: Mapping[str, bytes], staging: Path | None) -> 
     current = dict(walk(folder))
     changes = Changes(removed=sorted({*(set(current) - set(files)), *strays(folder)}))
     digest = TreeDigest()
-    for rel in files:
-        data = files[rel]
+    for rel, data in files.read() if isinstance(files, Tree) else files.items():
         digest.add(rel, data)
         if rel not in current:
             changes.added.append(rel)
@@ -155,8 +156,9 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT and SIGTERM until the block ends; yields the signals that came."""
+def _signals_deferred(restore: bool = True) -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM until the block ends (for good, without `restore`); yields
+    the signals that came, a list that goes on filling while they are held."""
     received: list[int] = []
     caught = (signal.SIGINT, signal.SIGTERM)
     previous = {s: signal.signal(s, lambda signum, _f: received.append(signum)) for s in caught}
@@ -164,7 +166,8 @@ def _signals_deferred() -> Iterator[list[int]]:
         yield received
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            if restore:
+                signal.signal(s, handler)
 
 
 def sibling(folder: Path, kind: str) -> str:
@@ -177,11 +180,14 @@ class RemovalError(OSError):
     the first path that stayed; the next compile sweeps what is left)."""
 
 
-def write_tree(folder: Path, files: Mapping[str, bytes]) -> Changes:
+def write_tree(folder: Path, files: Mapping[str, bytes], hold: bool = False) -> Changes:
     """Make `folder` (a real path, already proven ours) hold exactly `files`; returns what
     changed. Raises RemovalError when the new tree is in place but the old one stays.
     The new tree is written beside the old one as it is compared with it, and swapped in
-    only if something changed (an unchanged tree keeps its files and their times)."""
+    only if something changed (an unchanged tree keeps its files and their times).
+    SIGINT and SIGTERM are held from the swap on, until it is complete; with `hold`, for
+    the rest of the process (the command line: once the tree is in place, what is left
+    of the run reports it, and an interrupt must not turn that into "nothing changed")."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging: Path | None = Path(
         tempfile.mkdtemp(dir=folder.parent, prefix=sibling(folder, STAGING))
@@ -194,7 +200,7 @@ def write_tree(folder: Path, files: Mapping[str, bytes]) -> Changes:
         if not changes:
             return changes
         staging.chmod(0o755)
-        with _signals_deferred() as received:
+        with _signals_deferred(restore=not hold) as received:
             old = _swap(staging, folder)
             staging = old  # what is left to remove: the old tree, or nothing
             if old is not None:
@@ -208,7 +214,7 @@ def write_tree(folder: Path, files: Mapping[str, bytes]) -> Changes:
         raise RemovalError(
             f"the new tree is in place, but not all of the old one is gone: {problems[0]}"
         )
-    changes.late_signal = received[0] if received else None
+    changes.signals = received
     return changes
 
 

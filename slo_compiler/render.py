@@ -83,7 +83,7 @@ def _cached_scalar(
 ) -> tuple[str, list[str]]:
     simple = _simple(value) if kind is str else None
     if simple is not None:
-        return simple, []
+        return simple
     text = pyyaml_text([value] if in_sequence else {"k": value})
     first, *rest = text.removesuffix("\n").split("\n")
     head = first[2 if in_sequence else 3 :]
@@ -102,27 +102,39 @@ class _Unusual(Exception):
 
 
 # The strings whose style PyYAML's emitter decides by rules simple enough to state here
-# (its analyze_scalar and choose_scalar_style, for one line of printable ASCII): most of a
-# large compile's distinct scalars (times, names, annotations with a `$value`), which
-# otherwise each cost a PyYAML dump. Anything else is still PyYAML's.
+# (its analyze_scalar, choose_scalar_style and determine_block_hints, for printable
+# ASCII): most of a large compile's distinct scalars (times, names, annotations with a
+# `$value`, multi-line PromQL), which otherwise each cost a PyYAML dump. Anything else is
+# still PyYAML's.
 _ONE_LINE_ASCII = re.compile(r"[\x20-\x7e]+")
 # Not plain in a block: an indicator first (`- `, `? `, `: ` only before a space or at the
 # end), a document marker, a space at either end, `: ` or ` #` inside, `:` last.
 _NOT_PLAIN = re.compile(r"[#,\[\]{}&*!|>'\"%@`]|[-?:]( |$)|---|\.\.\.| |.*( $|: | #|:$)")
+# A literal block (our representer asks for one for multi-line text) PyYAML writes
+# without an indentation hint or kept line breaks: lines of printable ASCII, the first
+# not indented, no space before a line break or at the end, at most one final break.
+_LITERAL = re.compile(r"(?![ \n])(?:[\x20-\x7e]*(?<! )\n)+[\x20-\x7e]*(?<! )")
 _RESOLVER = yaml.resolver.Resolver()
 _STR = "tag:yaml.org,2002:str"
 
 
-def _simple(value: str) -> str | None:
-    """`value` as PyYAML writes it as a block scalar, if that follows from the rules above:
-    plain where it may be, else single-quoted; None where PyYAML must decide."""
-    if not _ONE_LINE_ASCII.fullmatch(value):
-        return None
-    if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR:
-        return None  # `true`, `12`, `~`: quoted by rules of their own
-    if _NOT_PLAIN.match(value):
-        return "'" + value.replace("'", "''") + "'"
-    return value
+def _simple(value: str) -> tuple[str, list[str]] | None:
+    """`value` as PyYAML writes it as a block scalar, if that follows from the rules above
+    (the text after the key and its continuation lines, as `_scalar`): plain where it may
+    be, else single-quoted, a literal block for several lines; None where PyYAML must
+    decide."""
+    if _ONE_LINE_ASCII.fullmatch(value):
+        if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR:
+            return None  # `true`, `12`, `~`: quoted by rules of their own
+        if _NOT_PLAIN.match(value):
+            return "'" + value.replace("'", "''") + "'", []
+        return value, []
+    if _LITERAL.fullmatch(value) and not value.endswith("\n\n"):
+        lines = value.removesuffix("\n").split("\n")
+        return "|" if value.endswith("\n") else "|-", [
+            "  " + line if line else "" for line in lines
+        ]
+    return None
 
 
 def _scalar(value: Any, in_sequence: bool) -> tuple[str, list[str]]:

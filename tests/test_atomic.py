@@ -48,6 +48,48 @@ def test_a_render_failing_on_purpose_writes_nothing(repo: Path) -> None:
     assert not list(repo.glob(".generated.*"))
 
 
+FAILING_TESTS_RENDER = """
+import slo_compiler.targets.promtool_tests as tests
+
+def broken(plan, alerts_apart):
+    raise RuntimeError("a test render failing on purpose in " + plan.stem)
+
+# The generated tests render while the tree is written, in worker processes.
+tests._rendered = broken
+from slo_compiler.cli import main
+main(["compile"])
+"""
+
+
+def test_a_deferred_render_failing_while_writing_leaves_the_old_tree(repo: Path) -> None:
+    """The generated tests render during the write (in worker processes where the machine
+    has several cores): one failing there leaves generated/ as it was, nothing staged."""
+    source = repo / "slos/payment-service.yaml"
+    source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.9"))
+    before = read_tree(repo / "generated")
+    result = subprocess.run(
+        [sys.executable, "-c", FAILING_TESTS_RENDER],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode != 0
+    assert "a test render failing on purpose in auth-service" in result.stderr
+    assert read_tree(repo / "generated") == before
+    assert not list(repo.glob(".generated.*"))
+
+
+def test_reading_a_tree_in_parallel_gives_its_files_in_order() -> None:
+    """Tree.read (the writer's, groups rendered by forked workers) against reading each
+    file in this process."""
+    from slo_compiler.compiler import compile_sources
+    from slo_compiler.sources import discover
+
+    files = compile_sources(discover(str(ROOT / "slos"))).files
+    assert list(files.read()) == list(files.items())
+
+
 def test_a_write_interrupted_half_way_leaves_the_old_tree(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -286,21 +286,26 @@ def test_the_json_writer_equals_the_standard_librarys(hostile: Path) -> None:
 
 
 def test_the_yaml_writers_own_scalar_styles_are_pyyamls() -> None:
-    """The one-line ASCII strings render._simple styles itself (plain or single-quoted),
-    against PyYAML on random strings of the characters and words its rules are about."""
+    """The ASCII strings render._simple styles itself (plain, single-quoted, a literal
+    block), against PyYAML on random strings of the characters and words its rules are
+    about."""
     import random
 
     from slo_compiler.render import _simple, pyyaml_text
 
     rng = random.Random(13)
     pieces = [*"ab: #-?.'\"{}[],&*!|>%@`~=+/_019eEnNtTyYoOfFlLxX", "---", "...", "true",
-              "null", "0x", "1e3", ".inf", "<<", "=", "1h5m", "Off"]  # fmt: skip
-    styled = 0
-    for _ in range(30_000):
+              "null", "0x", "1e3", ".inf", "<<", "=", "1h5m", "Off", "\n", "\n", " \n",
+              "\n "]  # fmt: skip
+    styled = multiline = 0
+    for _ in range(40_000):
         value = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
         simple = _simple(value)
         if simple is not None:
             styled += 1
-            assert pyyaml_text({"k": value}) == f"k: {simple}\n", repr(value)
-            assert pyyaml_text([value]) == f"- {simple}\n", repr(value)
-    assert styled > 20_000
+            multiline += "\n" in value
+            head, rest = simple
+            lines = "".join(f"\n{line}" for line in rest)
+            assert pyyaml_text({"k": value}) == f"k: {head}{lines}\n", repr(value)
+            assert pyyaml_text([value]) == f"- {head}{lines}\n", repr(value)
+    assert styled > 20_000 and multiline > 3_000

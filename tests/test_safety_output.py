@@ -264,11 +264,53 @@ def test_ctrl_c_during_the_swap_reports_the_complete_new_tree(repo: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert "Aborted!" not in result.stderr and "Traceback" not in result.stderr
-    assert "SIGINT came while the new tree was swapped in; generated/ is complete." in (
-        result.stderr
-    )
+    assert "SIGINT came after the new tree was written; generated/ is complete." in (result.stderr)
     assert cli("check", "--strict", cwd=repo).returncode == 0
     assert not list(repo.glob(".generated.*"))
+
+
+AFTER_THE_WRITE = """
+import os, signal
+from slo_compiler import cache
+from slo_compiler.cli import main
+
+real = cache.remember
+
+def remember_then_terminated(*args):
+    os.kill(os.getpid(), signal.SIGTERM)  # CI cancels while the run reports its write
+    return real(*args)
+
+class Late:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+cache.remember = remember_then_terminated
+# And once more while Python tears the modules down, after it gave signals their default
+# action back.
+late = Late()
+main(["compile"])
+"""
+
+
+def test_a_signal_after_the_write_does_not_undo_its_report(repo: Path) -> None:
+    """Once the new tree is in place the run has succeeded: a SIGTERM while it reports
+    (or while the interpreter exits) is said, not turned into "nothing was changed" or a
+    process killed by the signal."""
+    (repo / "slos/auth-service.yaml").unlink()
+    result = subprocess.run(
+        [sys.executable, "-c", AFTER_THE_WRITE],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing was changed" not in result.stderr and "Traceback" not in result.stderr
+    assert "SIGTERM came after the new tree was written; generated/ is complete." in (result.stderr)
+    assert result.stdout.startswith("5 SLOs -> ")
+    assert cli("check", "--strict", cwd=repo).returncode == 0
 
 
 def test_unreadable_slo_folder_is_y006_not_zero_slos(repo: Path) -> None:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from ..burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, detection, is_recorded
@@ -38,7 +38,7 @@ from ..simulate import Clock, GroupModel, Tie, Traffic, burn_if_firing, first_fi
 from ..sli import EventSli, RawSli
 from ..synth import group_values, series_for
 from ..templates import render as render_template
-from ..tree import Content
+from ..tree import Content, Deferred
 from . import Files, Output
 from .prometheus import FOLDER as RULES_FOLDER
 from .prometheus import group_name, rule_file_path, rule_groups, slow_group_name
@@ -496,11 +496,9 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
     }
 
 
-@lru_cache(maxsize=1)
 def _rendered(plan: SourcePlan, alerts_apart: bool) -> dict[str, bytes]:
-    """The test files of one rule file, as bytes. The writer reads a tree in path order,
-    where one rule file's test files are next to each other: it renders them once, and
-    no more than one rule file's tests are held at a time."""
+    """The test files of one rule file, as bytes: rendered together when the writer reads
+    them (tree.Deferred)."""
     return {
         path: yaml_file([plan.source], doc)
         for path, doc in test_documents(plan, alerts_apart).items()
@@ -515,13 +513,9 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
         base = test_steps(plan)[0]
         for step in test_steps(plan):
             path = test_file_path(plan, None if step == base else step)
-            files[path] = partial(_file, plan, alerts_apart, path)
+            files[path] = Deferred(_rendered, (plan, alerts_apart), path)
         if alerts_apart:
             files[alerts_file_path(plan)] = yaml_file(
                 [plan.source], rule_groups(plan, alerts=True, recording=False)
             )
     return Output(files)
-
-
-def _file(plan: SourcePlan, alerts_apart: bool, path: str) -> bytes:
-    return _rendered(plan, alerts_apart)[path]
