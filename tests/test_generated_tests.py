@@ -35,12 +35,15 @@ def _test_files(stem: str, folder: Path = ROOT / "generated/prometheus/tests") -
 def _brute_ratio(traffic: Traffic, clock: Clock, t: int, window: int) -> Fraction:
     """The rules' ratio by direct summation, as Prometheus evaluates it step by step."""
 
+    # The counter after each sample: sample k (at k * sample) adds the events of the phase
+    # in force just before it.
+    counter = [0]
+    for k in range(1, t // clock.sample + 1):
+        per = next(per for start, per in reversed(traffic.errors) if start < k * clock.sample)
+        counter.append(counter[-1] + per)
+
     def errors(x: int) -> int:
-        # Sample k (at k * sample) adds the events of the phase in force just before it.
-        return sum(
-            next(per for start, per in reversed(traffic.errors) if start < k * clock.sample)
-            for k in range(1, max(0, x) // clock.sample + 1)
-        )
+        return counter[max(0, x) // clock.sample]
 
     def total(x: int) -> int:
         return traffic.total * (max(0, x) // clock.sample)
