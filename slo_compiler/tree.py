@@ -1,15 +1,16 @@
-"""A generated tree: paths to file contents, some rendered only when read.
+"""A generated tree: paths to file contents, most rendered only when read.
 
-A large compile's generated tests are most of its bytes (about 30 KB per SLO): holding
+A large compile's files are about 50 KB per SLO (its generated tests most of it): holding
 every file until the write made memory grow with the fleet (465 MiB at 5,000 SLOs). The
-writer reads a tree once, in path order, writing and comparing each file as it comes, so
-a deferred file exists in memory only while it is written. Reading it again renders it
-again: the same bytes, at the cost of the rendering. Files that must be rendered with the
-compile (their PromQL is validated before anything is written) wait compressed (`pack`).
+targets leave the per-SLO-file outputs deferred (what they must check before anything is
+written, the PromQL of Grafana's queries, they check while deferring); the writer reads
+the tree once, in path order, writing and comparing each file as it comes, so a deferred
+file exists in memory only while it is written. Reading one again renders it again: the
+same bytes, at the cost of the rendering.
 
-Deferred files are rendered in groups (one rule file's tests), and `Tree.read` renders
-the groups on every core of the machine, in order: they were two thirds of a large
-compile's time.
+Deferred files are rendered in groups (a rule file's tests; a dashboard), and
+`Tree.read` renders the groups on every core of the machine, in order: they were most of
+a large compile's time.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache, partial
 from typing import Any
 
 # A group renders all its files at once: a module-level function (so that a worker
@@ -28,22 +27,30 @@ from typing import Any
 Render = Callable[..., dict[str, bytes]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Deferred:
-    """One file of a group, rendered with the group when read."""
+    """One file of a group, rendered with the group when read. A group is its render
+    function and its argument objects (compared by identity: a plan, a config)."""
 
     render: Render
     args: tuple[Any, ...]
     path: str
 
     def __call__(self) -> bytes:
-        return _group(self.render, self.args)[self.path]
+        global _last
+        if _last is None or not _same(_last[0], self):
+            _last = (self, self.render(*self.args))
+        return _last[1][self.path]
 
 
-@lru_cache(maxsize=1)
-def _group(render: Render, args: tuple[Any, ...]) -> dict[str, bytes]:
-    """The last group rendered: a group's files are next to each other in path order."""
-    return render(*args)
+# The last group rendered in this process: a group's files are next to each other in
+# path order, so reading a tree renders each group once.
+_last: tuple[Deferred, dict[str, bytes]] | None = None
+
+
+def _same(a: Deferred, b: Deferred) -> bool:
+    """Whether two deferred files belong to one group."""
+    return a.render is b.render and all(x is y for x, y in zip(a.args, b.args, strict=True))
 
 
 Content = bytes | Callable[[], bytes]
@@ -69,11 +76,10 @@ class Tree(Mapping[str, bytes]):
         """Every file once, in path order, the deferred groups rendered in parallel (each
         group's files together, in worker processes forked from this one, which has
         everything they need) where the machine has more than one core and fork."""
-        groups = list(
-            dict.fromkeys(
-                (c.render, c.args) for c in self._entries.values() if isinstance(c, Deferred)
-            )
-        )
+        groups: list[Deferred] = []  # the first file of each group, in path order
+        for content in self._entries.values():
+            if isinstance(content, Deferred) and not (groups and _same(groups[-1], content)):
+                groups.append(content)
         workers = min(len(groups), _cores())
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
             yield from self.items()
@@ -90,7 +96,7 @@ class Tree(Mapping[str, bytes]):
                         files = next(rendered)
                     yield path, files.pop(path)
                 else:
-                    yield path, content if isinstance(content, bytes) else content()
+                    yield path, self[path]
 
 
 def _cores() -> int:
@@ -104,15 +110,9 @@ def _worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-_FORKED: list[tuple[Render, tuple[Any, ...]]] = []
+_FORKED: list[Deferred] = []
 
 
 def _render_group(index: int) -> dict[str, bytes]:
-    render, args = _FORKED[index]
-    return render(*args)
-
-
-def pack(data: bytes) -> Content:
-    """`data`, held compressed until it is read: generated text compresses about 15x, in
-    2 ms a MB (the rule files and dashboards of 5,000 SLOs: 93 MB, 6 MB packed)."""
-    return partial(zlib.decompress, zlib.compress(data, 1))
+    first = _FORKED[index]
+    return first.render(*first.args)

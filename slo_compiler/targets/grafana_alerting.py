@@ -29,7 +29,7 @@ from ..durations import format_duration
 from ..ir import AlertRule, SloPlan, SourcePlan
 from ..render import yaml_file
 from ..templates import to_grafana
-from ..tree import pack
+from ..tree import Deferred
 from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, folder, panel_id, uid
 
@@ -198,13 +198,17 @@ def policies(config: Config) -> dict[str, Any]:
     }
 
 
+def _rules_file(plan: SourcePlan, config: Config) -> dict[str, bytes]:
+    return {rules_file_path(plan): yaml_file([plan.source], rule_groups(plan, config))}
+
+
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
+    """Deferred rule files (tree.py); the queries they hold are the IR's, checked here."""
     out = Output()
     if config.grafana_alerts:
         for plan in plans:
-            out.files[rules_file_path(plan)] = pack(
-                yaml_file([plan.source], rule_groups(plan, config))
-            )
+            path = rules_file_path(plan)
+            out.files[path] = Deferred(_rules_file, (plan, config), path)
             for slo in plan.slos:
                 for rule in slo.rules:
                     if isinstance(rule, AlertRule):

@@ -20,7 +20,7 @@ from ..ir import SloPlan, SourcePlan
 from ..plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..promql import Matcher, series
 from ..render import TOOL, header_line, json_text, yaml_file
-from ..tree import pack
+from ..tree import Deferred
 from . import Expression, Files, Output
 from .grafana_ids import dashboard_uid, panel_id
 
@@ -357,13 +357,20 @@ def provider(config: Config) -> dict[str, Any]:
     }
 
 
+def _dashboard_file(plan: SourcePlan, config: Config) -> dict[str, bytes]:
+    doc, _ = dashboard(plan, config)
+    return {dashboard_path(plan): (json_text(doc) + "\n").encode("utf-8")}
+
+
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
+    """Deferred dashboards (tree.py), their queries checked now: each dashboard is built
+    here for its queries, and again, written, when the writer reads it."""
     out = Output()
     for plan in plans:
-        doc, expressions = dashboard(plan, config)
-        text = json_text(doc) + "\n"
-        out.files[dashboard_path(plan)] = pack(text.encode("utf-8"))
-        out.expressions += expressions
+        out.expressions += dashboard(plan, config)[1]
+        out.files[dashboard_path(plan)] = Deferred(
+            _dashboard_file, (plan, config), dashboard_path(plan)
+        )
     if plans:
         out.files[PROVIDER] = yaml_file([config.source], provider(config))
     return out

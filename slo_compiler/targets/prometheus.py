@@ -12,7 +12,7 @@ from ..config import Config
 from ..durations import format_duration
 from ..ir import AlertRule, RecordingRule, Rule, SourcePlan
 from ..render import yaml_file
-from ..tree import pack
+from ..tree import Deferred
 from . import Files, Output
 
 FOLDER = "prometheus"
@@ -68,10 +68,13 @@ def slow_group_name(name: str) -> str:
     return f"{name}:slow"
 
 
+def _rule_file(plan: SourcePlan, alerts: bool) -> dict[str, bytes]:
+    return {rule_file_path(plan): yaml_file([plan.source], rule_groups(plan, alerts))}
+
+
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
+    """Deferred rule files (tree.py): their expressions are the IR's, checked already."""
+    alerts = config.prometheus_alerts
     return Output(
-        {
-            rule_file_path(p): pack(yaml_file([p.source], rule_groups(p, config.prometheus_alerts)))
-            for p in plans
-        }
+        {rule_file_path(p): Deferred(_rule_file, (p, alerts), rule_file_path(p)) for p in plans}
     )

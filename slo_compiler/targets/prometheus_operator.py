@@ -11,7 +11,7 @@ import re
 from ..config import Config
 from ..ir import SourcePlan
 from ..render import yaml_file
-from ..tree import pack
+from ..tree import Deferred
 from . import Files, Output
 from .prometheus import rule_groups
 
@@ -29,18 +29,24 @@ def object_name(stem: str) -> str:
     return name
 
 
+def _object_file(plan: SourcePlan, config: Config) -> dict[str, bytes]:
+    labels = {
+        "app.kubernetes.io/managed-by": "slo-compiler",
+        **config.kubernetes.prometheus_rule_labels,
+    }
+    doc = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": object_name(plan.stem), "labels": labels},
+        "spec": rule_groups(plan, config.prometheus_alerts),
+    }
+    return {f"{FOLDER}/{plan.stem}.yaml": yaml_file([plan.source], doc)}
+
+
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
+    """Deferred PrometheusRule objects (tree.py)."""
     out = Output()
     for plan in plans:
-        labels = {
-            "app.kubernetes.io/managed-by": "slo-compiler",
-            **config.kubernetes.prometheus_rule_labels,
-        }
-        doc = {
-            "apiVersion": "monitoring.coreos.com/v1",
-            "kind": "PrometheusRule",
-            "metadata": {"name": object_name(plan.stem), "labels": labels},
-            "spec": rule_groups(plan, config.prometheus_alerts),
-        }
-        out.files[f"{FOLDER}/{plan.stem}.yaml"] = pack(yaml_file([plan.source], doc))
+        path = f"{FOLDER}/{plan.stem}.yaml"
+        out.files[path] = Deferred(_object_file, (plan, config), path)
     return out
