@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .compiler import Source
-from .output import RECORD, TreeDigest, walk
+from .output import RECORD, file_digest, tree_digest, walk
 
 _LIBRARIES = ("pyyaml", "pydantic", "promql-parser", "google-re2")
 
@@ -58,7 +58,7 @@ def _record(folder: Path) -> Path:
 
 
 def remember(folder: Path, inputs: str, tree: str) -> None:
-    """Write the record (`tree`: the digest of the tree written, output.TreeDigest),
+    """Write the record (`tree`: the digest of the tree written, output.tree_digest),
     unless it already says this (an unchanged compile touches nothing)."""
     text = json.dumps({"inputs": inputs, "tree": tree})
     with suppress(OSError):  # a record is an optimisation; without it check compiles
@@ -80,8 +80,5 @@ def unchanged(folder: Path, inputs: str) -> bool:
 
 
 def folder_digest(folder: Path) -> str:
-    """The TreeDigest of what `folder` holds, read a file at a time."""
-    digest = TreeDigest()
-    for rel, path in walk(folder):
-        digest.add(rel, path.read_bytes())
-    return digest.hexdigest()
+    """The tree_digest of what `folder` holds, read a file at a time."""
+    return tree_digest((rel, file_digest(path.read_bytes())) for rel, path in walk(folder))

@@ -31,6 +31,7 @@ from .cli_base import (
 from .diagnostics import Code, CompileError, Diagnostic, first_few
 from .output import Interrupted, diff, raise_interrupted, strays, walk, write_tree
 from .schema import schema_files
+from .tree import helpers
 
 # The Prometheus and import commands register on the same group (imported for that effect).
 __all__ = ["cli", "cli_backtest", "cli_import", "cli_live", "main"]
@@ -69,6 +70,11 @@ def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -
     Nothing is written unless every file is valid; the new tree replaces the old one in a
     single rename, and files of deleted SLOs disappear with it.
     """
+    with helpers():
+        _compile(slos, config, out, targets)
+
+
+def _compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
     read = read_inputs(slos, config)
     try:
         real = outdir.prepare(out, slos, read.config and read.config.path)
@@ -140,8 +146,9 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
         count = sum(1 for _ in walk(Path(out)))
         say(f"{out}/ is up to date ({count} files; inputs unchanged).")
         return
-    result = compile_inputs(read, targets)
-    changes = diff(Path(out), result.files)
+    with helpers():
+        result = compile_inputs(read, targets)
+        changes = diff(Path(out), result.files)
     if changes:
         for line in changes.summary():
             click.echo(line)

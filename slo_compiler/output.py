@@ -20,7 +20,7 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,7 @@ class Changes:
     # Signals that came once the new tree was being swapped in: held, so the write
     # succeeded; the caller says so (with write_tree's `hold`, the list goes on filling).
     signals: list[int] = field(default_factory=list)
-    tree: str = ""  # the digest of the compiled tree (TreeDigest), for the record
+    tree: str = ""  # the digest of the compiled tree (tree_digest), for the record
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -103,13 +103,14 @@ def strays(folder: Path) -> list[str]:
 
 def _compare(folder: Path, files: Mapping[str, bytes], staging: Path | None) -> Changes:
     """What writing `files` to `folder` changes, reading each file of `files` once (a
-    deferred one is rendered here) and each existing file as it is compared, never a whole
-    tree at a time; each new file is written below `staging` as it comes, if given."""
+    deferred one is rendered here, or by the helpers: in any order) and each existing
+    file as it is compared, never a whole tree at a time; each new file is written below
+    `staging` as it comes, if given."""
     current = dict(walk(folder))
     changes = Changes(removed=sorted({*(set(current) - set(files)), *strays(folder)}))
-    digest = TreeDigest()
+    digests: dict[str, bytes] = {}
     for rel, data in files.read() if isinstance(files, Tree) else files.items():
-        digest.add(rel, data)
+        digests[rel] = file_digest(data)
         if rel not in current:
             changes.added.append(rel)
         elif current[rel].read_bytes() != data:
@@ -118,7 +119,10 @@ def _compare(folder: Path, files: Mapping[str, bytes], staging: Path | None) -> 
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    changes.tree = digest.hexdigest()
+    assert len(digests) == len(files), "every file of the tree, once"
+    changes.added.sort()
+    changes.changed.sort()
+    changes.tree = tree_digest(sorted(digests.items()))
     return changes
 
 
@@ -127,18 +131,17 @@ def diff(folder: Path, files: Mapping[str, bytes]) -> Changes:
     return _compare(folder, files, None)
 
 
-class TreeDigest:
-    """A digest of a tree, fed a file at a time in path order: what the record of a
-    compile holds (cache.py), computed while the files pass by."""
+def file_digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
-    def __init__(self) -> None:
-        self._digest = hashlib.sha256()
 
-    def add(self, path: str, data: bytes) -> None:
-        self._digest.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
-
-    def hexdigest(self) -> str:
-        return self._digest.hexdigest()
+def tree_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """The digest of a tree from its (path, file_digest) pairs in path order: what the
+    record of a compile holds (cache.py)."""
+    digest = hashlib.sha256()
+    for path, data_digest in files:
+        digest.update(path.encode() + b"\0" + data_digest)
+    return digest.hexdigest()
 
 
 _RENAME_EXCHANGE = 2

@@ -63,6 +63,7 @@ class ExprBuilder:
         self.query = query
         self.group_by = group_by
         self.labels = selector_labels
+        self._recorded: dict[str, str] = {}
 
     def sum_rate(self, selector: Selector, window: int, func: str = "rate") -> str:
         """`sum by (…) (rate(selector[window]))`; `func` "increase" counts the events
@@ -73,7 +74,11 @@ class ExprBuilder:
         return f"sum{by}({func}({selector.render()}[{dur(window)}]))"
 
     def recorded(self, metric: str) -> str:
-        return series(metric, self.labels).render()
+        """The selector of one of this SLO's recorded series (each rendered once: an SLO's
+        rules name them two dozen times)."""
+        if metric not in self._recorded:
+            self._recorded[metric] = series(metric, self.labels).render()
+        return self._recorded[metric]
 
     def sum_recorded(self, metric: str) -> str:
         """A recorded metric summed to the SLI's groups, labels as a window's sum has

@@ -286,16 +286,22 @@ def _firing(
 @lru_cache(maxsize=1 << 12)
 def _expected_alert(rule: AlertRule, series_labels: Labels, value: float) -> dict[str, Any]:
     """An alert as promtool lists it: the labels of its expression's series and its own,
-    templates expanded. Cached (and shared: the YAML writer never writes aliases): the
-    same alert at the same `$value` recurs across an SLO's checks and a fleet's SLOs."""
+    templates expanded. Cached (and shared: the YAML writer never writes aliases, and
+    writes a shared object once): the same alert recurs across an SLO's checks, its
+    labels at every `$value`."""
     expr_labels = dict(series_labels)
     return {
-        "exp_labels": {
-            **expr_labels,
-            **{k: render_template(v, expr_labels, value) for k, v in rule.labels},
-        },
+        "exp_labels": _expected_labels(rule, series_labels),
         "exp_annotations": {k: render_template(v, expr_labels, value) for k, v in rule.annotations},
     }
+
+
+@lru_cache(maxsize=1 << 12)
+def _expected_labels(rule: AlertRule, series_labels: Labels) -> dict[str, str]:
+    """An alert's labels: its series' and its own, expanded. Planning writes every label
+    value as a literal (templates.literal), so none depends on `$value`."""
+    expr_labels = dict(series_labels)
+    return {**expr_labels, **{k: render_template(v, expr_labels, 0.0) for k, v in rule.labels}}
 
 
 @lru_cache(maxsize=1 << 12)
@@ -510,9 +516,9 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     alerts_apart = not config.prometheus_alerts
     files: dict[str, Content] = {}
     for plan in plans:
-        base = test_steps(plan)[0]
-        for step in test_steps(plan):
-            path = test_file_path(plan, None if step == base else step)
+        steps = test_steps(plan)
+        for step in steps:
+            path = test_file_path(plan, None if step == steps[0] else step)
             files[path] = Deferred(_rendered, (plan, alerts_apart), path)
         if alerts_apart:
             files[alerts_file_path(plan)] = yaml_file(
