@@ -75,7 +75,7 @@ def _step_scenarios(plan: SourcePlan) -> list[tuple[SloPlan, Any, Any]]:
     for slo_plan in plan.slos:
         for tier in slo_plan.tiers:
             slo = promtool_tests._Slo(slo_plan, promtool_tests.tier_clock(tier))
-            out.append((slo, tier, promtool_tests._retry(slo, slo.step, tier, {})))
+            out.append((slo, tier, slo.scenario("step", tier, {})))
     return out
 
 
@@ -86,7 +86,7 @@ def test_step_scenarios_fire_within_one_evaluation_of_the_prediction(
     for slo, tier, scenario in _step_scenarios(plan):
         (_, traffic) = scenario.traffic[0]
         start, bad = traffic.errors[1]  # healthy from 0, then the step
-        burn = Fraction(bad, traffic.total) / slo.budget
+        burn = Fraction(bad, traffic.total) / slo.shape.budget
         exact_burn = Decimal(burn.numerator) / Decimal(burn.denominator)
         predicted = detection(tier, exact_burn, slo.clock.step, in_promtool=True).fires
         assert predicted is not None

@@ -123,43 +123,30 @@ class _Scenario:
     expected: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-class _Slo:
-    """One SLO's alerts, traffic models and expected alerts."""
+@dataclass(frozen=True)
+class _Shape:
+    """What a tier's scenarios depend on besides the SLO's names and selectors: the clock,
+    the budget and the tiers. SLOs of one shape (a fleet of 99.9% 30d availability SLOs)
+    share their traffic, times and expected `$value`s, built once (`_shaped`)."""
 
-    def __init__(self, plan: SloPlan, clock: Clock) -> None:
-        self.plan = plan
-        self.clock = clock
-        self.budget = Fraction(plan.budget)
-        self.events = BASE_EVENTS * max(1, math.ceil(Fraction(1, 100) / self.budget))
-        alerts = [r for r in plan.rules if isinstance(r, AlertRule)]
-        self.burn_rules = {r.tier.name: r for r in alerts if r.tier is not None}
-        self.missing_rule = next(r for r in alerts if r.tier is None)
+    clock: Clock
+    budget: Fraction
+    tiers: tuple[Tier, ...]
 
-    # -- expected alerts ------------------------------------------------------------------
-    def expect(self, scenario: _Scenario) -> _Scenario:
-        """The scenario with the alerts firing at each of its checks (raises Tie)."""
-        scenario.expected = {t: self.firing(scenario, t) for t in scenario.alert_checks}
-        return scenario
-
-    def firing(self, scenario: _Scenario, t: int) -> list[dict[str, Any]]:
-        """Alerts of the burn alert name firing at t, as promtool lists them."""
-        out = []
-        for group, traffic in scenario.traffic:
-            for tier, value in _firing(traffic, self.clock, self.plan.tiers, self.budget, t):
-                labels = (*self.plan.series_labels, *group.items())
-                out.append(_expected_alert(self.burn_rules[tier.name], labels, value))
-        return out
+    @property
+    def events(self) -> int:
+        return BASE_EVENTS * max(1, math.ceil(Fraction(1, 100) / self.budget))
 
     def first_fire(self, traffic: Traffic, tier: Tier, until: int) -> int | None:
         return first_firing(traffic, self.clock, tier, self.budget, until)
 
-    # -- scenarios ---------------------------------------------------------------------------
     def _bad(self, factor: Decimal, share: Fraction, nudge: int) -> int:
         exact = Fraction(factor) * self.budget * share * self.events
         bad = (math.ceil(exact) + nudge) if share > 1 else (math.floor(exact) - nudge)
         return max(0, min(self.events, bad))
 
-    def step(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario:
+    # Each scenario of one tier, one group: (title, traffic, end, checks), or None.
+    def step(self, tier: Tier, nudge: int) -> _Shaped:
         step = self.clock.step
         start = _ceil(tier.long_window, step)
         bad = self._bad(tier.factor, ABOVE, nudge)
@@ -167,7 +154,7 @@ class _Slo:
         horizon = start + 2 * (tier.long_window + tier.for_ + BASE_RATE_WINDOW)
         fire = self.first_fire(traffic, tier, horizon)
         if fire is None:
-            raise AssertionError(f"{self.plan.name}: tier {tier.name} never fires on a step")
+            raise AssertionError(f"tier {tier.name} never fires on a step")
         burn = Fraction(bad, self.events) / self.budget
         predicted = detection(
             tier,
@@ -177,34 +164,34 @@ class _Slo:
         )
         assert predicted.fires is not None
         quiet = max(start, fire - step * max(2, (fire - start) // step // 5))
-        return _Scenario(
-            f"{self.plan.name}: {tier.name} fires on a step to a {float(burn):.4g}x burn "
+        return _Shaped(
+            f"{tier.name} fires on a step to a {float(burn):.4g}x burn "
             f"({decimal_str(ABOVE_DEC)}x its factor) at {dur(start)}: the model predicts "
             f"{human(predicted.fires)} after the step, the rules fire at "
             f"{dur(fire - start)}; quiet at {dur(quiet - start)}",
-            [(group, traffic)],
+            traffic,
             end=fire,
             # One evaluation before: not firing yet (pending while `for` runs), so `for` is
             # checked as well as the windows.
-            alert_checks=sorted({start, quiet, fire - step, fire}),
+            checks=tuple(sorted({start, quiet, fire - step, fire})),
         )
 
-    def steady(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario:
+    def steady(self, tier: Tier, nudge: int) -> _Shaped:
         bad = self._bad(tier.factor, BELOW, nudge)
         traffic = Traffic.steady(self.events, bad)
         end = _ceil(tier.long_window + tier.for_ + BASE_RATE_WINDOW, self.clock.step)
         if self.first_fire(traffic, tier, end) is not None:
-            raise AssertionError(f"{self.plan.name}: tier {tier.name} fires below its factor")
+            raise AssertionError(f"tier {tier.name} fires below its factor")
         burn = Fraction(bad, self.events) / self.budget
-        return _Scenario(
-            f"{self.plan.name}: {tier.name} stays quiet on a steady {float(burn):.4g}x burn "
+        return _Shaped(
+            f"{tier.name} stays quiet on a steady {float(burn):.4g}x burn "
             f"({decimal_str(BELOW_DEC)}x its factor)",
-            [(group, traffic)],
+            traffic,
             end=end,
-            alert_checks=[_ceil(end // 2, self.clock.step), end],
+            checks=(_ceil(end // 2, self.clock.step), end),
         )
 
-    def recovery(self, tier: Tier, group: dict[str, str], nudge: int) -> _Scenario | None:
+    def recovery(self, tier: Tier, nudge: int) -> _Shaped | None:
         """A burn of 3x the factor (at most a total outage) from the start, long enough to
         fire, then none: one short window later the tier must be quiet while its long window
         still holds the burn. That is what the short window is for; without it the alert
@@ -227,13 +214,87 @@ class _Slo:
         traffic = Traffic(self.events, ((0, bad), (ends, 0)))
         if GroupModel(traffic, self.clock).ratio(ends + clears, tier.long_window) <= margin:
             return None
-        return _Scenario(
-            f"{self.plan.name}: {tier.name} stops within {dur(clears)} of a "
+        return _Shaped(
+            f"{tier.name} stops within {dur(clears)} of a "
             f"{float(error_ratio / self.budget):.4g}x burn ending at {dur(ends)}, while its "
             f"{dur(tier.long_window)} window still burns",
-            [(group, traffic)],
+            traffic,
             end=ends + clears,
-            alert_checks=[ends, ends + clears],
+            checks=(ends, ends + clears),
+        )
+
+
+@dataclass(frozen=True)
+class _Shaped:
+    title: str
+    traffic: Traffic
+    end: int
+    checks: tuple[int, ...]
+
+
+Firing = tuple[tuple[Tier, float], ...]  # the tiers firing at a check, with their `$value`s
+
+
+@lru_cache(maxsize=1 << 10)
+def _shaped(
+    shape: _Shape, kind: str, tier: Tier
+) -> tuple[_Shaped, tuple[tuple[int, Firing], ...]] | None:
+    """A tier's scenario of one kind (step, steady, recovery) and what fires at each of
+    its checks, nudging its bad events by one until no ratio or `$value` sits on a tie
+    that floats could break either way (None: that scenario does not apply)."""
+    build = getattr(shape, kind)
+    for nudge in range(MAX_NUDGES):
+        try:
+            shaped = build(tier, nudge)
+            if shaped is None:
+                return None
+            return shaped, tuple((t, _firing(shaped.traffic, shape, t)) for t in shaped.checks)
+        except Tie:
+            continue
+    raise AssertionError(f"no tie-free traffic for {kind} of tier {tier.name}")
+
+
+class _Slo:
+    """One SLO's alerts, traffic models and expected alerts."""
+
+    def __init__(self, plan: SloPlan, clock: Clock) -> None:
+        self.plan = plan
+        self.clock = clock
+        self.shape = _Shape(clock, Fraction(plan.budget), plan.tiers)
+        alerts = [r for r in plan.rules if isinstance(r, AlertRule)]
+        self.burn_rules = {r.tier.name: r for r in alerts if r.tier is not None}
+        self.missing_rule = next(r for r in alerts if r.tier is None)
+
+    # -- expected alerts ------------------------------------------------------------------
+    def expect(self, scenario: _Scenario) -> _Scenario:
+        """The scenario with the alerts firing at each of its checks (raises Tie)."""
+        scenario.expected = {t: self.firing(scenario, t) for t in scenario.alert_checks}
+        return scenario
+
+    def firing(self, scenario: _Scenario, t: int) -> list[dict[str, Any]]:
+        """Alerts of the burn alert name firing at t, as promtool lists them."""
+        out = []
+        for group, traffic in scenario.traffic:
+            out += self._alerts(group, _firing(traffic, self.shape, t))
+        return out
+
+    def _alerts(self, group: dict[str, str], firing: Firing) -> list[dict[str, Any]]:
+        labels = (*self.plan.series_labels, *group.items())
+        return [_expected_alert(self.burn_rules[tier.name], labels, v) for tier, v in firing]
+
+    # -- scenarios ---------------------------------------------------------------------------
+    def scenario(self, kind: str, tier: Tier, group: dict[str, str]) -> _Scenario | None:
+        """A tier's scenario of one kind on this SLO's series (of `group`)."""
+        found = _shaped(self.shape, kind, tier)
+        if found is None:
+            return None
+        shaped, firing = found
+        return _Scenario(
+            f"{self.plan.name}: {shaped.title}",
+            [(group, shaped.traffic)],
+            end=shaped.end,
+            alert_checks=list(shaped.checks),
+            expected={t: self._alerts(group, fires) for t, fires in firing},
         )
 
     def idle(self, groups: list[dict[str, str]]) -> _Scenario:
@@ -247,10 +308,11 @@ class _Slo:
         )
 
     def outage_in_one_group(self, groups: list[dict[str, str]]) -> _Scenario:
-        burning = Traffic.steady(self.events, self.events)
-        healthy = Traffic.steady(self.events, 0)
+        events = self.shape.events
+        burning = Traffic.steady(events, events)
+        healthy = Traffic.steady(events, 0)
         horizon = max(t.for_ for t in self.plan.tiers) + 2 * self.clock.step
-        fires = [self.first_fire(burning, t, horizon) for t in self.plan.tiers]
+        fires = [self.shape.first_fire(burning, t, horizon) for t in self.plan.tiers]
         end = max(f for f in fires if f is not None)
         return _Scenario(
             f"{self.plan.name}: a total outage of {_show(groups[0])} alerts only that group, "
@@ -266,14 +328,12 @@ BELOW_DEC = Decimal(BELOW.numerator) / BELOW.denominator
 
 
 @lru_cache(maxsize=1 << 12)
-def _firing(
-    traffic: Traffic, clock: Clock, tiers: tuple[Tier, ...], budget: Fraction, t: int
-) -> tuple[tuple[Tier, float], ...]:
+def _firing(traffic: Traffic, shape: _Shape, t: int) -> Firing:
     """The tiers firing at t and their `$value`s (raises Tie): the same for every SLO of
-    one shape (tiers, budget, clock), so computed once per shape and check."""
+    one shape, so computed once per shape and check."""
     out = []
-    for tier in tiers:
-        value = burn_if_firing(traffic, clock, tier, budget, t)
+    for tier in shape.tiers:
+        value = burn_if_firing(traffic, shape.clock, tier, shape.budget, t)
         if value is None:
             continue
         tenths = value * 10 - math.floor(value * 10)
@@ -410,18 +470,6 @@ def _absent(slo: _Slo) -> dict[str, Any]:
     }
 
 
-def _retry(slo: _Slo, build: Any, *args: Any) -> _Scenario | None:
-    """Build a scenario, nudging its bad events by one until no ratio or `$value` sits on
-    a tie that floats could break either way."""
-    for nudge in range(MAX_NUDGES):
-        try:
-            scenario = build(*args, nudge)
-            return None if scenario is None else slo.expect(scenario)
-        except Tie:
-            continue
-    raise AssertionError(f"no tie-free traffic for {build.__name__}{args}")
-
-
 def _groups(plan: SloPlan) -> tuple[list[dict[str, str]] | None, dict[str, str]] | None:
     """The grouping values an SLO's scenarios use (None without grouping) and the first
     group; None if its series cannot be synthesised (a raw SLI, defeating selectors)."""
@@ -453,8 +501,8 @@ def _scenarios(plan: SloPlan, base: Clock, floor: int) -> list[tuple[_Slo, _Scen
     out = []
     for tier in plan.tiers:
         slo = _Slo(plan, tier_clock(tier, floor))
-        for build in (slo.step, slo.steady, slo.recovery):
-            scenario = _retry(slo, build, tier, first)
+        for kind in ("step", "steady", "recovery"):
+            scenario = slo.scenario(kind, tier, first)
             if scenario is not None:
                 out.append((slo, scenario))
     slo = _Slo(plan, base)
