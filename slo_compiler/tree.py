@@ -15,6 +15,7 @@ groups of one SLO file in one task: they were most of a large compile's time.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -97,17 +98,21 @@ class Tree(Mapping[str, bytes]):
 
 
 _pool: Any = None  # the multiprocessing pool while `helpers()` runs
+# Beyond a few helpers the writer (one process) is the bottleneck, and each holds about
+# 30 MiB: a 64-core CI runner must not fork 64.
+MAX_HELPERS = 4
 
 
 @contextmanager
 def helpers() -> Iterator[None]:
-    """Helper processes for `Tree.read`, one per core, forked now: at the start of a
-    command, before the compile fills this process's heap. Forked later, a helper's every
-    allocation landed in pages it shares with the compile and copied them (private memory
-    of 140 MiB a helper at 5,000 SLOs, 32 MiB this way); each is handed its work pickled.
-    With one core or without fork, nothing: everything renders in this process."""
+    """Helper processes for `Tree.read`, one per core (MAX_HELPERS at most), forked now:
+    at the start of a command, before the compile fills this process's heap. Forked
+    later, a helper's every allocation landed in pages it shares with the compile and
+    copied them (private memory of 140 MiB a helper at 5,000 SLOs, 32 MiB this way); each
+    is handed its work pickled. With one core or without fork, nothing: everything
+    renders in this process."""
     global _pool
-    count = _cores()
+    count = min(_cores(), MAX_HELPERS)
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield
         return
@@ -125,9 +130,12 @@ def _cores() -> int:
 
 
 def _helper() -> None:
-    """A helper leaves interrupts to the command, which stops the pool and cleans up."""
+    """A helper leaves interrupts to the command, which stops the pool and cleans up; and
+    its collector leaves alone what it inherited (a collection touching those objects
+    would copy their pages)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()
 
 
 def _render_bundle(groups: list[tuple[Render, tuple[Any, ...]]]) -> dict[str, bytes]:

@@ -343,7 +343,7 @@ def _firing(traffic: Traffic, shape: _Shape, t: int) -> Firing:
     return tuple(out)
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=1 << 8)  # an alert at one `$value` seldom recurs (labels are cached apart)
 def _expected_alert(rule: AlertRule, series_labels: Labels, value: float) -> dict[str, Any]:
     """An alert as promtool lists it: the labels of its expression's series and its own,
     templates expanded. Cached (and shared: the YAML writer never writes aliases, and
