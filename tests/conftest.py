@@ -94,6 +94,19 @@ def compile_many(repo: Path, stdout: int | None = subprocess.DEVNULL) -> subproc
     )
 
 
+def run_patched(code: str, repo: Path) -> subprocess.CompletedProcess[str]:
+    """`code` (the command line with a part of the compiler replaced: a failure or a
+    signal at a chosen moment) run by a fresh interpreter in `repo`."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+
+
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many
+from conftest import ROOT, cli, compile_many, run_patched
 
 from slo_compiler import output
 from slo_compiler.output import read_tree, write_tree
@@ -31,23 +29,6 @@ main(["compile"])
 """
 
 
-def test_a_render_failing_on_purpose_writes_nothing(repo: Path) -> None:
-    source = repo / "slos/payment-service.yaml"
-    source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.9"))
-    before = read_tree(repo / "generated")
-    result = subprocess.run(
-        [sys.executable, "-c", FAILING_RENDER],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode != 0
-    assert "a render failing on purpose" in result.stderr
-    assert read_tree(repo / "generated") == before
-    assert not list(repo.glob(".generated.*"))
-
-
 FAILING_TESTS_RENDER = """
 import slo_compiler.targets.promtool_tests as tests
 
@@ -61,21 +42,26 @@ main(["compile"])
 """
 
 
-def test_a_deferred_render_failing_while_writing_leaves_the_old_tree(repo: Path) -> None:
-    """The generated tests render during the write (in worker processes where the machine
-    has several cores): one failing there leaves generated/ as it was, nothing staged."""
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (FAILING_RENDER, "a render failing on purpose"),
+        (FAILING_TESTS_RENDER, "a test render failing on purpose in auth-service"),
+    ],
+    ids=["while compiling", "while writing"],
+)
+def test_a_render_failing_on_purpose_leaves_the_old_tree(
+    repo: Path, code: str, message: str
+) -> None:
+    """A target failing while the compile renders, or a deferred file (the generated
+    tests, rendered by helper processes where the machine has several cores) failing
+    while the tree is written: generated/ stays as it was, nothing staged is left."""
     source = repo / "slos/payment-service.yaml"
     source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.9"))
     before = read_tree(repo / "generated")
-    result = subprocess.run(
-        [sys.executable, "-c", FAILING_TESTS_RENDER],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    result = run_patched(code, repo)
     assert result.returncode != 0
-    assert "a test render failing on purpose in auth-service" in result.stderr
+    assert message in result.stderr
     assert read_tree(repo / "generated") == before
     assert not list(repo.glob(".generated.*"))
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many
+from conftest import ROOT, cli, compile_many, run_patched
 
 from slo_compiler.cache import folder_digest
 from slo_compiler.outdir import MANIFEST
@@ -254,14 +254,7 @@ main(["compile"])
 
 def test_ctrl_c_during_the_swap_reports_the_complete_new_tree(repo: Path) -> None:
     (repo / "slos/auth-service.yaml").unlink()
-    result = subprocess.run(
-        [sys.executable, "-c", LATE_SIGNAL],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
+    result = run_patched(LATE_SIGNAL, repo)
     assert result.returncode == 0, result.stderr
     assert "Aborted!" not in result.stderr and "Traceback" not in result.stderr
     assert "SIGINT came after the new tree was written; generated/ is complete." in (result.stderr)
@@ -298,14 +291,7 @@ def test_a_signal_after_the_write_does_not_undo_its_report(repo: Path) -> None:
     (or while the interpreter exits) is said, not turned into "nothing was changed" or a
     process killed by the signal."""
     (repo / "slos/auth-service.yaml").unlink()
-    result = subprocess.run(
-        [sys.executable, "-c", AFTER_THE_WRITE],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
+    result = run_patched(AFTER_THE_WRITE, repo)
     assert result.returncode == 0, result.stderr
     assert "nothing was changed" not in result.stderr and "Traceback" not in result.stderr
     assert "SIGTERM came after the new tree was written; generated/ is complete." in (result.stderr)
