@@ -79,11 +79,6 @@ def walk(folder: Path) -> Iterator[tuple[str, Path]]:
             yield rel, path
 
 
-def read_tree(folder: Path) -> dict[str, bytes]:
-    """The regular files below `folder`, the record excepted, with their contents."""
-    return {rel: path.read_bytes() for rel, path in walk(folder)}
-
-
 def strays(folder: Path) -> list[str]:
     """What a compile never writes but may find in its folder: symlinks, special files and
     empty folders. `check` counts them as drift; `compile` removes empty folders only."""

@@ -17,6 +17,7 @@ import pytest
 
 from slo_compiler.compiler import Result, Source, compile_sources
 from slo_compiler.diagnostics import CompileError, Diagnostic
+from slo_compiler.output import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,11 @@ def compile_many(repo: Path, stdout: int | None = subprocess.DEVNULL) -> subproc
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """The regular files below `folder` (the compile's record excepted), with contents."""
+    return {rel: path.read_bytes() for rel, path in walk(folder)}
 
 
 def run_patched(code: str, repo: Path) -> subprocess.CompletedProcess[str]:

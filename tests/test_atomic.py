@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many, run_patched
+from conftest import ROOT, cli, compile_many, read_tree, run_patched
 
 from slo_compiler import output
-from slo_compiler.output import read_tree, write_tree
+from slo_compiler.output import write_tree
 
 FAILING_RENDER = """
 import sys

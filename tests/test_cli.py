@@ -6,9 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import ROOT, cli
+from conftest import ROOT, cli, read_tree
 
-from slo_compiler.output import read_tree
 from slo_compiler.schema import schema_files
 
 FIVE_MISTAKES = """\

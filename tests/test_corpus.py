@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, VALID, cli, source
+from conftest import ROOT, VALID, cli, read_tree, source
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slo_compiler.compiler import compile_sources
 from slo_compiler.diagnostics import Code, CompileError
-from slo_compiler.output import read_tree
 
 CORPUS = sorted((ROOT / "tests/corpus").glob("*.yaml"))
 LINE = re.compile(

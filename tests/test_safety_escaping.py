@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, cli, compile_texts, errors_of, run, source
+from conftest import ROOT, cli, compile_texts, errors_of, read_tree, run, source
 
 from slo_compiler import templates
 from slo_compiler.compiler import compile_sources
@@ -235,7 +235,6 @@ def test_the_yaml_writer_equals_pyyaml_on_every_file_we_write(hostile: Path) -> 
     distinct scalar to PyYAML: on every YAML file of the hostile tree, the examples and
     the import corpus, it must be PyYAML's bytes (and so read back as the same data), and
     on strings built to stress the scalar styles."""
-    from slo_compiler.output import read_tree
     from slo_compiler.render import pyyaml_text, yaml_text
 
     trees = [read_tree(hostile), read_tree(ROOT / "generated")]
@@ -264,7 +263,6 @@ def test_the_json_writer_equals_the_standard_librarys(hostile: Path) -> None:
     built to stress it; what JSON cannot hold (NaN, a tuple) is refused, not written."""
     import json
 
-    from slo_compiler.output import read_tree
     from slo_compiler.render import json_text
 
     def reference(value: object) -> str:

@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many, run_patched
+from conftest import ROOT, cli, compile_many, read_tree, run_patched
 
 from slo_compiler.cache import folder_digest
 from slo_compiler.outdir import MANIFEST
-from slo_compiler.output import read_tree
 
 # Root ignores file permissions; these drop the two capabilities that let it, so that a
 # folder with mode 000 is as unreadable to the compiler as to any user.
