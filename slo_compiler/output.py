@@ -1,14 +1,16 @@
 """Writing `generated/`: the output edge. All or nothing, and only when something changed.
 
-The new tree is written to a temporary sibling folder and swapped in with one rename
-(Linux `renameat2(RENAME_EXCHANGE)` where available), so a crash, a full disk or Ctrl-C
-leaves either the old tree or the new one, never a mix. Files the sources no longer
-produce disappear with the old tree. An unchanged tree is not rewritten at all, which
-keeps file times (and make-style tools) quiet.
+The new tree is written to a temporary sibling folder, a file at a time as it is compared
+with the old one (a tree's files are rendered as they are read: tree.py), and swapped in
+with one rename (Linux `renameat2(RENAME_EXCHANGE)` where available), so a crash, a full
+disk or Ctrl-C leaves either the old tree or the new one, never a mix. Files the sources
+no longer produce disappear with the old tree. An unchanged tree is not swapped in at all,
+which keeps file times (and make-style tools) quiet.
 
 Replacing a folder deletes what it held, so this module never decides *where* to write:
 `outdir.prepare` proves the folder is ours first. Signals are deferred from the swap to
-the end of the cleanup, so an interrupt reports the state it left rather than a traceback.
+the end of the cleanup (for the command line, to the end of the run), so an interrupt
+reports the state it left rather than a traceback or a wrong one.
 """
 
 from __future__ import annotations
