@@ -42,9 +42,13 @@ def rule_groups(plan: SourcePlan, alerts: bool = True, recording: bool = True) -
     when apart."""
     groups = []
     for slo in plan.slos:
-        wanted = [r for r in slo.rules if (alerts if isinstance(r, AlertRule) else recording)]
-        slow = [r for r in wanted if isinstance(r, RecordingRule) and r.every]
-        rules = [_rule(r) for r in wanted if not (isinstance(r, RecordingRule) and r.every)]
+        rules: list[dict[str, Any]] = []
+        slow: list[RecordingRule] = []
+        for r in slo.rules:
+            if isinstance(r, RecordingRule) and recording and r.every:
+                slow.append(r)
+            elif alerts if isinstance(r, AlertRule) else recording:
+                rules.append(_rule(r))
         if rules:
             groups.append({"name": group_name(slo.group_name, alerts, recording), "rules": rules})
         if slow:
