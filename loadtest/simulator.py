@@ -62,6 +62,9 @@ class Platform:
             buckets=QUEUE_BUCKETS,
             registry=self.registry,
         )
+        # Micrometer registers a timer when its bean is created: the series exist, at 0,
+        # before the first admission.
+        self.queue_wait.labels(service="queue-service")
         self.faults = dict.fromkeys(FAULTS, False)
         self.admit_after, self.lock_hold, self.slow_wait = admit_after, lock_hold, slow_wait
         self.tickets: dict[str, tuple[float, float]] = {}  # ticket -> (joined, admitted at)
@@ -142,6 +145,8 @@ def handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
             start = time.perf_counter()
             if self.path == "/metrics":
                 self._answer(200, None, generate_latest(platform.registry))
+                # Spring counts its actuator scrapes too: the metric exists from the start.
+                platform.record("GET", "/metrics", 200, time.perf_counter() - start)
                 return
             if self.path.startswith("/api/queue/status/"):
                 status, body = platform.status(self.path.rsplit("/", 1)[1])

@@ -15,13 +15,13 @@ from pathlib import Path
 import click
 
 from .cli_base import cli, compile_inputs, fail, inputs, read_inputs, select_slos
-from .cli_live import FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT, headers_from_env
+from .cli_live import FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT, client, timeout_option
 from .compiler import Source, compile_sources
 from .diagnostics import CompileError
 from .live import backtest_formats, timespec
 from .live.backtest import NO_DATA, UNSUPPORTED, Backtest, backtest
-from .live.client import Client, PrometheusUnreachable, QueryFailed
-from .live.verify import Options
+from .live.client import PrometheusUnreachable, QueryFailed
+from .live.queries import Window
 from .sources import read_file
 
 
@@ -82,6 +82,7 @@ def _compare(path: str, config: Source | None, platform: Source | None) -> list:
     help="An HTTP header read from the environment.",
 )
 @click.option("--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS.")
+@timeout_option("10m")
 def backtest_command(
     slo: tuple[str, ...],
     slos: str,
@@ -95,6 +96,7 @@ def backtest_command(
     fmt: str,
     headers: tuple[str, ...],
     ca: str | None,
+    timeout: str,
 ) -> None:
     """How often would these alerts have fired over real history? Every tier of every
     selected SLO is replayed over the range at the rule evaluation interval, with `for`:
@@ -116,10 +118,9 @@ def backtest_command(
     if slo:
         plans = select_slos(plans, slo)
     old = _compare(compare, read.config, read.platform) if compare else None
-    window = Options(begin, finish, result.config.rule_interval)
-    client = Client(url, headers=headers_from_env(headers), ca_bundle=ca)
+    window = Window(begin, finish, result.config.rule_interval)
     try:
-        report = backtest(client, plans, window, old)
+        report = backtest(client(url, headers, ca, timeout), plans, window, old)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler backtest: {err}", err=True)
         sys.exit(UNREACHABLE_EXIT)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,19 +24,26 @@ import click
 from . import loadtool
 from .cli_base import cli, compile_inputs, inputs, read_inputs, select_slos
 from .durations import format_duration, parse_duration
+from .ir import SloPlan
 from .live import report_formats, timespec
 from .live import verify as verify_
 from .live.client import Client, PrometheusUnreachable, QueryFailed
-from .live.verify import GATES, Options, Report
+from .live.queries import Window
+from .live.verify import CLASSES, GATES, Options, Report
 from .live.verify import verify as run_verify
-from .output import write_file
+from .output import Interrupted, write_file
+from .sli import EventSli
 
 FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
 EXIT = {verify_.PASS: 0, verify_.VIOLATED: FAILED_EXIT, verify_.INCONCLUSIVE: INCONCLUSIVE_EXIT}
 # A window that ends less than this before now "ends now": wait for the last scrape.
 NOW_SLACK = 1.0
-# The scrape interval assumed for --settle's default (the SLO files' default).
+# The scrape interval assumed for --settle's default when no SLO is selected.
 SCRAPE_INTERVAL = 15
+# How far back `loadtest run` looks for the selected SLOs' metrics before it starts.
+PREFLIGHT_LOOKBACK = 24 * 3600
+# Seconds a load tool gets to print its summary and stop after a signal.
+TOOL_GRACE = 10
 
 
 def worst(*codes: int) -> int:
@@ -74,6 +83,9 @@ class GateOptions:
     headers: tuple[str, ...]
     ca: str | None
     fmt: str
+    timeout: str
+    allow_gaps: str
+    carried_in_fails: bool
 
 
 def gate_options(positional_slos: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -113,9 +125,25 @@ def gate_options(positional_slos: bool) -> Callable[[Callable[..., None]], Calla
         click.option(
             "--settle",
             metavar="DURATION",
-            help="When the window ends now, wait this long first (default: a scrape and a "
-            "rule evaluation interval) so that its last events are in.",
+            help="When the window ends now, wait this long first so that its last events are "
+            "scraped and evaluated (default: the selected SLOs' longest scrape interval and "
+            "the rule evaluation interval).",
         ),
+        click.option(
+            "--allow-gaps",
+            default="0s",
+            show_default=True,
+            metavar="DURATION",
+            help="Accept a stretch of the window without data (a target down, the series "
+            "missing) up to this long; a longer one fails the gate.",
+        ),
+        click.option(
+            "--carried-in-fails",
+            is_flag=True,
+            help="Judge alerts already pending or firing at the window's start (carried in "
+            "from before it) as the window's own.",
+        ),
+        timeout_option("2m"),
         click.option(
             "--header",
             "headers",
@@ -153,34 +181,65 @@ def gate_options(positional_slos: bool) -> Callable[[Callable[..., None]], Calla
     return decorate
 
 
-def gate(opts: GateOptions, begin: float, finish: float) -> int:
-    """Verify the selected SLOs over [begin, finish], print the report; the exit code."""
+@dataclass(frozen=True)
+class Selected:
+    """The compiled SLOs a gate command checks, and the config's evaluation facts."""
+
+    plans: list[SloPlan]
+    interval: int
+    alerts_in_prometheus: bool
+
+
+def select(opts: GateOptions) -> Selected:
+    """Compile the inputs (exit 1 on bad ones) and pick the SLOs the command names; an
+    --expect-fire that names no tier or class of them is a usage error."""
     result = compile_inputs(read_inputs(opts.slos, opts.config), ("prometheus",))
     plans = [s for p in result.plans for s in p.slos]
     if opts.slo:
         plans = select_slos(plans, opts.slo)
-    interval = result.config.rule_interval
-    settle = _settle(opts.settle, SCRAPE_INTERVAL + interval)
+    known = {t.name for p in plans for t in p.tiers} | set(CLASSES)
+    for wanted in opts.expect_fire:
+        what = wanted.rsplit(":", 1)[-1]
+        if what not in known:
+            raise click.BadParameter(
+                f"'{what}' is no tier of the selected SLOs nor page/ticket "
+                f"(tiers: {', '.join(sorted(known - set(CLASSES)))})",
+                param_hint="--expect-fire",
+            )
+    return Selected(plans, result.config.rule_interval, result.config.prometheus_alerts)
+
+
+def client(url: str, headers: tuple[str, ...], ca: str | None, timeout: str) -> Client:
+    """The command's Prometheus client: its deadline starts now."""
+    seconds = _duration(timeout, "--timeout")
+    return Client(url, headers=headers_from_env(headers), ca_bundle=ca, timeout=seconds)
+
+
+def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> int:
+    """Verify the selected SLOs over [begin, finish], print the report; the exit code."""
+    scrape = max((p.scrape_interval for p in selected.plans), default=SCRAPE_INTERVAL)
+    settle = _duration(opts.settle, "--settle") if opts.settle else scrape + selected.interval
     expected = tuple(
         (w.rsplit(":", 1)[0], w.rsplit(":", 1)[1]) if ":" in w else (None, w)
         for w in opts.expect_fire
     )
     options = Options(
-        begin,
-        finish,
-        interval,
+        Window(begin, finish, selected.interval),
         opts.gate,
         opts.min_events,
         expected,
-        result.config.prometheus_alerts,
+        selected.alerts_in_prometheus,
+        _duration(opts.allow_gaps, "--allow-gaps"),
+        opts.carried_in_fails,
     )
-    client = Client(opts.url, headers=headers_from_env(opts.headers), ca_bundle=opts.ca)
     try:
         if time.time() - finish < NOW_SLACK and settle:
-            client.query("vector(1)", time.time())  # an unreachable server fails before the wait
+            # An unreachable server fails before the wait.
+            client(opts.url, opts.headers, opts.ca, opts.timeout).query("vector(1)", time.time())
             click.echo(f"settling {format_duration(settle)} for the last scrape...", err=True)
             time.sleep(settle)
-        report = run_verify(client, plans, options)
+        prometheus = client(opts.url, opts.headers, opts.ca, opts.timeout)
+        report = run_verify(prometheus, selected.plans, options)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler verify: {err}", err=True)
         return UNREACHABLE_EXIT
@@ -188,15 +247,63 @@ def gate(opts: GateOptions, begin: float, finish: float) -> int:
     return EXIT[report.status]
 
 
-def _settle(text: str | None, default: int) -> int:
-    if text is None:
-        return default
+def preflight(opts: GateOptions, selected: Selected) -> int:
+    """Before a load test: Prometheus answers (else 4) and knows every selected SLO's
+    metrics (else 3), so that a long load test is not wasted on a gate that cannot judge
+    it. A selector without series yet, whose metric exists, is only a note: an app
+    creates a request's series on its first request."""
+    now = time.time()
+    try:
+        prometheus = client(opts.url, opts.headers, opts.ca, opts.timeout)
+        prometheus.query("vector(1)", now)
+        unknown = []
+        for plan in selected.plans:
+            if not isinstance(plan.query, EventSli):
+                continue
+            for selector in (s for s in (plan.query.total, plan.query.good) if s):
+                since = now - PREFLIGHT_LOOKBACK
+                if prometheus.metric_names(selector.render(), since, now):
+                    continue
+                metric = f'{{__name__="{selector.metric}"}}'
+                if prometheus.metric_names(metric, since, now):
+                    click.echo(
+                        f"note: no series of {selector.render()} yet: its first requests "
+                        "create them",
+                        err=True,
+                    )
+                else:
+                    unknown.append(f"{plan.service}/{plan.name}: no series of {selector.metric}")
+    except (PrometheusUnreachable, QueryFailed) as err:
+        click.echo(f"slo-compiler loadtest run: {err}; the load test was not started", err=True)
+        return UNREACHABLE_EXIT
+    for problem in unknown:
+        click.echo(
+            f"slo-compiler loadtest run: {problem} in Prometheus in the last "
+            f"{format_duration(PREFLIGHT_LOOKBACK)} (a misspelt metric, or a service not "
+            "scraped?); the load test was not started",
+            err=True,
+        )
+    return INCONCLUSIVE_EXIT if unknown else 0
+
+
+def _duration(text: str, option: str) -> int:
     if text.strip() in ("0", "0s"):
         return 0
     try:
         return parse_duration(text)
     except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--settle") from None
+        raise click.BadParameter(str(err), param_hint=option) from None
+
+
+def timeout_option(default: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--timeout",
+        default=default,
+        show_default=True,
+        metavar="DURATION",
+        help="Every query to Prometheus together must be answered within this; past it "
+        "the command exits 4.",
+    )
 
 
 def _render(report: Report, fmt: str) -> str:
@@ -227,7 +334,7 @@ def verify(opts: GateOptions, start: str | None, end: str | None, last: str | No
         begin, finish = timespec.window(start, end, last, time.time())
     except (timespec.TimeSpecError, ValueError) as err:
         raise click.UsageError(str(err)) from None
-    sys.exit(gate(opts, begin, finish))
+    sys.exit(gate(opts, select(opts), begin, finish))
 
 
 @cli.group()
@@ -248,16 +355,45 @@ def run(opts: GateOptions, command: tuple[str, ...]) -> None:
     \b
     slo-compiler loadtest run --prometheus http://localhost:9090 -- k6 run load.js
     """
+    selected = select(opts)
+    refused = preflight(opts, selected)
+    if refused:
+        sys.exit(refused)
     begin = time.time()
-    try:
-        tool = subprocess.run(list(command), check=False).returncode
-    except OSError as err:
-        raise click.UsageError(f"cannot run {command[0]}: {err.strerror}") from None
+    tool = run_tool(command)
     finish = time.time()
     if tool != 0:
         click.echo(f"load tool: {command[0]} exited {tool}", err=True)
-    verdict = gate(opts, begin, finish)
+    verdict = gate(opts, selected, begin, finish)
     sys.exit(worst(verdict, FAILED_EXIT if tool != 0 else 0))
+
+
+def run_tool(command: tuple[str, ...]) -> int:
+    """Run the load tool in a process group of its own; its exit code. A signal to us
+    (Ctrl-C, CI's SIGTERM) is passed to the whole group, which gets TOOL_GRACE seconds to
+    print its summary and stop before it is killed; then the signal ends this run."""
+    try:
+        process = subprocess.Popen(list(command), start_new_session=True)
+    except OSError as err:
+        raise click.UsageError(f"cannot run {command[0]}: {err.strerror}") from None
+    try:
+        return process.wait()
+    except Interrupted as stop:
+        _stop_group(process, stop.signum)
+        raise
+
+
+def _stop_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """`signum` to the tool's group, a grace period, then SIGKILL to whatever is left of
+    it (a tool's children too). A second signal during the grace kills at once."""
+    group = process.pid  # the leader of its own session: its pid is the group's id
+    with suppress(ProcessLookupError):
+        os.killpg(group, signum)
+    with suppress(subprocess.TimeoutExpired, Interrupted):
+        process.wait(timeout=TOOL_GRACE)
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    process.wait()
 
 
 @loadtest.command("thresholds")

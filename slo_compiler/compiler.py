@@ -17,6 +17,7 @@ from . import layout, platform_manifest, promql
 from .checks import CheckedFile, check_buckets, check_file, check_unique
 from .config import CONFIG_FILE, DEFAULT, Config, check_config
 from .diagnostics import Code, CompileError, Diagnostic
+from .durations import parse_duration
 from .ir import AlertRule, Origin, SourcePlan
 from .plan import plan_slo
 from .targets import DEFAULT_TARGETS, kubernetes, render_targets
@@ -159,6 +160,7 @@ def _plan(source: Source, checked: CheckedFile, config: Config) -> SourcePlan:
                 tiers=c.tiers,
                 origin=Origin(source.path, line, col, "sli"),
                 dashboard_url=_dashboard_url(config, checked.model.service, index),
+                scrape_interval=parse_duration(checked.model.scrape_interval),
             )
         )
     return SourcePlan(source=source.name, stem=source.stem, slos=tuple(plans))

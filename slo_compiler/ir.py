@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .burnrate import Tier
+from .burnrate import DEFAULT_SCRAPE_INTERVAL, Tier
 from .model import LoadTest
 from .sli import SliQuery
 
@@ -77,6 +77,8 @@ class SloPlan:
     rules: tuple[Rule, ...]
     # As written (loadtool.py derives the default); not part of the plan's identity.
     loadtest: LoadTest | None = field(default=None, hash=False, compare=False)
+    # The file's scrape interval (seconds): what the live checks expect between samples.
+    scrape_interval: int = field(default=DEFAULT_SCRAPE_INTERVAL, hash=False, compare=False)
 
     @property
     def selector_labels(self) -> dict[str, str]:

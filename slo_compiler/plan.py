@@ -217,6 +217,7 @@ def plan_slo(
     tiers: list[Tier],
     origin: Origin,
     dashboard_url: str | None = None,
+    scrape_interval: int = burnrate.DEFAULT_SCRAPE_INTERVAL,
 ) -> SloPlan:
     """All rules of one SLO, in evaluation order. `dashboard_url` links the alerts to the
     generated dashboard unless the SLO names its own."""
@@ -332,4 +333,5 @@ def plan_slo(
         group_name=f"slo:{service}:{slo.name}",
         rules=tuple(rules),
         loadtest=slo.loadtest,
+        scrape_interval=scrape_interval,
     )

@@ -76,6 +76,12 @@ def quote(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def regex_literal(value: str) -> str:
+    """An RE2 pattern that matches exactly `value` (PromQL's =~ is anchored), for a
+    matcher built from label values that Prometheus returned."""
+    return "".join(f"\\{c}" if c in "\\.+*?()|[]{}^$" else c for c in value)
+
+
 # MatchOp values are not hashable; their str() is stable ("MatchOp.Re").
 _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 

@@ -80,7 +80,7 @@ def test_pages_firing_time_and_budget_equal_the_hand_computed_answer(
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     (slo,) = doc["slos"]
-    assert slo["gaps"] == [{"from": start - 1800, "to": start}]
+    assert slo["gaps"] == [{"target": None, "from": start - 1800, "to": start}]
     (group,) = slo["groups"]
     assert (group["total_events"], group["bad_events"]) == (72000, 9200)
     assert group["burn"] == pytest.approx(9200 / 72000 / 0.01)

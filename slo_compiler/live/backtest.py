@@ -7,8 +7,9 @@ evaluation interval), with `for` applied as Prometheus applies it (replay.py). P
 group and tier: the pages (firing episodes), the total firing time, the longest episode;
 per group the burn over the range and the share of a period's budget it spent.
 
-Where the SLI has no series (before the metric existed, older than retention, a scrape
-outage) the range is reported as a gap: a gap is not "quiet".
+Where the SLI was not seen (before the metric existed, older than retention, a target
+down: coverage.py, the code verify's gate uses) the range is reported as a gap: a gap is
+not "quiet".
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ir import SloPlan
-from ..plan import ExprBuilder
 from ..sli import EventSli
 from .client import Client, Labels
-from .replay import Episode, grid
-from .verify import Options, by_group, condition, over_window, replay
+from .coverage import Gap, coverage
+from .queries import Window, events, replay
+from .replay import Episode
 
 NO_DATA, OK, UNSUPPORTED = "no-data", "ok", "unsupported"
 
@@ -72,7 +73,7 @@ class SloHistory:
     period: int
     status: str = OK
     groups: list[GroupHistory] = field(default_factory=list)
-    gaps: list[tuple[float, float]] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -110,7 +111,7 @@ class Backtest:
                 "period_seconds": s.period,
                 "status": s.status,
                 "reasons": s.reasons,
-                "gaps": [{"from": a, "to": b} for a, b in s.gaps],
+                "gaps": [{"target": g.target, "from": g.start, "to": g.end} for g in s.gaps],
                 "pages": s.pages(),
                 "groups": [
                     {
@@ -138,53 +139,27 @@ class Backtest:
         return doc
 
 
-def _gaps(
-    client: Client, selector: str, window: Options, times: list[float]
-) -> list[tuple[float, float]]:
-    """Stretches of the range where `selector` had no series (Prometheus' 5m lookback
-    bridges shorter holes), as [first missing evaluation, first present one)."""
-    present: set[float] = set()
-    for _, values in over_window(client, f"count({selector})", window):
-        present.update(t for t, _ in values)
-    gaps: list[tuple[float, float]] = []
-    opened: float | None = None
-    for t in times:
-        if t not in present and opened is None:
-            opened = t
-        elif t in present and opened is not None:
-            gaps.append((opened, t))
-            opened = None
-    if opened is not None:
-        gaps.append((opened, window.end))
-    return gaps
-
-
-def backtest_slo(client: Client, plan: SloPlan, window: Options) -> SloHistory:
+def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
     result = SloHistory(plan.service, plan.name, float(plan.objective), plan.period)
     if not isinstance(plan.query, EventSli):
         result.status = UNSUPPORTED
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
-    times = grid(window.start, window.end, window.interval)
-    result.gaps = _gaps(client, plan.query.total.render(), window, times)
-    if result.gaps == [(times[0], window.end)]:
+    total_selector = plan.query.total
+    seen = coverage(
+        client, total_selector, window.start, window.end, plan.scrape_interval, window.interval
+    )
+    result.gaps = seen.gaps
+    if seen.targets == 0:
         result.status = NO_DATA
-        result.reasons.append(f"no series of {plan.query.total.render()} in the range")
+        result.reasons.append(f"no series of {total_selector.render()} in the range")
         return result
     names = plan.group_by
-    build = ExprBuilder(plan.query, names, plan.selector_labels)
-    seconds = max(1, int(window.end - window.start))
-    totals = by_group(
-        client, build.sum_rate(plan.query.total, seconds, "increase"), window.end, names
-    )
-    errors = by_group(client, build.errors_over(plan.query, seconds, "increase"), window.end, names)
-    replays = {
-        t.name: replay(client, condition(build, t, plan.budget), t, window, names)
-        for t in plan.tiers
-    }
+    totals, errors = events(client, plan, window)
+    replays = {t.name: replay(client, plan, t, window) for t in plan.tiers}
     budget = float(plan.budget)
     # A period's budget is spent at the rate of the time that had data.
-    covered = seconds - sum(b - a for a, b in result.gaps)
+    covered = window.seconds - sum(g.seconds for g in result.gaps if g.target is None)
     for key in sorted(totals):
         total, bad = totals[key], errors.get(key, 0.0)
         burn = None if total <= 0 else bad / total / budget
@@ -207,7 +182,7 @@ def backtest_slo(client: Client, plan: SloPlan, window: Options) -> SloHistory:
 def backtest(
     client: Client,
     plans: list[SloPlan],
-    window: Options,
+    window: Window,
     compare: list[SloPlan] | None = None,
 ) -> Backtest:
     """Every SLO of `plans` over the window; with `compare` (another version of the same
@@ -219,4 +194,4 @@ def backtest(
         compared = [
             backtest_slo(client, p, window) for p in compare if (p.service, p.name) in wanted
         ]
-    return Backtest(client.url, window.start, window.end, window.interval, slos, compared)
+    return Backtest(client.display, window.start, window.end, window.interval, slos, compared)

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from ..durations import format_duration
 from .backtest import Backtest, GroupHistory, SloHistory, TierHistory
-from .report_formats import iso
+from .coverage import Gap
+from .timespec import iso
 
 
 def _span(seconds: float) -> str:
     return format_duration(int(seconds)) if seconds >= 1 else "0s"
+
+
+def _gap(gap: Gap) -> str:
+    who = "" if gap.target is None else f" ({gap.describe()})"
+    return f"{iso(gap.start)} to {iso(gap.end)} ({_span(gap.seconds)} without data){who}"
 
 
 def _group(group: GroupHistory) -> str:
@@ -72,7 +78,7 @@ def text(report: Backtest) -> str:
         what = f"objective {slo.objective:g}% over {_span(slo.period)}"
         lines.append(f"{slo.service}/{slo.slo} ({what}): {slo.status}")
         lines += [f"  {reason}" for reason in slo.reasons]
-        lines += [f"  gap: {iso(a)} to {iso(b)} ({_span(b - a)} without data)" for a, b in slo.gaps]
+        lines += [f"  gap: {_gap(g)}" for g in slo.gaps]
         rows = _rows(report, slo)
         widths = [
             max(len(c) for c in col)
@@ -104,7 +110,7 @@ def markdown(report: Backtest) -> str:
             lines.append(f"| {slo.service}/{slo.slo} | {name} | " + " | ".join(cells) + " |")
     lines.append("")
     for slo in report.slos:
-        notes = slo.reasons + [f"no data {iso(a)} to {iso(b)}" for a, b in slo.gaps]
+        notes = slo.reasons + [f"gap: {_gap(g)}" for g in slo.gaps]
         notes += [_summary(slo, g) for g in slo.groups]
         lines += [f"- {slo.service}/{slo.slo}: {note}" for note in notes]
     lines.append(f"\n**Pages in all: {report.pages()}**")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ..durations import parse_duration
 
 _RELATIVE = re.compile(r"^now(?:-(?P<ago>.+))?$")
+
+
+def iso(t: float) -> str:
+    """A report's timestamps: RFC 3339 in UTC, to the second."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TimeSpecError(ValueError):

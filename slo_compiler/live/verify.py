@@ -1,37 +1,48 @@
 """`slo-compiler verify`: the SLOs checked in a live Prometheus over a window (a load test).
 
-Per SLO, and per group of a grouped SLO:
+Per SLO, and per group of a grouped SLO, in this order:
 
-1. preflight: every selector has series in the window (else *inconclusive*, never a pass);
-2. the objective over the window: good and bad events from the raw counters, the SLI and
+1. preflight: the SLI's selectors have series in the window (else *inconclusive*, never
+   a pass);
+2. coverage: the SLI was seen through the window (coverage.py): a target down or the
+   series missing for longer than --allow-gaps fails the gate, with the gap's times and
+   target; counter resets are reported;
+3. events: all and bad events from the raw counters (increase() estimates), the SLI and
    the budget burn;
-3. the tier gate: which tiers' factors that burn crosses;
-4. the replay: each tier's own condition, in raw-counter form, evaluated at the rule
-   evaluation interval over the window with its `for` applied (replay.py);
-5. the actual: the `ALERTS` series of the deployed rules over the window, and a note when
-   they disagree with the replay (the cluster runs other rules than these).
+4. the tier gate: which tiers' factors the window's burn crosses;
+5. the replay: each tier's condition, in raw-counter form, at the rule evaluation interval
+   with its `for`, from `for` before the window so that an alert already pending or firing
+   at the start is known (carried in) and judged apart from the window's own;
+6. the actual: the `ALERTS` of the deployed rules (when Prometheus evaluates them), and a
+   note where they disagree with the replay.
 
-Queries come from plan.ExprBuilder, the code that writes the rules. The verdict is data
-(Report); rendering it is the edge's job.
+The verdict is data (Report); rendering it is the edge's job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from ..burnrate import Tier, decimal_str
+from ..durations import format_duration
 from ..ir import AlertRule, SloPlan
-from ..plan import TOTAL_RATE, ExprBuilder
+from ..plan import TOTAL_RATE
 from ..promql import series
 from ..sli import EventSli
 from .client import Client, Labels
-from .replay import Episode, chunks, episodes, grid
+from .coverage import Gap, coverage
+from .queries import Key, Window, burn, events, group_key, has_series, over_window, replay
+from .replay import MAX_POINTS, Episode
+from .timespec import iso
 
 PASS, VIOLATED, INCONCLUSIVE = "pass", "violated", "inconclusive"
 GATES = ("page", "ticket", "objective")
+CLASSES = ("page", "ticket")
+# Who evaluates the alerts that verify compares the replay with.
+PROMETHEUS, GRAFANA, NOT_LOADED = "prometheus", "grafana", "not-loaded"
+PENDING, FIRING = "pending", "firing"
 
 
 @dataclass
@@ -39,9 +50,12 @@ class TierResult:
     tier: str
     slo_tier: str
     factor: float
-    crossed: bool  # the window's burn is above the tier's factor
-    fired_at: float | None  # first firing in the replay
-    actual_fired_at: float | None  # first firing of the deployed rules (None: never)
+    crossed: bool  # the window's own burn is above the tier's factor
+    fired_at: float | None  # the replay's first firing that began in the window
+    carried_in: str | None  # the replay's state at the window's start: pending, firing
+    replay_fired: bool  # the replay fired at any time in the window, carried in or not
+    actual_fired_at: float | None  # the deployed alert's first firing in the window
+    actual_carried_in: bool  # the deployed alert fired at the window's start
 
 
 @dataclass
@@ -66,6 +80,9 @@ class SloResult:
     groups: list[GroupResult] = field(default_factory=list)
     status: str = PASS
     reasons: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    resets: list[tuple[Labels, int]] = field(default_factory=list)
+    deployed: str = NOT_LOADED  # who evaluated the alerts compared with the replay
 
 
 @dataclass
@@ -89,6 +106,7 @@ class Report:
             "end": self.end,
             "gate": self.gate,
             "status": self.status,
+            "event_counts": "estimated",
             "slos": [
                 {
                     "service": s.service,
@@ -96,6 +114,12 @@ class Report:
                     "objective_percent": s.objective,
                     "status": s.status,
                     "reasons": s.reasons,
+                    "deployed_alerts": s.deployed,
+                    "gaps": [
+                        {"target": g.target, "from": g.start, "to": g.end, "seconds": g.seconds}
+                        for g in s.gaps
+                    ],
+                    "counter_resets": [{"target": t, "resets": n} for t, n in s.resets],
                     "groups": [
                         {
                             "group": g.group,
@@ -116,13 +140,13 @@ class Report:
 
 @dataclass(frozen=True)
 class Options:
-    start: float
-    end: float
-    interval: int  # the rule evaluation interval
+    window: Window
     gate: str = "page"
     min_events: float = 1
-    expect_fire: tuple[tuple[str | None, str], ...] = ()  # (SLO or None, tier or kind)
+    expect_fire: tuple[tuple[str | None, str], ...] = ()  # (SLO or None, tier or class)
     alerts_in_prometheus: bool = True  # the config's alert engine evaluates them there
+    allow_gaps: float = 0  # seconds: a gap up to this long is reported, not failed
+    carried_in_fails: bool = False  # judge alerts carried in from before the window too
 
 
 def worst_status(statuses: list[str]) -> str:
@@ -132,54 +156,7 @@ def worst_status(statuses: list[str]) -> str:
     return next(s for s in (VIOLATED, INCONCLUSIVE, PASS) if s in statuses)
 
 
-def group_key(labels: Labels, names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(labels.get(n, "") for n in names)
-
-
-def by_group(
-    client: Client, expr: str, at: float, names: tuple[str, ...]
-) -> dict[tuple[str, ...], float]:
-    return {group_key(labels, names): value for labels, value in client.query(expr, at)}
-
-
-def over_window(
-    client: Client, expr: str, opts: Options
-) -> Iterator[tuple[Labels, list[tuple[float, float]]]]:
-    """`expr` at every evaluation of the window, in chunks under the server's point limit."""
-    for start, end in chunks(opts.start, opts.end, opts.interval):
-        yield from client.query_range(expr, start, end, opts.interval)
-
-
-def _has_series(client: Client, selector: str, window: str, at: float) -> bool:
-    """Whether `selector` had any series in the `window` up to `at`."""
-    found = client.query(f"count(count_over_time({selector}[{window}]))", at)
-    return bool(found and found[0][1] > 0)
-
-
-def replay(
-    client: Client, expr: str, tier: Tier, opts: Options, names: tuple[str, ...]
-) -> dict[tuple[str, ...], list[Episode]]:
-    """Per group, the episodes of `expr` (a tier's condition) over the window, with the
-    tier's `for` applied as Prometheus applies it (replay.py)."""
-    holds: dict[tuple[str, ...], set[float]] = {}
-    for labels, values in over_window(client, expr, opts):
-        holds.setdefault(group_key(labels, names), set()).update(t for t, _ in values)
-    times = grid(opts.start, opts.end, opts.interval)
-    return {key: episodes(times, steps, tier.for_) for key, steps in holds.items()}
-
-
-def _first_fire(
-    client: Client, expr: str, tier: Tier, opts: Options, names: tuple[str, ...]
-) -> dict[tuple[str, ...], float | None]:
-    """Per group, the first firing of `expr` over the window with the tier's `for`."""
-    out: dict[tuple[str, ...], float | None] = {}
-    for key, found in replay(client, expr, tier, opts, names).items():
-        fired = [e for e in found if e.fired]
-        out[key] = fired[0].fired if fired else None
-    return out
-
-
-def _preflight(client: Client, plan: SloPlan, opts: Options, window: str) -> list[str]:
+def _preflight(client: Client, plan: SloPlan, window: Window) -> list[str]:
     assert isinstance(plan.query, EventSli)
     # No series of the errors selector is no errors (the rules read it so); no series of
     # the total, or of a good selector such as a latency bucket, is missing data.
@@ -187,15 +164,52 @@ def _preflight(client: Client, plan: SloPlan, opts: Options, window: str) -> lis
     return [
         f"no series of {s.render()} in the window"
         for s in selectors
-        if not _has_series(client, s.render(), window, opts.end)
+        if not has_series(client, s.render(), window)
     ]
 
 
-def _wanted(opts: Options, plan: SloPlan, tier: Tier) -> bool:
+def _covered(client: Client, plan: SloPlan, opts: Options, result: SloResult) -> None:
+    """Coverage of the SLI's total selector: gaps over --allow-gaps fail the SLO."""
+    assert isinstance(plan.query, EventSli)
+    window = opts.window
+    step = max(plan.scrape_interval / 2, (window.end - window.start) / MAX_POINTS)
+    seen = coverage(client, plan.query.total, window.start, window.end, plan.scrape_interval, step)
+    result.gaps, result.resets = seen.gaps, seen.resets
+    for gap in seen.gaps:
+        span = f"from {iso(gap.start)} to {iso(gap.end)} ({format_duration(int(gap.seconds))})"
+        if gap.seconds > opts.allow_gaps:
+            result.status = VIOLATED
+            result.reasons.append(
+                f"gap: {gap.describe()} {span}: the window was not seen whole "
+                "(--allow-gaps DURATION accepts gaps up to that long)"
+            )
+        else:
+            result.reasons.append(f"gap (allowed): {gap.describe()} {span}")
+    for target, count in seen.resets:
+        result.reasons.append(
+            f"counter reset {count}x on target {target.get('instance') or '?'} "
+            f"(job {target.get('job') or '?'}): a process restarted, and the events of its "
+            "last seconds before that are not counted"
+        )
+
+
+def _state(found: list[Episode], window: Window, strict: bool) -> tuple[float | None, str | None]:
+    """(first firing in the window that counts, state carried in at the window's start)."""
+    start = window.start
+    carried = next((e for e in found if e.start < start and (e.end is None or e.end > start)), None)
+    state = None
+    if carried is not None:
+        state = FIRING if carried.fired is not None and carried.fired <= start else PENDING
+    own = [e.fired for e in found if e.start >= start and e.fired is not None]
+    if strict and carried is not None and carried.fired is not None:
+        own.insert(0, max(carried.fired, start))
+    return (own[0] if own else None), state
+
+
+def _replay_fired(found: list[Episode], window: Window) -> bool:
     return any(
-        (slo in (None, plan.name, f"{plan.service}/{plan.name}"))
-        and what in (tier.name, tier.severity)
-        for slo, what in opts.expect_fire
+        e.fired is not None and e.fired <= window.end and (e.end is None or e.end > window.start)
+        for e in found
     )
 
 
@@ -205,35 +219,31 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
         result.status = INCONCLUSIVE
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
-    seconds = max(1, int(opts.end - opts.start))  # a range selector needs a positive range
-    window = f"{seconds}s"
-    missing = _preflight(client, plan, opts, window)
+    window = opts.window
+    missing = _preflight(client, plan, window)
     if missing:
         result.status, result.reasons = INCONCLUSIVE, missing
         return result
+    _covered(client, plan, opts, result)
     names = plan.group_by
-    build = ExprBuilder(plan.query, names, plan.selector_labels)
-    totals = by_group(
-        client, build.sum_rate(plan.query.total, seconds, "increase"), opts.end, names
-    )
-    errors = by_group(client, build.errors_over(plan.query, seconds, "increase"), opts.end, names)
-    budget = plan.budget
-    fires = {
-        tier.name: _first_fire(client, condition(build, tier, budget), tier, opts, names)
+    totals, errors = events(client, plan, window)
+    replays = {
+        tier.name: replay(client, plan, tier, window, lead=tier.for_ + window.interval)
         for tier in plan.tiers
     }
-    deployed = _deployed(client, plan, opts, window)
-    if not deployed:
+    if not _deployed(client, plan, window):
         result.reasons.append(
             "the compiled rules are not loaded in this Prometheus (no recorded series of "
             "this SLO in the window): the replay alone says what would have fired"
         )
     elif not opts.alerts_in_prometheus:
+        result.deployed = GRAFANA
         result.reasons.append(
             "the alerts are Grafana-managed (alert_engine): the replay says what would have fired"
         )
-    actual = _actual(client, plan, opts, names) if deployed else {}
-    compare = deployed and opts.alerts_in_prometheus
+    else:
+        result.deployed = PROMETHEUS
+    actual = _actual(client, plan, window) if result.deployed == PROMETHEUS else {}
     for key in sorted(totals):
         group = GroupResult(dict(zip(names, key, strict=True)), totals[key], errors.get(key, 0.0))
         result.groups.append(group)
@@ -243,64 +253,96 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
                 f"{group.total:g} events, fewer than --min-events {opts.min_events:g}"
             )
             continue
-        burn = Decimal(repr(group.errors / group.total)) / budget
+        rate = burn(group.errors, group.total, plan.budget)
         for tier in plan.tiers:
-            fired = fires[tier.name].get(key)
+            found = replays[tier.name].get(key, [])
+            fired_at, carried = _state(found, window, opts.carried_in_fails)
+            fired = actual.get((tier.window_label, key), [])
             tier_result = TierResult(
                 tier.name,
                 tier.severity,
                 float(tier.factor),
-                burn > tier.factor,
-                fired,
-                actual.get((tier.window_label, key)),
+                rate > tier.factor,
+                fired_at,
+                carried,
+                _replay_fired(found, window),
+                min(fired, default=None),
+                bool(fired) and min(fired) < window.start + window.interval,
             )
             group.tiers.append(tier_result)
-            _judge(group, tier, tier_result, burn, opts, plan, compare)
-        if opts.gate == "objective" and burn > 1:
+            _judge(group, tier, tier_result, rate, opts, result.deployed == PROMETHEUS)
+        _expectations(group, plan, opts, result.deployed == PROMETHEUS)
+        if opts.gate == "objective" and rate > 1:
             group.status = VIOLATED
             group.reasons.append(
-                f"the SLI {group.sli:.6f} misses the objective ({decimal_str(burn)}x burn)"
+                f"the SLI {group.sli:.6f} misses the objective ({decimal_str(rate)}x burn)"
             )
-    _roll_up(result)
+    if not result.groups:
+        result.reasons.append("no events counted in the window")
+    own = [result.status] if result.status == VIOLATED else []
+    result.status = worst_status(own + [g.status for g in result.groups])
     return result
 
 
-def condition(build: ExprBuilder, tier: Tier, budget: Decimal) -> str:
-    """The tier's alert condition over the raw counters, as the rules state it."""
-    factor, b = decimal_str(tier.factor), decimal_str(budget)
-    long_, short = build.counter_ratio(tier.long_window), build.counter_ratio(tier.short_window)
-    return f"(({long_}) / {b} > {factor})\nand\n(({short}) / {b} > {factor})"
-
-
-def _actual(
-    client: Client, plan: SloPlan, opts: Options, names: tuple[str, ...]
-) -> dict[tuple[str, tuple[str, ...]], float]:
-    """When each deployed tier alert first fired, by (slo_window, group)."""
+def _actual(client: Client, plan: SloPlan, window: Window) -> dict[tuple[str, Key], list[float]]:
+    """When each deployed tier alert fired in the window, by (slo_window, group)."""
     alert = next(r.alert for r in plan.rules if isinstance(r, AlertRule))
     selector = series(
         "ALERTS",
         {"alertname": alert, "alertstate": "firing", **plan.selector_labels},
     ).render()
-    out: dict[tuple[str, tuple[str, ...]], float] = {}
-    for labels, values in over_window(client, selector, opts):
-        key = (labels.get("slo_window", ""), group_key(labels, names))
-        out[key] = min(out.get(key, values[0][0]), values[0][0])
+    out: dict[tuple[str, Key], list[float]] = {}
+    for labels, values in over_window(client, selector, window.start, window.end, window.interval):
+        key = (labels.get("slo_window", ""), group_key(labels, plan.group_by))
+        out.setdefault(key, []).extend(t for t, _ in values)
     return out
 
 
-def _deployed(client: Client, plan: SloPlan, opts: Options, window: str) -> bool:
+def _deployed(client: Client, plan: SloPlan, window: Window) -> bool:
     """Whether this Prometheus evaluates the SLO's recording rules."""
-    recorded = series(TOTAL_RATE, plan.selector_labels).render()
-    return _has_series(client, recorded, window, opts.end)
+    return has_series(client, series(TOTAL_RATE, plan.selector_labels).render(), window)
+
+
+def _expected(opts: Options, plan: SloPlan) -> list[str]:
+    """The tiers or classes (page, ticket) this run expects of the SLO."""
+    return [
+        what
+        for slo, what in opts.expect_fire
+        if slo in (None, plan.name, f"{plan.service}/{plan.name}")
+    ]
+
+
+def _expectations(group: GroupResult, plan: SloPlan, opts: Options, compare: bool) -> None:
+    """--expect-fire: a tier named must fire; a class (page, ticket) needs one of its tiers.
+    Only a firing that began in the window counts: one carried in is a previous run's."""
+    for what in _expected(opts, plan):
+        tiers = [t for t in group.tiers if what in (t.tier, t.slo_tier)]
+        fired = [t for t in tiers if t.fired_at is not None]
+        label = f"tier {what}" if what not in CLASSES else f"a {what} tier"
+        if not fired:
+            group.status = VIOLATED
+            carried = [t.tier for t in tiers if t.carried_in]
+            note = (
+                f" ({', '.join(carried)} already pending or firing at the window's start: "
+                "carried in from before, not this run's)"
+                if carried
+                else ""
+            )
+            group.reasons.append(f"{label} was expected to fire and did not{note}")
+        elif compare and all(t.actual_fired_at is None for t in fired):
+            group.status = VIOLATED
+            group.reasons.append(
+                f"{label} fires in the replay ({', '.join(t.tier for t in fired)}) but the "
+                "deployed alert did not fire"
+            )
 
 
 def _judge(
     group: GroupResult,
     tier: Tier,
     result: TierResult,
-    burn: Decimal,
+    rate: Decimal,
     opts: Options,
-    plan: SloPlan,
     compare: bool,
 ) -> None:
     # A fault-injection run (--expect-fire) passes on the expected alerts alone: the other
@@ -308,40 +350,34 @@ def _judge(
     gated = not opts.expect_fire and (
         opts.gate == "ticket" or (opts.gate == "page" and tier.severity == "page")
     )
-    if _wanted(opts, plan, tier):
-        if result.fired_at is None:
-            group.status = VIOLATED
-            group.reasons.append(f"tier {tier.name} was expected to fire and did not")
-        elif compare and result.actual_fired_at is None:
-            group.status = VIOLATED
-            group.reasons.append(
-                f"tier {tier.name} fires in the replay but the deployed alert did not fire"
-            )
-        return
+    if result.carried_in:
+        judged = "judged with the window" if opts.carried_in_fails else "not judged"
+        group.reasons.append(
+            f"tier {tier.name} was already {result.carried_in} at the window's start (carried "
+            f"in from before it: {judged})"
+        )
     if result.crossed or result.fired_at is not None:
         what = "would have fired" if result.fired_at is not None else "was crossed"
         group.reasons.append(
             f"tier {tier.name} ({tier.severity}, factor {decimal_str(tier.factor)}) {what}: "
-            f"the window burned {decimal_str(burn.quantize(Decimal('0.01')))}x the budget"
+            f"the window burned {decimal_str(rate.quantize(Decimal('0.01')))}x the budget"
         )
         if gated:
             group.status = VIOLATED
-    if compare and (result.actual_fired_at is not None) != (result.fired_at is not None):
+    if compare and (result.actual_fired_at is not None) != result.replay_fired:
         deployed = "fired" if result.actual_fired_at is not None else "did not fire"
-        replayed = "did" if result.fired_at is not None else "did not"
+        replayed = "did" if result.replay_fired else "did not"
         group.reasons.append(
             f"tier {tier.name}: the deployed rules {deployed} but the replay {replayed}: "
             "the cluster may run other rules than these"
         )
 
 
-def _roll_up(result: SloResult) -> None:
-    if not result.groups:
-        result.reasons.append("no events counted in the window")
-    result.status = worst_status([g.status for g in result.groups])
-
-
 def verify(client: Client, plans: list[SloPlan], opts: Options) -> Report:
     return Report(
-        client.url, opts.start, opts.end, opts.gate, [verify_slo(client, p, opts) for p in plans]
+        client.display,
+        opts.window.start,
+        opts.window.end,
+        opts.gate,
+        [verify_slo(client, p, opts) for p in plans],
     )

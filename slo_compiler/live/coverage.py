@@ -1,0 +1,168 @@
+"""Was the SLI seen through a window? The part of a verdict that says what we could see.
+
+A counter's increase over a window says nothing about the stretch in it when nobody was
+scraping: an app that crashed half-way through a load test leaves a window whose scraped
+half is healthy. So, per target that exported the SLI's series (`job`, `instance`):
+
+* `up`: a stretch where every scrape of the target failed is a gap of that target (the
+  target is down: its requests failed where the server could not count them);
+* the series themselves: a stretch where no target had a sample of the SLI, and none was
+  up, is a gap of the SLI (every target gone, a federation or remote-write hole, data that
+  is not there);
+* counter resets: a process restarted, and the events of its last seconds are lost.
+
+"Seen at t" means a sample (or a successful scrape) in the `reach` before t: two and a half
+scrape intervals, so one missed scrape is jitter, not a gap; the window is looked at every
+`step`, which is the resolution of the gaps' times. A target that leaves service discovery
+(a replaced pod: its `up` disappears while another target carries the SLI) is no gap.
+
+verify (the load-test gate) and backtest (history) share this code; verify fails on a gap,
+backtest lists them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..promql import Matcher, Selector, regex_literal
+from .client import Client, Labels
+from .replay import chunks
+
+TARGET = ("job", "instance")
+# One missed scrape is jitter; a sample older than this many intervals is a hole.
+REACH_SCRAPES = 2.5
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of the window without data: `target` is a scraped target, or None for the
+    SLI's series as a whole."""
+
+    target: Labels | None
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    def describe(self) -> str:
+        if self.target is None:
+            return "no target had series of the SLI"
+        instance, job = self.target.get("instance", ""), self.target.get("job", "")
+        return f"target {instance or '?'} (job {job or '?'}) was down (its scrapes failed)"
+
+
+@dataclass
+class Coverage:
+    gaps: list[Gap] = field(default_factory=list)
+    resets: list[tuple[Labels, int]] = field(default_factory=list)
+    targets: int = 0
+    resolution: float = 0.0
+
+
+def duration_ms(seconds: float) -> str:
+    """A PromQL range in whole milliseconds (fractions of a second are common here)."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _key(labels: Labels) -> tuple[str, str]:
+    return (labels.get("job", ""), labels.get("instance", ""))
+
+
+def _by_target(
+    client: Client, expr: str, start: float, end: float, step: float
+) -> dict[tuple[str, str], dict[int, float]]:
+    """Per target, the value of `expr` at each step index of the window."""
+    first = math.ceil(start / step) * step
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for a, b in chunks(start, end, step):
+        for labels, values in client.query_range(expr, a, b, step):
+            seen = out.setdefault(_key(labels), {})
+            for t, v in values:
+                seen[round((t - first) / step)] = v
+    return out
+
+
+def _up_selector(targets: list[tuple[str, str]]) -> Selector:
+    matchers = tuple(
+        Matcher(name, "=~", "|".join(sorted({regex_literal(k[i]) for k in targets})))
+        for i, name in enumerate(TARGET)
+    )
+    return Selector("up", matchers)
+
+
+def _stretches(missing: list[bool]) -> list[tuple[int, int]]:
+    """[first, last] step indexes of each run of True."""
+    out, opened = [], None
+    for i, miss in enumerate([*missing, False]):
+        if miss and opened is None:
+            opened = i
+        elif not miss and opened is not None:
+            out.append((opened, i - 1))
+            opened = None
+    return out
+
+
+def coverage(
+    client: Client,
+    selector: Selector,
+    start: float,
+    end: float,
+    scrape_interval: float,
+    step: float,
+) -> Coverage:
+    """The gaps and counter resets of `selector`'s data over [start, end]."""
+    reach = max(REACH_SCRAPES * scrape_interval, step)
+    sel = selector.render()
+    by = ", ".join(TARGET)
+    present = _by_target(
+        client, f"count by ({by}) (count_over_time({sel}[{duration_ms(reach)}]))", start, end, step
+    )
+    named = [k for k in present if any(k)]
+    up = (
+        _by_target(
+            client,
+            f"max by ({by}) (max_over_time({_up_selector(named).render()}[{duration_ms(reach)}]))",
+            start,
+            end,
+            step,
+        )
+        if named
+        else {}
+    )
+    up = {k: v for k, v in up.items() if k in present}
+    first = math.ceil(start / step) * step
+    steps = int((end - first) // step) + 1
+    times = [first + i * step for i in range(steps)]
+
+    def begin(index: int) -> float:
+        # Not seen at this step: the last sample is at least `reach` old, so the first
+        # one missing was due a scrape interval after that.
+        return start if index == 0 else max(start, times[index] - reach + scrape_interval)
+
+    def finish(index: int) -> float:
+        return times[index + 1] if index + 1 < steps else end
+
+    result = Coverage(targets=len(present), resolution=step)
+    down: set[int] = set()
+    for key in sorted(up):
+        missing = [up[key].get(i) == 0 for i in range(steps)]
+        labels = dict(zip(TARGET, key, strict=True))
+        for a, b in _stretches(missing):
+            result.gaps.append(Gap(labels, begin(a), finish(b)))
+            down.update(range(a, b + 1))
+    seen = [
+        any(i in present[k] for k in present) or any(up[k].get(i) == 1 for k in up)
+        for i in range(steps)
+    ]
+    for a, b in _stretches([not s for s in seen]):
+        if not set(range(a, b + 1)) <= down:
+            result.gaps.append(Gap(None, begin(a), finish(b)))
+    result.gaps.sort(key=lambda g: (g.start, g.target is not None))
+    window = duration_ms(max(end - start, 1))
+    for labels, count in client.query(f"sum by ({by}) (resets({sel}[{window}]))", end):
+        if count > 0:
+            result.resets.append(({k: labels.get(k, "") for k in TARGET}, int(count)))
+    return result
