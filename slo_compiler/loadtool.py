@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import re2
+
 from .burnrate import decimal_str
 from .durations import format_duration
 from .ir import SloPlan
@@ -43,7 +45,7 @@ class ClientThreshold:
     kind: str  # "ratio" or "latency"
     requests: tuple[str, ...]
     method: str | None
-    bad_status: str  # ratio: statuses that are bad
+    bad_status: Ranges  # ratio: the HTTP statuses that are bad, as (first, last) runs
     budget: Decimal  # allowed share of bad (slow) requests
     page_share: Decimal | None  # page-fast: the share that aborts early (None: never < 100%)
     page_after: int  # seconds: page-fast's short window
@@ -93,11 +95,62 @@ def _values(selector: Selector | None, label: str) -> list[str] | None:
     return None
 
 
-def _status(selector: Selector | None) -> str | None:
-    matcher = next((m for m in (selector.matchers if selector else ()) if m.name == "status"), None)
-    if matcher is None or matcher.op not in ("=", "=~"):
-        return None
-    return re.escape(matcher.value) if matcher.op == "=" else matcher.value
+Ranges = tuple[tuple[int, int], ...]
+
+
+def _ranges(codes: list[int]) -> Ranges:
+    """Sorted codes as (first, last) runs: 500-599 rather than a hundred numbers."""
+    out: list[list[int]] = []
+    for code in codes:
+        if out and out[-1][1] == code - 1:
+            out[-1][1] = code
+        else:
+            out.append([code, code])
+    return tuple((a, b) for a, b in out)
+
+
+def http_statuses(op: str, value: str) -> Ranges:
+    """The HTTP statuses (100-599) a status matcher selects. A metric's status label holds
+    a code (`500`) or, in some libraries, a class (`5xx`, `5XX`): a code is selected when
+    the matcher selects its own text or its class's, so `status="5xx"` means 500-599 and
+    `status=~"5.."` means the same. Negative matchers select the rest."""
+    try:
+        pattern = re2.compile(value if op in ("=~", "!~") else re2.escape(value))
+    except re2.error:
+        return ()
+    selected = [
+        code
+        for code in range(100, 600)
+        if any(
+            pattern.fullmatch(text) for text in (str(code), f"{code // 100}xx", f"{code // 100}XX")
+        )
+        != op.startswith("!")
+    ]
+    return _ranges(selected)
+
+
+def _bad_statuses(plan: SloPlan, slo: str) -> Ranges | str:
+    """The statuses bad for a ratio SLO: its loadtest block's bad_status, else the errors
+    selector's status matcher, else 5xx; or why they cannot be known."""
+    block, query = plan.loadtest, plan.query
+    assert isinstance(query, EventSli)
+    matcher = next(
+        (m for m in (query.errors.matchers if query.errors else ()) if m.name == "status"), None
+    )
+    if block is not None and block.bad_status:
+        op, value, where = "=~", block.bad_status, "its loadtest.bad_status"
+    elif matcher is not None:
+        op, value, where = matcher.op, matcher.value, "the errors selector's status matcher"
+    else:
+        op, value, where = "=~", DEFAULT_BAD_STATUS, ""
+    found = http_statuses(op, value)
+    if not found:
+        return (
+            f"{slo}: {where} status{op}{value!r} selects no HTTP status (a code such as 503 "
+            "or a class such as 5xx): set loadtest.bad_status to the bad codes as a regex "
+            "(e.g. 5..)"
+        )
+    return found
 
 
 def client_threshold(plan: SloPlan) -> ClientThreshold | str:
@@ -117,7 +170,11 @@ def client_threshold(plan: SloPlan) -> ClientThreshold | str:
         )
     methods = _values(query.total, "method") or []
     method = block.method if block and block.method else (methods[0] if len(methods) == 1 else None)
-    bad = (block.bad_status if block else None) or _status(query.errors) or DEFAULT_BAD_STATUS
+    bad: Ranges | str = ()
+    if not latency:
+        bad = _bad_statuses(plan, slo)
+        if isinstance(bad, str):
+            return bad
     tier = next((t for t in plan.tiers if t.name == "page-fast"), None)
     share = tier.factor * plan.budget if tier else None
     return ClientThreshold(
@@ -213,7 +270,7 @@ def _locust_data(items: list[ClientThreshold]) -> list[dict[str, Any]]:
             "kind": i.kind,
             "requests": list(i.requests),
             "method": i.method,
-            "bad_status": i.bad_status,
+            "bad_status": [list(r) for r in i.bad_status],
             "budget": float(i.budget),
             "percentile": float(1 - i.budget),
             "latency_ms": None if i.latency_ms is None else float(i.latency_ms),
@@ -224,7 +281,6 @@ def _locust_data(items: list[ClientThreshold]) -> list[dict[str, Any]]:
 
 _LOCUST_CODE = '''
 import logging
-import re
 
 from locust import events
 
@@ -240,8 +296,8 @@ def _count(request_type, name, response=None, exception=None, **_kwargs):
             continue
         if t["method"] and request_type != t["method"]:
             continue
-        status = str(getattr(response, "status_code", 0) or 0)
-        bad = exception is not None and status == "0" or re.fullmatch(t["bad_status"], status)
+        code = getattr(response, "status_code", 0) or 0
+        bad = exception is not None and not code or any(a <= code <= b for a, b in t["bad_status"])
         seen = _bad.setdefault((t["slo"], name), [0, 0])
         seen[0] += 1
         seen[1] += 1 if bad else 0

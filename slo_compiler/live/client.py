@@ -197,7 +197,8 @@ class Client:
             if response.is_redirect or 300 <= response.status_code < 400:
                 where = redact(response.headers.get("Location", "?"))
                 raise QueryFailed(
-                    f"{path}: HTTP {response.status_code}, a redirect to {where}: not followed "
+                    f"{self.display}{path}: HTTP {response.status_code}, a redirect to {where}: "
+                    "not followed "
                     "(the headers would go with it); give the final URL as --prometheus"
                 )
             chunks, size = [], 0
