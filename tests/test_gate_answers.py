@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -98,10 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.seen.append(dict(self.headers))
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):  # the client gave up, rightly
             self.server.answer(self, self.path.split("?")[0])
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up, as it should
 
     do_GET = do_POST = _any
 
