@@ -5,6 +5,7 @@ process is started on a free port with temporary storage and stopped by its pid.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ class Stack:
     simulator: str  # URL
     prometheus: str  # URL
     config: Path  # the slo-compiler config the rules were compiled with
+    simulator_pid: int  # to crash it in a test
 
     def fault(self, **switches: bool) -> None:
         """Switch the simulator's faults (payment_5xx, lock_leak, slow_queue)."""
@@ -56,6 +59,17 @@ def wait_ready(url: str, log: Path) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-2000:]}")
+
+
+def wait_scraped(url: str, job: str) -> None:
+    """Until Prometheus has scraped `job` once (a gate asks for its metrics at once)."""
+    query = urllib.parse.urlencode({"query": f'up{{job="{job}"}} == 1'})
+    for _ in range(100):
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+            if json.load(answer)["data"]["result"]:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"Prometheus at {url} did not scrape {job}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -123,7 +137,8 @@ def running(work: Path, *faults: str) -> Iterator[Stack]:
     try:
         wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
         with prometheus(work, config_text) as url:
-            yield Stack(f"http://127.0.0.1:{sim_port}", url, config)
+            wait_scraped(url, "platform")
+            yield Stack(f"http://127.0.0.1:{sim_port}", url, config, simulator.pid)
     finally:
         _stop(simulator)
 
