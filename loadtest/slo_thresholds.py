@@ -3,11 +3,10 @@
 Import it from the locustfile; regenerate with `slo-compiler loadtest thresholds --tool locust`."""
 
 import logging
-import re
 
 from locust import events
 
-THRESHOLDS = [{'slo': 'payment-service/payment-failure-rate', 'kind': 'ratio', 'requests': ['payment process', 'payment confirm'], 'method': 'POST', 'bad_status': '5..', 'budget': 0.01, 'percentile': 0.99, 'latency_ms': None}, {'slo': 'ticket-service/seat-lock-conflict-rate', 'kind': 'ratio', 'requests': ['seat reserve'], 'method': 'POST', 'bad_status': '409', 'budget': 0.05, 'percentile': 0.95, 'latency_ms': None}]
+THRESHOLDS = [{'slo': 'payment-service/payment-failure-rate', 'kind': 'ratio', 'requests': ['payment process', 'payment confirm'], 'method': 'POST', 'bad_status': [[500, 599]], 'budget': 0.01, 'percentile': 0.99, 'latency_ms': None}, {'slo': 'ticket-service/seat-lock-conflict-rate', 'kind': 'ratio', 'requests': ['seat reserve'], 'method': 'POST', 'bad_status': [[409, 409]], 'budget': 0.05, 'percentile': 0.95, 'latency_ms': None}]
 
 _bad = {}  # (slo, request) -> [requests, bad ones]
 
@@ -19,8 +18,8 @@ def _count(request_type, name, response=None, exception=None, **_kwargs):
             continue
         if t["method"] and request_type != t["method"]:
             continue
-        status = str(getattr(response, "status_code", 0) or 0)
-        bad = exception is not None and status == "0" or re.fullmatch(t["bad_status"], status)
+        code = getattr(response, "status_code", 0) or 0
+        bad = exception is not None and not code or any(a <= code <= b for a, b in t["bad_status"])
         seen = _bad.setdefault((t["slo"], name), [0, 0])
         seen[0] += 1
         seen[1] += 1 if bad else 0

@@ -406,8 +406,9 @@ def thresholds(
     slos: str, config: str | None, slo: tuple[str, ...], tool: str, out: str | None, force: bool
 ) -> None:
     """Client-side thresholds from the SLOs, for the load tool to fail fast while `verify`
-    keeps the last word: k6's options.thresholds as JSON (`JSON.parse(open(FILE))`), or a
-    module the locustfile imports that sets the exit code at quit. Which requests belong to
+    keeps the last word: a module the k6 script imports (its options' thresholds, and the
+    expected statuses per request name), or a module the locustfile imports that sets the
+    exit code at quit. Which requests belong to
     an SLO comes from its `loadtest` block, or the uri, method and status matchers of a
     ratio SLI; an SLO with neither is named on stderr and left out."""
     read = read_inputs(slos, config)
@@ -415,15 +416,24 @@ def thresholds(
     plans = [s for p in result.plans for s in p.slos]
     if slo:
         plans = select_slos(plans, slo)
-    items = []
+    items, errors = [], []
     for plan in plans:
-        found = loadtool.client_threshold(plan)
+        try:
+            found = loadtool.client_threshold(plan)
+        except loadtool.NoStatus as err:
+            errors.append(str(err))
+            continue
         if isinstance(found, str):
             click.echo(f"skipped: {found}", err=True)
         else:
             items.append(found)
+    if errors:
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+        click.echo(f"{len(errors)} error{'s' * (len(errors) != 1)}; nothing was written.", err=True)
+        sys.exit(FAILED_EXIT)
     if tool == "k6":
-        text, skipped = loadtool.k6_text(items)
+        text, skipped = loadtool.k6_text(items, ", ".join(s.path for s in read.sources))
         for note in skipped:
             click.echo(f"skipped: {note}", err=True)
     else:

