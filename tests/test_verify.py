@@ -7,6 +7,8 @@ storage and is stopped by its pid."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,8 +24,10 @@ sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
 
 from slo_compiler.cli_live import worst
+from slo_compiler.live import report_formats
 from slo_compiler.live.replay import Episode, episodes
 from slo_compiler.live.timespec import TimeSpecError, parse_time, window
+from slo_compiler.live.verify import GroupResult, Report, SloResult
 
 pytestmark = pytest.mark.live
 
@@ -275,3 +279,102 @@ def test_a_grouped_slo_is_judged_per_group(history: tuple[str, int], shop: Path)
     assert groups["/a"]["status"] == "pass" and groups["/a"]["bad_events"] == 0
     assert groups["/b"]["status"] == "violated" and groups["/b"]["sli"] == 0
     assert groups["/b"]["total_events"] == pytest.approx(6000)
+
+
+def test_loadtest_run_checks_prometheus_and_the_metrics_before_the_load(
+    history: tuple[str, int], shop: Path, tmp_path: Path
+) -> None:
+    """Prometheus unreachable: exit 4 before the tool runs; an SLO whose metric Prometheus
+    has never seen: exit 3 before the tool runs (a long load test is not wasted)."""
+    url, _ = history
+    marker = tmp_path / "ran"
+    tool = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+    down = cli(
+        "loadtest",
+        "run",
+        "--prometheus",
+        f"http://127.0.0.1:{stack.free_port()}",
+        "--",
+        *tool,
+        cwd=shop,
+    )
+    assert down.returncode == 4 and "the load test was not started" in down.stderr, down.stderr
+    (shop / "typo").mkdir(exist_ok=True)
+    (shop / "typo/t.yaml").write_text(SLO.replace("req_total", "reqs_total"))
+    typo = cli("loadtest", "run", "--prometheus", url, "--slos", "typo", "--", *tool, cwd=shop)
+    assert typo.returncode == 3, typo.stderr
+    assert "shop/checkout: no series of reqs_total in Prometheus in the last 1d" in typo.stderr
+    assert not marker.exists()
+
+
+TOOL = """
+import os, signal, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+open("child.pid", "w").write(str(child.pid))
+def summary(signum, frame):
+    print("tool summary: 42 requests", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, summary)
+open("ready", "w").close()
+time.sleep(120)
+"""
+
+
+def test_a_signal_stops_the_tool_group_after_its_summary(
+    history: tuple[str, int], shop: Path, tmp_path: Path
+) -> None:
+    """SIGTERM to `loadtest run` (CI's cancel): the tool gets the signal and prints its
+    summary, its child is killed with it, and the run exits 143 at once."""
+    url, _ = history
+    (tmp_path / "tool.py").write_text(TOOL)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slo_compiler",
+            "loadtest",
+            "run",
+            "--prometheus",
+            url,
+            "--slos",
+            str(shop / "slos"),
+            "--",
+            sys.executable,
+            "tool.py",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    for _ in range(300):  # the tool's readiness marker, not a fixed sleep
+        if (tmp_path / "ready").exists():
+            break
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    began = time.monotonic()
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 143, stderr
+    assert time.monotonic() - began < 5
+    assert "tool summary: 42 requests" in stdout
+    child = int((tmp_path / "child.pid").read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
+
+
+def test_label_values_cannot_break_the_reports() -> None:
+    """A label value with an escape sequence, a newline, a pipe and markup: text and
+    Markdown show it escaped, JUnit stays well-formed XML."""
+    hostile = "a\x1b]0;owned\x07\nb|c<d>\x00"
+    group = GroupResult({"uri": hostile}, 10, 5, status="violated", reasons=[f"why {hostile}"])
+    report = Report("http://p", 0, 60, "page", [SloResult("s", "x", 99, [group], "violated")])
+    text = report_formats.text(report)
+    assert "\x1b" not in text and "\x00" not in text and "\\x1b]0;owned\\x07\\x0ab|c" in text
+    assert all(line.startswith(("verify", "  ", "s/x", "result")) for line in text.splitlines())
+    markdown = report_formats.markdown(report).splitlines()
+    assert len(markdown) == 7 and markdown[-1].count(" | ") == 5, markdown
+    assert "\\|c\\<d\\>" in markdown[-1] and "\x1b" not in markdown[-1]
+    junit = ET.fromstring(report_formats.junit(report))
+    [case] = junit.iter("testcase")
+    assert "\\x1b" in case.get("name", "") and case.find("failure") is not None
