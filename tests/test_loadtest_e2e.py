@@ -44,20 +44,27 @@ def _load_test(running: stack.Stack, cwd: Path, seconds: int = 12) -> tuple[int,
     return _report(result.returncode, result.stdout, result.stderr)
 
 
-def _load_command(running: stack.Stack, seconds: int) -> list[str]:
+def _against(running: stack.Stack) -> list[str]:
+    """Where the gate looks: the stack's Prometheus, the load-test SLOs, JSON reports."""
     return [
-        "loadtest",
-        "run",
         "--prometheus",
         running.prometheus,
         "--slos",
         str(stack.SLOS),
         "--config",
         str(running.config),
-        "--settle",
-        "3s",
         "--format",
         "json",
+    ]
+
+
+def _load_command(running: stack.Stack, seconds: int) -> list[str]:
+    return [
+        "loadtest",
+        "run",
+        *_against(running),
+        "--settle",
+        "3s",
         "--",
         *stack.locust(running.simulator, seconds),
     ]
@@ -70,37 +77,25 @@ def _report(code: int, stdout: str, stderr: str) -> tuple[int, dict]:
 
 
 def _verify(running: stack.Stack, cwd: Path, *args: str) -> tuple[int, dict]:
-    result = cli(
-        "verify",
-        "--prometheus",
-        running.prometheus,
-        "--slos",
-        str(stack.SLOS),
-        "--config",
-        str(running.config),
-        "--format",
-        "json",
-        *args,
-        cwd=cwd,
-    )
+    result = cli("verify", *_against(running), *args, cwd=cwd)
     return _report(result.returncode, result.stdout, result.stderr)
 
 
 def test_a_payment_storm_fails_the_payment_slo_and_the_healthy_stretch_after_it_passes(
     storm: stack.Stack, tmp_path: Path
 ) -> None:
-    """One run: 16s of storm (long enough for page-fast, 2m/10s with `for: 5s`, to fire in
-    the deployed rules too, about 12s in), then the storm switched off for 20s."""
+    """One run: 15s of storm (long enough for page-fast, 2m/10s with `for: 5s`, to fire in
+    the deployed rules too, about 12s in), then the storm switched off for 17s."""
     switched: list[float] = []
 
     def heal() -> None:
         switched.append(time.time())
         storm.fault(payment_5xx=False)
 
-    timer = threading.Timer(16, heal)
+    timer = threading.Timer(15, heal)
     timer.start()
     try:
-        code, report = _load_test(storm, tmp_path, seconds=36)
+        code, report = _load_test(storm, tmp_path, seconds=32)
     finally:
         timer.cancel()
     assert code == 1, report
@@ -163,20 +158,20 @@ def test_healthy_load_passes_then_lock_leak_and_slow_queue_fail_their_own_slos(
 
 
 def test_an_app_killed_half_way_fails_the_gate_naming_the_gap(tmp_path: Path) -> None:
-    """The simulator is killed 7s into a 16s run; Locust, told to exit 0 on request errors
+    """The simulator is killed 5s into a 12s run; Locust, told to exit 0 on request errors
     as the README's CI example does, exits 0. Every SLO on that target fails, the gap named
     with its target and times."""
     require_tool("prometheus")
     with stack.running(tmp_path) as running:
         run = subprocess.Popen(
-            [sys.executable, "-m", "slo_compiler", *_load_command(running, 16)],
+            [sys.executable, "-m", "slo_compiler", *_load_command(running, 12)],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        time.sleep(7)
+        time.sleep(5)
         killed = time.time()
         os.kill(running.simulator_pid, signal.SIGKILL)
         stdout, stderr = run.communicate(timeout=120)

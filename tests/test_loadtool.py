@@ -142,13 +142,19 @@ def test_hostile_request_names_stay_data() -> None:
     assert ast.literal_eval(data)[2]["requests"] == hostile
 
 
-def test_committed_locust_module_is_what_the_command_writes(tmp_path: Path) -> None:
-    out = tmp_path / "slo_thresholds.py"
+MODULES = [("locust", "slo_thresholds.py"), ("k6", "slo_thresholds.js")]
+
+
+@pytest.mark.parametrize(("tool", "name"), MODULES)
+def test_the_committed_modules_are_what_the_command_writes(
+    tmp_path: Path, tool: str, name: str
+) -> None:
+    out = tmp_path / name
     result = cli(
         "loadtest",
         "thresholds",
         "--tool",
-        "locust",
+        tool,
         "--slos",
         "loadtest/slos",
         "--out",
@@ -156,9 +162,9 @@ def test_committed_locust_module_is_what_the_command_writes(tmp_path: Path) -> N
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
-    assert out.read_text() == (ROOT / "loadtest/slo_thresholds.py").read_text(), (
-        "regenerate: slo-compiler loadtest thresholds --tool locust --slos loadtest/slos "
-        "--out loadtest/slo_thresholds.py"
+    assert out.read_text() == (ROOT / "loadtest" / name).read_text(), (
+        f"regenerate: slo-compiler loadtest thresholds --tool {tool} --slos loadtest/slos "
+        f"--out loadtest/{name}"
     )
 
 
@@ -383,23 +389,3 @@ def test_k6_runs_the_example_script_with_the_generated_thresholds(tmp_path: Path
         assert result.returncode == code, (faults, result.stdout[-3000:], result.stderr[-3000:])
         if code:
             assert "payment process" in result.stdout + result.stderr
-
-
-def test_the_committed_k6_module_is_current(tmp_path: Path) -> None:
-    out = tmp_path / "slo_thresholds.js"
-    result = cli(
-        "loadtest",
-        "thresholds",
-        "--tool",
-        "k6",
-        "--slos",
-        "loadtest/slos",
-        "--out",
-        str(out),
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    assert out.read_text() == (ROOT / "loadtest/slo_thresholds.js").read_text(), (
-        "regenerate: slo-compiler loadtest thresholds --tool k6 --slos loadtest/slos "
-        "--out loadtest/slo_thresholds.js"
-    )
