@@ -176,7 +176,7 @@ def profile(count: int, work: Path) -> str:
     as the writer reads it, without writing)."""
     sys.path.insert(0, str(ROOT))
     from slo_compiler.compiler import compile_sources
-    from slo_compiler.sources import discover
+    from slo_compiler.source.files import discover
 
     write_slos(work / "slos", count)
     sources = discover(str(work / "slos"))

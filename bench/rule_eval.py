@@ -52,7 +52,7 @@ ERRORS = f'http_server_requests_seconds_count{{{JOB},status=~"5.."}}'
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from slo_compiler.durations import parse_duration  # noqa: E402
+from slo_compiler.rules.durations import parse_duration  # noqa: E402
 
 SLOTH_OUT = ROOT.parent / "shared/fixtures/sloth/out/getting-started.yml"
 SLOTH_SLI = (

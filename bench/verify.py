@@ -23,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import stack
 
-from slo_compiler.compiler import Source, compile_sources
-from slo_compiler.config import DEFAULT
+from slo_compiler.compiler import compile_sources
 from slo_compiler.live.client import Client
 from slo_compiler.live.verify import Options, verify
+from slo_compiler.source.config import DEFAULT
+from slo_compiler.source.files import Source
 
 STEP, SAMPLES, INSTANCES = 15, 160, 10
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from slo_compiler.compiler import Result, Source, compile_sources
+from slo_compiler.compiler import Result, compile_sources
 from slo_compiler.diagnostics import CompileError, Diagnostic
-from slo_compiler.output import walk
+from slo_compiler.source.files import Source
+from slo_compiler.write.files import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 

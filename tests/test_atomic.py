@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli, compile_many, read_tree, run_patched
 
-from slo_compiler import output
-from slo_compiler.output import write_tree
+from slo_compiler.write import files as output
+from slo_compiler.write.files import write_tree
 
 FAILING_RENDER = """
 import sys
@@ -24,20 +24,20 @@ def broken(plans, config, inputs):
 
 # The last target to run fails, after every other one has rendered its files.
 targets.TARGETS["kubernetes"] = targets.Target(broken)
-from slo_compiler.cli import main
+from slo_compiler.cli.compiling import main
 main(["compile"])
 """
 
 
 FAILING_TESTS_RENDER = """
-import slo_compiler.targets.promtool_tests as tests
+import slo_compiler.targets.promtool.tests as tests
 
 def broken(plan, alerts_apart):
     raise RuntimeError("a test render failing on purpose in " + plan.stem)
 
 # The generated tests render while the tree is written, in worker processes.
 tests._rendered = broken
-from slo_compiler.cli import main
+from slo_compiler.cli.compiling import main
 main(["compile"])
 """
 
@@ -70,12 +70,12 @@ def test_reading_a_tree_with_helpers_gives_every_file_once() -> None:
     """Tree.read with helper processes (the writer's; on a machine with more than one
     core) against reading each file in this process, in path order."""
     from slo_compiler.compiler import compile_sources
-    from slo_compiler.sources import discover
-    from slo_compiler.tree import helpers
+    from slo_compiler.source.files import discover
+    from slo_compiler.write.helpers import helpers
 
-    with helpers():
+    with helpers() as renderer:
         files = compile_sources(discover(str(ROOT / "slos"))).files
-        read = list(files.read())
+        read = list(files.read(renderer))
     assert len(read) == len(files) and dict(read) == dict(files.items())
     # Helpers hand back whole SLO files: not in path order (unless there is one core).
     assert [path for path, _ in read] != sorted(files) or len(os.sched_getaffinity(0)) < 2

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from slo_compiler import burnrate
-from slo_compiler.burnrate import (
+from slo_compiler.rules import burnrate
+from slo_compiler.rules.burnrate import (
     TierOverride,
     WindowError,
     decimal_str,
@@ -16,7 +16,7 @@ from slo_compiler.burnrate import (
     plan_tiers,
     to_decimal,
 )
-from slo_compiler.durations import format_duration, parse_duration
+from slo_compiler.rules.durations import format_duration, parse_duration
 
 D30 = parse_duration("30d")
 D28 = parse_duration("28d")

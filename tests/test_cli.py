@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import ROOT, cli, read_tree
 
-from slo_compiler.schema import schema_files
+from slo_compiler.write.schemas import schema_files
 
 FIVE_MISTAKES = """\
 apiVersion: slo-compiler/v1

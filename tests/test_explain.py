@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from conftest import ROOT, VALID, compile_texts
 
-from slo_compiler import explain
-from slo_compiler.durations import parse_duration
+from slo_compiler.rules import explain
+from slo_compiler.rules.durations import parse_duration
 
 
 def run_explain(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,13 +15,13 @@ import pytest
 import yaml
 from conftest import ROOT, compile_texts, run
 
-from slo_compiler.burnrate import SLICE, detection, is_recorded
 from slo_compiler.compiler import compile_sources
-from slo_compiler.durations import parse_duration
-from slo_compiler.ir import SloPlan, SourcePlan
-from slo_compiler.simulate import Clock, GroupModel, Traffic
-from slo_compiler.sources import discover
-from slo_compiler.targets import promtool_tests
+from slo_compiler.rules.burnrate import SLICE, detection, is_recorded
+from slo_compiler.rules.durations import parse_duration
+from slo_compiler.rules.ir import SloPlan, SourcePlan
+from slo_compiler.source.files import discover
+from slo_compiler.targets.promtool import tests as promtool_tests
+from slo_compiler.targets.promtool.simulate import Clock, GroupModel, Traffic
 
 GENERATED_TESTS = sorted((ROOT / "generated/prometheus/tests").glob("*.test.yaml"))
 EXAMPLES = compile_sources(discover(str(ROOT / "slos"))).plans
@@ -214,7 +214,7 @@ def test_grouped_slo_with_a_single_allowed_value_still_gets_tests() -> None:
 
 
 def test_annotation_rendering_matches_prometheus_for_the_supported_actions() -> None:
-    from slo_compiler.templates import render
+    from slo_compiler.rules.templates import render
 
     text = (
         'uri={{ $labels.uri }} {{$value|printf "%.1f"}}x {{ $value | printf "%.3f" }} '
@@ -226,8 +226,8 @@ def test_annotation_rendering_matches_prometheus_for_the_supported_actions() -> 
 def test_firing_state_equals_an_evaluation_by_evaluation_state_machine() -> None:
     """is_firing bisects instead of walking every evaluation; on the traffic shapes the
     tests use (step up, steady, burn then recovery) it must agree with the walk."""
-    from slo_compiler.burnrate import plan_tiers
-    from slo_compiler.simulate import is_firing
+    from slo_compiler.rules.burnrate import plan_tiers
+    from slo_compiler.targets.promtool.simulate import is_firing
 
     rng = random.Random(3)
     tiers = plan_tiers(parse_duration("7d"))

@@ -15,11 +15,11 @@ import yaml
 from conftest import ROOT, VALID, source
 from jsonschema import Draft202012Validator
 
-from slo_compiler import credentials
-from slo_compiler.compiler import Source, compile_sources
+from slo_compiler.compiler import compile_sources
 from slo_compiler.diagnostics import Code, CompileError
-from slo_compiler.durations import parse_duration
-from slo_compiler.sources import discover
+from slo_compiler.rules.durations import parse_duration
+from slo_compiler.source import credentials
+from slo_compiler.source.files import Source, discover
 
 GENERATED = ROOT / "generated"
 SCHEMAS = {

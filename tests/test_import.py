@@ -14,8 +14,8 @@ from conftest import ROOT, cli, run
 
 from slo_compiler.compiler import compile_sources
 from slo_compiler.diagnostics import Code
-from slo_compiler.promql import parse_selector
-from slo_compiler.sources import discover
+from slo_compiler.rules.promql import parse_selector
+from slo_compiler.source.files import discover
 
 CORPUS = ROOT / "tests/import"
 EXPECTED = CORPUS / "expected"
@@ -140,7 +140,7 @@ _SLOTH_CONDITION = re.compile(
 
 
 def _seconds(window: str) -> int:
-    from slo_compiler.durations import parse_duration
+    from slo_compiler.rules.durations import parse_duration
 
     return parse_duration(window)
 

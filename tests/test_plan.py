@@ -5,7 +5,7 @@ from __future__ import annotations
 import promql_parser
 from conftest import VALID, compile_texts, errors_of
 
-from slo_compiler.ir import AlertRule, RecordingRule
+from slo_compiler.rules.ir import AlertRule, RecordingRule
 
 LATENCY = """\
 apiVersion: slo-compiler/v1

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slo_compiler.diagnostics import Code
-from slo_compiler.promql import (
+from slo_compiler.rules.promql import (
     Matcher,
     PromQLError,
     Selector,
@@ -148,7 +148,7 @@ def test_any_label_value_in_an_slo_file_survives_into_rules_and_selectors(value:
 def test_yaml_11_line_breaks_survive_both_emitters(value: str) -> None:
     import yaml
 
-    from slo_compiler import render
+    from slo_compiler.write import text as render
 
     for base in (yaml.SafeDumper, yaml.CSafeDumper):
 

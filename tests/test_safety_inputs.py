@@ -13,8 +13,8 @@ import pytest
 from conftest import cli, compile_texts, errors_of
 from test_grafana import compile_with_config, config_errors
 
-from slo_compiler import credentials
 from slo_compiler.diagnostics import Code, printable
+from slo_compiler.source import credentials
 
 RATIO = "    sli: {{ratio: {{errors: '{errors}', total: '{total}'}}}}\n"
 HEAD = "apiVersion: slo-compiler/v1\nservice: svc\nslos:\n  - name: a\n    objective: 99\n"

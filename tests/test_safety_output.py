@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli, compile_many, read_tree, run_patched
 
-from slo_compiler.cache import folder_digest
-from slo_compiler.outdir import MANIFEST
+from slo_compiler.write.folder import MANIFEST
+from slo_compiler.write.record import folder_digest
 
 # Root ignores file permissions; these drop the two capabilities that let it, so that a
 # folder with mode 000 is as unreadable to the compiler as to any user.
@@ -237,8 +237,8 @@ def test_sigterm_is_handled_like_sigint(repo: Path) -> None:
 
 LATE_SIGNAL = """
 import os, signal, sys
-from slo_compiler import output
-from slo_compiler.cli import main
+from slo_compiler.write import files as output
+from slo_compiler.cli.compiling import main
 
 real = output._swap
 
@@ -263,8 +263,8 @@ def test_ctrl_c_during_the_swap_reports_the_complete_new_tree(repo: Path) -> Non
 
 AFTER_THE_WRITE = """
 import os, signal
-from slo_compiler import cache
-from slo_compiler.cli import main
+from slo_compiler.write import record as cache
+from slo_compiler.cli.compiling import main
 
 real = cache.remember
 

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compiler import Source, compile_sources
+from ..compiler import compile_sources
 from ..diagnostics import Code, CompileError, Diagnostic
-from ..model import API_VERSION
-from ..render import TOOL, yaml_text
-from ..yamlpos import Document, load_all
+from ..source.files import Source
+from ..source.model import API_VERSION
+from ..source.yamlpos import Document, load_all
+from ..write.text import TOOL, yaml_text
 from . import openslo, pyrra, sloth
 from .base import Findings, Imported
 

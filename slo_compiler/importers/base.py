@@ -16,11 +16,11 @@ from typing import Any
 import promql_parser
 
 from ..diagnostics import Code, Diagnostic, excerpt
-from ..durations import parse_duration
-from ..model import ALERT_NAME_PATTERN, LABEL_NAME_PATTERN, NAME_PATTERN, RESERVED_LABEL
-from ..promql import PromQLError, Selector, parse_selector
-from ..sli import WINDOW_PLACEHOLDER
-from ..yamlpos import Document, Path
+from ..rules.durations import parse_duration
+from ..rules.promql import PromQLError, Selector, parse_selector
+from ..rules.sli import WINDOW_PLACEHOLDER
+from ..source.model import ALERT_NAME_PATTERN, LABEL_NAME_PATTERN, NAME_PATTERN, RESERVED_LABEL
+from ..source.yamlpos import Document, Path
 
 _NAME = re.compile(NAME_PATTERN)
 _LABEL = re.compile(LABEL_NAME_PATTERN)

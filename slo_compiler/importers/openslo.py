@@ -24,9 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic
-from ..durations import format_duration as dur
-from ..durations import parse_duration
-from ..yamlpos import Document, Path
+from ..rules.durations import format_duration as dur
+from ..rules.durations import parse_duration
+from ..source.yamlpos import Document, Path
 from .base import (
     Findings,
     Imported,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Code
-from ..yamlpos import Document, Path
+from ..source.yamlpos import Document, Path
 from .base import (
     Findings,
     Imported,

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ir import SloPlan
-from ..sli import EventSli
+from ..rules.ir import SloPlan
+from ..rules.sli import EventSli
 from .client import Client, Labels
 from .coverage import Gap, coverage
 from .queries import Window, events, replay

@@ -31,7 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ..durations import format_duration
+from ..rules.durations import format_duration
 
 T = TypeVar("T")
 Labels = dict[str, str]

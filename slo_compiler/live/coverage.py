@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..promql import Matcher, Selector, regex_literal
+from ..rules.promql import Matcher, Selector, regex_literal
 from .client import Client, Labels
 from .replay import chunks
 

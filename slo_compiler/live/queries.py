@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..burnrate import Tier, decimal_str
-from ..ir import SloPlan
-from ..plan import ExprBuilder
-from ..sli import EventSli
+from ..rules.burnrate import Tier, decimal_str
+from ..rules.ir import SloPlan
+from ..rules.plan import ExprBuilder
+from ..rules.sli import EventSli
 from .client import Client, Labels, Samples
 from .replay import Episode, chunks, episodes, grid
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ..durations import parse_duration
+from ..rules.durations import parse_duration
 
 _RELATIVE = re.compile(r"^now(?:-(?P<ago>.+))?$")
 

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..burnrate import Tier, decimal_str
-from ..durations import format_duration
-from ..ir import AlertRule, SloPlan
-from ..plan import TOTAL_RATE
-from ..promql import series
-from ..sli import EventSli
+from ..rules.burnrate import Tier, decimal_str
+from ..rules.durations import format_duration
+from ..rules.ir import AlertRule, SloPlan
+from ..rules.plan import TOTAL_RATE
+from ..rules.promql import series
+from ..rules.sli import EventSli
 from .client import Client, Labels
 from .coverage import Gap, coverage
 from .queries import Key, Window, burn, events, group_key, has_series, over_window, replay

@@ -1,15 +1,16 @@
 """Output targets. Each is a module with `render(plans, config, inputs) -> Output` (inputs:
 the files of the targets it needs); adding one means writing that module and naming it
-here, nothing else."""
+here, nothing else. `select` decides which a compile renders."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..config import Config
-from ..ir import Origin, SourcePlan
-from ..tree import Content, Tree
+from ..diagnostics import Code, Diagnostic
+from ..rules.ir import Origin, SourcePlan
+from ..source.config import CONFIG_FILE, Config
+from ..write.tree import Content, Tree
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,8 @@ class Target:
 
 
 def _registry() -> dict[str, Target]:
-    from . import (
-        grafana_alerting,
-        grafana_dashboards,
-        kubernetes,
-        prometheus,
-        prometheus_operator,
-        promtool_tests,
-    )
+    from . import grafana_alerting, grafana_dashboards, kubernetes, prometheus, prometheus_operator
+    from .promtool import tests as promtool_tests
 
     return {
         "prometheus": Target(prometheus.render),
@@ -89,3 +84,32 @@ def render_targets(
 # What `compile` writes without --target: the operator's PrometheusRule objects are for
 # clusters that run the Prometheus Operator, an option (`--target prometheus-operator`).
 DEFAULT_TARGETS = tuple(name for name in TARGETS if name != "prometheus-operator")
+
+
+def select(
+    requested: Iterable[str], config: Config, config_path: str | None
+) -> tuple[list[str], list[Diagnostic]]:
+    """The targets a compile renders: DEFAULT_TARGETS without any requested, less the
+    Kubernetes Component unless the config has a kubernetes section (it patches a
+    particular cluster's manifests); a `+name` adds a target to those defaults. Asking for
+    the Component without that section is a problem at the config."""
+    wants_kubernetes = "kubernetes" in config.model_fields_set
+    names = list(requested)
+    added = [t[1:] for t in names if t.startswith("+")]
+    if not names or added:
+        defaults = [t for t in DEFAULT_TARGETS if t != "kubernetes" or wants_kubernetes]
+        names = [t for t in names if not t.startswith("+")]
+        names = list(dict.fromkeys([*defaults, *names, *added]))
+    problems = []
+    if "kubernetes" in names and not wants_kubernetes:
+        problems.append(
+            Diagnostic(
+                config_path or CONFIG_FILE,
+                1,
+                1,
+                Code.MISSING_FIELD,
+                "the kubernetes target patches a cluster's manifests and needs a kubernetes "
+                "section in the config (`kubernetes: {}` takes the ticketing platform's)",
+            )
+        )
+    return names, problems

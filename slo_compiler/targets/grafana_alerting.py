@@ -23,15 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Config, Receiver
-from ..credentials import REFERENCE
-from ..durations import format_duration
-from ..ir import AlertRule, SloPlan, SourcePlan
-from ..render import yaml_file
-from ..templates import to_grafana
-from ..tree import Deferred
+from ..rules.durations import format_duration
+from ..rules.ids import dashboard_uid, folder, panel_id, uid
+from ..rules.ir import AlertRule, SloPlan, SourcePlan
+from ..rules.templates import to_grafana
+from ..source.config import Config, Receiver
+from ..source.credentials import REFERENCE
+from ..write.text import yaml_file
+from ..write.tree import Deferred
 from . import Expression, Files, Output
-from .grafana_ids import dashboard_uid, folder, panel_id, uid
 
 FOLDER = "grafana/alerting"
 EXPRESSION_DATASOURCE = "__expr__"

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..burnrate import BASE_RATE_WINDOW, decimal_str
-from ..config import Config
-from ..durations import format_duration
-from ..ir import SloPlan, SourcePlan
-from ..plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
-from ..promql import Matcher, series
-from ..render import TOOL, header_line, json_text, yaml_file
-from ..tree import Deferred
+from ..rules.burnrate import BASE_RATE_WINDOW, decimal_str
+from ..rules.durations import format_duration
+from ..rules.ids import dashboard_uid, panel_id
+from ..rules.ir import SloPlan, SourcePlan
+from ..rules.plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
+from ..rules.promql import Matcher, series
+from ..source.config import Config
+from ..write.text import TOOL, header_line, json_text, yaml_file
+from ..write.tree import Deferred
 from . import Expression, Files, Output
-from .grafana_ids import dashboard_uid, panel_id
 
 # What every panel and query names: the dashboard's datasource variable.
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

@@ -31,11 +31,11 @@ import hashlib
 import math
 from typing import Any
 
-from ..config import Config
-from ..credentials import env_names
-from ..durations import format_duration, parse_duration
-from ..ir import SourcePlan
-from ..render import header, yaml_file, yaml_text
+from ..rules.durations import format_duration, parse_duration
+from ..rules.ir import SourcePlan
+from ..source.config import Config
+from ..source.credentials import env_names
+from ..write.text import header, yaml_file, yaml_text
 from . import Files, Output
 
 FOLDER = "k8s/kind"

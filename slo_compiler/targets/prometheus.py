@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import Config
-from ..durations import format_duration
-from ..ir import AlertRule, RecordingRule, Rule, SourcePlan
-from ..render import yaml_file
-from ..tree import Deferred
+from ..rules.durations import format_duration
+from ..rules.ir import AlertRule, RecordingRule, Rule, SourcePlan
+from ..source.config import Config
+from ..write.text import yaml_file
+from ..write.tree import Deferred
 from . import Files, Output
 
 FOLDER = "prometheus"

@@ -1,0 +1,223 @@
+"""Command line: a thin shell around the compiler. Exit 0 ok, 1 bad SLO files or drift,
+2 usage error. Bad input never produces a traceback, only positioned diagnostics."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from ..diagnostics import Code, CompileError, Diagnostic, first_few
+from ..rules import explain as explain_doc
+from ..write import folder as outdir
+from ..write import record as cache
+from ..write import summary
+from ..write.files import Interrupted, diff, raise_interrupted, strays, walk, write_tree
+from ..write.helpers import Helpers, helpers
+from ..write.schemas import schema_files
+from . import (
+    OUT_HELP,
+    cli,
+    compile_inputs,
+    fail,
+    inputs,
+    read_inputs,
+    say,
+    select_slos,
+    targets_option,
+    verbose,
+    verbosity,
+)
+from . import backtest as cli_backtest
+from . import gate as cli_live
+from . import importing as cli_import
+
+# The Prometheus and import commands register on the same group (imported for that effect).
+__all__ = ["cli", "cli_backtest", "cli_import", "cli_live", "main"]
+_SHOWN = 5  # removed files named in the summary
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """The `slo-compiler` command. SIGINT and SIGTERM (what CI sends on cancel) stop it
+    with a one-line message and exit 128+signal, never a traceback; `write_tree` holds
+    them while it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, raise_interrupted)
+    try:
+        cli.main(args=args, prog_name="slo-compiler")
+    except Interrupted as stop:
+        click.echo(
+            f"slo-compiler: interrupted ({signal.Signals(stop.signum).name}); nothing was changed.",
+            err=True,
+        )
+        sys.exit(128 + stop.signum)
+    finally:
+        # The run is over, its status decided: Python gives signals back their default
+        # action while it shuts down, and one arriving then would kill a finished run.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+@cli.command()
+@verbosity
+@inputs
+@click.option("--out", default="generated", show_default=True, help=OUT_HELP)
+@targets_option
+def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
+    """Compile SLO files into OUT.
+
+    Nothing is written unless every file is valid; the new tree replaces the old one in a
+    single rename, and files of deleted SLOs disappear with it.
+    """
+    with helpers() as renderer:
+        _compile(slos, config, out, targets, renderer)
+
+
+def _compile(
+    slos: str, config: str | None, out: str, targets: tuple[str, ...], renderer: Helpers | None
+) -> None:
+    read = read_inputs(slos, config)
+    try:
+        real = outdir.prepare(out, slos, read.config and read.config.path)
+    except CompileError as err:
+        fail(err)
+    result = compile_inputs(read, targets)
+    for name in outdir.sweep(real):
+        click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
+    try:
+        changes = write_tree(real, result.files, hold=True, renderer=renderer)
+    except OSError as err:
+        what = f"{err.filename}: {err.strerror}" if err.strerror else str(err)
+        fail(
+            CompileError([Diagnostic(out, 1, 1, Code.OUTPUT_WRITE, f"cannot write: {what}")]),
+            "nothing was changed." if err.strerror else "remove what is left by hand.",
+        )
+    cache.remember(real, read.digest(targets), changes.tree)
+    say(summary.line(result, out, changes))
+    if verbose():
+        for entry in changes.summary():
+            say(entry)
+    elif changes.removed:
+        say(f"removed: {first_few(changes.removed, _SHOWN)}")
+    if changes.signals:
+        name = signal.Signals(changes.signals[0]).name
+        click.echo(f"{name} came after the new tree was written; {out}/ is complete.", err=True)
+
+
+def _same_flags(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> str:
+    """The options `check` was given, as `compile` takes them, for its hint."""
+    flags = [("--slos", slos)] if slos != "slos" else []
+    flags += [("--config", config)] if config is not None else []
+    flags += [("--out", out)] if out != "generated" else []
+    flags += [("--target", t) for t in targets]
+    return "".join(f" {name} {shlex.quote(value)}" for name, value in flags)
+
+
+@cli.command()
+@verbosity
+@inputs
+def validate(slos: str, config: str | None) -> None:
+    """Check SLO files and the config without writing anything (exit 1 on any problem)."""
+    result = compile_inputs(read_inputs(slos, config))
+    say(f"{result.stats.slos} SLOs OK")
+
+
+@cli.command()
+@verbosity
+@inputs
+@click.option("--out", default="generated", show_default=True, help=OUT_HELP)
+@targets_option
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Always compile and compare in full (the default when CI=true).",
+)
+def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], strict: bool) -> None:
+    """Exit 1 if OUT is not exactly what compiling SLOS produces (for CI).
+
+    Prints which files would be added (+), changed (~) or removed (-); symlinks, special
+    files and empty folders in OUT count as drift. Locally, when the inputs and OUT are
+    byte for byte those of the last `compile` into OUT, that is the answer and nothing is
+    compiled; in CI (CI=true) and with --strict that record is not trusted.
+    """
+    read = read_inputs(slos, config)
+    inputs = read.digest(targets)
+    trusted = not strict and os.environ.get("CI") != "true"
+    if trusted and not strays(Path(out)) and cache.unchanged(Path(out), inputs):
+        count = sum(1 for _ in walk(Path(out)))
+        say(f"{out}/ is up to date ({count} files; inputs unchanged).")
+        return
+    with helpers() as renderer:
+        result = compile_inputs(read, targets)
+        changes = diff(Path(out), result.files, renderer)
+    if changes:
+        for line in changes.summary():
+            click.echo(line)
+        again = _same_flags(slos=slos, config=config, out=out, targets=targets)
+        click.echo(
+            f"{out}/ is out of date: run `slo-compiler compile{again}` and commit the result.",
+            err=True,
+        )
+        sys.exit(1)
+    cache.remember(Path(out), inputs, changes.tree)
+    say(f"{out}/ is up to date ({result.stats.files} files).")
+
+
+@cli.command()
+@click.argument("slo", nargs=-1)
+@inputs
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table per SLO, or one JSON document.",
+)
+def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> None:
+    """Show, per SLO and tier, the windows, burn factor, error-ratio threshold and `for`,
+    the share of the budget spent when the tier detects, and how long it takes to fire on
+    a total outage and on burns of 2x, 10x and 100x the sustainable rate.
+
+    SLO selects SLOs by NAME, SERVICE/NAME, or SERVICE for all of a service's (default:
+    all).
+    """
+    result = compile_inputs(read_inputs(slos, config), ("prometheus",))
+    plans = [s for p in result.plans for s in p.slos]
+    if slo:
+        plans = select_slos(plans, slo)
+    if fmt == "json":
+        click.echo(json.dumps(explain_doc.document(plans, result.config.rule_interval), indent=2))
+    else:
+        click.echo(explain_doc.text(plans, result.config.rule_interval), nl=False)
+
+
+@cli.command()
+@verbosity
+@click.option(
+    "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
+)
+def schema(out: str) -> None:
+    """Write the JSON Schemas of the SLO file format and of the config file
+    (slo.schema.json, config.schema.json), for editors and other tools.
+
+    Editors use them through a modeline at the top of an SLO file:
+
+    \b
+    # yaml-language-server: $schema=../schemas/slo.schema.json
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in schema_files().items():
+        path = folder / name
+        if path.is_file() and path.read_bytes() == data:
+            say(f"unchanged {path}")
+            continue
+        path.write_bytes(data)
+        say(f"wrote {path}")

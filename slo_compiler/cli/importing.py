@@ -1,0 +1,112 @@
+"""`slo-compiler import FORMAT FILE|DIR...`: the edge of the importers (slo_compiler/importers):
+read the inputs, print every finding, and write one SLO file per service, each atomically.
+
+The output folder is the user's SLO folder, not ours: a file already there is replaced
+only with --force (the same bytes again are no change, so a second run is a no-op), and
+nothing else in the folder is touched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import importers
+from ..diagnostics import Code, CompileError, Diagnostic
+from ..source.files import discover, read_file
+from ..write.files import write_file
+from . import cli, say, verbosity
+
+# Other tools' specs are YAML, or the JSON a Kubernetes export writes.
+SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
+    """(path, bytes) of each file named and each spec file under each folder named, read
+    as SLO files are (sources.py: no FIFO, no symlink out of a folder, the size limit),
+    in a stable order; every unreadable one is reported."""
+    out: list[tuple[str, bytes]] = []
+    problems: list[Diagnostic] = []
+    for given in paths:
+        if Path(given).is_dir():
+            try:
+                out += [(s.path, s.data) for s in discover(given, SUFFIXES)]
+            except CompileError as err:
+                problems += err.diagnostics
+            continue
+        data, problem = read_file(given)
+        if problem is not None:
+            problems.append(problem)
+        else:
+            out.append((given, data or b""))
+    return out, problems
+
+
+@cli.command("import")
+@verbosity
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(importers.FORMATS)))
+@click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
+@click.option("--out", default="slos", show_default=True, help="Folder the SLO files go to.")
+@click.option("--force", is_flag=True, help="Replace SLO files that exist with other content.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (nothing is written).")
+@click.option(
+    "--service",
+    default=None,
+    help="Service of every imported SLO (Pyrra has none: default, each SLO's namespace).",
+)
+def import_(
+    fmt: str, paths: tuple[str, ...], out: str, force: bool, strict: bool, service: str | None
+) -> None:
+    """Turn Sloth, OpenSLO or Pyrra specs into SLO files, one per service.
+
+    Whatever cannot be carried over exactly is a warning (path:line:col: warning[I00x])
+    naming the field and what was done instead; an SLO that cannot be written at all is an
+    error. Exit 1 on errors (and on warnings with --strict); then nothing is written."""
+    inputs, unreadable = _inputs(paths)
+    result = importers.run(fmt, inputs, service)
+    folder = Path(out)
+    problems = unreadable + result.diagnostics
+    existing = {}
+    for name, data in result.files.items():
+        target = folder / name
+        if target.is_file():
+            existing[name] = target.read_bytes() == data
+            if not existing[name] and not force:
+                problems.append(
+                    Diagnostic(
+                        str(target),
+                        1,
+                        1,
+                        Code.IMPORT_EXISTS,
+                        "exists and differs from what the import makes of it: --force "
+                        "replaces it, or import elsewhere with --out and merge by hand",
+                    )
+                )
+        elif target.exists():
+            problems.append(
+                Diagnostic(str(target), 1, 1, Code.IMPORT_EXISTS, "exists and is not a file")
+            )
+    for diagnostic in sorted(problems):
+        click.echo(str(diagnostic), err=True)
+    errors = [d for d in problems if d.level == "error" or strict]
+    warnings = len(problems) - len([d for d in problems if d.level == "error"])
+    if errors or not result.files:
+        count = len(errors)
+        reason = f"{count} error{'s' if count != 1 else ''}" if errors else "no SLO found"
+        click.echo(f"{reason}; nothing was written.", err=True)
+        sys.exit(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for name, data in result.files.items():
+        if existing.get(name) is True:
+            lines.append(f"{name} (unchanged)")
+            continue
+        write_file(folder / name, data)
+        lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
+    noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+    say(
+        f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
+        f"file{'s' if len(inputs) != 1 else ''} -> {out}/: {', '.join(lines)}{noted}"
+    )

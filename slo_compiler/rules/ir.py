@@ -1,0 +1,95 @@
+"""The rule IR: what planning decides and every target renders.
+
+Targets (Prometheus rule files, promtool tests, Grafana, Kubernetes) read these objects and
+never recompute windows, thresholds or expressions, so two targets cannot disagree about
+when an SLO alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..source.model import LoadTest
+from .burnrate import DEFAULT_SCRAPE_INTERVAL, Tier
+from .sli import SliQuery
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where in the sources a generated expression comes from, for error messages."""
+
+    path: str
+    line: int
+    col: int
+    field: str
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+    labels: Labels
+    origin: Origin
+    # None: with the SLO's alerts, at every rule evaluation. Else the seconds between
+    # evaluations of the SLO's slow group (slices, the windows summed from them, the
+    # period), which no alert reads more often than it changes.
+    every: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    alert: str
+    expr: str
+    for_: int
+    labels: Labels
+    annotations: Labels
+    origin: Origin
+    # The alert as a conjunction of `expression > threshold`, for engines that evaluate
+    # queries and thresholds apart (Grafana): the burn rate over each window and the
+    # factor; for the SLI-missing alert, absent(...) and 0.
+    conditions: tuple[tuple[str, str], ...] = ()
+    tier: Tier | None = None  # None for the SLI-missing alert
+
+
+Rule = RecordingRule | AlertRule
+
+
+@dataclass(frozen=True)
+class SloPlan:
+    """Everything decided about one SLO."""
+
+    service: str
+    name: str
+    description: str
+    objective: Decimal  # percent
+    budget: Decimal  # allowed error ratio
+    period: int  # seconds
+    tiers: tuple[Tier, ...]
+    windows: tuple[int, ...]
+    group_by: tuple[str, ...]
+    query: SliQuery  # the resolved SLI, for targets that synthesise its input series
+    series_labels: Labels  # slo, slo_service and user labels on every recorded series
+    alert_name: str
+    group_name: str
+    rules: tuple[Rule, ...]
+    # As written (loadtool.py derives the default); not part of the plan's identity.
+    loadtest: LoadTest | None = field(default=None, hash=False, compare=False)
+    # The file's scrape interval (seconds): what the live checks expect between samples.
+    scrape_interval: int = field(default=DEFAULT_SCRAPE_INTERVAL, hash=False, compare=False)
+
+    @property
+    def selector_labels(self) -> dict[str, str]:
+        """Labels that pick this SLO's recorded series out of all SLOs'."""
+        return {"slo": self.name, "slo_service": self.service}
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """One SLO file and what it compiles to."""
+
+    source: str  # display path, e.g. slos/payment-service.yaml
+    stem: str  # output name without extension, e.g. payment-service
+    slos: tuple[SloPlan, ...] = field(default_factory=tuple)

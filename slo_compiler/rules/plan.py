@@ -1,0 +1,337 @@
+"""Planning: a checked SLO -> its recording rules, metadata series and alerts (the IR).
+
+Pure: no I/O, and the same input always gives the same rules in the same order. Rules of
+one SLO are in dependency order, because Prometheus evaluates a group's rules one after
+another at the same timestamp: the windows and alerts see the base rates recorded a
+moment earlier, never a stale interval. Rules with an interval (`every`) form the SLO's
+slow group, which reads only the counters and itself.
+
+Expressions built here (R = window, G = group_by):
+
+* base rates (event SLIs): `slo:sli_total:rate5m` and `slo:sli_errors:rate5m`
+  (errors absent means no errors, not no data: `... or 0 * <the total just recorded>`);
+* slices: `slo:sli_total:rate4m` and `slo:sli_errors:rate4m`, in a group of their own
+  evaluated every 4m (`burnrate.SLICE`): tiles that cover time once;
+* `slo:sli_error:ratio_rate<R>`: short windows straight from the counters (exact, fastest
+  detection), long windows `sum_over_time` of the slices, in the slices' group
+  (event-weighted, and a 30d window reads 10,800 samples per series every 4m, not 86,400
+  at every evaluation); from the counters `errors / (total > 0) or 0 * <recorded total>`
+  (the window's total read once: where there is no traffic, or no error series, the 5m
+  rate recorded a moment earlier says the SLI exists), from the slices
+  `errors / clamp_min(total, 1e-12)`: no traffic gives 0, never NaN;
+* metadata: objective, error budget, current burn rate, budget remaining over the period
+  (the period's ratio and the budget left every 4m, for raw SLIs too);
+* one alert per tier (both windows must burn), one SLI-missing alert.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..source.model import Slo
+from . import burnrate, templates
+from .burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, is_recorded
+from .durations import format_duration as dur
+from .durations import parse_duration
+from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
+from .promql import Selector, series
+from .sli import EventSli, RawSli, SliQuery
+
+TOTAL_RATE = "slo:sli_total:rate" + dur(BASE_RATE_WINDOW)
+ERRORS_RATE = "slo:sli_errors:rate" + dur(BASE_RATE_WINDOW)
+SLICE_TOTAL = "slo:sli_total:rate" + dur(SLICE)
+SLICE_ERRORS = "slo:sli_errors:rate" + dur(SLICE)
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+CURRENT_BURN = "slo:current_burn_rate:ratio"
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
+# Below any non-zero sum of recorded event rates (at least 1/300 per second).
+RATIO_EPSILON = "1e-12"
+
+
+def ratio_metric(window: int) -> str:
+    return f"slo:sli_error:ratio_rate{dur(window)}"
+
+
+class ExprBuilder:
+    """Expression text for one SLO; holds what every expression of it shares. The live
+    checks (slo_compiler.live) build their raw-counter queries here too, so what they
+    query is by construction what the rules compute."""
+
+    def __init__(self, query: SliQuery, group_by: tuple[str, ...], selector_labels: dict[str, str]):
+        self.query = query
+        self.group_by = group_by
+        self.labels = selector_labels
+        self._recorded: dict[str, str] = {}
+
+    def sum_rate(self, selector: Selector, window: int, func: str = "rate") -> str:
+        """`sum by (…) (rate(selector[window]))`; `func` "increase" counts the events
+        instead (the live checks: MetricsQL's rate divides by the time that had samples,
+        so rate x window overcounts a window that starts before the data; increase does
+        not, in either engine)."""
+        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
+        return f"sum{by}({func}({selector.render()}[{dur(window)}]))"
+
+    def recorded(self, metric: str) -> str:
+        """The selector of one of this SLO's recorded series (each rendered once: an SLO's
+        rules name them two dozen times)."""
+        if metric not in self._recorded:
+            self._recorded[metric] = series(metric, self.labels).render()
+        return self._recorded[metric]
+
+    def sum_recorded(self, metric: str) -> str:
+        """A recorded metric summed to the SLI's groups, labels as a window's sum has
+        them: what `or` can stand in with where a window's own series are missing."""
+        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
+        return f"sum{by}({self.recorded(metric)})"
+
+    @staticmethod
+    def safe_ratio(errors: str, total: str, present: str) -> str:
+        """errors / total, 0 where total is 0 (idle is not an outage), never NaN; and 0
+        where the errors' series are missing (no request has ever failed): wherever
+        `present` (the total, or a cheaper series of the same groups) has a value."""
+        return f"{errors}\n/ ({total} > 0)\nor 0 * {present}"
+
+    @staticmethod
+    def recorded_ratio(errors: str, total: str) -> str:
+        """errors / total over the recorded event rates, reading each once. The recorded
+        errors exist wherever the total does, and a total is either 0 (then so are the
+        errors: 0 / epsilon is 0, not NaN) or at least one event per base window, far
+        above epsilon. The safe_ratio form reads the total twice, a third of the cost of
+        the long windows (bench/RESULTS.md)."""
+        return f"{errors}\n/ clamp_min({total}, {RATIO_EPSILON})"
+
+    def errors_over(self, sli: EventSli, window: int, func: str = "rate") -> str:
+        total = self.sum_rate(sli.total, window, func)
+        if sli.errors is not None:
+            return self.sum_rate(sli.errors, window, func)
+        assert sli.good is not None
+        # Good events absent while total is not means every event was bad.
+        good = self.sum_rate(sli.good, window, func)
+        return f"clamp_min({total} - ({good} or 0 * {total}), 0)"
+
+    def ratio(self, window: int) -> str:
+        if isinstance(self.query, RawSli):
+            return self.query.at(dur(window))
+        if window == BASE_RATE_WINDOW:
+            return self.recorded_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))
+        if is_recorded(window):
+
+            def over(metric: str) -> str:
+                return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
+
+            return self.recorded_ratio(over(SLICE_ERRORS), over(SLICE_TOTAL))
+        return self.counter_ratio(window, self.sum_recorded(TOTAL_RATE))
+
+    def counter_ratio(self, window: int, present: str | None = None) -> str:
+        """The error ratio over `window` straight from the counters (event SLIs). 0 where
+        `present` has a value and the ratio has none; by default the window's total (the
+        live checks, which cannot assume our rules are loaded)."""
+        assert isinstance(self.query, EventSli)
+        total = self.sum_rate(self.query.total, window)
+        return self.safe_ratio(self.errors_over(self.query, window), total, present or total)
+
+    def _rates(self, total_metric: str, errors_metric: str, window: int) -> list[tuple[str, str]]:
+        """The (total, errors) rate rules over `window`: errors absent are none, where the
+        total recorded just before says the SLI exists."""
+        assert isinstance(self.query, EventSli)
+        total = self.sum_rate(self.query.total, window)
+        errors = self.errors_over(self.query, window)
+        if self.query.errors is not None:
+            errors = f"{errors}\nor 0 * {self.sum_recorded(total_metric)}"
+        return [(total_metric, total), (errors_metric, errors)]
+
+    def base_rates(self) -> list[tuple[str, str]]:
+        if not isinstance(self.query, EventSli):
+            return []
+        return self._rates(TOTAL_RATE, ERRORS_RATE, BASE_RATE_WINDOW)
+
+    def slices(self) -> list[tuple[str, str]]:
+        """The slices the recorded windows are summed from: every event SLI has one, its
+        period (1d to 90d)."""
+        if not isinstance(self.query, EventSli):
+            return []
+        return self._rates(SLICE_TOTAL, SLICE_ERRORS, SLICE)
+
+
+def _annotations(
+    slo: Slo, service: str, tier: Tier, budget: Decimal, links: dict[str, str]
+) -> Labels:
+    group = "".join(f" {g}={{{{ $labels.{g} }}}}" for g in slo.group_by)
+    threshold = tier.threshold(budget)
+    lasts = dur(int(tier.period / tier.factor))
+    summary = (
+        f"{service} {slo.name}{group}: error budget burning "
+        f'{{{{ $value | printf "%.1f" }}}}x the sustainable rate'
+    )
+    what = templates.literal(slo.description or slo.name)
+    description = (
+        f'{what}. Burn rate {{{{ $value | printf "%.1f" }}}}x over the '
+        f"last {dur(tier.long_window)}, and above {decimal_str(tier.factor)}x over the last "
+        f"{dur(tier.short_window)}: more than {decimal_str(threshold * 100)}% of events fail "
+        f"against a budget of {decimal_str(budget * 100)}% (objective "
+        f"{decimal_str(Decimal(100) - budget * 100)}% over {dur(tier.period)}). At "
+        f"{decimal_str(tier.factor)}x the whole {dur(tier.period)} budget lasts {lasts}."
+    )
+    return _merge(
+        {"summary": summary, "description": description},
+        links,
+        getattr(slo.alerting, tier.severity).annotations,
+    )
+
+
+def _links(slo: Slo, dashboard_url: str | None) -> dict[str, str]:
+    """runbook_url, and dashboard_url: the SLO's own, else the generated dashboard's."""
+    links = {
+        "runbook_url": slo.alerting.runbook_url,
+        "dashboard_url": slo.alerting.dashboard_url or dashboard_url,
+    }
+    return {k: v for k, v in links.items() if v}
+
+
+def _tier_labels(slo: Slo, tier: Tier) -> dict[str, str]:
+    options = slo.alerting.tiers.get(tier.name)  # type: ignore[call-overload]
+    return dict(options.labels) if options else {}
+
+
+def _merge(*dicts: dict[str, str]) -> Labels:
+    merged: dict[str, str] = {}
+    for d in dicts:
+        merged.update(d)
+    return tuple(merged.items())
+
+
+def _alert_labels(*dicts: dict[str, str]) -> Labels:
+    """An alert's labels: Prometheus and Grafana expand templates in them, so every value
+    (user text) is written as a literal."""
+    return tuple((k, templates.literal(v)) for k, v in _merge(*dicts))
+
+
+def plan_slo(
+    slo: Slo,
+    *,
+    service: str,
+    file_labels: dict[str, str],
+    query: SliQuery,
+    tiers: list[Tier],
+    origin: Origin,
+    dashboard_url: str | None = None,
+    scrape_interval: int = burnrate.DEFAULT_SCRAPE_INTERVAL,
+) -> SloPlan:
+    """All rules of one SLO, in evaluation order. `dashboard_url` links the alerts to the
+    generated dashboard unless the SLO names its own."""
+    links = _links(slo, dashboard_url)
+    objective = burnrate.to_decimal(slo.objective)
+    budget = burnrate.error_budget(objective)
+    period = parse_duration(slo.period)
+    windows = burnrate.windows(tiers, period)
+    selector_labels = {"slo": slo.name, "slo_service": service}
+    user_labels = {**dict(sorted(file_labels.items())), **dict(sorted(slo.labels.items()))}
+    series_labels = {**selector_labels, **user_labels}
+    build = ExprBuilder(query, tuple(slo.group_by), selector_labels)
+    labels = tuple(series_labels.items())
+
+    def record(metric: str, expr: str, field: str, slow: bool = False) -> RecordingRule:
+        return RecordingRule(
+            metric,
+            expr,
+            labels,
+            Origin(origin.path, origin.line, origin.col, field),
+            SLICE if slow else None,
+        )
+
+    def slow(window: int) -> bool:
+        """Sliced windows; and a raw SLI's period, unless an alert reads it."""
+        if isinstance(query, EventSli):
+            return is_recorded(window)
+        alerted = any(window in (t.long_window, t.short_window) for t in tiers)
+        return window == period and not alerted
+
+    rules: list[Rule] = [record(m, e, "sli") for m, e in build.base_rates()]
+    rules += [record(m, e, "sli", slow=True) for m, e in build.slices()]
+    rules += [record(ratio_metric(w), build.ratio(w), "sli", slow(w)) for w in windows]
+    shortest = build.recorded(ratio_metric(windows[0]))
+    rules += [
+        record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
+        record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
+        record(CURRENT_BURN, f"{shortest} / {decimal_str(budget)}", "objective"),
+        record(
+            BUDGET_REMAINING,
+            f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}",
+            "period",
+            slow=True,
+        ),
+    ]
+    alert_name = slo.alert_name
+    for tier in tiers:
+        conditions = tuple(
+            (f"{build.recorded(ratio_metric(w))} / {decimal_str(budget)}", decimal_str(tier.factor))
+            for w in (tier.long_window, tier.short_window)
+        )
+        expr = "\nand\n".join(f"{burn} > {factor}" for burn, factor in conditions)
+        rule_labels = _alert_labels(
+            user_labels,
+            {
+                "severity": SEVERITY_DEFAULTS[tier.severity],
+                "slo_tier": tier.severity,
+                "slo_window": tier.window_label,
+            },
+            getattr(slo.alerting, tier.severity).labels,
+            _tier_labels(slo, tier),
+        )
+        rules.append(
+            AlertRule(
+                alert_name,
+                expr,
+                tier.for_,
+                rule_labels,
+                _annotations(slo, service, tier, budget, links),
+                Origin(origin.path, origin.line, origin.col, "alerting"),
+                conditions,
+                tier,
+            )
+        )
+    missing_source = TOTAL_RATE if isinstance(query, EventSli) else ratio_metric(windows[0])
+    absent = f"absent({build.recorded(missing_source)})"
+    rules.append(
+        AlertRule(
+            alert_name.removesuffix("BudgetBurn") + "SLIMissing",
+            absent,
+            burnrate.SLI_MISSING_FOR,
+            _alert_labels(
+                user_labels,
+                {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
+                slo.alerting.ticket.labels,
+            ),
+            _merge(
+                {
+                    "summary": f"{service} {slo.name}: SLI has no data",
+                    "description": f"No series of the SLI of {slo.name} ({service}) for "
+                    f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. "
+                    "Check the selectors and that the service is scraped.",
+                },
+                links,
+            ),
+            Origin(origin.path, origin.line, origin.col, "sli"),
+            ((absent, "0"),),
+        )
+    )
+    return SloPlan(
+        service=service,
+        name=slo.name,
+        description=slo.description,
+        objective=objective,
+        budget=budget,
+        period=period,
+        tiers=tuple(tiers),
+        windows=tuple(windows),
+        group_by=tuple(slo.group_by),
+        query=query,
+        series_labels=labels,
+        alert_name=alert_name,
+        group_name=f"slo:{service}:{slo.name}",
+        rules=tuple(rules),
+        loadtest=slo.loadtest,
+        scrape_interval=scrape_interval,
+    )

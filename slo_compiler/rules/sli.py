@@ -1,0 +1,124 @@
+"""SLI definitions -> the queries planning builds rules from.
+
+Ratio and latency SLIs become counters of events (`EventSli`): knowing the event counts,
+not just a ratio, is what lets long windows be event-weighted and grouping be exact.
+Raw SLIs stay an opaque error-ratio template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..diagnostics import Code
+from ..source.model import Sli
+from .promql import Matcher, PromQLError, Selector, parse_selector, validate
+
+WINDOW_PLACEHOLDER = "{{window}}"
+_PLACEHOLDER_RE = re.compile(r"\{\{\s*window\s*\}\}")
+_HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
+
+
+@dataclass(frozen=True)
+class EventSli:
+    """Counters: all events, and either the bad or the good ones."""
+
+    total: Selector
+    errors: Selector | None = None
+    good: Selector | None = None
+    le: tuple[str, ...] = ()  # latency SLIs: the spellings of the bucket boundary matched
+
+
+@dataclass(frozen=True)
+class RawSli:
+    template: str
+
+    def at(self, window: str) -> str:
+        return _PLACEHOLDER_RE.sub(window, self.template)
+
+
+SliQuery = EventSli | RawSli
+
+
+class SliError(ValueError):
+    """Problems in one SLI, each with the field path (relative to `sli`) it belongs to."""
+
+    def __init__(self, problems: list[tuple[tuple[str, ...], PromQLError]]) -> None:
+        super().__init__("; ".join(str(err) for _, err in problems))
+        self.problems = problems
+
+
+def le_spellings(threshold: float) -> list[str]:
+    """How a bucket boundary may be written in `le`: Micrometer and older client libraries
+    write 300 as "300.0", Prometheus 3 normalises it to "300"; both must match."""
+    if threshold.is_integer():
+        return [str(int(threshold)), f"{int(threshold)}.0"]
+    return [repr(threshold)]
+
+
+def resolve(sli: Sli) -> SliQuery:
+    """Parse and check every selector of an SLI; raise SliError with all problems."""
+    problems: list[tuple[tuple[str, ...], PromQLError]] = []
+
+    def selector(path: tuple[str, ...], text: str) -> Selector | None:
+        try:
+            return parse_selector(text)
+        except PromQLError as err:
+            problems.append((path, err))
+            return None
+
+    query: SliQuery | None = None
+    if sli.ratio is not None:
+        total = selector(("ratio", "total"), sli.ratio.total)
+        errors = sli.ratio.errors and selector(("ratio", "errors"), sli.ratio.errors)
+        good = sli.ratio.good and selector(("ratio", "good"), sli.ratio.good)
+        if total and (errors or good):
+            query = EventSli(total=total, errors=errors or None, good=good or None)
+    elif sli.latency is not None:
+        histogram = selector(("latency", "histogram"), sli.latency.histogram)
+        if histogram and histogram.metric.endswith(_HISTOGRAM_SUFFIXES):
+            problems.append(
+                (
+                    ("latency", "histogram"),
+                    PromQLError(
+                        Code.NOT_A_SELECTOR,
+                        f"name the histogram without its suffix: '{histogram.metric}' ends "
+                        f"in {histogram.metric.rsplit('_', 1)[1]!r}; the compiler adds _bucket "
+                        "and _count",
+                    ),
+                )
+            )
+        elif histogram:
+            spellings = le_spellings(sli.latency.threshold)
+            le = "|".join(re.escape(s) for s in spellings)
+            query = EventSli(
+                total=histogram.with_metric(histogram.metric + "_count"),
+                good=histogram.with_metric(histogram.metric + "_bucket").with_matcher(
+                    Matcher("le", "=~", le)
+                ),
+                le=tuple(spellings),
+            )
+    elif sli.raw is not None:
+        template = sli.raw.error_ratio
+        if not _PLACEHOLDER_RE.search(template):
+            problems.append(
+                (
+                    ("raw", "error_ratio"),
+                    PromQLError(
+                        Code.RAW_PLACEHOLDER,
+                        f"the expression must use {WINDOW_PLACEHOLDER} where the window goes, "
+                        f"e.g. rate(errors[{WINDOW_PLACEHOLDER}])",
+                    ),
+                )
+            )
+        else:
+            raw = RawSli(template)
+            try:
+                validate(raw.at("5m"))
+                query = raw
+            except PromQLError as err:
+                problems.append((("raw", "error_ratio"), err))
+    if problems:
+        raise SliError(problems)
+    assert query is not None  # the model guarantees exactly one kind
+    return query

@@ -1,0 +1,161 @@
+"""Finding and reading SLO files and the config: the input edge of the compiler.
+
+Only regular files are read. A folder that cannot be listed or a file that cannot be read
+is an error (Y006), never a silent "0 SLOs" that would then remove every rule. A FIFO or
+device is refused without being opened (opening a FIFO blocks). A symlink may point only
+inside the SLO folder: one that leads elsewhere (`slos/ci.yaml -> ~/.git-credentials`)
+is refused before a byte of it is read, so its content can never reach an error message
+and a CI log.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..diagnostics import Code, CompileError, Diagnostic
+from .config import CONFIG_FILE
+from .yamlpos import MAX_FILE_BYTES
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One SLO file. `path` is how messages name it (as the user typed the folder);
+    `name` is how generated headers name it (stable on every machine); `stem` is its
+    path below the SLO folder without extension, which names its outputs."""
+
+    path: str
+    name: str
+    stem: str
+    data: bytes
+
+
+def _error(path: str, message: str) -> Diagnostic:
+    return Diagnostic(path, 1, 1, Code.READ_ERROR, message)
+
+
+def _unreadable(path: Path, root: Path | None) -> str | None:
+    """Why `path` must not be read, or None: not a regular file, or a link out of `root`."""
+    try:
+        real = Path(os.path.realpath(path))
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return f"cannot read: {err.strerror}"
+    if root is not None and real != root and root not in real.parents:
+        return "is a symlink to a file outside the SLO folder; it is not read"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device); it is not read"
+    return None
+
+
+def _read_bytes(
+    path: Path, shown: str, root: Path | None
+) -> tuple[bytes | None, Diagnostic | None]:
+    why = _unreadable(path, root)
+    if why is not None:
+        return None, _error(shown, why)
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1), None
+    except OSError as err:
+        return None, _error(shown, f"cannot read: {err.strerror}")
+
+
+def read_file(path: str) -> tuple[bytes | None, Diagnostic | None]:
+    """One file named on the command line, read up to the input limit (Y004 beyond). Unlike
+    a file found in a folder, a pipe named here is read: `--compare <(git show main:x)`."""
+    if Path(path).is_dir():
+        return None, _error(path, "is a folder, not a file")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1), None
+    except OSError as err:
+        return None, _error(path, f"cannot read: {err.strerror}")
+
+
+def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
+    """Every *.yaml / *.yml file (or `suffixes`) below `folder` (hidden ones skipped), sorted
+    by path so the result does not depend on the file system's directory order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise CompileError([_error(folder, "SLO folder does not exist or is not a directory")])
+    real_root = root.resolve()
+    found = []
+    problems = []
+
+    def unlistable(err: OSError) -> None:
+        shown = err.filename if isinstance(err.filename, str) else folder
+        problems.append(_error(shown, f"cannot list this folder: {err.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            if filename.startswith(".") or not filename.endswith(suffixes):
+                continue
+            path = Path(dirpath) / filename
+            rel = path.relative_to(root).as_posix()
+            shown = os.path.join(folder, rel)
+            data, problem = _read_bytes(path, shown, real_root)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            found.append(
+                Source(
+                    path=shown,
+                    name=f"{real_root.name}/{rel}",
+                    stem=rel.rsplit(".", 1)[0],
+                    data=data or b"",
+                )
+            )
+    if problems:
+        raise CompileError(problems)
+    return sorted(found, key=lambda s: s.stem)
+
+
+def find_config(slos: str) -> Path | None:
+    """The config used when none is named: ./slo-compiler.yaml, else the nearest one
+    above the SLO folder, looking no higher than the git repository that holds it (only
+    the SLO folder's parent outside a repository)."""
+    here = Path(CONFIG_FILE)
+    if here.is_file():
+        return here
+    start = Path(os.path.realpath(slos)).parent
+    chain = [start, *start.parents]
+    top = next((i for i, d in enumerate(chain) if (d / ".git").exists()), 0)
+    for folder in chain[: top + 1]:
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return Path(os.path.relpath(candidate))
+    return None
+
+
+def read_config(path: str | None, slos: str = "slos") -> tuple[Source | None, str | None]:
+    """The config file (`path` if given: it must exist, else `find_config`) and a note to
+    print when it was found somewhere other than the current folder."""
+    file = Path(path) if path is not None else find_config(slos)
+    if file is None:
+        return None, None
+    note = None
+    if path is None and file != Path(CONFIG_FILE):
+        note = f"note: using the config {file} (none in the current folder)"
+    data, problem = _read_bytes(file, str(file), None)
+    if problem is not None:
+        raise CompileError([problem])
+    return Source(path=str(file), name=file.name, stem=file.stem, data=data or b""), note
+
+
+def read_platform(config_source: Source | None, name: str | None) -> Source | None:
+    """The manifest `name` (the config's kubernetes.prometheus_config_file), relative to
+    the config file; None when the config names none."""
+    if config_source is None or name is None:
+        return None
+    path = Path(config_source.path).parent / name
+    data, problem = _read_bytes(path, str(path), None)
+    if problem is not None:
+        raise CompileError([problem])
+    shown = os.path.normpath(os.path.join(os.path.dirname(config_source.name), name))
+    return Source(path=str(path), name=shown, stem=Path(name).stem, data=data or b"")

@@ -1,0 +1,60 @@
+"""Sources to checked models: each file parsed with positions, validated against its
+model and checked, every problem of every file collected (nothing stops at the first).
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic
+from .checks.config import check_config
+from .checks.names import check_names
+from .checks.platform import read_into
+from .checks.slos import CheckedFile, check_file
+from .checks.unique import check_unique
+from .config import DEFAULT, Config
+from .files import Source
+from .validate import validate_document
+from .yamlpos import load
+
+
+def load_config(
+    source: Source | None, platform: Source | None = None
+) -> tuple[Config, list[Diagnostic]]:
+    """The config file's model (the defaults without one) and every problem in it; with
+    `platform`, the manifest its kubernetes.prometheus_config_file names, read into it."""
+    if source is None:
+        return DEFAULT, []
+    doc, problems = load(source.path, source.data)
+    if doc is None:
+        return DEFAULT, problems
+    config, found = validate_document(doc, Config, "the config file")
+    if config is None:
+        return DEFAULT, problems + found
+    config._source = source.name
+    problems += check_config(config, doc.data, doc.source)
+    if platform is not None:
+        problems += read_into(config, platform, doc.source)
+    return config, problems
+
+
+def load_files(
+    sources: list[Source],
+) -> tuple[list[tuple[Source, CheckedFile]], list[Diagnostic]]:
+    """Every SLO file loaded, validated and checked: those that passed, and every problem
+    (names, each file's own, and names across files)."""
+    problems = check_names(sources)
+    checked: list[tuple[Source, CheckedFile]] = []
+    for source in sources:
+        doc, found = load(source.path, source.data)
+        problems += found
+        if doc is None:
+            continue
+        model, found = validate_document(doc)
+        problems += found
+        if model is None:
+            continue
+        result, found = check_file(model, doc.source)
+        problems += found
+        if result is not None:
+            checked.append((source, result))
+    problems += check_unique([c for _, c in checked])
+    return checked, problems

@@ -1,0 +1,62 @@
+"""Helper processes that render a tree's deferred files (tree.py) while the writer writes.
+
+The generated tests and dashboards of a large compile are most of its time; rendered on
+every core (MAX_HELPERS at most) while the one writer compares and writes, a compile
+costs about what its writing does. The pool is an explicit object: a command that writes
+starts it (`with helpers() as renderer`) and hands it to the writer; nothing else forks.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .tree import Task, render_task
+
+# Beyond a few helpers the writer (one process) is the bottleneck, and each holds about
+# 30 MiB: a 64-core CI runner must not fork 64.
+MAX_HELPERS = 4
+
+
+class Helpers:
+    """A started pool of helper processes (tree.Renderer)."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def render(self, tasks: Iterable[Task]) -> Iterator[dict[str, bytes]]:
+        return self._pool.imap(render_task, tasks)
+
+
+@contextmanager
+def helpers() -> Iterator[Helpers | None]:
+    """Helper processes, one per core (MAX_HELPERS at most), forked now: at the start of
+    a command, before the compile fills this process's heap. Forked later, a helper's
+    every allocation lands in pages it shares with the compile and copies them; each is
+    handed its work pickled. With one core or without fork, None: everything renders in
+    this process."""
+    count = min(_cores(), MAX_HELPERS)
+    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with multiprocessing.get_context("fork").Pool(count, _helper) as pool:
+        yield Helpers(pool)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _helper() -> None:
+    """A helper leaves interrupts to the command, which stops the pool and cleans up; and
+    its collector leaves alone what it inherited (a collection touching those objects
+    would copy their pages)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()

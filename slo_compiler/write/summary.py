@@ -1,0 +1,59 @@
+"""The one line `compile` prints: what was written, counted per kind of file.
+
+Counts come from the files themselves, so a `--target` subset or an alert engine that moves
+the alerts into Grafana is described as it is (an earlier summary counted alerts that no
+written file held).
+"""
+
+from __future__ import annotations
+
+from ..compiler import Result
+from .files import Changes
+
+# (folder, file suffix, what one is), in the order the summary names them.
+KINDS = (
+    ("prometheus/", ".rules.yaml", "Prometheus rule file"),
+    ("prometheus/tests/", ".test.yaml", "promtool test file"),
+    ("grafana/alerting/", ".rules.yaml", "Grafana alert rule file"),
+    ("grafana/dashboards/", ".json", "dashboard"),
+    ("k8s/", ".yaml", "Kubernetes manifest"),
+)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _kind(path: str) -> str | None:
+    """What a generated file is: files directly in a kind's folder (any depth under k8s/)."""
+    for folder, suffix, what in KINDS:
+        rest = path.removeprefix(folder)
+        if rest != path and path.endswith(suffix) and ("/" not in rest or folder == "k8s/"):
+            return what
+    return None
+
+
+def line(result: Result, out: str, changes: Changes) -> str:
+    """`6 SLOs -> 45 files under generated/ (…): 6 Prometheus rule files (84 recording
+    rules), 6 Grafana alert rule files (30 alerts), …`."""
+    counts: dict[str, int] = {}
+    for path in result.files:
+        what = _kind(path)
+        if what is not None:
+            counts[what] = counts.get(what, 0) + 1
+    stats, config = result.stats, result.config
+    contents = {
+        "Prometheus rule file": [_count(stats.recording_rules, "recording rule")]
+        + ([_count(stats.alerts, "alert")] if config.prometheus_alerts else []),
+        "Grafana alert rule file": [_count(stats.alerts, "alert")],
+    }
+    parts = []
+    for _, _, what in KINDS:
+        if what in counts:
+            inside = ", ".join(contents.get(what, []))
+            parts.append(_count(counts[what], what) + (f" ({inside})" if inside else ""))
+    return (
+        f"{_count(stats.slos, 'SLO')} -> {_count(len(result.files), 'file')} under {out}/ "
+        f"({len(changes.added)} added, {len(changes.changed)} changed, "
+        f"{len(changes.removed)} removed)" + (": " + ", ".join(parts) if parts else "")
+    )

@@ -1,0 +1,107 @@
+"""A generated tree: paths to file contents, most rendered only when read.
+
+A large compile's files are about 50 KB per SLO (its generated tests most of it): holding
+every file until the write made memory grow with the fleet (465 MiB at 5,000 SLOs). The
+targets leave the per-SLO-file outputs deferred (what they must check before anything is
+written, the PromQL of Grafana's queries, they check while deferring); the writer reads
+the tree once, writing and comparing each file as it comes, so a deferred file exists in
+memory only while it is written. Reading one again renders it again: the same bytes, at
+the cost of the rendering.
+
+Deferred files are rendered in groups (a rule file's tests; a dashboard). Given helper
+processes (helpers.py), `Tree.read` has them rendered there, all the groups of one SLO
+file in one task: they are most of a large compile's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# A group renders all its files at once: a module-level function (a helper process is
+# handed it by name) and its arguments, the first of them the SLO file's plan.
+Render = Callable[..., dict[str, bytes]]
+
+
+@dataclass(frozen=True, eq=False)
+class Deferred:
+    """One file of a group, rendered with the group when read. A group is its render
+    function and its argument objects (compared by identity: a plan, a config)."""
+
+    render: Render
+    args: tuple[Any, ...]
+    path: str
+
+    def __call__(self) -> bytes:
+        global _last
+        if _last is None or not _same(_last[0], self):
+            _last = (self, self.render(*self.args))
+        return _last[1][self.path]
+
+
+# The last group rendered in this process: a group's files are next to each other in
+# path order, so reading a tree in order renders each group once.
+_last: tuple[Deferred, dict[str, bytes]] | None = None
+
+
+def _same(a: Deferred, b: Deferred) -> bool:
+    """Whether two deferred files belong to one group."""
+    return a.render is b.render and all(x is y for x, y in zip(a.args, b.args, strict=True))
+
+
+Content = bytes | Callable[[], bytes]
+Task = list[tuple[Render, tuple[Any, ...]]]  # the groups of one SLO file
+
+
+class Renderer(Protocol):
+    """What renders deferred groups elsewhere (helpers.Helpers): a task's files each."""
+
+    def render(self, tasks: Iterable[Task]) -> Iterator[dict[str, bytes]]: ...
+
+
+def render_task(groups: Task) -> dict[str, bytes]:
+    """Every file of a task's groups."""
+    files: dict[str, bytes] = {}
+    for render, args in groups:
+        files.update(render(*args))
+    return files
+
+
+class Tree(Mapping[str, bytes]):
+    """Paths in sorted order to contents; a deferred content is rendered at each read."""
+
+    def __init__(self, entries: Mapping[str, Content]) -> None:
+        self._entries = dict(sorted(entries.items()))
+
+    def __getitem__(self, path: str) -> bytes:
+        content = self._entries[path]
+        return content if isinstance(content, bytes) else content()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def read(self, renderer: Renderer | None = None) -> Iterator[tuple[str, bytes]]:
+        """Every file once: in path order, or with a renderer the files rendered here
+        first, then the deferred ones as it finishes each SLO file's (in the order of the
+        files; the writer sorts what it records)."""
+        if renderer is None:
+            yield from self.items()
+            return
+        bundles: dict[int, list[Deferred]] = {}  # by plan: the first file of each group
+        for path, content in self._entries.items():
+            if not isinstance(content, Deferred):
+                yield path, self[path]
+                continue
+            bundle = bundles.setdefault(id(content.args[0]), [])
+            if not (bundle and _same(bundle[-1], content)):
+                bundle.append(content)
+        # One task per plan, pickled once with every group of it.
+        tasks = ([(g.render, g.args) for g in bundle] for bundle in bundles.values())
+        for files in renderer.render(tasks):
+            for path, data in files.items():
+                assert isinstance(self._entries.get(path), Deferred), path
+                yield path, data
