@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -88,13 +89,37 @@ def compile_many(repo: Path, stdout: int | None = subprocess.DEVNULL) -> subproc
         f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}"
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "slo_compiler", "compile"],
+        [sys.executable, "-c", READY_THEN_COMPILE],
         cwd=repo,
         stdout=stdout,
         stderr=stdout,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+# The command line, which touches `.ready` once it handles signals (its imports done): a
+# test interrupts it then, whatever the machine's load, instead of after a fixed sleep.
+READY_THEN_COMPILE = """
+import pathlib, signal
+real = signal.signal
+def marking(signum, handler):
+    previous = real(signum, handler)
+    if signum == signal.SIGTERM and callable(handler):
+        pathlib.Path(".ready").touch()
+    return previous
+signal.signal = marking
+from slo_compiler.cli import main
+main(["compile"])
+"""
+
+
+def wait_ready(repo: Path, process: subprocess.Popen[str]) -> None:
+    """Until the command started by compile_many handles signals."""
+    marker = repo / ".ready"
+    while not marker.exists() and process.poll() is None:
+        time.sleep(0.01)
+    marker.unlink(missing_ok=True)
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many, read_tree, run_patched
+from conftest import ROOT, cli, compile_many, read_tree, run_patched, wait_ready
 
 from slo_compiler.write import files as output
 from slo_compiler.write.files import write_tree
@@ -24,7 +23,7 @@ def broken(plans, config, inputs):
 
 # The last target to run fails, after every other one has rendered its files.
 targets.TARGETS["kubernetes"] = targets.Target(broken)
-from slo_compiler.cli.compiling import main
+from slo_compiler.cli import main
 main(["compile"])
 """
 
@@ -37,7 +36,7 @@ def broken(plan, alerts_apart):
 
 # The generated tests render while the tree is written, in worker processes.
 tests._rendered = broken
-from slo_compiler.cli.compiling import main
+from slo_compiler.cli import main
 main(["compile"])
 """
 
@@ -121,7 +120,7 @@ def test_sigint_during_compile_leaves_old_or_new_never_a_mix(repo: Path) -> None
     complete new one."""
     before = read_tree(repo / "generated")
     process = compile_many(repo)
-    time.sleep(1.0)
+    wait_ready(repo, process)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=120)
     after = read_tree(repo / "generated")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from slo_compiler.cli.compiling import cli
+from slo_compiler.cli import cli
 
 SLO = """\
 apiVersion: slo-compiler/v1

@@ -11,13 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many, read_tree, run_patched
+from conftest import ROOT, cli, compile_many, read_tree, run_patched, wait_ready
 
-from slo_compiler.write.folder import MANIFEST
+from slo_compiler.write.layout import MANIFEST
 from slo_compiler.write.record import folder_digest
 
 # Root ignores file permissions; these drop the two capabilities that let it, so that a
@@ -221,7 +220,7 @@ def test_a_failure_to_remove_the_old_tree_is_reported(repo: Path) -> None:
 def test_sigterm_is_handled_like_sigint(repo: Path) -> None:
     before = read_tree(repo / "generated")
     process = compile_many(repo, subprocess.PIPE)
-    time.sleep(1.0)
+    wait_ready(repo, process)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
     after = read_tree(repo / "generated")
@@ -238,7 +237,7 @@ def test_sigterm_is_handled_like_sigint(repo: Path) -> None:
 LATE_SIGNAL = """
 import os, signal, sys
 from slo_compiler.write import files as output
-from slo_compiler.cli.compiling import main
+from slo_compiler.cli import main
 
 real = output._swap
 
@@ -264,7 +263,7 @@ def test_ctrl_c_during_the_swap_reports_the_complete_new_tree(repo: Path) -> Non
 AFTER_THE_WRITE = """
 import os, signal
 from slo_compiler.write import record as cache
-from slo_compiler.cli.compiling import main
+from slo_compiler.cli import main
 
 real = cache.remember
 

@@ -1,162 +1,65 @@
-"""What every command shares: the command group, where the inputs are, reading and
-compiling them with every problem reported at once, selecting SLOs by name, and the
-verbosity flags. The commands live in cli.py (the compiler's) and cli_live.py (those that
-talk to a running Prometheus)."""
+"""The command line: a thin shell around the compiler and the live checks.
+
+The group loads a command's module only when that command runs (`slo-compiler -V` and
+`compile` never import the live side, the importers or an HTTP client), and gives every
+command -q and -v. Exit codes: 0 ok, 1 bad input (or drift, a failed gate), 2 usage; the
+live commands add 3 (inconclusive) and 4 (Prometheus). Bad input never produces a
+traceback, only positioned diagnostics; SIGINT and SIGTERM one line and 128+signal.
+"""
 
 from __future__ import annotations
 
-import difflib
+import importlib
+import signal
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NoReturn
+from collections.abc import Sequence
 
 import click
 
 from .. import __version__
-from ..compiler import Result, compile_sources
-from ..diagnostics import CompileError
-from ..rules.ir import SloPlan
-from ..source.config import CONFIG_FILE
-from ..source.files import Source, discover, read_config, read_platform
-from ..source.load import load_config
-from ..targets import TARGETS
-from ..write import record as cache
+from ..write.files import Interrupted, raise_interrupted
+from .verbosity import options as verbosity
 
-SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
-OUT_HELP = (
-    "Folder the compiler owns and replaces whole. It must be new, empty or written by "
-    "slo-compiler (its .slo-compiler-manifest), and hold nothing else."
-)
-
-
-CONFIG_HELP = (
-    f"Config file: alert engine, Grafana, receivers and routing (default: {CONFIG_FILE} "
-    "in the current folder, else the nearest one above the SLO folder within its git "
-    "repository; without one, Prometheus alerts and no Grafana routing)."
-)
-TARGET_HELP = (
-    f"Only these outputs (repeatable; one of {', '.join(sorted(TARGETS))}), or +NAME to add "
-    "one to the defaults: all but prometheus-operator, and kubernetes only when the config "
-    "has a kubernetes section."
-)
+# command -> (module of this package, attribute): loaded when the command is run
+COMMANDS = {
+    "backtest": ("backtest", "backtest"),
+    "check": ("compiling", "check"),
+    "compile": ("compiling", "compile"),
+    "explain": ("compiling", "explain"),
+    "import": ("importing", "import_"),
+    "loadtest": ("gate", "loadtest"),
+    "schema": ("compiling", "schema"),
+    "validate": ("compiling", "validate"),
+    "verify": ("gate", "verify"),
+}
 
 
-def inputs(command: Callable[..., None]) -> Callable[..., None]:
-    """The options every compiling command takes: where the SLO files and the config are."""
-    command = click.option("--config", "config", default=None, help=CONFIG_HELP)(command)
-    return click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)(command)
+def _with_verbosity(command: click.Command) -> click.Command:
+    """-q and -v on the command and on every subcommand of a group."""
+    names = {n for p in command.params for n in getattr(p, "opts", [])}
+    if "-q" not in names and not isinstance(command, click.Group):
+        command.params.extend(verbosity())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_verbosity(sub)
+    return command
 
 
-def _remember(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-        ctx.meta[name] = ctx.meta.get(name) or value
+class LazyGroup(click.Group):
+    """Commands imported on first use."""
 
-    return callback
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
 
-
-def verbosity(command: Callable[..., None]) -> Callable[..., None]:
-    """-q/--quiet and -v/--verbose, on every command (as ruff and kubectl take them)."""
-    command = click.option(
-        "-v",
-        "--verbose",
-        is_flag=True,
-        expose_value=False,
-        callback=_remember("verbose"),
-        help="Also name every file added (+), changed (~) or removed (-).",
-    )(command)
-    return click.option(
-        "-q",
-        "--quiet",
-        is_flag=True,
-        expose_value=False,
-        callback=_remember("quiet"),
-        help="Print errors only.",
-    )(command)
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        return _with_verbosity(command)
 
 
-def say(text: str) -> None:
-    """A line of normal output, which --quiet silences (errors go to stderr regardless)."""
-    if not click.get_current_context().meta.get("quiet"):
-        click.echo(text)
-
-
-def verbose() -> bool:
-    return bool(click.get_current_context().meta.get("verbose"))
-
-
-def _check_targets(
-    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
-) -> tuple[str, ...]:
-    for value in values:
-        if value.removeprefix("+") not in TARGETS:
-            choices = ", ".join(sorted(TARGETS))
-            raise click.BadParameter(f"'{value}' is not one of {choices} (or +NAME)")
-    return values
-
-
-def targets_option(command: Callable[..., None]) -> Callable[..., None]:
-    return click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="[+]NAME",
-        callback=_check_targets,
-        help=TARGET_HELP,
-    )(command)
-
-
-def fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
-    """Exit 1 with every diagnostic on stderr."""
-    for diagnostic in err.diagnostics:
-        click.echo(str(diagnostic), err=True)
-    count = len(err.diagnostics)
-    click.echo(f"{count} error{'s' if count != 1 else ''}; {outcome}", err=True)
-    sys.exit(1)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything a compile reads: SLO files, the config, the platform manifest it names."""
-
-    sources: list[Source]
-    config: Source | None
-    platform: Source | None
-
-    def digest(self, targets: tuple[str, ...]) -> str:
-        return cache.inputs_digest(self.sources, [self.config, self.platform], targets)
-
-
-def read_inputs(slos: str, config: str | None) -> Inputs:
-    problems = []
-    sources: list[Source] = []
-    config_source = platform = None
-    try:
-        sources = discover(slos)
-    except CompileError as err:
-        problems += err.diagnostics
-    try:
-        config_source, note = read_config(config, slos)
-        if note:
-            click.echo(note, err=True)
-        named = load_config(config_source)[0].kubernetes.prometheus_config_file
-        platform = read_platform(config_source, named)
-    except CompileError as err:
-        problems += err.diagnostics
-    if problems:
-        fail(CompileError(problems))
-    return Inputs(sources, config_source, platform)
-
-
-def compile_inputs(read: Inputs, targets: tuple[str, ...] = ()) -> Result:
-    """Compile, or exit 1 with every diagnostic on stderr."""
-    try:
-        return compile_sources(read.sources, read.config, targets or None, read.platform)
-    except CompileError as err:
-        fail(err)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="slo-compiler")
 def cli() -> None:
     """Compile SLO files into Prometheus recording rules and burn-rate alerts, promtool
@@ -169,25 +72,25 @@ def cli() -> None:
     """
 
 
-def select_slos(plans: list[SloPlan], wanted: tuple[str, ...]) -> list[SloPlan]:
-    """The plans `wanted` names (an SLO name, SERVICE/NAME, or a SERVICE); an unknown name
-    is a usage error that suggests the closest known names."""
-    keys = {p: {p.name, f"{p.service}/{p.name}", p.service} for p in plans}
-    unknown = [w for w in wanted if not any(w in k for k in keys.values())]
-    if unknown:
-        known = sorted({f"{p.service}/{p.name}" for p in plans} | {p.service for p in plans})
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, sorted(set().union(*keys.values())), n=3)
-            hints.append(
-                f"no SLO or service named '{name}'"
-                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
-            )
-        listing = f" Known: {', '.join(known)}." if len(known) <= 20 else ""
-        message = "; ".join(hints)
-        message += ("" if message.endswith("?") else ".") + listing
-        raise click.BadParameter(message, param_hint="SLO")
-    return [p for p in plans if keys[p] & set(wanted)]
+cli.params.extend(verbosity())
 
 
-from .compiling import main as main  # noqa: E402 - the commands register on the group above
+def main(args: Sequence[str] | None = None) -> None:
+    """The `slo-compiler` command. SIGINT and SIGTERM (what CI sends on cancel) stop it
+    with a one-line message and exit 128+signal, never a traceback; `write_tree` holds
+    them while it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, raise_interrupted)
+    try:
+        cli.main(args=args, prog_name="slo-compiler")
+    except Interrupted as stop:
+        click.echo(
+            f"slo-compiler: interrupted ({signal.Signals(stop.signum).name}); nothing was changed.",
+            err=True,
+        )
+        sys.exit(128 + stop.signum)
+    finally:
+        # The run is over, its status decided: Python gives signals back their default
+        # action while it shuts down, and one arriving then would kill a finished run.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)

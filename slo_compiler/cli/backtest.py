@@ -7,31 +7,35 @@ query failed."""
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from ..compiler import compile_sources
 from ..diagnostics import CompileError
-from ..live import backtest_formats, timespec
-from ..live.backtest import NO_DATA, UNSUPPORTED, Backtest, backtest
+from ..live import backtest_formats
+from ..live.backtest import NO_DATA, UNSUPPORTED
+from ..live.backtest import backtest as replay_history
 from ..live.client import PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
+from ..rules.ir import SloPlan
 from ..source.files import Source, read_file
-from . import cli, compile_inputs, fail, inputs, read_inputs, select_slos
-from .gate import FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT, client, timeout_option
+from .common import fail, inputs, plans_of, read_inputs, render
+from .prometheus import (
+    FAILED_EXIT,
+    INCONCLUSIVE_EXIT,
+    UNREACHABLE_EXIT,
+    client,
+    prometheus_options,
+    range_options,
+    span,
+)
+
+FORMATS = {"text": backtest_formats.text, "markdown": backtest_formats.markdown}
 
 
-def _render(report: Backtest, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(report.document(), indent=2) + "\n"
-    return {"text": backtest_formats.text, "markdown": backtest_formats.markdown}[fmt](report)
-
-
-def _compare(path: str, config: Source | None, platform: Source | None) -> list:
+def _compare(path: str, config: Source | None, platform: Source | None) -> list[SloPlan]:
     """The SLOs of another version of an SLO file (e.g. `git show main:slos/x.yaml`)."""
     data, problem = read_file(path)
     name = Path(path).name
@@ -46,15 +50,11 @@ def _compare(path: str, config: Source | None, platform: Source | None) -> list:
     return [s for p in result.plans for s in p.slos]
 
 
-@cli.command("backtest")
+@click.command()
 @click.argument("slo", nargs=-1)
 @inputs
-@click.option("--prometheus", "url", required=True, metavar="URL", help="Prometheus' base URL.")
-@click.option(
-    "--from", "start", metavar="TIME", help="Range start: RFC 3339, unix seconds, now-30d."
-)
-@click.option("--to", "end", metavar="TIME", help="Range end (default now).")
-@click.option("--last", metavar="DURATION", help="The range ending now, e.g. 30d.")
+@prometheus_options("10m")
+@range_options("Range", "30d")
 @click.option(
     "--compare",
     metavar="FILE",
@@ -74,29 +74,20 @@ def _compare(path: str, config: Source | None, platform: Source | None) -> list:
     default="text",
     show_default=True,
 )
-@click.option(
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="NAME=$ENV",
-    help="An HTTP header read from the environment.",
-)
-@click.option("--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS.")
-@timeout_option("10m")
-def backtest_command(
+def backtest(
     slo: tuple[str, ...],
     slos: str,
     config: str | None,
     url: str,
+    headers: tuple[str, ...],
+    ca: str | None,
+    timeout: str,
     start: str | None,
     end: str | None,
     last: str | None,
     compare: str | None,
     max_pages: int | None,
     fmt: str,
-    headers: tuple[str, ...],
-    ca: str | None,
-    timeout: str,
 ) -> None:
     """How often would these alerts have fired over real history? Every tier of every
     selected SLO is replayed over the range at the rule evaluation interval, with `for`:
@@ -108,23 +99,17 @@ def backtest_command(
     slo-compiler backtest --prometheus http://prometheus:9090 --last 30d \\
         --compare /tmp/old.yaml payment-service --format markdown
     """
-    try:
-        begin, finish = timespec.window(start, end, last, time.time())
-    except (timespec.TimeSpecError, ValueError) as err:
-        raise click.UsageError(str(err)) from None
+    begin, finish = span(start, end, last)
     read = read_inputs(slos, config)
-    result = compile_inputs(read, ("prometheus",))
-    plans = [s for p in result.plans for s in p.slos]
-    if slo:
-        plans = select_slos(plans, slo)
+    result, plans = plans_of(read, slo)
     old = _compare(compare, read.config, read.platform) if compare else None
     window = Window(begin, finish, result.config.rule_interval)
     try:
-        report = backtest(client(url, headers, ca, timeout), plans, window, old)
+        report = replay_history(client(url, headers, ca, timeout), plans, window, old)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler backtest: {err}", err=True)
         sys.exit(UNREACHABLE_EXIT)
-    click.echo(_render(report, fmt), nl=False)
+    click.echo(render(report, fmt, FORMATS), nl=False)
     if all(s.status in (NO_DATA, UNSUPPORTED) for s in report.slos):
         sys.exit(INCONCLUSIVE_EXIT)
     if max_pages is not None and report.pages() > max_pages:

@@ -1,5 +1,5 @@
-"""Command line: a thin shell around the compiler. Exit 0 ok, 1 bad SLO files or drift,
-2 usage error. Bad input never produces a traceback, only positioned diagnostics."""
+"""The compiler's commands: compile, validate, check (drift), explain, schema. Exit 0 ok,
+1 bad SLO files or drift, 2 usage error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -18,54 +17,24 @@ from ..rules import explain as explain_doc
 from ..write import folder as outdir
 from ..write import record as cache
 from ..write import summary
-from ..write.files import Interrupted, diff, raise_interrupted, strays, walk, write_tree
+from ..write.files import diff, strays, walk, write_tree
 from ..write.helpers import Helpers, helpers
 from ..write.schemas import schema_files
-from . import (
+from .common import (
     OUT_HELP,
-    cli,
     compile_inputs,
     fail,
     inputs,
+    plans_of,
     read_inputs,
-    say,
-    select_slos,
     targets_option,
-    verbose,
-    verbosity,
 )
-from . import backtest as cli_backtest
-from . import gate as cli_live
-from . import importing as cli_import
+from .verbosity import say, verbose
 
-# The Prometheus and import commands register on the same group (imported for that effect).
-__all__ = ["cli", "cli_backtest", "cli_import", "cli_live", "main"]
 _SHOWN = 5  # removed files named in the summary
 
 
-def main(args: Sequence[str] | None = None) -> None:
-    """The `slo-compiler` command. SIGINT and SIGTERM (what CI sends on cancel) stop it
-    with a one-line message and exit 128+signal, never a traceback; `write_tree` holds
-    them while it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, raise_interrupted)
-    try:
-        cli.main(args=args, prog_name="slo-compiler")
-    except Interrupted as stop:
-        click.echo(
-            f"slo-compiler: interrupted ({signal.Signals(stop.signum).name}); nothing was changed.",
-            err=True,
-        )
-        sys.exit(128 + stop.signum)
-    finally:
-        # The run is over, its status decided: Python gives signals back their default
-        # action while it shuts down, and one arriving then would kill a finished run.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-
-
-@cli.command()
-@verbosity
+@click.command()
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
@@ -119,8 +88,7 @@ def _same_flags(slos: str, config: str | None, out: str, targets: tuple[str, ...
     return "".join(f" {name} {shlex.quote(value)}" for name, value in flags)
 
 
-@cli.command()
-@verbosity
+@click.command()
 @inputs
 def validate(slos: str, config: str | None) -> None:
     """Check SLO files and the config without writing anything (exit 1 on any problem)."""
@@ -128,8 +96,7 @@ def validate(slos: str, config: str | None) -> None:
     say(f"{result.stats.slos} SLOs OK")
 
 
-@cli.command()
-@verbosity
+@click.command()
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
@@ -169,7 +136,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     say(f"{out}/ is up to date ({result.stats.files} files).")
 
 
-@cli.command()
+@click.command()
 @click.argument("slo", nargs=-1)
 @inputs
 @click.option(
@@ -188,18 +155,14 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
     SLO selects SLOs by NAME, SERVICE/NAME, or SERVICE for all of a service's (default:
     all).
     """
-    result = compile_inputs(read_inputs(slos, config), ("prometheus",))
-    plans = [s for p in result.plans for s in p.slos]
-    if slo:
-        plans = select_slos(plans, slo)
+    result, plans = plans_of(read_inputs(slos, config), slo)
     if fmt == "json":
         click.echo(json.dumps(explain_doc.document(plans, result.config.rule_interval), indent=2))
     else:
         click.echo(explain_doc.text(plans, result.config.rule_interval), nl=False)
 
 
-@cli.command()
-@verbosity
+@click.command()
 @click.option(
     "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
 )

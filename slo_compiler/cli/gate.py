@@ -8,34 +8,47 @@ Exit codes: 0 pass, 1 an SLO violated its gate or an expected alert is missing, 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ..live import loadtool, timespec
+from ..live import loadtool, verify_formats
 from ..live import verify as verify_
-from ..live import verify_formats as report_formats
-from ..live.client import Client, PrometheusUnreachable, QueryFailed
+from ..live.client import PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
-from ..live.verify import CLASSES, GATES, Options, Report
+from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
-from ..rules.durations import format_duration, parse_duration
+from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.sli import EventSli
 from ..write.files import Interrupted, write_file
-from . import cli, compile_inputs, inputs, read_inputs, select_slos
+from .common import inputs, plans_of, read_inputs, render
+from .prometheus import (
+    FAILED_EXIT,
+    INCONCLUSIVE_EXIT,
+    UNREACHABLE_EXIT,
+    client,
+    duration,
+    prometheus_options,
+    range_options,
+    span,
+    worst,
+)
 
-FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
 EXIT = {verify_.PASS: 0, verify_.VIOLATED: FAILED_EXIT, verify_.INCONCLUSIVE: INCONCLUSIVE_EXIT}
+FORMATS = {
+    "text": verify_formats.text,
+    "junit": verify_formats.junit,
+    "markdown": verify_formats.markdown,
+}
 # A window that ends less than this before now "ends now": wait for the last scrape.
 NOW_SLACK = 1.0
 # The scrape interval assumed for --settle's default when no SLO is selected.
@@ -44,28 +57,6 @@ SCRAPE_INTERVAL = 15
 PREFLIGHT_LOOKBACK = 24 * 3600
 # Seconds a load tool gets to print its summary and stop after a signal.
 TOOL_GRACE = 10
-
-
-def worst(*codes: int) -> int:
-    """The exit code that wins: 4 (no answer) over 1 (failed) over 3 (no data) over 0."""
-    for code in (UNREACHABLE_EXIT, FAILED_EXIT, INCONCLUSIVE_EXIT):
-        if code in codes:
-            return code
-    return max(codes, default=0)
-
-
-def headers_from_env(values: tuple[str, ...]) -> dict[str, str]:
-    """--header NAME=$ENV: the value comes from the environment, never the command line."""
-    out = {}
-    for value in values:
-        name, _, ref = value.partition("=")
-        if not name or not ref.startswith("$") or ref[1:] not in os.environ:
-            raise click.BadParameter(
-                f"'{name or value}': write NAME=$VARIABLE with VARIABLE set in the environment",
-                param_hint="--header",
-            )
-        out[name] = os.environ[ref[1:]]
-    return out
 
 
 @dataclass(frozen=True)
@@ -88,97 +79,66 @@ class GateOptions:
     carried_in_fails: bool
 
 
-def gate_options(positional_slos: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The options of every gate command, collected into one GateOptions `opts`. SLOs are
-    named as arguments, or with --slo where the arguments are a command to run."""
-    select = (
-        click.argument("slo", nargs=-1)
-        if positional_slos
-        else click.option("--slo", multiple=True, metavar="SLO", help="Only these SLOs.")
-    )
-    options = [
-        select,
-        inputs,
-        click.option(
-            "--prometheus", "url", required=True, metavar="URL", help="Prometheus' base URL."
-        ),
-        click.option(
-            "--gate",
-            type=click.Choice(GATES),
-            default="page",
-            show_default=True,
-            help="What fails the run: a page tier crossed or firing, any tier, or the objective.",
-        ),
-        click.option(
-            "--expect-fire",
-            multiple=True,
-            metavar="[SLO:]TIER",
-            help="A tier (or page/ticket) that must fire: fault-injection runs.",
-        ),
-        click.option(
-            "--min-events",
-            type=float,
-            default=1,
-            show_default=True,
-            help="Fewer events is inconclusive.",
-        ),
-        click.option(
-            "--settle",
-            metavar="DURATION",
-            help="When the window ends now, wait this long first so that its last events are "
-            "scraped and evaluated (default: the selected SLOs' longest scrape interval and "
-            "the rule evaluation interval).",
-        ),
-        click.option(
-            "--allow-gaps",
-            default="0s",
-            show_default=True,
-            metavar="DURATION",
-            help="Accept a stretch of the window without data (a target down, the series "
-            "missing) up to this long; a longer one fails the gate.",
-        ),
-        click.option(
-            "--carried-in-fails",
-            is_flag=True,
-            help="Judge alerts already pending or firing at the window's start (carried in "
-            "from before it) as the window's own.",
-        ),
-        timeout_option("2m"),
-        click.option(
-            "--header",
-            "headers",
-            multiple=True,
-            metavar="NAME=$ENV",
-            help="An HTTP header whose value is read from the environment.",
-        ),
-        click.option(
-            "--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS."
-        ),
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(["text", "json", "junit", "markdown"]),
-            default="text",
-            show_default=True,
-            help="text, JSON (schemas/verify-report.schema.json), JUnit XML, or Markdown.",
-        ),
-    ]
+_GATE = [
+    inputs,
+    prometheus_options("2m"),
+    click.option(
+        "--gate",
+        type=click.Choice(GATES),
+        default="page",
+        show_default=True,
+        help="What fails the run: a page tier crossed or firing, any tier, or the objective.",
+    ),
+    click.option(
+        "--expect-fire",
+        multiple=True,
+        metavar="[SLO:]TIER",
+        help="A tier (or page/ticket: one of that class) that must fire: fault-injection runs.",
+    ),
+    click.option(
+        "--min-events",
+        type=float,
+        default=1,
+        show_default=True,
+        help="Fewer events is inconclusive.",
+    ),
+    click.option(
+        "--settle",
+        metavar="DURATION",
+        help="When the window ends now, wait this long first so that its last events are "
+        "scraped and evaluated (default: the selected SLOs' longest scrape interval and "
+        "the rule evaluation interval).",
+    ),
+    click.option(
+        "--allow-gaps",
+        default="0s",
+        show_default=True,
+        metavar="DURATION",
+        help="Accept a stretch of the window without data (a target down, the series "
+        "missing) up to this long; a longer one fails the gate.",
+    ),
+    click.option(
+        "--carried-in-fails",
+        is_flag=True,
+        help="Judge alerts already pending or firing at the window's start (carried in "
+        "from before it) as the window's own.",
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json", "junit", "markdown"]),
+        default="text",
+        show_default=True,
+        help="text, JSON (schemas/verify-report.schema.json), JUnit XML, or Markdown.",
+    ),
+]
 
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        def wrapper(**kwargs: object) -> None:
-            names = GateOptions.__dataclass_fields__
-            values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-            command(opts=GateOptions(**values), **kwargs)  # type: ignore[arg-type]
 
-        wrapper.__name__ = command.__name__
-        wrapper.__doc__ = command.__doc__
-        # The command's own options, declared below this decorator, come first.
-        wrapper.__click_params__ = list(getattr(command, "__click_params__", []))  # type: ignore[attr-defined]
-        for option in reversed(options):
-            wrapper = option(wrapper)  # type: ignore[assignment]
-        return wrapper
-
-    return decorate
+def gate_options(command: Any) -> Any:
+    """The options of every gate command; the command builds GateOptions from them."""
+    for option in reversed(_GATE):
+        command = option(command)
+    return command
 
 
 @dataclass(frozen=True)
@@ -193,10 +153,7 @@ class Selected:
 def select(opts: GateOptions) -> Selected:
     """Compile the inputs (exit 1 on bad ones) and pick the SLOs the command names; an
     --expect-fire that names no tier or class of them is a usage error."""
-    result = compile_inputs(read_inputs(opts.slos, opts.config), ("prometheus",))
-    plans = [s for p in result.plans for s in p.slos]
-    if opts.slo:
-        plans = select_slos(plans, opts.slo)
+    result, plans = plans_of(read_inputs(opts.slos, opts.config), opts.slo)
     known = {t.name for p in plans for t in p.tiers} | set(CLASSES)
     for wanted in opts.expect_fire:
         what = wanted.rsplit(":", 1)[-1]
@@ -209,16 +166,10 @@ def select(opts: GateOptions) -> Selected:
     return Selected(plans, result.config.rule_interval, result.config.prometheus_alerts)
 
 
-def client(url: str, headers: tuple[str, ...], ca: str | None, timeout: str) -> Client:
-    """The command's Prometheus client: its deadline starts now."""
-    seconds = _duration(timeout, "--timeout")
-    return Client(url, headers=headers_from_env(headers), ca_bundle=ca, timeout=seconds)
-
-
 def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> int:
     """Verify the selected SLOs over [begin, finish], print the report; the exit code."""
     scrape = max((p.scrape_interval for p in selected.plans), default=SCRAPE_INTERVAL)
-    settle = _duration(opts.settle, "--settle") if opts.settle else scrape + selected.interval
+    settle = duration(opts.settle, "--settle") if opts.settle else scrape + selected.interval
     expected = tuple(
         (w.rsplit(":", 1)[0], w.rsplit(":", 1)[1]) if ":" in w else (None, w)
         for w in opts.expect_fire
@@ -229,7 +180,7 @@ def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> 
         opts.min_events,
         expected,
         selected.alerts_in_prometheus,
-        _duration(opts.allow_gaps, "--allow-gaps"),
+        duration(opts.allow_gaps, "--allow-gaps"),
         opts.carried_in_fails,
     )
     try:
@@ -243,7 +194,7 @@ def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> 
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler verify: {err}", err=True)
         return UNREACHABLE_EXIT
-    click.echo(_render(report, opts.fmt), nl=False)
+    click.echo(render(report, opts.fmt, FORMATS), nl=False)
     return EXIT[report.status]
 
 
@@ -286,58 +237,22 @@ def preflight(opts: GateOptions, selected: Selected) -> int:
     return INCONCLUSIVE_EXIT if unknown else 0
 
 
-def _duration(text: str, option: str) -> int:
-    if text.strip() in ("0", "0s"):
-        return 0
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint=option) from None
-
-
-def timeout_option(default: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    return click.option(
-        "--timeout",
-        default=default,
-        show_default=True,
-        metavar="DURATION",
-        help="Every query to Prometheus together must be answered within this; past it "
-        "the command exits 4.",
-    )
-
-
-def _render(report: Report, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(report.document(), indent=2) + "\n"
-    render = {
-        "text": report_formats.text,
-        "junit": report_formats.junit,
-        "markdown": report_formats.markdown,
-    }
-    return render[fmt](report)
-
-
-@cli.command()
-@gate_options(positional_slos=True)
-@click.option(
-    "--from", "start", metavar="TIME", help="Window start: RFC 3339, unix seconds, now-20m."
-)
-@click.option("--to", "end", metavar="TIME", help="Window end (default now).")
-@click.option("--last", metavar="DURATION", help="The window ending now, e.g. 20m.")
-def verify(opts: GateOptions, start: str | None, end: str | None, last: str | None) -> None:
+@click.command()
+@click.argument("slo", nargs=-1)
+@gate_options
+@range_options("Window", "20m")
+def verify(start: str | None, end: str | None, last: str | None, **gate_: Any) -> None:
     """Check the SLOs in a live Prometheus over a window (a load test): events and SLI,
     which burn-rate tiers the window crossed, a replay of each tier's alert with its `for`,
     and what the deployed alerts did. Exit 0 pass, 1 violated, 3 inconclusive (no data),
     4 Prometheus unreachable or a query failed.
     """
-    try:
-        begin, finish = timespec.window(start, end, last, time.time())
-    except (timespec.TimeSpecError, ValueError) as err:
-        raise click.UsageError(str(err)) from None
+    opts = GateOptions(**gate_)
+    begin, finish = span(start, end, last)
     sys.exit(gate(opts, select(opts), begin, finish))
 
 
-@cli.group()
+@click.group()
 def loadtest() -> None:
     """Run a load test and gate it on the SLOs."""
 
@@ -345,9 +260,10 @@ def loadtest() -> None:
 @loadtest.command(
     "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
 )
-@gate_options(positional_slos=False)
+@click.option("--slo", multiple=True, metavar="SLO", help="Only these SLOs.")
+@gate_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def run(opts: GateOptions, command: tuple[str, ...]) -> None:
+def run(command: tuple[str, ...], **gate_: Any) -> None:
     """Run COMMAND (after `--`: `k6 run script.js`, `locust --headless ...`), then verify
     the SLOs over the time it ran, and exit with the worse of the two results: a load
     tool's own failure (k6 exits 99 on a failed threshold) counts as a failed gate.
@@ -355,6 +271,7 @@ def run(opts: GateOptions, command: tuple[str, ...]) -> None:
     \b
     slo-compiler loadtest run --prometheus http://localhost:9090 -- k6 run load.js
     """
+    opts = GateOptions(**gate_)
     selected = select(opts)
     refused = preflight(opts, selected)
     if refused:
@@ -412,10 +329,7 @@ def thresholds(
     an SLO comes from its `loadtest` block, or the uri, method and status matchers of a
     ratio SLI; an SLO with neither is named on stderr and left out."""
     read = read_inputs(slos, config)
-    result = compile_inputs(read, ("prometheus",))
-    plans = [s for p in result.plans for s in p.slos]
-    if slo:
-        plans = select_slos(plans, slo)
+    _, plans = plans_of(read, slo)
     items, errors = [], []
     for plan in plans:
         try:

@@ -17,7 +17,7 @@ from .. import importers
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
 from ..write.files import write_file
-from . import cli, say, verbosity
+from .verbosity import say
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -44,8 +44,7 @@ def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagn
     return out, problems
 
 
-@cli.command("import")
-@verbosity
+@click.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(importers.FORMATS)))
 @click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
 @click.option("--out", default="slos", show_default=True, help="Folder the SLO files go to.")

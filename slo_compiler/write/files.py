@@ -27,11 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .layout import RECORD
 from .tree import Renderer, Tree
 
 # Files in the output folder that are not part of the compiled tree: the record of the
 # last compile (a local speed-up, ignored by git through the generated .gitignore).
-RECORD = ".slo-compiler-cache.json"
 # Prefixes of the sibling folders a write uses; a killed run can leave them behind.
 STAGING, OLD = "tmp", "old"
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .files import RECORD
-from .folder import MANIFEST
 from .text import header, header_line
 
 README = "README.md"
 GITIGNORE = ".gitignore"
+# The list of the files a compile wrote, its proof that it may replace the folder (folder.py).
+MANIFEST = ".slo-compiler-manifest"
+# What the last compile was made from (record.py); in the folder, never part of the tree.
+RECORD = ".slo-compiler-cache.json"
 
 # folder -> (what it is, how to use it); in the order the README lists them.
 FOLDERS: dict[str, tuple[str, str]] = {

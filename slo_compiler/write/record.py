@@ -5,7 +5,7 @@ answers that, at the cost of a compile. But if the inputs (SLO files, config, ta
 the compiler itself, code and libraries) are byte for byte those of the last compile
 into that folder, and the folder's files are byte for byte what that compile wrote, the
 answer is known without compiling. `compile` records both digests in the folder it owns
-(output.RECORD, which the generated .gitignore keeps out of git and the drift check
+(layout.RECORD, which the generated .gitignore keeps out of git and the drift check
 skips); `check` compares them and compiles only when either differs. A missing or
 unreadable record just means a full check. Anyone can write the record, so CI and
 `check --strict` never trust it.
@@ -22,7 +22,8 @@ from importlib import metadata
 from pathlib import Path
 
 from ..source.files import Source
-from .files import RECORD, file_digest, tree_digest, walk
+from .files import file_digest, tree_digest, walk
+from .layout import RECORD
 
 _LIBRARIES = ("pyyaml", "pydantic", "promql-parser", "google-re2")
 

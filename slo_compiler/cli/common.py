@@ -1,0 +1,154 @@
+"""What the commands share: where the inputs are, reading and compiling them with every
+problem reported at once, selecting SLOs by name, the verbosity flags and what they
+silence, and rendering a report in the format asked for."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import click
+
+from ..compiler import Result, compile_sources
+from ..diagnostics import CompileError
+from ..rules.ir import SloPlan
+from ..source.config import CONFIG_FILE
+from ..source.files import Source, discover, read_config, read_platform
+from ..source.load import load_config
+from ..targets import TARGETS
+from ..write import record as cache
+
+SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
+OUT_HELP = (
+    "Folder the compiler owns and replaces whole. It must be new, empty or written by "
+    "slo-compiler (its .slo-compiler-manifest), and hold nothing else."
+)
+
+
+CONFIG_HELP = (
+    f"Config file: alert engine, Grafana, receivers and routing (default: {CONFIG_FILE} "
+    "in the current folder, else the nearest one above the SLO folder within its git "
+    "repository; without one, Prometheus alerts and no Grafana routing)."
+)
+TARGET_HELP = (
+    f"Only these outputs (repeatable; one of {', '.join(sorted(TARGETS))}), or +NAME to add "
+    "one to the defaults: all but prometheus-operator, and kubernetes only when the config "
+    "has a kubernetes section."
+)
+
+
+def inputs(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every compiling command takes: where the SLO files and the config are."""
+    command = click.option("--config", "config", default=None, help=CONFIG_HELP)(command)
+    return click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)(command)
+
+
+def _check_targets(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    for value in values:
+        if value.removeprefix("+") not in TARGETS:
+            choices = ", ".join(sorted(TARGETS))
+            raise click.BadParameter(f"'{value}' is not one of {choices} (or +NAME)")
+    return values
+
+
+def targets_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="[+]NAME",
+        callback=_check_targets,
+        help=TARGET_HELP,
+    )(command)
+
+
+def fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
+    """Exit 1 with every diagnostic on stderr."""
+    for diagnostic in err.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    count = len(err.diagnostics)
+    click.echo(f"{count} error{'s' if count != 1 else ''}; {outcome}", err=True)
+    sys.exit(1)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a compile reads: SLO files, the config, the platform manifest it names."""
+
+    sources: list[Source]
+    config: Source | None
+    platform: Source | None
+
+    def digest(self, targets: tuple[str, ...]) -> str:
+        return cache.inputs_digest(self.sources, [self.config, self.platform], targets)
+
+
+def read_inputs(slos: str, config: str | None) -> Inputs:
+    problems = []
+    sources: list[Source] = []
+    config_source = platform = None
+    try:
+        sources = discover(slos)
+    except CompileError as err:
+        problems += err.diagnostics
+    try:
+        config_source, note = read_config(config, slos)
+        if note:
+            click.echo(note, err=True)
+        named = load_config(config_source)[0].kubernetes.prometheus_config_file
+        platform = read_platform(config_source, named)
+    except CompileError as err:
+        problems += err.diagnostics
+    if problems:
+        fail(CompileError(problems))
+    return Inputs(sources, config_source, platform)
+
+
+def compile_inputs(read: Inputs, targets: tuple[str, ...] = ()) -> Result:
+    """Compile, or exit 1 with every diagnostic on stderr."""
+    try:
+        return compile_sources(read.sources, read.config, targets or None, read.platform)
+    except CompileError as err:
+        fail(err)
+
+
+def select_slos(plans: list[SloPlan], wanted: tuple[str, ...]) -> list[SloPlan]:
+    """The plans `wanted` names (an SLO name, SERVICE/NAME, or a SERVICE); an unknown name
+    is a usage error that suggests the closest known names."""
+    keys = {p: {p.name, f"{p.service}/{p.name}", p.service} for p in plans}
+    unknown = [w for w in wanted if not any(w in k for k in keys.values())]
+    if unknown:
+        known = sorted({f"{p.service}/{p.name}" for p in plans} | {p.service for p in plans})
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(set().union(*keys.values())), n=3)
+            hints.append(
+                f"no SLO or service named '{name}'"
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
+            )
+        listing = f" Known: {', '.join(known)}." if len(known) <= 20 else ""
+        message = "; ".join(hints)
+        message += ("" if message.endswith("?") else ".") + listing
+        raise click.BadParameter(message, param_hint="SLO")
+    return [p for p in plans if keys[p] & set(wanted)]
+
+
+def plans_of(read: Inputs, wanted: tuple[str, ...]) -> tuple[Result, list[SloPlan]]:
+    """Compile the inputs (rules only: what every command but compile needs) and the SLOs
+    `wanted` names, all of them when it names none."""
+    result = compile_inputs(read, ("prometheus",))
+    plans = [s for p in result.plans for s in p.slos]
+    return result, select_slos(plans, wanted) if wanted else plans
+
+
+def render(report: Any, fmt: str, formats: dict[str, Callable[[Any], str]]) -> str:
+    """A report as JSON (its document()) or in one of its text formats."""
+    if fmt == "json":
+        return json.dumps(report.document(), indent=2) + "\n"
+    return formats[fmt](report)

@@ -1,0 +1,121 @@
+"""What the commands that ask a running Prometheus share: its address and how to reach
+it (`--prometheus`, `--header`, `--ca`, `--timeout`), the time range they look at
+(`--from`, `--to`, `--last`), and their exit codes: 0 pass, 1 failed, 2 usage, 3
+inconclusive (no data), 4 Prometheus unreachable or an answer that is no answer; the
+worst wins, in the order 4, 1, 3."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import click
+
+from ..live import timespec
+from ..live.client import Client
+from ..rules.durations import parse_duration
+
+FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
+Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def worst(*codes: int) -> int:
+    """The exit code that wins: 4 (no answer) over 1 (failed) over 3 (no data) over 0."""
+    for code in (UNREACHABLE_EXIT, FAILED_EXIT, INCONCLUSIVE_EXIT):
+        if code in codes:
+            return code
+    return max(codes, default=0)
+
+
+def headers_from_env(values: tuple[str, ...]) -> dict[str, str]:
+    """--header NAME=$ENV: the value comes from the environment, never the command line."""
+    out = {}
+    for value in values:
+        name, _, ref = value.partition("=")
+        if not name or not ref.startswith("$") or ref[1:] not in os.environ:
+            raise click.BadParameter(
+                f"'{name or value}': write NAME=$VARIABLE with VARIABLE set in the environment",
+                param_hint="--header",
+            )
+        out[name] = os.environ[ref[1:]]
+    return out
+
+
+def duration(text: str, option: str) -> int:
+    """A duration option's seconds (0 and 0s are zero), or a usage error naming it."""
+    if text.strip() in ("0", "0s"):
+        return 0
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
+
+
+def prometheus_options(timeout: str) -> Decorator:
+    """--prometheus, --header, --ca and --timeout (`timeout` its default)."""
+    options = [
+        click.option(
+            "--prometheus", "url", required=True, metavar="URL", help="Prometheus' base URL."
+        ),
+        click.option(
+            "--header",
+            "headers",
+            multiple=True,
+            metavar="NAME=$ENV",
+            help="An HTTP header whose value is read from the environment.",
+        ),
+        click.option(
+            "--ca", type=click.Path(exists=True, dir_okay=False), help="CA bundle for HTTPS."
+        ),
+        click.option(
+            "--timeout",
+            default=timeout,
+            show_default=True,
+            metavar="DURATION",
+            help="Every query to Prometheus together must be answered within this; past it "
+            "the command exits 4.",
+        ),
+    ]
+    return _all(options)
+
+
+def range_options(what: str, example: str) -> Decorator:
+    """--from, --to and --last, for a range called `what`."""
+    return _all(
+        [
+            click.option(
+                "--from",
+                "start",
+                metavar="TIME",
+                help=f"{what} start: RFC 3339, unix seconds, now-{example}.",
+            ),
+            click.option("--to", "end", metavar="TIME", help=f"{what} end (default now)."),
+            click.option(
+                "--last", metavar="DURATION", help=f"The {what.lower()} ending now, e.g. {example}."
+            ),
+        ]
+    )
+
+
+def _all(options: list[Decorator]) -> Decorator:
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def span(start: str | None, end: str | None, last: str | None) -> tuple[float, float]:
+    """The range the options name, or a usage error."""
+    try:
+        return timespec.window(start, end, last, time.time())
+    except (timespec.TimeSpecError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
+
+
+def client(url: str, headers: tuple[str, ...], ca: str | None, timeout: str) -> Client:
+    """The command's Prometheus client: its deadline starts now."""
+    seconds = duration(timeout, "--timeout")
+    return Client(url, headers=headers_from_env(headers), ca_bundle=ca, timeout=seconds)
