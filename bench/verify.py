@@ -32,15 +32,14 @@ from slo_compiler.source.files import Source
 STEP, SAMPLES, INSTANCES = 15, 160, 10
 
 
-def _history(start: int) -> str:
-    lines = ["# TYPE req counter"]
+def _history(start: int) -> dict[str, list[tuple[str, int, int]]]:
+    samples = []
     for i in range(SAMPLES + 1):
         for n in range(INSTANCES):
             t = start + i * STEP
-            lines.append(f'req_total{{instance="i{n}",code="200"}} {i * 99} {t}')
-            lines.append(f'req_total{{instance="i{n}",code="500"}} {i} {t}')
-    lines.append("# EOF")
-    return "\n".join(lines) + "\n"
+            samples.append((f'req_total{{instance="i{n}",code="200"}}', i * 99, t))
+            samples.append((f'req_total{{instance="i{n}",code="500"}}', i, t))
+    return {"req": samples}
 
 
 def _slos(count: int) -> Source:

@@ -143,13 +143,28 @@ def running(work: Path, *faults: str) -> Iterator[Stack]:
         _stop(simulator)
 
 
-def backfill(work: Path, openmetrics: str) -> Path:
+Sample = tuple[str, float, int]  # series (name and labels), value, unix seconds
+
+
+def openmetrics(families: dict[str, list[Sample]]) -> str:
+    """OpenMetrics text of counter families (name -> samples), each series' samples
+    together as the format requires, for `promtool tsdb create-blocks-from openmetrics`."""
+    lines = []
+    for family, samples in families.items():
+        lines.append(f"# TYPE {family} counter")
+        order = {series: i for i, (series, _, _) in enumerate(dict.fromkeys(samples))}
+        by_series = sorted(samples, key=lambda s: (order[s[0]], s[2]))
+        lines += [f"{series} {value} {t}" for series, value, t in by_series]
+    return "\n".join([*lines, "# EOF"]) + "\n"
+
+
+def backfill(work: Path, families: dict[str, list[Sample]]) -> Path:
     """History written as TSDB blocks under work/data (`promtool tsdb create-blocks-from
     openmetrics`), for a Prometheus started on it: exact, timing-free data."""
     promtool = shutil.which("promtool")
     if promtool is None:
         raise RuntimeError("promtool not found: apt-get install prometheus")
-    (work / "history.om").write_text(openmetrics)
+    (work / "history.om").write_text(openmetrics(families))
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", "history.om", "data"],
         cwd=work,
@@ -158,6 +173,14 @@ def backfill(work: Path, openmetrics: str) -> Path:
         timeout=120,
     )
     return work / "data"
+
+
+@contextmanager
+def history(work: Path, families: dict[str, list[Sample]], config: str) -> Iterator[str]:
+    """A real Prometheus serving `families` as backfilled history; yields its URL."""
+    backfill(work, families)
+    with prometheus(work, config) as url:
+        yield url
 
 
 @contextmanager

@@ -43,10 +43,9 @@ def samples(start: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def openmetrics(start: int) -> str:
-    """For `promtool tsdb create-blocks-from openmetrics` (seconds)."""
-    lines = ["# TYPE req counter"] + [f"{s} {v} {t}" for s, v, t in samples(start)]
-    return "\n".join([*lines, "# EOF"]) + "\n"
+def families(start: int) -> dict[str, list[tuple[str, int, int]]]:
+    """The history as stack.backfill takes it."""
+    return {"req": samples(start)}
 
 
 def exposition(start: int) -> str:

@@ -44,8 +44,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
     require_tool("prometheus")
     work = tmp_path_factory.mktemp("prometheus")
     start = (int(time.time()) - 5 * 3600) // 3600 * 3600
-    stack.backfill(work, outages.openmetrics(start))
-    with stack.prometheus(work, "global: {evaluation_interval: 1m}\n") as url:
+    with stack.history(work, outages.families(start), "global: {evaluation_interval: 1m}\n") as url:
         yield url, start
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
+import outages
 import pytest
 from conftest import ROOT, cli, require_tool
 
@@ -31,19 +32,8 @@ from slo_compiler.live.verify import GroupResult, Report, SloResult
 
 pytestmark = pytest.mark.live
 
-SLO = """\
-apiVersion: slo-compiler/v1
-service: shop
-scrape_interval: 15s
-slos:
-  - name: checkout
-    objective: 99
-    period: 7d
-    sli:
-      ratio:
-        errors: req_total{code="500"}
-        total: req_total
-"""
+# The shop's SLO of tests/outages.py with the workbook's tiers.
+SLO = outages.SLO.split("    alerting:\n")[0]
 STEP = 15
 SAMPLES = 160  # 40 minutes
 OUTAGE_FROM = 80  # sample index: 20 minutes in
@@ -77,21 +67,18 @@ slos:
 """
 
 
-def _openmetrics(start: int) -> str:
+def _families(start: int) -> dict[str, list[tuple[str, int, int]]]:
     """`req_total` as described above; `api_total` for the grouped SLO: uri /a healthy
     throughout, uri /b failing every request."""
-    lines = ["# TYPE req counter"]
+    req, api = [], []
     for i, (total, bad) in enumerate(_counters()):
         t = start + i * STEP
-        lines.append(f'req_total{{code="200"}} {total - bad} {t}')
-        lines.append(f'req_total{{code="500"}} {bad} {t}')
-    lines.append("# TYPE api counter")
-    for i in range(SAMPLES + 1):
-        t = start + i * STEP
-        lines.append(f'api_total{{code="200",uri="/a"}} {i * PER_SAMPLE} {t}')
-        lines.append(f'api_total{{code="500",uri="/b"}} {i * PER_SAMPLE} {t}')
-    lines.append("# EOF")
-    return "\n".join(lines) + "\n"
+        req += [('req_total{code="200"}', total - bad, t), ('req_total{code="500"}', bad, t)]
+        api += [
+            ('api_total{code="200",uri="/a"}', i * PER_SAMPLE, t),
+            ('api_total{code="500",uri="/b"}', i * PER_SAMPLE, t),
+        ]
+    return {"req": req, "api": api}
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +88,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
     require_tool("prometheus")
     work = tmp_path_factory.mktemp("prometheus")
     start = (int(time.time()) - 3 * 3600) // 3600 * 3600  # aligned, well inside retention
-    stack.backfill(work, _openmetrics(start))
-    with stack.prometheus(work, "global: {evaluation_interval: 15s}\n") as url:
+    with stack.history(work, _families(start), "global: {evaluation_interval: 15s}\n") as url:
         yield url, start
 
 

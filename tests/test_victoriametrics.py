@@ -78,7 +78,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
     compiled = cli("compile", "--out", "gen", cwd=shop)
     assert compiled.returncode == 0, compiled.stderr
     rules = shop / "gen/prometheus/shop.rules.yaml"
-    stack.backfill(work, outages.openmetrics(start))
+    stack.backfill(work, outages.families(start))
     with (
         victoria.server(work) as vm,
         stack.prometheus(work, "global: {evaluation_interval: 1m}\n") as prometheus,

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic
+from ..rules.burnrate import TIER_NAMES, WORKBOOK_TIERS, tiers_of
 from ..rules.durations import format_duration as dur
 from ..rules.durations import parse_duration
 from ..source.yamlpos import Document, Path
@@ -46,8 +47,8 @@ WINDOW = "{{.window}}"
 V1 = "openslo/v1"
 V1ALPHA = "openslo/v1alpha"
 PAGE_SEVERITIES = {"page", "critical", "high", "p1", "sev1"}
-TIERS = {"page": ("page-fast", "page-slow"), "ticket": ("ticket-fast", "ticket-slow")}
-WORKBOOK_FACTORS = {"page-fast": 14.4, "page-slow": 6, "ticket-fast": 3, "ticket-slow": 1}
+TIERS = {severity: tiers_of(severity) for severity in ("page", "ticket")}
+WORKBOOK_FACTORS = {t.name: float(t.factor) for t in WORKBOOK_TIERS}
 _UNITS = {"minute": "m", "hour": "h", "day": "d", "week": "w"}
 
 
@@ -348,7 +349,7 @@ def _alerting(objects: _Objects, policies: list[Any], findings: Findings) -> dic
     """Burn-rate conditions of the SLO's alert policies -> tier overrides. No policy, no
     alert (as the spec says; Sloth's OpenSLO import does the same): all tiers disabled."""
     if not policies:
-        return {"tiers": {t: {"enabled": False} for t in (*TIERS["page"], *TIERS["ticket"])}}
+        return {"tiers": {t: {"enabled": False} for t in TIER_NAMES}}
     conditions: dict[str, list[tuple[float, dict[str, Any]]]] = {"page": [], "ticket": []}
     for i, policy in enumerate(
         sequence(findings, policies, ("spec", "alertPolicies"), "alertPolicies")
@@ -393,9 +394,7 @@ def _alerting(objects: _Objects, policies: list[Any], findings: Findings) -> dic
             names = (min(names, key=lambda t: abs(WORKBOOK_FACTORS[t] - found[0][0])),)
         for tier, (_, options) in zip(names, sorted(found, key=lambda c: -c[0]), strict=False):
             tiers[tier] = options
-    return {
-        "tiers": {t: tiers.get(t, {"enabled": False}) for t in (*TIERS["page"], *TIERS["ticket"])}
-    }
+    return {"tiers": {t: tiers.get(t, {"enabled": False}) for t in TIER_NAMES}}
 
 
 def _condition(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic
+from ..rules.burnrate import TIER_NAMES
 from ..source.yamlpos import Document, Path
 from .base import (
     Findings,
@@ -229,9 +230,7 @@ def _alerting(findings: Findings, alerting: Any, at: Path, notes: dict[str, str]
         out["page"] = {"annotations": dict(notes)}
         out["ticket"] = {"annotations": dict(notes)}
     if alerting.get("disabled") is True or alerting.get("burnrates") is False:
-        out["tiers"] = {
-            t: {"enabled": False} for t in ("page-fast", "page-slow", "ticket-fast", "ticket-slow")
-        }
+        out["tiers"] = {t: {"enabled": False} for t in TIER_NAMES}
     if alerting.get("absent") is False:
         findings.dropped(
             (*at, "absent"), "absent: false", "the SLI-missing alert is always generated"

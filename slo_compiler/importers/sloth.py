@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Code
+from ..rules.burnrate import tiers_of
 from ..source.yamlpos import Document, Path
 from .base import (
     Findings,
@@ -201,8 +202,8 @@ def _alerting(findings: Findings, alerting: Any, at: Path) -> dict[str, Any]:
     common_notes = _annotations(findings, alerting.get("annotations"), (*at, "annotations"))
     tiers: dict[str, Any] = {}
     for theirs, ours, names in (
-        ("page_alert", "page", ("page-fast", "page-slow")),
-        ("ticket_alert", "ticket", ("ticket-fast", "ticket-slow")),
+        ("page_alert", "page", tiers_of("page")),
+        ("ticket_alert", "ticket", tiers_of("ticket")),
     ):
         where = (*at, theirs)
         severity = mapping(findings, alerting.get(theirs), where, theirs)

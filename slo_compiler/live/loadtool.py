@@ -26,7 +26,7 @@ from typing import Any
 
 import re2
 
-from ..rules.burnrate import decimal_str
+from ..rules.burnrate import FASTEST_PAGE, decimal_str
 from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.promql import Matcher, Selector
@@ -177,7 +177,7 @@ def client_threshold(plan: SloPlan) -> ClientThreshold | str:
     methods = _values(query.total, "method") or []
     method = block.method if block and block.method else (methods[0] if len(methods) == 1 else None)
     bad = () if latency else _bad_statuses(plan, slo)
-    tier = next((t for t in plan.tiers if t.name == "page-fast"), None)
+    tier = next((t for t in plan.tiers if t.name == FASTEST_PAGE.name), None)
     share = tier.factor * plan.budget if tier else None
     return ClientThreshold(
         slo=slo,

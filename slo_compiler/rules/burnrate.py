@@ -58,6 +58,15 @@ WORKBOOK_TIERS = (
     TierDefault("ticket-fast", "ticket", parse_duration("1d"), Decimal("3")),
     TierDefault("ticket-slow", "ticket", parse_duration("3d"), Decimal("1")),
 )
+# The tiers' names, written here only: the SLO file's keys, the alerts' slo_window
+# neighbours, the importers' targets.
+TIER_NAMES = tuple(t.name for t in WORKBOOK_TIERS)
+FASTEST_PAGE = WORKBOOK_TIERS[0]
+
+
+def tiers_of(severity: str) -> tuple[str, ...]:
+    """The names of the tiers of one routing class (page or ticket)."""
+    return tuple(t.name for t in WORKBOOK_TIERS if t.severity == severity)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from .durations import format_duration as dur
 from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
 from .promql import Selector, series
-from .sli import EventSli, RawSli, SliQuery
+from .sli import EventSli, RawTemplate, SliQuery
 
 TOTAL_RATE = "slo:sli_total:rate" + dur(BASE_RATE_WINDOW)
 ERRORS_RATE = "slo:sli_errors:rate" + dur(BASE_RATE_WINDOW)
@@ -112,7 +112,7 @@ class ExprBuilder:
         return f"clamp_min({total} - ({good} or 0 * {total}), 0)"
 
     def ratio(self, window: int) -> str:
-        if isinstance(self.query, RawSli):
+        if isinstance(self.query, RawTemplate):
             return self.query.at(dur(window))
         if window == BASE_RATE_WINDOW:
             return self.recorded_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))

@@ -30,14 +30,17 @@ class EventSli:
 
 
 @dataclass(frozen=True)
-class RawSli:
+class RawTemplate:
+    """A raw SLI's error-ratio expression, its window still a placeholder (the model's
+    RawSli is what the file says; this is what planning renders per window)."""
+
     template: str
 
     def at(self, window: str) -> str:
         return _PLACEHOLDER_RE.sub(window, self.template)
 
 
-SliQuery = EventSli | RawSli
+SliQuery = EventSli | RawTemplate
 
 
 class SliError(ValueError):
@@ -112,7 +115,7 @@ def resolve(sli: Sli) -> SliQuery:
                 )
             )
         else:
-            raw = RawSli(template)
+            raw = RawTemplate(template)
             try:
                 validate(raw.at("5m"))
                 query = raw

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..rules.burnrate import TIER_NAMES
 from ..rules.durations import DURATION_PATTERN, parse_duration
 
 API_VERSION = "slo-compiler/v1"
@@ -183,7 +184,7 @@ class Severity(_Strict):
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations.")
 
 
-TierName = Literal["page-fast", "page-slow", "ticket-fast", "ticket-slow"]
+TierName = Literal[TIER_NAMES]  # type: ignore[valid-type]
 
 
 class TierOptions(_Strict):

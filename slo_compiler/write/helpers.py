@@ -18,8 +18,8 @@ from typing import Any
 
 from .tree import Task, render_task
 
-# Beyond a few helpers the writer (one process) is the bottleneck, and each holds about
-# 30 MiB: a 64-core CI runner must not fork 64.
+# Beyond a few helpers the writer (one process) is the bottleneck, and each holds tens of
+# MiB (bench/RESULTS.md): a 64-core CI runner must not fork 64.
 MAX_HELPERS = 4
 
 

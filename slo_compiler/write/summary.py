@@ -1,8 +1,7 @@
 """The one line `compile` prints: what was written, counted per kind of file.
 
 Counts come from the files themselves, so a `--target` subset or an alert engine that moves
-the alerts into Grafana is described as it is (an earlier summary counted alerts that no
-written file held).
+the alerts into Grafana is described as it is: no count of what no written file holds.
 """
 
 from __future__ import annotations

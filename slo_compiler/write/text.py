@@ -168,7 +168,7 @@ Memo = dict[tuple[int, int], list[str]]
 def _lines(data: Any, indent: int, out: list[str], lead: str, memo: Memo) -> None:
     """`data` in PyYAML's block style, each line appended to `out`: the first one after
     `lead` (a `- ` run of a sequence, or the indentation), the others at `indent`. The
-    hot path of a large compile (a third of a million containers at 1,000 SLOs): exact
+    hot path of a large compile (every container of every generated file): exact
     types, no per-item formatting beyond concatenation. A subclass of dict or list is
     left to PyYAML with the whole document. `memo`: the lines of each mapping value by
     its identity and indentation (a document may hold one object many times: the labels
@@ -213,8 +213,8 @@ def _lines(data: Any, indent: int, out: list[str], lead: str, memo: Memo) -> Non
 def yaml_text(data: Any) -> str:
     """`data` (mappings, lists and scalars, as the targets build them) in block style, byte
     for byte what PyYAML writes (a test holds the two equal on every generated file),
-    without PyYAML's Python representer walking every node: it was most of a large
-    compile's time. PyYAML still renders each distinct scalar and key, once."""
+    without PyYAML's Python representer walking every node (the cost of a large compile:
+    bench/RESULTS.md). PyYAML still renders each distinct scalar and key, once."""
     if isinstance(data, dict | list) and data:
         out: list[str] = []
         try:

@@ -1,7 +1,7 @@
 """A generated tree: paths to file contents, most rendered only when read.
 
-A large compile's files are about 50 KB per SLO (its generated tests most of it): holding
-every file until the write made memory grow with the fleet (465 MiB at 5,000 SLOs). The
+A large compile's files are tens of KB per SLO (its generated tests most of them): holding
+every file until the write would make memory grow with the fleet (bench/RESULTS.md). The
 targets leave the per-SLO-file outputs deferred (what they must check before anything is
 written, the PromQL of Grafana's queries, they check while deferring); the writer reads
 the tree once, writing and comparing each file as it comes, so a deferred file exists in

@@ -1,8 +1,8 @@
 """The platform's own Prometheus config, read from its overlay's manifest.
 
 A ConfigMap's key is replaced whole by a patch, so the Component must write the platform's
-entire prometheus.yml. Written from assumptions, it once replaced the platform's static
-targets with pod discovery and left Prometheus scraping nothing. Read from the manifest
+entire prometheus.yml: one written from assumptions would replace the platform's own
+targets and leave Prometheus scraping nothing. Read from the manifest
 (`kubernetes.prometheus_config_file`), it is kept exactly, jobs, targets, labels and
 intervals, and the compile adds only its `rule_files`; a target the platform adds tomorrow
 is in the next compile, and `check` sees the manifest change like any other input.

@@ -124,8 +124,8 @@ def full_match(regex: str, text: str) -> bool:
 def example(regex: str, variant: int = 0) -> str | None:
     """A string `regex` fully matches, or None if we cannot construct one. Tries a few
     variants from `variant` on, since a guess for a negated class can miss. Cached: every
-    scenario of an SLO synthesises the same series, and parsing the regex was most of a
-    large compile's test generation."""
+    scenario of an SLO synthesises the same series, and parsing a regex costs more than
+    the rest of a series' synthesis."""
     try:
         tree = sre.parse(regex)
     except re.error:

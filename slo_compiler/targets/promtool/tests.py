@@ -32,7 +32,7 @@ from ...rules.explain import human
 from ...rules.ir import AlertRule, Labels, SloPlan, SourcePlan
 from ...rules.plan import ratio_metric
 from ...rules.promql import series as selector
-from ...rules.sli import EventSli, RawSli
+from ...rules.sli import EventSli, RawTemplate
 from ...rules.templates import render as render_template
 from ...source.config import Config
 from ...write.text import yaml_file
@@ -94,7 +94,8 @@ def step_floor(slos: tuple[SloPlan, ...]) -> int:
     periods = [
         slo.period
         for slo in slos
-        if isinstance(slo.query, RawSli) and _DEFAULT_RESOLUTION_SUBQUERY.search(slo.query.template)
+        if isinstance(slo.query, RawTemplate)
+        and _DEFAULT_RESOLUTION_SUBQUERY.search(slo.query.template)
     ]
     if not periods:
         return 60
