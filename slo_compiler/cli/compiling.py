@@ -14,9 +14,8 @@ import click
 
 from ..diagnostics import Code, CompileError, Diagnostic, first_few
 from ..rules import explain as explain_doc
-from ..write import folder as outdir
+from ..write import folder, summary
 from ..write import record as cache
-from ..write import summary
 from ..write.files import diff, strays, walk, write_tree
 from ..write.helpers import Helpers, helpers
 from ..write.schemas import schema_files
@@ -53,11 +52,11 @@ def _compile(
 ) -> None:
     read = read_inputs(slos, config)
     try:
-        real = outdir.prepare(out, slos, read.config and read.config.path)
+        real = folder.prepare(out, slos, read.config and read.config.path)
     except CompileError as err:
         fail(err)
     result = compile_inputs(read, targets)
-    for name in outdir.sweep(real):
+    for name in folder.sweep(real):
         click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
     try:
         changes = write_tree(real, result.files, hold=True, renderer=renderer)
@@ -175,10 +174,10 @@ def schema(out: str) -> None:
     \b
     # yaml-language-server: $schema=../schemas/slo.schema.json
     """
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    schemas = Path(out)
+    schemas.mkdir(parents=True, exist_ok=True)
     for name, data in schema_files().items():
-        path = folder / name
+        path = schemas / name
         if path.is_file() and path.read_bytes() == data:
             say(f"unchanged {path}")
             continue

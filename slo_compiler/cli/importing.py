@@ -25,7 +25,7 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
     """(path, bytes) of each file named and each spec file under each folder named, read
-    as SLO files are (sources.py: no FIFO, no symlink out of a folder, the size limit),
+    as SLO files are (source/files.py: no FIFO, no symlink out of a folder, the size limit),
     in a stable order; every unreadable one is reported."""
     out: list[tuple[str, bytes]] = []
     problems: list[Diagnostic] = []

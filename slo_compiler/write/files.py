@@ -8,7 +8,7 @@ no longer produce disappear with the old tree. An unchanged tree is not swapped 
 which keeps file times (and make-style tools) quiet.
 
 Replacing a folder deletes what it held, so this module never decides *where* to write:
-`outdir.prepare` proves the folder is ours first. Signals are deferred from the swap to
+`folder.prepare` proves the folder is ours first. Signals are deferred from the swap to
 the end of the cleanup (for the command line, to the end of the run), so an interrupt
 reports the state it left rather than a traceback or a wrong one.
 """
@@ -136,7 +136,7 @@ def file_digest(data: bytes) -> bytes:
 
 def tree_digest(files: Iterable[tuple[str, bytes]]) -> str:
     """The digest of a tree from its (path, file_digest) pairs in path order: what the
-    record of a compile holds (cache.py)."""
+    record of a compile holds (record.py)."""
     digest = hashlib.sha256()
     for path, data_digest in files:
         digest.update(path.encode() + b"\0" + data_digest)

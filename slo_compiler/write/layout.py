@@ -88,7 +88,7 @@ def readme(files: Iterable[str], sources: list[str], sections: list[str] = ()) -
 
 
 def ownership(files: Iterable[str], sources: list[str]) -> dict[str, bytes]:
-    """The manifest that proves the folder is ours (see outdir), and a .gitignore that keeps
+    """The manifest that proves the folder is ours (see folder.py), and a .gitignore that keeps
     the record of the last compile out of git."""
     listed = sorted({*files, GITIGNORE})
     manifest = (
