@@ -8,7 +8,8 @@ from typing import Any
 
 from ...diagnostics import Code, Diagnostic
 from .. import credentials
-from ..config import REQUIRED_SETTINGS, Config, Receiver, prometheus_yml_problems
+from ..config import REQUIRED_SETTINGS, Config, Receiver
+from ..prometheus_yml import prometheus_yml_problems
 from ..yamlpos import SourceMap
 
 

@@ -16,7 +16,8 @@ import yaml
 
 from ...diagnostics import Code, Diagnostic
 from ...rules.durations import format_duration
-from ..config import Config, platform_interval, prometheus_yml_problems
+from ..config import Config
+from ..prometheus_yml import platform_interval, prometheus_yml_problems
 from ..yamlpos import SourceMap
 
 FIELD = ("kubernetes", "prometheus_config_file")
