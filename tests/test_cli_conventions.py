@@ -9,7 +9,11 @@ import re
 import shutil
 from pathlib import Path
 
+import click
+from click.testing import CliRunner
 from conftest import ROOT, cli, errors_of
+
+from slo_compiler.cli import cli as main_group
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -109,3 +113,26 @@ def test_the_component_is_opt_in(tmp_path: Path) -> None:
     (tmp_path / "slo-compiler.yaml").write_text("apiVersion: slo-compiler/v1\nkubernetes: {}\n")
     assert cli("compile", cwd=tmp_path).returncode == 0
     assert (tmp_path / "generated/k8s/kind/kustomization.yaml").is_file()
+
+
+def _leaves(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        return [
+            leaf
+            for name in command.list_commands(ctx)
+            for leaf in _leaves(command.get_command(ctx, name), (*path, name))
+        ]
+    return [path]
+
+
+def test_every_command_takes_quiet_and_verbose() -> None:
+    """-q and -v, after the command's name (and before it, on the group), as the README
+    says: the group gives them to every command, subcommands included."""
+    commands = _leaves(main_group)
+    assert ("loadtest", "thresholds") in commands and ("verify",) in commands
+    for command in commands:
+        for flags in (["-q"], ["-v"], ["--quiet", "--verbose"]):
+            result = CliRunner().invoke(main_group, [*command, *flags, "--help"])
+            assert result.exit_code == 0, (command, flags, result.output)
+    assert CliRunner().invoke(main_group, ["-q", "validate", "--help"]).exit_code == 0

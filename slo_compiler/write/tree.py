@@ -34,15 +34,8 @@ class Deferred:
     path: str
 
     def __call__(self) -> bytes:
-        global _last
-        if _last is None or not _same(_last[0], self):
-            _last = (self, self.render(*self.args))
-        return _last[1][self.path]
-
-
-# The last group rendered in this process: a group's files are next to each other in
-# path order, so reading a tree in order renders each group once.
-_last: tuple[Deferred, dict[str, bytes]] | None = None
+        """This file alone (its group rendered for it: Tree.read renders a group once)."""
+        return self.render(*self.args)[self.path]
 
 
 def _same(a: Deferred, b: Deferred) -> bool:
@@ -73,10 +66,19 @@ class Tree(Mapping[str, bytes]):
 
     def __init__(self, entries: Mapping[str, Content]) -> None:
         self._entries = dict(sorted(entries.items()))
+        # The last group read: a group's files are next to each other in path order, so
+        # reading the tree in order renders each group once.
+        self._last: tuple[Deferred, dict[str, bytes]] | None = None
 
     def __getitem__(self, path: str) -> bytes:
         content = self._entries[path]
-        return content if isinstance(content, bytes) else content()
+        if isinstance(content, bytes):
+            return content
+        if not isinstance(content, Deferred):
+            return content()
+        if self._last is None or not _same(self._last[0], content):
+            self._last = (content, content.render(*content.args))
+        return self._last[1][content.path]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
