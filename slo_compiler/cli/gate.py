@@ -215,8 +215,7 @@ def preflight(opts: GateOptions, selected: Selected) -> int:
                 since = now - PREFLIGHT_LOOKBACK
                 if prometheus.metric_names(selector.render(), since, now):
                     continue
-                metric = f'{{__name__="{selector.metric}"}}'
-                if prometheus.metric_names(metric, since, now):
+                if prometheus.metric_names(selector.metric, since, now):
                     click.echo(
                         f"note: no series of {selector.render()} yet: its first requests "
                         "create them",
@@ -242,10 +241,12 @@ def preflight(opts: GateOptions, selected: Selected) -> int:
 @gate_options
 @range_options("Window", "20m")
 def verify(start: str | None, end: str | None, last: str | None, **gate_: Any) -> None:
-    """Check the SLOs in a live Prometheus over a window (a load test): events and SLI,
-    which burn-rate tiers the window crossed, a replay of each tier's alert with its `for`,
-    and what the deployed alerts did. Exit 0 pass, 1 violated, 3 inconclusive (no data),
-    4 Prometheus unreachable or a query failed.
+    """Check the SLOs in a live Prometheus over a window (a load test): that the SLI was
+    seen through it (a target down or a gap fails), events and SLI, which burn-rate tiers
+    the window crossed, a replay of each tier's alert with its `for` (alerts carried in
+    from before the window reported apart), and what the deployed alerts did. Exit 0
+    pass, 1 violated, 3 inconclusive (no data), 4 Prometheus unreachable, an answer that
+    is no answer, or --timeout spent.
     """
     opts = GateOptions(**gate_)
     begin, finish = span(start, end, last)
