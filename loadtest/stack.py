@@ -147,11 +147,13 @@ Sample = tuple[str, float, int]  # series (name and labels), value, unix seconds
 
 
 def openmetrics(families: dict[str, list[Sample]]) -> str:
-    """OpenMetrics text of counter families (name -> samples), each series' samples
-    together as the format requires, for `promtool tsdb create-blocks-from openmetrics`."""
+    """OpenMetrics text of families (name -> samples: counters where every series is
+    `<name>_total`, else gauges), each series' samples together as the format requires,
+    for `promtool tsdb create-blocks-from openmetrics`."""
     lines = []
     for family, samples in families.items():
-        lines.append(f"# TYPE {family} counter")
+        counter = all(series.startswith(f"{family}_total") for series, _, _ in samples)
+        lines.append(f"# TYPE {family} {'counter' if counter else 'gauge'}")
         order = {series: i for i, (series, _, _) in enumerate(dict.fromkeys(samples))}
         by_series = sorted(samples, key=lambda s: (order[s[0]], s[2]))
         lines += [f"{series} {value} {t}" for series, value, t in by_series]

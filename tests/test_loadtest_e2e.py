@@ -133,6 +133,12 @@ def test_a_payment_storm_fails_the_payment_slo_and_the_healthy_stretch_after_it_
         storm, tmp_path, "--from", str(healed + 3), "--to", str(report["end"]), "--carried-in-fails"
     )
     assert code == 1, strict
+    # status: the storm spent the payment SLO's budget for the day (read from the raw
+    # counters until the rules' slow group has recorded the period's ratio, every 4m).
+    now = cli("status", *_against(storm), "payment-failure-rate", cwd=tmp_path)
+    assert now.returncode == 1, now.stdout + now.stderr
+    [slo] = json.loads(now.stdout)["slos"]
+    assert slo["status"] == "exhausted" and slo["groups"][0]["budget_left"] < 0, slo
 
 
 def test_healthy_load_passes_then_lock_leak_and_slow_queue_fail_their_own_slos(

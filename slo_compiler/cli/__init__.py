@@ -29,6 +29,7 @@ COMMANDS = {
     "import": ("importing", "import_"),
     "loadtest": ("gate", "loadtest"),
     "schema": ("compiling", "schema"),
+    "status": ("status", "status_command"),
     "validate": ("compiling", "validate"),
     "verify": ("gate", "verify"),
 }

@@ -22,12 +22,11 @@ backtest lists them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from ..rules.promql import Matcher, Selector, regex_literal
 from .client import Client, Labels
-from .replay import chunks
+from .replay import MAX_POINTS
 
 TARGET = ("job", "instance")
 # One missed scrape is jitter; a sample older than this many intervals is a hole.
@@ -62,6 +61,11 @@ class Coverage:
     resolution: float = 0.0
 
 
+def step_s(seconds: float) -> float:
+    """A step in whole milliseconds (see _times)."""
+    return max(1, round(seconds * 1000)) / 1000
+
+
 def duration_ms(seconds: float) -> str:
     """A PromQL range in whole milliseconds (fractions of a second are common here)."""
     return f"{max(1, round(seconds * 1000))}ms"
@@ -71,17 +75,26 @@ def _key(labels: Labels) -> tuple[str, str]:
     return (labels.get("job", ""), labels.get("instance", ""))
 
 
+def _times(start: float, end: float, step: float) -> list[float]:
+    """The steps of [start, end], the last at `end`: what is seen up to the window's end.
+    Whole milliseconds, as Prometheus counts a range query's steps: in floats, start plus
+    the steps can pass `end` by a rounding error, and the server drops that last step."""
+    end_ms, step_ms = round(end * 1000), max(1, round(step * 1000))
+    count = (end_ms - round(start * 1000)) // step_ms + 1
+    return [(end_ms - (count - 1 - i) * step_ms) / 1000 for i in range(count)]
+
+
 def _by_target(
-    client: Client, expr: str, start: float, end: float, step: float
+    client: Client, expr: str, times: list[float], step: float
 ) -> dict[tuple[str, str], dict[int, float]]:
-    """Per target, the value of `expr` at each step index of the window."""
-    first = math.ceil(start / step) * step
+    """Per target, the value of `expr` at each step index of `times`."""
     out: dict[tuple[str, str], dict[int, float]] = {}
-    for a, b in chunks(start, end, step):
-        for labels, values in client.query_range(expr, a, b, step):
+    for i in range(0, len(times), MAX_POINTS):
+        part = times[i : i + MAX_POINTS]
+        for labels, values in client.query_range(expr, part[0], part[-1], step_s(step)):
             seen = out.setdefault(_key(labels), {})
             for t, v in values:
-                seen[round((t - first) / step)] = v
+                seen[round((t - times[0]) / step)] = v
     return out
 
 
@@ -117,25 +130,23 @@ def coverage(
     reach = max(REACH_SCRAPES * scrape_interval, step)
     sel = selector.render()
     by = ", ".join(TARGET)
+    times = _times(start, end, step)
+    steps = len(times)
     present = _by_target(
-        client, f"count by ({by}) (count_over_time({sel}[{duration_ms(reach)}]))", start, end, step
+        client, f"count by ({by}) (count_over_time({sel}[{duration_ms(reach)}]))", times, step
     )
     named = [k for k in present if any(k)]
     up = (
         _by_target(
             client,
             f"max by ({by}) (max_over_time({_up_selector(named).render()}[{duration_ms(reach)}]))",
-            start,
-            end,
+            times,
             step,
         )
         if named
         else {}
     )
     up = {k: v for k, v in up.items() if k in present}
-    first = math.ceil(start / step) * step
-    steps = int((end - first) // step) + 1
-    times = [first + i * step for i in range(steps)]
 
     def begin(index: int) -> float:
         # Not seen at this step: the last sample is at least `reach` old, so the first

@@ -1,0 +1,66 @@
+"""`slo-compiler status`: where each SLO stands now (slo_compiler/live/status.py).
+
+Exit 0 every SLO within its budget; 1 a budget spent or a page tier burning now; 3 no
+data for any selected SLO; 4 Prometheus unreachable, an answer that is no answer, or
+--timeout spent."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from ..live import status_formats
+from ..live.client import PrometheusUnreachable, QueryFailed
+from ..live.status import BURNING, EXHAUSTED, NO_DATA, UNSUPPORTED, status
+from .common import inputs, plans_of, read_inputs, render
+from .prometheus import FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT, client, prometheus_options
+
+FORMATS = {"text": status_formats.text, "markdown": status_formats.markdown}
+
+
+@click.command("status")
+@click.argument("slo", nargs=-1)
+@inputs
+@prometheus_options("2m")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="A table per SLO, JSON (schemas/status-report.schema.json), or Markdown.",
+)
+def status_command(
+    slo: tuple[str, ...],
+    slos: str,
+    config: str | None,
+    url: str,
+    headers: tuple[str, ...],
+    ca: str | None,
+    timeout: str,
+    fmt: str,
+) -> None:
+    """Where each SLO stands now, over its rolling period: the SLI, the error budget left
+    and, at the current burn, when it is spent; each tier's burn over its windows beside
+    its factor, and its alert if pending or firing; how much of the period had data. Read
+    from the recorded series where the rules are deployed, else from the raw counters.
+
+    \b
+    slo-compiler status --prometheus http://prometheus:9090 payment-service
+    """
+    read = read_inputs(slos, config)
+    result, plans = plans_of(read, slo)
+    try:
+        prometheus = client(url, headers, ca, timeout)
+        report = status(prometheus, plans, time.time(), result.config.prometheus_alerts)
+    except (PrometheusUnreachable, QueryFailed) as err:
+        click.echo(f"slo-compiler status: {err}", err=True)
+        sys.exit(UNREACHABLE_EXIT)
+    click.echo(render(report, fmt, FORMATS), nl=False)
+    states = {s.status for s in report.slos}
+    if states & {EXHAUSTED, BURNING}:
+        sys.exit(FAILED_EXIT)
+    if states <= {NO_DATA, UNSUPPORTED}:
+        sys.exit(INCONCLUSIVE_EXIT)

@@ -1,0 +1,279 @@
+"""`slo-compiler status`: where each SLO stands now, over its rolling period.
+
+Per SLO, and per group of a grouped SLO:
+
+* the SLI over the period and the error budget left (a fraction: 1 untouched, 0 spent,
+  below 0 overspent), and at the current burn (the fastest page tier's long window) the
+  time until the budget is spent;
+* each tier's burn over its long and short windows beside its factor: both above it is
+  what pages or tickets;
+* the tier alerts pending or firing now (`ALERTS`), where Prometheus evaluates them;
+* how much of the period had data (coverage.py: gaps are named, never taken as quiet).
+
+Where the compiled rules are deployed the recorded series answer (cheap: what dashboards
+and alerts read); otherwise the raw counters do, through the same expressions the rules
+are built from (plan.ExprBuilder). The report says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..rules.burnrate import FASTEST_PAGE, Tier
+from ..rules.ir import SloPlan
+from ..rules.plan import BUDGET_REMAINING, ExprBuilder, ratio_metric
+from ..rules.promql import series
+from ..rules.sli import EventSli
+from .client import Client, Labels
+from .coverage import Gap, coverage
+from .queries import Key, Window, by_group, events, group_key, has_series
+
+OK, EXHAUSTED, BURNING, NO_DATA, UNSUPPORTED = (
+    "ok",
+    "exhausted",
+    "burning",
+    "no-data",
+    "unsupported",
+)
+RECORDED, RAW = "recorded", "raw"
+# The period is looked at in this many steps for its coverage.
+COVERAGE_STEPS = 1000
+# How recent a recorded series must be for the rules to count as deployed.
+DEPLOYED_WITHIN = 600
+
+
+@dataclass
+class TierBurn:
+    tier: str
+    slo_tier: str  # page or ticket
+    factor: float
+    long_burn: float | None  # the burn over the long window (None: no traffic in it)
+    short_burn: float | None
+    alert: str | None  # pending, firing, or None
+
+    @property
+    def burning(self) -> bool:
+        """Both windows above the factor: the tier's condition holds now."""
+        return all(b is not None and b > self.factor for b in (self.long_burn, self.short_burn))
+
+
+@dataclass
+class GroupStatus:
+    group: Labels
+    error_ratio: float | None  # over the period (None: no events)
+    budget_left: float | None  # 1 - error ratio / budget
+    total: float | None  # events over the period (raw counters only)
+    errors: float | None
+    tiers: list[TierBurn] = field(default_factory=list)
+    status: str = OK
+
+    @property
+    def sli(self) -> float | None:
+        return None if self.error_ratio is None else 1 - self.error_ratio
+
+    def burn_now(self) -> float | None:
+        """The burn over the fastest page tier's long window (the others' when disabled)."""
+        burns = [t.long_burn for t in self.tiers if t.long_burn is not None]
+        fastest = [t.long_burn for t in self.tiers if t.tier == FASTEST_PAGE.name]
+        return fastest[0] if fastest and fastest[0] is not None else min(burns, default=None)
+
+    def exhausted_in(self, period: int) -> float | None:
+        """Seconds until the budget is spent at the current burn (None: never, or spent)."""
+        burn = self.burn_now()
+        if burn is None or burn <= 0 or self.budget_left is None or self.budget_left <= 0:
+            return None
+        return self.budget_left * period / burn
+
+
+@dataclass
+class SloStatus:
+    service: str
+    slo: str
+    objective: float
+    period: int
+    source: str = RAW
+    covered: float = 0.0  # share of the period with data
+    gaps: list[Gap] = field(default_factory=list)
+    groups: list[GroupStatus] = field(default_factory=list)
+    status: str = OK
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StatusReport:
+    prometheus: str
+    at: float
+    slos: list[SloStatus]
+
+    def document(self) -> dict[str, Any]:
+        """The JSON form (schemas/status-report.schema.json)."""
+        return {
+            "prometheus": self.prometheus,
+            "at": self.at,
+            "slos": [
+                {
+                    "service": s.service,
+                    "slo": s.slo,
+                    "objective_percent": s.objective,
+                    "period_seconds": s.period,
+                    "source": s.source,
+                    "covered": s.covered,
+                    "gaps": [{"target": g.target, "from": g.start, "to": g.end} for g in s.gaps],
+                    "status": s.status,
+                    "reasons": s.reasons,
+                    "groups": [
+                        {
+                            "group": g.group,
+                            "sli": g.sli,
+                            "error_ratio": g.error_ratio,
+                            "budget_left": g.budget_left,
+                            "exhausted_in_seconds": g.exhausted_in(s.period),
+                            "total_events": g.total,
+                            "bad_events": g.errors,
+                            "status": g.status,
+                            "tiers": [
+                                {
+                                    "tier": t.tier,
+                                    "slo_tier": t.slo_tier,
+                                    "factor": t.factor,
+                                    "long_burn": t.long_burn,
+                                    "short_burn": t.short_burn,
+                                    "burning": t.burning,
+                                    "alert": t.alert,
+                                }
+                                for t in g.tiers
+                            ],
+                        }
+                        for g in s.groups
+                    ],
+                }
+                for s in self.slos
+            ],
+        }
+
+
+def _ratios(
+    client: Client, plan: SloPlan, window: int, at: float, recorded: bool
+) -> dict[Key, float]:
+    """The error ratio over `window` per group: the recorded series, or the raw counters."""
+    if recorded:  # one series per group already
+        expr = series(ratio_metric(window), plan.selector_labels).render()
+    else:
+        expr = ExprBuilder(plan.query, plan.group_by, plan.selector_labels).counter_ratio(window)
+    return by_group(client, expr, at, plan.group_by)
+
+
+def _alerts(client: Client, plan: SloPlan, at: float) -> dict[tuple[str, Key], str]:
+    """The state of each tier alert now, by (slo_window, group): firing over pending."""
+    alert = plan.alert_name
+    selector = series("ALERTS", {"alertname": alert, **plan.selector_labels}).render()
+    out: dict[tuple[str, Key], str] = {}
+    for labels, _ in client.query(selector, at):
+        key = (labels.get("slo_window", ""), group_key(labels, plan.group_by))
+        state = labels.get("alertstate", "")
+        if out.get(key) != "firing":
+            out[key] = state
+    return out
+
+
+def _burns(
+    client: Client, plan: SloPlan, at: float, recorded: bool
+) -> dict[tuple[int, Key], float]:
+    """Per (window, group), the burn over each tier window."""
+    budget = float(plan.budget)
+    windows = sorted({w for t in plan.tiers for w in (t.long_window, t.short_window)})
+    return {
+        (window, key): ratio / budget
+        for window in windows
+        for key, ratio in _ratios(client, plan, window, at, recorded).items()
+    }
+
+
+def _tier(tier: Tier, key: Key, burns: dict[tuple[int, Key], float], alert: str | None) -> TierBurn:
+    return TierBurn(
+        tier.name,
+        tier.severity,
+        float(tier.factor),
+        burns.get((tier.long_window, key)),
+        burns.get((tier.short_window, key)),
+        alert,
+    )
+
+
+def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) -> SloStatus:
+    result = SloStatus(plan.service, plan.name, float(plan.objective), plan.period)
+    # The period's ratio is recorded every few minutes, in the slow group: until its
+    # first evaluation the raw counters answer.
+    recent = Window(at - DEPLOYED_WITHIN, at, 1)
+    recorded = has_series(
+        client, series(ratio_metric(plan.period), plan.selector_labels).render(), recent
+    )
+    if not isinstance(plan.query, EventSli) and not recorded:
+        result.status = UNSUPPORTED
+        result.reasons.append(
+            "a raw SLI's events cannot be counted from its expression, and its rules "
+            "are not loaded in this Prometheus"
+        )
+        return result
+    period = Window(at - plan.period, at, 1)
+    if isinstance(plan.query, EventSli):
+        step = plan.period / COVERAGE_STEPS
+        seen = coverage(client, plan.query.total, period.start, at, plan.scrape_interval, step)
+        result.gaps = seen.gaps
+        missing = sum(g.seconds for g in seen.gaps if g.target is None)
+        result.covered = max(0.0, 1 - missing / plan.period)
+        if seen.targets == 0:
+            result.status = NO_DATA
+            result.reasons.append(f"no series of {plan.query.total.render()} in the period")
+            return result
+    else:
+        result.covered = 1.0
+    result.source = RECORDED if recorded else RAW
+    budget = float(plan.budget)
+    totals: dict[Key, float] = {}
+    bad: dict[Key, float] = {}
+    if recorded:
+        ratios = _ratios(client, plan, plan.period, at, True)
+        remaining = series(BUDGET_REMAINING, plan.selector_labels).render()
+        left = by_group(client, remaining, at, plan.group_by)
+    else:
+        totals, bad = events(client, plan, period)
+        ratios = {k: bad.get(k, 0.0) / t for k, t in totals.items() if t > 0}
+        left = {k: 1 - r / budget for k, r in ratios.items()}
+    burns = _burns(client, plan, at, recorded)
+    alerts = _alerts(client, plan, at) if recorded and in_prometheus else {}
+    for key in sorted(set(ratios) | set(totals)):
+        group = GroupStatus(
+            dict(zip(plan.group_by, key, strict=True)),
+            ratios.get(key),
+            left.get(key),
+            totals.get(key) if not recorded else None,
+            bad.get(key, 0.0) if not recorded else None,
+        )
+        group.tiers = [_tier(t, key, burns, alerts.get((t.window_label, key))) for t in plan.tiers]
+        if group.budget_left is not None and group.budget_left <= 0:
+            group.status = EXHAUSTED
+        elif any(t.burning for t in group.tiers if t.slo_tier == "page"):
+            group.status = BURNING
+        result.groups.append(group)
+    if not result.groups:
+        result.status = NO_DATA
+        result.reasons.append("no events in the period")
+    else:
+        result.status = next(
+            (s for s in (EXHAUSTED, BURNING) if any(g.status == s for g in result.groups)), OK
+        )
+    if result.source == RAW:
+        result.reasons.append(
+            "the compiled rules are not loaded in this Prometheus: read from the raw counters"
+        )
+    return result
+
+
+def status(
+    client: Client, plans: list[SloPlan], at: float, in_prometheus: bool = True
+) -> StatusReport:
+    return StatusReport(
+        client.display, at, [status_slo(client, p, at, in_prometheus) for p in plans]
+    )

@@ -1,0 +1,165 @@
+"""`slo-compiler status` against a real Prometheus (Debian's package) holding backfilled
+history with known answers (tests/outages.py: 3h of `req_total`, 100 events a sample, 9,200
+of 72,000 events bad in two outages, ending two hours ago). Over a 7d rolling period the
+error ratio is exactly 9,200 / 72,000 (increase() scales every series of a window alike,
+so their ratio is exact): at a 99% objective the budget is spent 12.78 times over; at 85%
+(a ticket tier only: a page tier's factor times a 15% budget would exceed every event),
+1 - 0.12778 / 0.15 = 14.81% of it is left."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import outages
+import pytest
+from conftest import ROOT, cli, require_tool
+
+sys.path.insert(0, str(ROOT / "loadtest"))
+import stack
+
+pytestmark = pytest.mark.live
+EXACT = 9200 / 72000
+LENIENT = """\
+apiVersion: slo-compiler/v1
+service: lenient
+scrape_interval: 15s
+slos:
+  - name: checkout
+    objective: 85
+    period: 7d
+    sli:
+      ratio:
+        errors: req_total{code="500"}
+        total: req_total
+    alerting:
+      tiers:
+        page-fast: {enabled: false}
+        page-slow: {enabled: false}
+        ticket-fast: {enabled: false}
+"""
+
+
+def _recorded(end: int) -> dict[str, list[tuple[str, float, int]]]:
+    """What the compiled rules of the `books` service (the shop's SLO on books_total) would
+    have recorded in the last 20 minutes: the 7d ratio 0.5% (half the budget left), every
+    tier window at 2% (a 2x burn, under the factors), and page-fast's alert firing (as it
+    would, for a while, after a storm)."""
+    labels = 'slo="checkout",slo_service="books"'
+    times = range(end - 1200, end + 1, 60)
+
+    def gauge(name: str, value: float, extra: str = "") -> tuple[str, list]:
+        return name, [(f"{name}{{{labels}{extra}}}", value, t) for t in times]
+
+    ratios = {"7d": 0.005, "10m": 0.02, "1m": 0.02, "30m": 0.02, "5m": 0.02}
+    out = dict(gauge(f"slo:sli_error:ratio_rate{w}", r) for w, r in ratios.items())
+    out.update([gauge("slo:period_error_budget_remaining:ratio", 0.5)])
+    out.update([gauge("slo:sli_total:rate5m", 10.0)])
+    alert = ',alertname="CheckoutBudgetBurn",alertstate="firing",slo_window="10m"'
+    out.update([gauge("ALERTS", 1.0, alert)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_tool("promtool")
+    require_tool("prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    now = int(time.time())
+    start = (now - 5 * 3600) // 3600 * 3600
+    books = [(s.replace("req_total", "books_total"), v, t) for s, v, t in outages.samples(start)]
+    families = {**outages.families(start), "books": books, **_recorded(now - 120)}
+    with stack.history(work, families, "global: {evaluation_interval: 1m}\n") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("shop")
+    (work / "slos").mkdir()
+    (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
+    (work / "slos/lenient.yaml").write_text(LENIENT)
+    (work / "slos/books.yaml").write_text(
+        (outages.SLO % "2m")
+        .replace("service: shop", "service: books")
+        .replace("req_total", "books_total")
+    )
+    return work
+
+
+def _status(shop: Path, url: str, *args: str) -> tuple[int, str, str]:
+    result = cli("status", "--prometheus", url, *args, cwd=shop)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_a_spent_budget_is_exit_1_with_exact_figures(history: str, shop: Path) -> None:
+    code, out, err = _status(shop, history, "shop", "--format", "json")
+    assert code == 1, out + err
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads((ROOT / "schemas/status-report.schema.json").read_text()))
+    [slo] = doc["slos"]
+    assert (slo["status"], slo["source"]) == ("exhausted", "raw")
+    [group] = slo["groups"]
+    assert group["error_ratio"] == pytest.approx(EXACT, abs=0.001)
+    assert group["budget_left"] == pytest.approx(1 - EXACT / 0.01, abs=0.001)
+    assert group["exhausted_in_seconds"] is None
+    # 3h of data in a 7d period; the rest is named as gaps, not taken as quiet.
+    assert slo["covered"] == pytest.approx(3 / 168, abs=0.01)
+    assert slo["gaps"] and all(g["target"] is None for g in slo["gaps"])
+    # No traffic in the last hours: no burn now, never a made-up zero.
+    assert all(t["long_burn"] is None and not t["burning"] for t in group["tiers"])
+
+
+def test_a_budget_left_is_exit_0(history: str, shop: Path) -> None:
+    code, out, err = _status(shop, history, "lenient", "--format", "json")
+    assert code == 0, out + err
+    [group] = json.loads(out)["slos"][0]["groups"]
+    assert group["budget_left"] == pytest.approx(1 - EXACT / 0.15, abs=0.001)
+    assert json.loads(out)["slos"][0]["status"] == "ok"
+
+
+def test_text_and_markdown(history: str, shop: Path) -> None:
+    code, out, _ = _status(shop, history)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("status at ") and "shop/checkout (objective 99% over 7d" in out
+    assert "[all] SLI 87.2222%, budget left -1177.8% (spent): exhausted" in out
+    # Its one tier's long window (16h48m) holds all the history: burn 0.85x, so the 14.8%
+    # left lasts 0.148 / 0.852 of 7d.
+    assert "budget left 14.8%, spent in 1d5h13m" in out and "current burn (0.85x): ok" in out
+    assert any(line.split()[:2] == ["tier", "long"] for line in lines)
+    _, md, _ = _status(shop, history, "--format", "markdown")
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| SLO | group | SLI |") and len(rows) == 4  # a row an SLO
+    assert "❌ budget spent" in md and "✅ ok" in md
+
+
+def test_no_data_is_3_and_a_stopped_server_4(history: str, shop: Path, tmp_path: Path) -> None:
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos/none.yaml").write_text(
+        (outages.SLO % "2m").replace("req_total", "none_total")
+    )
+    code, out, _ = _status(tmp_path, history)
+    assert code == 3 and "NO-DATA" in out, out
+    code, _, err = _status(shop, f"http://127.0.0.1:{stack.free_port()}")
+    assert code == 4 and err.startswith("slo-compiler status: ") and "Traceback" not in err
+
+
+def test_the_recorded_series_answer_where_the_rules_are_deployed(history: str, shop: Path) -> None:
+    """The books service's rules "ran": its recorded ratios, budget and alert are read,
+    not its raw counters (which say the budget is spent twelve times over)."""
+    code, out, err = _status(shop, history, "books", "--format", "json")
+    assert code == 0, out + err  # half the budget left, no tier burning above its factor
+    [slo] = json.loads(out)["slos"]
+    assert slo["source"] == "recorded", slo
+    [group] = slo["groups"]
+    assert group["budget_left"] == pytest.approx(0.5)
+    assert group["error_ratio"] == pytest.approx(0.005)
+    page_fast = next(t for t in group["tiers"] if t["tier"] == "page-fast")
+    assert page_fast["long_burn"] == pytest.approx(2) and page_fast["alert"] == "firing"
+    # Half the budget left at twice the sustainable burn: a quarter of the period.
+    assert group["exhausted_in_seconds"] == pytest.approx(7 * 86400 / 4)
