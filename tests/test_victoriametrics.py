@@ -196,3 +196,24 @@ def test_where_metricsql_differs_from_promql_and_what_we_emit_does_about_it(both
         'sum(rate(req_total{code="404"}[5m])) or 0 * sum(rate(req_total[5m]))',
     ):
         assert value(vm, expr) == value(prometheus, expr), expr
+
+
+def test_status_answers_the_same_against_victoriametrics(both: Both) -> None:
+    """The budget spent over the 7d period, from the raw counters in both engines (the
+    history ended two hours ago: no recorded series is recent)."""
+    answers = {}
+    for name, url in (("victoria", both.victoria), ("prometheus", both.prometheus)):
+        result = cli("status", "--prometheus", url, "--format", "json", cwd=both.shop)
+        assert result.returncode == 1, result.stdout + result.stderr
+        doc = json.loads(result.stdout)["slos"][0]
+        [group] = doc["groups"]
+        answers[name] = (doc["status"], doc["source"], round(group["budget_left"], 6))
+    assert (
+        answers["victoria"]
+        == answers["prometheus"]
+        == (
+            "exhausted",
+            "raw",
+            round(1 - 9200 / 72000 / 0.01, 6),
+        )
+    )
