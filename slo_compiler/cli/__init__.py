@@ -28,6 +28,7 @@ COMMANDS = {
     "explain": ("compiling", "explain"),
     "import": ("importing", "import_"),
     "loadtest": ("gate", "loadtest"),
+    "report": ("report", "report_command"),
     "schema": ("compiling", "schema"),
     "status": ("status", "status_command"),
     "validate": ("compiling", "validate"),

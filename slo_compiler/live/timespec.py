@@ -1,9 +1,11 @@
-"""Times on the command line: RFC 3339, unix seconds, `now` or `now-20m`; and windows."""
+"""Times on the command line: RFC 3339, unix seconds, `now` or `now-20m`; windows; and
+calendar periods (a month, a quarter, an ISO week) in a time zone."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..rules.durations import parse_duration
 
@@ -53,3 +55,43 @@ def window(start: str | None, end: str | None, last: str | None, now: float) -> 
     if finish <= begin:
         raise TimeSpecError("--to must be after --from")
     return begin, finish
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.IGNORECASE)
+
+
+def calendar(kind: str, text: str, zone: str = "UTC") -> tuple[float, float]:
+    """A calendar period's [start, end) in unix seconds, in time zone `zone` (an IANA
+    name): `month` 2026-11, `quarter` 2026-Q4, `week` 2026-W48 (ISO 8601 weeks start on
+    Monday)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimeSpecError(
+            f"'{zone}' is not a time zone: use an IANA name such as Europe/Berlin"
+        ) from None
+    pattern = {"month": _MONTH, "quarter": _QUARTER, "week": _WEEK}[kind]
+    found = pattern.match(text.strip())
+    example = {"month": "2026-11", "quarter": "2026-Q4", "week": "2026-W48"}[kind]
+    if not found:
+        raise TimeSpecError(f"'{text}' is not a {kind}: write it as {example}")
+    year, number = int(found[1]), int(found[2])
+    try:
+        if kind == "week":
+            first = date.fromisocalendar(year, number, 1)
+            begin, finish = first, first + timedelta(days=7)
+        else:
+            months = 1 if kind == "month" else 3
+            month = number if kind == "month" else 3 * (number - 1) + 1
+            begin = date(year, month, 1)
+            after = month - 1 + months
+            finish = date(year + after // 12, after % 12 + 1, 1)
+    except ValueError as err:
+        raise TimeSpecError(f"'{text}' is not a {kind}: {err}") from None
+
+    def moment(day: date) -> float:
+        return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+    return moment(begin), moment(finish)

@@ -1,0 +1,177 @@
+"""`slo-compiler report`: did we meet our SLOs over a month, a quarter, a week or a range
+(slo_compiler/live/report.py)? Exit 0 every SLO met, 1 one missed, 3 no data for any, 4
+Prometheus unreachable, an answer that is no answer, or --timeout spent."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..live import report_formats
+from ..live.backtest import NO_DATA, UNSUPPORTED
+from ..live.client import PrometheusUnreachable, QueryFailed
+from ..live.report import MISSED, report
+from ..live.timespec import TimeSpecError, calendar
+from ..write.files import write_file
+from .common import inputs, plans_of, read_inputs
+from .prometheus import (
+    FAILED_EXIT,
+    INCONCLUSIVE_EXIT,
+    UNREACHABLE_EXIT,
+    client,
+    prometheus_options,
+    range_options,
+    span,
+)
+
+_HEAD = 4096
+
+
+def _period(
+    month: str | None,
+    quarter: str | None,
+    week: str | None,
+    zone: str,
+    start: str | None,
+    end: str | None,
+    last: str | None,
+) -> tuple[float, float, str]:
+    """The period the options name: a calendar one in `zone` (and its name), or a range
+    (no name)."""
+    given = [(k, v) for k, v in (("month", month), ("quarter", quarter), ("week", week)) if v]
+    if len(given) > 1 or (given and (start or end or last)):
+        raise click.UsageError("give one of --month, --quarter, --week or a range")
+    if given:
+        kind, text = given[0]
+        try:
+            begin, finish = calendar(kind, text, zone)
+        except TimeSpecError as err:
+            raise click.UsageError(str(err)) from None
+        return begin, finish, text
+    begin, finish = span(start, end, last)
+    return begin, finish, ""
+
+
+def _ours(path: Path) -> bool:
+    """A file this command wrote (its mark in the first bytes)."""
+    with path.open("rb") as f:
+        head = f.read(_HEAD)
+    return report_formats.MARK.encode() in head or (
+        path.suffix == ".svg" and b"slo-compiler" in head
+    )
+
+
+def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
+    """report.md and its charts into `out`, which holds nothing this command did not write
+    (else --force)."""
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"{out} is not a folder: the Markdown report is a folder")
+    foreign = (
+        [p.name for p in out.iterdir() if not p.is_file() or not _ours(p)] if out.exists() else []
+    )
+    if foreign and not force:
+        raise click.UsageError(
+            f"{out} holds files this command did not write ({', '.join(sorted(foreign)[:3])}): "
+            "choose another --out, or --force"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        write_file(out / name, text.encode("utf-8"))
+
+
+@click.command("report")
+@click.argument("slo", nargs=-1)
+@inputs
+@prometheus_options("10m")
+@click.option("--month", metavar="YYYY-MM", help="A calendar month, e.g. 2026-11.")
+@click.option("--quarter", metavar="YYYY-QN", help="A calendar quarter, e.g. 2026-Q4.")
+@click.option("--week", metavar="YYYY-Www", help="An ISO week (from Monday), e.g. 2026-W48.")
+@range_options("Range", "30d")
+@click.option(
+    "--timezone", "zone", default="UTC", show_default=True, help="Where calendar periods start."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
+    help="text, JSON (schemas/report.schema.json), Markdown with its charts (needs --out "
+    "FOLDER), or one self-contained HTML page.",
+)
+@click.option("--out", metavar="PATH", help="Write here: a file, or for Markdown a folder.")
+@click.option("--force", is_flag=True, help="Replace what this command did not write.")
+def report_command(
+    slo: tuple[str, ...],
+    slos: str,
+    config: str | None,
+    url: str,
+    headers: tuple[str, ...],
+    ca: str | None,
+    timeout: str,
+    month: str | None,
+    quarter: str | None,
+    week: str | None,
+    start: str | None,
+    end: str | None,
+    last: str | None,
+    zone: str,
+    fmt: str,
+    out: str | None,
+    force: bool,
+) -> None:
+    """Did we meet our SLOs? Per SLO and group over the period: attainment against the
+    objective (event-weighted, from the counters), the budget consumed, the alert
+    episodes that would have paged or ticketed, the worst hours, the data's coverage, and
+    two charts (budget burn-down; the SLI with the objective and the episodes).
+
+    \b
+    slo-compiler report --prometheus http://prometheus:9090 --month 2026-11 \\
+        --format html --out nov.html
+    """
+    if fmt == "markdown" and out is None:
+        raise click.UsageError(
+            "--format markdown writes the report and its charts: give --out FOLDER"
+        )
+    begin, finish, period = _period(month, quarter, week, zone, start, end, last)
+    result, plans = plans_of(read_inputs(slos, config), slo)
+    try:
+        made = report(
+            client(url, headers, ca, timeout),
+            plans,
+            begin,
+            finish,
+            result.config.rule_interval,
+            period,
+            zone,
+        )
+    except (PrometheusUnreachable, QueryFailed) as err:
+        click.echo(f"slo-compiler report: {err}", err=True)
+        sys.exit(UNREACHABLE_EXIT)
+    if fmt == "markdown":
+        charts = report_formats.chart_files(made)
+        text = report_formats.markdown(made, {name: name for name in charts})
+        _write_folder(Path(out), {"report.md": text, **charts}, force)
+    else:
+        text = {
+            "text": report_formats.text,
+            "json": lambda r: json.dumps(r.document(), indent=2) + "\n",
+            "html": report_formats.html_page,
+        }[fmt](made)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            target = Path(out)
+            if target.exists() and not force and not (target.is_file() and _ours(target)):
+                raise click.UsageError(
+                    f"{out} exists and this command did not write it: --force replaces it"
+                )
+            write_file(target, text.encode("utf-8"))
+    states = {s.status for s in made.slos}
+    if MISSED in states:
+        sys.exit(FAILED_EXIT)
+    if states <= {NO_DATA, UNSUPPORTED}:
+        sys.exit(INCONCLUSIVE_EXIT)

@@ -1,0 +1,208 @@
+"""`slo-compiler report` against a real Prometheus (Debian's package) holding backfilled
+history with known answers (tests/outages.py: 3h of `req_total`, 100 events a sample; 9,200
+of 72,000 bad in two outages, page-fast paging once at 64m to 81m, page-slow at 72m to
+85m). Samples sit on the 5m steps' edges, where each step's increase() is exact: the
+attainment over the three hours is 1 - 9,200 / 72,000 = 87.2222%, missed at 99%; the first
+55 minutes are clean, met. The HTML page is opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import jsonschema
+import outages
+import pytest
+from conftest import ROOT, cli, require_tool
+
+from slo_compiler.live.timespec import TimeSpecError, calendar, iso
+
+sys.path.insert(0, str(ROOT / "loadtest"))
+import stack
+
+pytestmark = pytest.mark.live
+MINUTE = 60
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    require_tool("promtool")
+    require_tool("prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    start = (int(time.time()) - 5 * 3600) // 3600 * 3600
+    with stack.history(work, outages.families(start), "global: {evaluation_interval: 1m}\n") as url:
+        yield url, start
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("shop")
+    (work / "slos").mkdir()
+    (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
+    return work
+
+
+def _report(
+    shop: Path, url: str, start: int, minutes: int, *args: str
+) -> subprocess.CompletedProcess[str]:
+    span = ("--from", str(start), "--to", str(start + minutes * MINUTE))
+    return cli("report", "--prometheus", url, *span, *args, cwd=shop)
+
+
+def test_attainment_episodes_and_worst_steps_are_exact(
+    history: tuple[str, int], shop: Path
+) -> None:
+    url, start = history
+    result = _report(shop, url, start, 180, "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, json.loads((ROOT / "schemas/report.schema.json").read_text()))
+    [slo] = doc["slos"]
+    assert slo["status"] == "missed" and slo["covered"] == pytest.approx(1, abs=0.01)
+    [group] = slo["groups"]
+    assert group["attainment"] == pytest.approx(1 - 9200 / 72000, abs=0.001)
+    assert group["total_events"] == pytest.approx(72000) and group["bad_events"] == pytest.approx(
+        9200
+    )
+    assert group["budget_consumed"] == pytest.approx(9200 / 720, rel=1e-6)
+    fired = {(e["tier"], e["fired"] - start, e["ended"] - start) for e in group["episodes"]}
+    assert fired == {
+        ("page-fast", 64 * MINUTE, 81 * MINUTE),
+        ("page-slow", 72 * MINUTE, 85 * MINUTE),
+    }
+    worst = group["worst_steps"][0]
+    assert (worst["bad"], worst["total"]) == (2000, 2000)
+    assert start + 60 * MINUTE <= worst["from"] < start + 80 * MINUTE
+    assert len(group["steps"]) == 36 and doc["step_seconds"] == 300
+
+
+def test_a_clean_stretch_is_met(history: tuple[str, int], shop: Path) -> None:
+    url, start = history
+    result = _report(shop, url, start, 55)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shop/checkout (objective 99%): MET" in result.stdout
+    assert "attainment 100.0000% of 22,000 events (0 bad): met" in result.stdout
+
+
+def test_markdown_writes_its_charts_beside_it_and_only_over_its_own(
+    history: tuple[str, int], shop: Path, tmp_path: Path
+) -> None:
+    url, start = history
+    out = tmp_path / "nov"
+    result = _report(shop, url, start, 180, "--format", "markdown", "--out", str(out))
+    assert result.returncode == 1, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["report.md", "shop-checkout-0-burn-down.svg", "shop-checkout-0-sli.svg"]
+    markdown = (out / "report.md").read_text()
+    assert "![error budget left](shop-checkout-0-burn-down.svg)" in markdown
+    assert "| shop/checkout | all | 87.2222% | 99% | ❌ missed |" in markdown
+    for chart in ("shop-checkout-0-burn-down.svg", "shop-checkout-0-sli.svg"):
+        svg = (out / chart).read_text()
+        assert svg.startswith("<svg") and len(re.findall(r"<path ", svg)) > 20
+    again = _report(shop, url, start, 180, "--format", "markdown", "--out", str(out))
+    assert again.returncode == 1 and (out / "report.md").read_text() == markdown
+    (out / "notes.txt").write_text("the team's")
+    refused = _report(shop, url, start, 180, "--format", "markdown", "--out", str(out))
+    assert refused.returncode == 2 and "notes.txt" in refused.stderr
+    assert (out / "notes.txt").read_text() == "the team's"
+
+
+def test_calendar_periods() -> None:
+    assert [iso(t) for t in calendar("month", "2026-11")] == [
+        "2026-11-01T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+    ]
+    assert [iso(t) for t in calendar("quarter", "2026-Q4")] == [
+        "2026-10-01T00:00:00Z",
+        "2027-01-01T00:00:00Z",
+    ]
+    assert [iso(t) for t in calendar("week", "2026-W48")] == [
+        "2026-11-23T00:00:00Z",
+        "2026-11-30T00:00:00Z",
+    ]
+    # A month in Berlin starts at its midnight, and March is 23 hours short of 31 days.
+    begin, end = calendar("month", "2026-03", "Europe/Berlin")
+    assert iso(begin) == "2026-02-28T23:00:00Z" and end - begin == 31 * 86400 - 3600
+    for kind, text, zone in (
+        ("month", "2026-13", "UTC"),
+        ("week", "2026-48", "UTC"),
+        ("month", "2026-11", "Mars/Base"),
+    ):
+        with pytest.raises(TimeSpecError):
+            calendar(kind, text, zone)
+
+
+class _Page(BaseHTTPRequestHandler):
+    """Serves the report; every other request (a font, an image, a script) is recorded."""
+
+    page = b""
+    asked: ClassVar[list[str]] = []
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        body = self.page if self.path == "/report.html" else b""
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_html_page_in_a_real_browser_needs_nothing_else(
+    history: tuple[str, int], shop: Path, tmp_path: Path
+) -> None:
+    """Chromium opens the page with every host name resolved to this test's server: any
+    request beyond the page (and the favicon a browser asks for) would reach it. The
+    screenshot has the two charts: coloured pixels in more than a small share of it."""
+    chromium = require_tool("chromium")
+    url, start = history
+    result = _report(shop, url, start, 180, "--format", "html")
+    page = result.stdout
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2
+    assert not re.search(r"""(src|href)=["'](?!#)""", page), "a link to fetch"
+    _Page.page, _Page.asked = page.encode(), []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    shot = tmp_path / "page.png"
+    try:
+        subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                # the browser's own calls home (updates, time): only the page's are counted
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-features=NetworkTimeServiceQuerying",
+                f"--host-resolver-rules=MAP * 127.0.0.1:{port}",
+                f"--screenshot={shot}",
+                "--window-size=1000,1800",
+                f"http://report.test:{port}/report.html",
+            ],
+            capture_output=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [p for p in _Page.asked if p != "/favicon.ico"] == ["/report.html"], _Page.asked
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    coloured = (abs(pixels[..., 0] - pixels[..., 1]) + abs(pixels[..., 1] - pixels[..., 2])) > 0.2
+    assert coloured.mean() > 0.002, coloured.mean()
