@@ -217,3 +217,16 @@ def test_status_answers_the_same_against_victoriametrics(both: Both) -> None:
             round(1 - 9200 / 72000 / 0.01, 6),
         )
     )
+
+
+def test_report_answers_the_same_against_victoriametrics(both: Both) -> None:
+    """Attainment (each 5m step's increase, summed) and the tiers' episodes over the 3h."""
+    span = ("--from", str(both.start), "--to", str(both.start + 3 * HOUR))
+    answers = {}
+    for name, url in (("victoria", both.victoria), ("prometheus", both.prometheus)):
+        result = cli("report", "--prometheus", url, *span, "--format", "json", cwd=both.shop)
+        assert result.returncode == 1, result.stdout + result.stderr
+        [group] = json.loads(result.stdout)["slos"][0]["groups"]
+        answers[name] = (round(group["attainment"], 9), group["episodes"])
+    assert answers["victoria"] == answers["prometheus"]
+    assert answers["victoria"][0] == round(1 - 9200 / 72000, 9)
