@@ -58,7 +58,6 @@ class Coverage:
     gaps: list[Gap] = field(default_factory=list)
     resets: list[tuple[Labels, int]] = field(default_factory=list)
     targets: int = 0
-    resolution: float = 0.0
 
 
 def step_s(seconds: float) -> float:
@@ -156,7 +155,7 @@ def coverage(
     def finish(index: int) -> float:
         return times[index + 1] if index + 1 < steps else end
 
-    result = Coverage(targets=len(present), resolution=step)
+    result = Coverage(targets=len(present))
     down: set[int] = set()
     for key in sorted(up):
         missing = [up[key].get(i) == 0 for i in range(steps)]
