@@ -68,6 +68,7 @@ class Code(StrEnum):
     # O: the output folder
     OUTPUT_REFUSED = "O001"
     OUTPUT_WRITE = "O002"
+    OUTPUT_BUSY = "O003"
     # I: importing another tool's specs (`slo-compiler import`)
     IMPORT_NOT_A_SPEC = "I001"
     IMPORT_DROPPED = "I002"

@@ -6,6 +6,7 @@ manifest (the compiler then swapped any --out for its tree and deleted the old o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -391,3 +392,84 @@ def test_check_counts_empty_folders_and_symlinks_as_drift(repo: Path, stray: str
     result = cli("check", cwd=repo, env={"CI": ""})
     assert result.returncode == 1
     assert "- prometheus/extra" in result.stdout
+
+
+def test_a_second_writer_fails_at_once_naming_the_first(repo: Path) -> None:
+    """The folder's lock held (here by this test, as a running compile holds it): a compile
+    exits 1 with O003 and the holder's pid, and leaves generated/ as it was."""
+    before = read_tree(repo / "generated")
+    (repo / "slos/payment-service.yaml").write_text(
+        (repo / "slos/payment-service.yaml")
+        .read_text()
+        .replace("objective: 99.5", "objective: 99.9")
+    )
+    fd = os.open(repo, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        result = cli("compile", cwd=repo)
+    finally:
+        os.close(fd)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"generated:1:1: error[O003]: another slo-compiler (pid {os.getpid()}) is writing" in (
+        result.stderr
+    )
+    assert read_tree(repo / "generated") == before and not list(repo.glob(".generated.*"))
+    assert cli("compile", cwd=repo).returncode == 0  # released: the next run writes
+
+
+def test_two_compiles_at_once_never_cut_the_tree(repo: Path) -> None:
+    """Many rounds of two compiles started together after a change: each either writes or
+    fails with O003, and the tree is always whole (check passes) afterwards."""
+    source = repo / "slos/payment-service.yaml"
+    text = source.read_text()
+    for round_ in range(6):
+        source.write_text(text.replace("objective: 99.5", f"objective: 99.{5 + round_ % 4}"))
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "slo_compiler", "compile"],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            for _ in range(2)
+        ]
+        results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+        for run in runs:
+            run.stdout.close()
+            run.stderr.close()
+        assert any(code == 0 for code, _ in results), results
+        for code, err in results:
+            assert code == 0 or "error[O003]" in err, err
+        assert cli("check", "--strict", cwd=repo).returncode == 0, round_
+        assert not list(repo.glob(".generated.*"))
+
+
+USER_FILE_DURING_COMPILE = """
+from pathlib import Path
+from slo_compiler.cli import compiling
+from slo_compiler.cli import main
+
+real = compiling.compile_inputs
+
+def compile_while_a_user_adds_a_file(*args):
+    result = real(*args)
+    Path("generated/my-notes.txt").write_text("mine")
+    return result
+
+compiling.compile_inputs = compile_while_a_user_adds_a_file
+main(["compile"])
+"""
+
+
+def test_a_file_added_while_compiling_is_kept_and_stops_the_swap(repo: Path) -> None:
+    """Ownership is proven again right before the swap: a file a user put into the folder
+    during the compile is not deleted with the old tree; the run fails with O001."""
+    (repo / "slos/auth-service.yaml").unlink()
+    result = run_patched(USER_FILE_DURING_COMPILE, repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error[O001]" in result.stderr and "my-notes.txt" in result.stderr
+    assert (repo / "generated/my-notes.txt").read_text() == "mine"
+    assert (repo / "generated/prometheus/auth-service.rules.yaml").exists()  # old tree kept
+    assert not list(repo.glob(".generated.*"))

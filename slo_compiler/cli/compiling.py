@@ -8,6 +8,7 @@ import os
 import shlex
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,6 +22,7 @@ from ..write.helpers import Helpers, helpers
 from ..write.schemas import schema_files
 from .common import (
     OUT_HELP,
+    Inputs,
     compile_inputs,
     fail,
     inputs,
@@ -51,15 +53,34 @@ def _compile(
     slos: str, config: str | None, out: str, targets: tuple[str, ...], renderer: Helpers | None
 ) -> None:
     read = read_inputs(slos, config)
+    config_path = read.config and read.config.path
     try:
-        real = folder.prepare(out, slos, read.config and read.config.path)
+        real = folder.prepare(out, slos, config_path)
+        with folder.writing(real, out):
+            _write(
+                read, real, out, targets, renderer, lambda: folder.prepare(out, slos, config_path)
+            )
     except CompileError as err:
         fail(err)
+
+
+def _write(
+    read: Inputs,
+    real: Path,
+    out: str,
+    targets: tuple[str, ...],
+    renderer: Helpers | None,
+    still_ours: Callable[[], object],
+) -> None:
+    """Compile and write, the folder's lock held: sweep what dead runs left, write the
+    tree, and check the folder is still ours right before the swap."""
     result = compile_inputs(read, targets)
     for name in folder.sweep(real):
         click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
     try:
-        changes = write_tree(real, result.files, hold=True, renderer=renderer)
+        changes = write_tree(
+            real, result.files, hold=True, renderer=renderer, before_swap=still_ours
+        )
     except OSError as err:
         what = f"{err.filename}: {err.strerror}" if err.strerror else str(err)
         fail(

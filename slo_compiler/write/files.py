@@ -22,7 +22,7 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +187,7 @@ def write_tree(
     files: Mapping[str, bytes],
     hold: bool = False,
     renderer: Renderer | None = None,
+    before_swap: Callable[[], object] | None = None,
 ) -> Changes:
     """Make `folder` (a real path, already proven ours) hold exactly `files`; returns what
     changed. Raises RemovalError when the new tree is in place but the old one stays.
@@ -206,6 +207,8 @@ def write_tree(
         changes = _compare(folder, files, staging, renderer)
         if not changes:
             return changes
+        if before_swap is not None:
+            before_swap()  # the folder may have changed while the tree was written
         staging.chmod(0o755)
         with _signals_deferred(restore=not hold) as received:
             old = _swap(staging, folder)

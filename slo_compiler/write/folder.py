@@ -13,9 +13,12 @@ same proof, or, half written, when every file in them carries our header.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..diagnostics import Code, CompileError, Diagnostic, first_few
@@ -145,3 +148,51 @@ def sweep(real: Path) -> list[str]:
                 continue  # still there: the next run tries again
             swept.append(entry.name)
     return swept
+
+
+@contextmanager
+def writing(real: Path, shown: str) -> Iterator[None]:
+    """One writer at a time per output folder, for as long as the run lasts: an exclusive
+    flock on the folder's parent (the folder itself is swapped away by the write; its
+    parent stays, and a lock there needs no file of its own). The kernel releases it when
+    the process ends however it ends, so no stale lock outlives a killed run, and with it
+    held every staging sibling is a dead run's: `sweep` cannot take a live one's. A second
+    run fails at once (O003), naming the holder."""
+    real.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(real.parent, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(os.fstat(fd))
+            who = f" (pid {holder})" if holder else ""
+            raise CompileError(
+                [
+                    Diagnostic(
+                        shown,
+                        1,
+                        1,
+                        Code.OUTPUT_BUSY,
+                        f"another slo-compiler{who} is writing this folder: run again when "
+                        "it is done",
+                    )
+                ]
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _holder(stat_result: os.stat_result) -> int | None:
+    """The pid holding a flock on the file `stat_result` describes (Linux /proc/locks)."""
+    device = f"{os.major(stat_result.st_dev):02x}:{os.minor(stat_result.st_dev):02x}"
+    wanted = f"{device}:{stat_result.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == wanted:
+            return int(fields[4])
+    return None
