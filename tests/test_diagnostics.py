@@ -241,7 +241,7 @@ def test_every_code_has_a_case() -> None:
     covered = {c[0] for c in CASES} | {Code.READ_ERROR, Code.OUTPUT_CLASH}
     covered |= {Code.LITERAL_SECRET, Code.UNKNOWN_RECEIVER, Code.DUPLICATE_RECEIVER}
     # The output folder's codes come from the command line: test_safety_output.py.
-    covered |= {Code.OUTPUT_REFUSED, Code.OUTPUT_WRITE}
+    covered |= {Code.OUTPUT_REFUSED, Code.OUTPUT_WRITE, Code.OUTPUT_BUSY}
     # The importer's: its corpus in tests/import (test_import.py checks it covers them).
     covered |= {c for c in Code if c.name.startswith("IMPORT_")}
     assert covered == set(Code)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli, compile_texts, errors_of
+from conftest import VALID, cli, compile_texts, errors_of
 from test_grafana import compile_with_config, config_errors
 
 from slo_compiler.diagnostics import Code, printable
@@ -174,3 +174,38 @@ def test_look_alikes_pass_and_not_secret_is_the_documented_way_out() -> None:
     assert compile_with_config(marked).stats.slos == 1  # ...until marked as not secret
     refused = text.replace("    settings:", "    not_secret: [integrationKey]\n    settings:")
     assert "cannot be marked not secret" in config_errors(refused)[0][3]
+
+
+def _linked_repo(tmp_path: Path, target: Path) -> Path:
+    """A repository whose slos/team links to `target`, which holds one SLO file."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "slos").mkdir()
+    (repo / "slos/own.yaml").write_text(VALID)
+    target.mkdir(parents=True)
+    (target / "team.yaml").write_text(VALID.replace("payment-service", "team-service"))
+    (repo / "slos/team").symlink_to(target, target_is_directory=True)
+    return repo
+
+
+def test_a_linked_folder_inside_the_repository_is_read(tmp_path: Path) -> None:
+    repo = _linked_repo(tmp_path, tmp_path / "repo/teams/team")
+    result = cli("validate", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2 SLOs OK"
+
+
+def test_a_linked_folder_outside_the_repository_is_an_error_never_zero_slos(
+    tmp_path: Path,
+) -> None:
+    repo = _linked_repo(tmp_path, tmp_path / "elsewhere/team")
+    result = cli("validate", cwd=repo)
+    assert result.returncode == 1
+    assert (
+        "slos/team:1:1: error[Y006]: is a symlink to a folder outside the repository; "
+        "it is not read" in result.stderr
+    )
+    loop = _linked_repo(tmp_path / "loop", tmp_path / "loop/repo/teams/team")
+    (loop / "slos/up").symlink_to(loop, target_is_directory=True)
+    looped = cli("validate", cwd=loop)
+    assert looped.returncode == 1 and "slos/up:1:1: error[Y006]" in looped.stderr

@@ -38,14 +38,14 @@ def _error(path: str, message: str) -> Diagnostic:
     return Diagnostic(path, 1, 1, Code.READ_ERROR, message)
 
 
-def _unreadable(path: Path, root: Path | None) -> str | None:
+def _unreadable(path: Path, roots: tuple[Path, ...] | None) -> str | None:
     """Why `path` must not be read, or None: not a regular file, or a link out of `root`."""
     try:
         real = Path(os.path.realpath(path))
         mode = os.stat(path).st_mode
     except OSError as err:
         return f"cannot read: {err.strerror}"
-    if root is not None and real != root and root not in real.parents:
+    if roots is not None and not any(real == r or r in real.parents for r in roots):
         return "is a symlink to a file outside the SLO folder; it is not read"
     if not stat.S_ISREG(mode):
         return "is not a regular file (a FIFO, socket or device); it is not read"
@@ -53,9 +53,9 @@ def _unreadable(path: Path, root: Path | None) -> str | None:
 
 
 def _read_bytes(
-    path: Path, shown: str, root: Path | None
+    path: Path, shown: str, roots: tuple[Path, ...] | None
 ) -> tuple[bytes | None, Diagnostic | None]:
-    why = _unreadable(path, root)
+    why = _unreadable(path, roots)
     if why is not None:
         return None, _error(shown, why)
     try:
@@ -91,15 +91,44 @@ def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
         shown = err.filename if isinstance(err.filename, str) else folder
         problems.append(_error(shown, f"cannot list this folder: {err.strerror}"))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    roots = [real_root]  # where a file may resolve: the folder, and the folders linked in it
+
+    def followed(dirpath: str, name: str) -> bool:
+        """A linked folder is read when it stays inside the repository (Y006 else, never
+        a silent skip that would compile zero SLOs); each real folder once."""
+        path = Path(dirpath) / name
+        if not path.is_symlink():
+            return True
+        real = Path(os.path.realpath(path))
+        shown = os.path.join(folder, path.relative_to(root).as_posix())
+        boundary = _repository(real_root)
+        if real != boundary and boundary not in real.parents:
+            problems.append(
+                _error(shown, "is a symlink to a folder outside the repository; it is not read")
+            )
+            return False
+        if any(r in real.parents or real in r.parents for r in roots):
+            problems.append(
+                _error(
+                    shown,
+                    "is a symlink to a folder that holds or is in the SLO folder; it is not read",
+                )
+            )
+            return False
+        if real in roots:
+            return False  # already read through another link
+        roots.append(real)
+        return True
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and followed(dirpath, d))
         for filename in sorted(filenames):
             if filename.startswith(".") or not filename.endswith(suffixes):
                 continue
             path = Path(dirpath) / filename
             rel = path.relative_to(root).as_posix()
             shown = os.path.join(folder, rel)
-            data, problem = _read_bytes(path, shown, real_root)
+            data, problem = _read_bytes(path, shown, tuple(roots))
             if problem is not None:
                 problems.append(problem)
                 continue
@@ -114,6 +143,18 @@ def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
     if problems:
         raise CompileError(problems)
     return sorted(found, key=lambda s: s.stem)
+
+
+def _repository(folder: Path) -> Path:
+    """The git work tree holding `folder` (the folder itself outside one): how far a linked
+    folder may lead."""
+    for candidate in (folder, *folder.parents):
+        try:
+            if (candidate / ".git").exists():
+                return candidate
+        except OSError:
+            continue  # a folder we may not look into holds no repository we can use
+    return folder
 
 
 def find_config(slos: str) -> Path | None:
