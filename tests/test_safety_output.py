@@ -473,3 +473,35 @@ def test_a_file_added_while_compiling_is_kept_and_stops_the_swap(repo: Path) -> 
     assert (repo / "generated/my-notes.txt").read_text() == "mine"
     assert (repo / "generated/prometheus/auth-service.rules.yaml").exists()  # old tree kept
     assert not list(repo.glob(".generated.*"))
+
+
+def test_schema_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    """A repository can ship schemas/slo.schema.json as a link to any file: `schema` refuses
+    it (O001) and the file it points at keeps its bytes."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours")
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas/slo.schema.json").symlink_to(outside)
+    result = cli("schema", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "schemas/slo.schema.json:1:1: error[O001]: is a symlink: not written through" in (
+        result.stderr
+    )
+    assert outside.read_text() == "not yours"
+    assert not (tmp_path / "schemas/config.schema.json").exists()
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umasks(tmp_path: Path) -> None:
+    from slo_compiler.write.files import write_file
+
+    shared = tmp_path / "slo_thresholds.py"
+    shared.write_text("old")
+    shared.chmod(0o664)
+    write_file(shared, b"new")
+    assert (shared.read_bytes(), shared.stat().st_mode & 0o777) == (b"new", 0o664)
+    mask = os.umask(0o022)
+    try:
+        write_file(tmp_path / "fresh.json", b"{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "fresh.json").stat().st_mode & 0o777 == 0o644

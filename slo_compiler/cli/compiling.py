@@ -17,7 +17,7 @@ from ..diagnostics import Code, CompileError, Diagnostic, first_few
 from ..rules import explain as explain_doc
 from ..write import folder, summary
 from ..write import record as cache
-from ..write.files import diff, strays, walk, write_tree
+from ..write.files import diff, strays, walk, write_file, write_tree
 from ..write.helpers import Helpers, helpers
 from ..write.schemas import schema_files
 from .common import (
@@ -196,11 +196,23 @@ def schema(out: str) -> None:
     # yaml-language-server: $schema=../schemas/slo.schema.json
     """
     schemas = Path(out)
+    files = {schemas / name: data for name, data in schema_files().items()}
+    linked = [str(path) for path in files if path.is_symlink()]
+    if linked:
+        # A cloned repository can ship a link to any file of the machine: never written
+        # through, and not replaced either (the link is the repository's).
+        fail(
+            CompileError(
+                [
+                    Diagnostic(p, 1, 1, Code.OUTPUT_REFUSED, "is a symlink: not written through")
+                    for p in linked
+                ]
+            )
+        )
     schemas.mkdir(parents=True, exist_ok=True)
-    for name, data in schema_files().items():
-        path = schemas / name
+    for path, data in files.items():
         if path.is_file() and path.read_bytes() == data:
             say(f"unchanged {path}")
             continue
-        path.write_bytes(data)
+        write_file(path, data)
         say(f"wrote {path}")

@@ -242,13 +242,27 @@ def _swap(staging: Path, folder: Path) -> Path | None:
     return old
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_file(path: Path, data: bytes) -> None:
     """One file replaced atomically: written beside it, then renamed over it, so a reader
-    never sees half of it (an SLO file written by `import`, a thresholds file)."""
+    never sees half of it (an SLO file written by `import`, a thresholds file, a report).
+    It keeps the mode of the file it replaces, or gets what a new file gets here (the
+    temporary file's own 0600 would lock a team out of its files)."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
