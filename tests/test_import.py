@@ -280,3 +280,18 @@ def test_inputs_are_read_as_slo_files_are(tmp_path: Path) -> None:
     assert f"{specs}/pipe.yaml:1:1: error[Y006]: is not a regular file" in result.stderr
     assert f"{tmp_path}/missing.yaml:1:1: error[Y006]: cannot read" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_name_cannot_write_a_key_into_the_imported_file(tmp_path: Path) -> None:
+    """A spec named `a<newline>scrape_interval: 5m<newline>#.yaml` in a folder: the header
+    names it on one line (escaped), and the written SLO file has no such key."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    hostile = specs / "a\nscrape_interval: 5m\n#.yaml"
+    hostile.write_bytes((ROOT / "tests/import/sloth/checkout.yaml").read_bytes())
+    result = cli("import", "sloth", "specs", "--out", "slos", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [written] = (tmp_path / "slos").iterdir()
+    text = written.read_text()
+    assert "scrape_interval" not in yaml.safe_load(text)
+    assert "a\\x0ascrape_interval: 5m\\x0a#.yaml" in text.splitlines()[0]

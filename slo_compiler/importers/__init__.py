@@ -17,7 +17,7 @@ from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import Source
 from ..source.model import API_VERSION
 from ..source.yamlpos import Document, load_all
-from ..write.text import TOOL, yaml_text
+from ..write.text import TOOL, sources_text, yaml_text
 from . import openslo, pyrra, sloth
 from .base import Findings, Imported
 
@@ -84,7 +84,7 @@ def _with_labels(slo: dict[str, Any], merged: dict[str, str]) -> dict[str, Any]:
 
 def file_text(doc: dict[str, Any], sources: list[str], tool: str) -> bytes:
     header = (
-        f"# Imported by {TOOL} from {', '.join(sources)} ({tool}).\n"
+        f"# Imported by {TOOL} from {sources_text(sources)} ({tool}).\n"
         f"# Yours from now on: edit it like any SLO file and run `{TOOL} compile`.\n"
     )
     return (header + yaml_text(doc)).encode("utf-8")
