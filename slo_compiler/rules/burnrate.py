@@ -185,6 +185,15 @@ def _plan_tier(
                 f"{format_duration(period)}",
             )
         )
+    if override.for_ is not None and override.for_ >= period:
+        problems.append(
+            WindowProblem(
+                default.name,
+                "for",
+                f"for {format_duration(override.for_)} is not shorter than the period "
+                f"{format_duration(period)}: the alert would wait longer than the budget lasts",
+            )
+        )
     if problems:
         return problems
     return Tier(

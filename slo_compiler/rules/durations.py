@@ -15,6 +15,8 @@ _UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s":
 _ORDER = "ywdhms"
 DURATION_PATTERN = r"^([0-9]+(y|w|d|h|m|s))+$"
 _PART = re.compile(r"([0-9]+)([ywdhms])")
+# Prometheus keeps a duration in int64 nanoseconds: about 292 years, and no more.
+MAX_SECONDS = (2**63 - 1) // 10**9
 
 
 def parse_duration(text: str, allow_zero: bool = False) -> int:
@@ -33,6 +35,8 @@ def parse_duration(text: str, allow_zero: bool = False) -> int:
     seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"'{text}' is not a positive duration")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"'{text}' is longer than Prometheus accepts (about 292 years)")
     return seconds
 
 
