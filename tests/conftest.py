@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,18 @@ def repo(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
     assert cli("compile", cwd=tmp_path).returncode == 0
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Prometheus serving tests/outages.py's history, one per test module that asks
+    (a module with a history of its own defines this fixture itself): (URL, first sample)."""
+    require_tool("promtool")
+    require_tool("prometheus")
+    import outages
+
+    with outages.serving(tmp_path_factory.mktemp("prometheus")) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

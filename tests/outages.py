@@ -5,6 +5,15 @@ whose tiers are hand-computed against it (see test_backtest.py)."""
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "loadtest"))
+import stack
+
 STEP = 15
 SAMPLES = 720  # 3h
 OUTAGES = ((240, 320), (480, 492))  # samples (after, through] carrying only bad events
@@ -51,3 +60,12 @@ def families(start: int) -> dict[str, list[tuple[str, int, int]]]:
 def exposition(start: int) -> str:
     """Prometheus' text format with millisecond timestamps, as VictoriaMetrics imports it."""
     return "".join(f"{s} {v} {t * 1000}\n" for s, v, t in samples(start))
+
+
+@contextmanager
+def serving(work: Path) -> Iterator[tuple[str, int]]:
+    """A real Prometheus holding the history, which starts on the hour five hours ago,
+    with rules evaluated every minute (Prometheus' default): (URL, first sample time)."""
+    start = (int(time.time()) - 5 * 3600) // 3600 * 3600
+    with stack.history(work, families(start), "global: {evaluation_interval: 1m}\n") as url:
+        yield url, start

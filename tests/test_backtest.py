@@ -24,28 +24,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import outages
 import pytest
-from conftest import ROOT, cli, require_tool
+from conftest import ROOT, cli
 
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    require_tool("promtool")
-    require_tool("prometheus")
-    work = tmp_path_factory.mktemp("prometheus")
-    start = (int(time.time()) - 5 * 3600) // 3600 * 3600
-    with stack.history(work, outages.families(start), "global: {evaluation_interval: 1m}\n") as url:
-        yield url, start
 
 
 @pytest.fixture(scope="module")

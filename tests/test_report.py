@@ -12,8 +12,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -26,20 +24,9 @@ from conftest import ROOT, cli, require_tool
 from slo_compiler.live.timespec import TimeSpecError, calendar, iso
 
 sys.path.insert(0, str(ROOT / "loadtest"))
-import stack
 
 pytestmark = pytest.mark.live
 MINUTE = 60
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    require_tool("promtool")
-    require_tool("prometheus")
-    work = tmp_path_factory.mktemp("prometheus")
-    start = (int(time.time()) - 5 * 3600) // 3600 * 3600
-    with stack.history(work, outages.families(start), "global: {evaluation_interval: 1m}\n") as url:
-        yield url, start
 
 
 @pytest.fixture(scope="module")

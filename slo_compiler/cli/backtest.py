@@ -17,7 +17,6 @@ from ..diagnostics import CompileError
 from ..live import backtest_formats
 from ..live.backtest import NO_DATA, UNSUPPORTED
 from ..live.backtest import backtest as replay_history
-from ..live.client import PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
 from ..rules.ir import SloPlan
 from ..source.files import Source, read_file
@@ -25,7 +24,7 @@ from .common import fail, inputs, plans_of, read_inputs, render
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
-    UNREACHABLE_EXIT,
+    answered,
     client,
     prometheus_options,
     range_options,
@@ -104,11 +103,8 @@ def backtest(
     result, plans = plans_of(read, slo)
     old = _compare(compare, read.config, read.platform) if compare else None
     window = Window(begin, finish, result.config.rule_interval)
-    try:
-        report = replay_history(client(url, headers, ca, timeout), plans, window, old)
-    except (PrometheusUnreachable, QueryFailed) as err:
-        click.echo(f"slo-compiler backtest: {err}", err=True)
-        sys.exit(UNREACHABLE_EXIT)
+    prometheus = client(url, headers, ca, timeout)
+    report = answered("backtest", lambda: replay_history(prometheus, plans, window, old))
     click.echo(render(report, fmt, FORMATS), nl=False)
     if all(s.status in (NO_DATA, UNSUPPORTED) for s in report.slos):
         sys.exit(INCONCLUSIVE_EXIT)

@@ -7,17 +7,20 @@ worst wins, in the order 4, 1, 3."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
 from ..live import timespec
-from ..live.client import Client
+from ..live.client import Client, PrometheusUnreachable, QueryFailed
 from ..rules.durations import parse_duration
 
 FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+T = TypeVar("T")
 
 
 def worst(*codes: int) -> int:
@@ -113,6 +116,15 @@ def span(start: str | None, end: str | None, last: str | None) -> tuple[float, f
         return timespec.window(start, end, last, time.time())
     except (timespec.TimeSpecError, ValueError) as err:
         raise click.UsageError(str(err)) from None
+
+
+def answered(command: str, ask: Callable[[], T]) -> T:
+    """What `ask` gets from Prometheus, or exit 4 with one line saying why not."""
+    try:
+        return ask()
+    except (PrometheusUnreachable, QueryFailed) as err:
+        click.echo(f"slo-compiler {command}: {err}", err=True)
+        sys.exit(UNREACHABLE_EXIT)
 
 
 def client(url: str, headers: tuple[str, ...], ca: str | None, timeout: str) -> Client:

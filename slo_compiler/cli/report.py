@@ -12,7 +12,6 @@ import click
 
 from ..live import report_formats
 from ..live.backtest import NO_DATA, UNSUPPORTED
-from ..live.client import PrometheusUnreachable, QueryFailed
 from ..live.report import MISSED, report
 from ..live.timespec import TimeSpecError, calendar
 from ..write.files import write_file
@@ -20,7 +19,7 @@ from .common import inputs, plans_of, read_inputs
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
-    UNREACHABLE_EXIT,
+    answered,
     client,
     prometheus_options,
     range_options,
@@ -138,19 +137,11 @@ def report_command(
         )
     begin, finish, period = _period(month, quarter, week, zone, start, end, last)
     result, plans = plans_of(read_inputs(slos, config), slo)
-    try:
-        made = report(
-            client(url, headers, ca, timeout),
-            plans,
-            begin,
-            finish,
-            result.config.rule_interval,
-            period,
-            zone,
-        )
-    except (PrometheusUnreachable, QueryFailed) as err:
-        click.echo(f"slo-compiler report: {err}", err=True)
-        sys.exit(UNREACHABLE_EXIT)
+    prometheus = client(url, headers, ca, timeout)
+    interval = result.config.rule_interval
+    made = answered(
+        "report", lambda: report(prometheus, plans, begin, finish, interval, period, zone)
+    )
     if fmt == "markdown":
         charts = report_formats.chart_files(made)
         text = report_formats.markdown(made, {name: name for name in charts})

@@ -12,10 +12,9 @@ import time
 import click
 
 from ..live import status_formats
-from ..live.client import PrometheusUnreachable, QueryFailed
 from ..live.status import BURNING, EXHAUSTED, NO_DATA, UNSUPPORTED, status
 from .common import inputs, plans_of, read_inputs, render
-from .prometheus import FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT, client, prometheus_options
+from .prometheus import FAILED_EXIT, INCONCLUSIVE_EXIT, answered, client, prometheus_options
 
 FORMATS = {"text": status_formats.text, "markdown": status_formats.markdown}
 
@@ -52,12 +51,9 @@ def status_command(
     """
     read = read_inputs(slos, config)
     result, plans = plans_of(read, slo)
-    try:
-        prometheus = client(url, headers, ca, timeout)
-        report = status(prometheus, plans, time.time(), result.config.prometheus_alerts)
-    except (PrometheusUnreachable, QueryFailed) as err:
-        click.echo(f"slo-compiler status: {err}", err=True)
-        sys.exit(UNREACHABLE_EXIT)
+    prometheus = client(url, headers, ca, timeout)
+    in_prometheus = result.config.prometheus_alerts
+    report = answered("status", lambda: status(prometheus, plans, time.time(), in_prometheus))
     click.echo(render(report, fmt, FORMATS), nl=False)
     states = {s.status for s in report.slos}
     if states & {EXHAUSTED, BURNING}:
