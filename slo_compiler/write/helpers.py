@@ -12,6 +12,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,8 @@ from .tree import Task, render_task
 # Beyond a few helpers the writer (one process) is the bottleneck, and each holds tens of
 # MiB (bench/RESULTS.md): a 64-core CI runner must not fork 64.
 MAX_HELPERS = 4
+# Seconds the pool gets to stop before its helpers are killed.
+STOP_GRACE = 5
 
 
 class Helpers:
@@ -44,8 +47,23 @@ def helpers() -> Iterator[Helpers | None]:
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    with multiprocessing.get_context("fork").Pool(count, _helper) as pool:
+    pool = multiprocessing.get_context("fork").Pool(count, _helper)
+    try:
         yield Helpers(pool)
+    finally:
+        _stop(pool)
+
+
+def _stop(pool: Any) -> None:
+    """End the pool, within STOP_GRACE. Pool.terminate joins the pool's own threads, and
+    one of them reading a result a helper was killed in the middle of sending (an error,
+    a signal) never returns: the join is waited for in a thread of its own, then whatever
+    helper is left is killed. The pool's threads are daemons, so none holds the exit."""
+    stopper = threading.Thread(target=pool.terminate, daemon=True, name="stop-helpers")
+    stopper.start()
+    stopper.join(STOP_GRACE)
+    for child in multiprocessing.active_children():
+        child.kill()
 
 
 def _cores() -> int:
