@@ -111,7 +111,7 @@ class Backtest:
                 "period_seconds": s.period,
                 "status": s.status,
                 "reasons": s.reasons,
-                "gaps": [{"target": g.target, "from": g.start, "to": g.end} for g in s.gaps],
+                "gaps": [g.document() for g in s.gaps],
                 "pages": s.pages(),
                 "groups": [
                     {

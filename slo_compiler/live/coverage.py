@@ -22,7 +22,9 @@ backtest lists them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..rules.promql import Matcher, Selector, regex_literal
 from .client import Client, Labels
@@ -45,6 +47,10 @@ class Gap:
     @property
     def seconds(self) -> float:
         return self.end - self.start
+
+    def document(self) -> dict[str, Any]:
+        """The JSON form every report shares."""
+        return {"target": self.target, "from": self.start, "to": self.end}
 
     def describe(self) -> str:
         if self.target is None:
@@ -83,17 +89,24 @@ def _times(start: float, end: float, step: float) -> list[float]:
     return [(end_ms - (count - 1 - i) * step_ms) / 1000 for i in range(count)]
 
 
+def sampled(
+    client: Client, expr: str, times: list[float], step: float
+) -> Iterator[tuple[Labels, dict[int, float]]]:
+    """`expr` at `times` (evenly `step` apart), in range queries under the server's point
+    limit: per series and query, its values by the index of their step in `times`."""
+    for i in range(0, len(times), MAX_POINTS):
+        part = times[i : i + MAX_POINTS]
+        for labels, values in client.query_range(expr, part[0], part[-1], step_s(step)):
+            yield labels, {round((t - times[0]) / step): v for t, v in values}
+
+
 def _by_target(
     client: Client, expr: str, times: list[float], step: float
 ) -> dict[tuple[str, str], dict[int, float]]:
     """Per target, the value of `expr` at each step index of `times`."""
     out: dict[tuple[str, str], dict[int, float]] = {}
-    for i in range(0, len(times), MAX_POINTS):
-        part = times[i : i + MAX_POINTS]
-        for labels, values in client.query_range(expr, part[0], part[-1], step_s(step)):
-            seen = out.setdefault(_key(labels), {})
-            for t, v in values:
-                seen[round((t - times[0]) / step)] = v
+    for labels, values in sampled(client, expr, times, step):
+        out.setdefault(_key(labels), {}).update(values)
     return out
 
 

@@ -23,9 +23,8 @@ from ..rules.plan import ExprBuilder
 from ..rules.sli import EventSli
 from .backtest import NO_DATA, UNSUPPORTED, TierHistory, backtest_slo
 from .client import Client, Labels
-from .coverage import Gap, step_s
+from .coverage import Gap, sampled
 from .queries import Key, Window, group_key
-from .replay import MAX_POINTS
 
 MET, MISSED = "met", "missed"
 HOUR, FIVE_MINUTES = 3600, 300
@@ -56,6 +55,10 @@ class GroupReport:
     @property
     def attainment(self) -> float | None:
         return None if self.total <= 0 else 1 - self.bad / self.total
+
+    def met(self, objective: float) -> bool | None:
+        """The attainment at or above the objective (a percent); None without events."""
+        return None if self.attainment is None else self.attainment * 100 >= objective
 
     def budget_consumed(self, budget: float) -> float | None:
         """Bad events over those the objective allows in the period's traffic."""
@@ -108,7 +111,7 @@ class Report:
                 "total_events": g.total,
                 "bad_events": g.bad,
                 "attainment": g.attainment,
-                "met": None if g.attainment is None else g.attainment * 100 >= s.objective,
+                "met": g.met(s.objective),
                 "budget_consumed": g.budget_consumed(s.budget),
                 "episodes": [
                     {
@@ -141,7 +144,7 @@ class Report:
                     "objective_percent": s.objective,
                     "status": s.status,
                     "covered": s.covered,
-                    "gaps": [{"target": g.target, "from": g.start, "to": g.end} for g in s.gaps],
+                    "gaps": [g.document() for g in s.gaps],
                     "reasons": s.reasons,
                     "groups": [group(s, g) for g in s.groups],
                 }
@@ -166,12 +169,10 @@ def _steps(
     times = [start + step * (i + 1) for i in range(int((end - start) // step))]
     values: dict[Key, dict[int, list[float]]] = {}  # by step index
     for which, expr in enumerate((total, bad)):
-        for i in range(0, len(times), MAX_POINTS):
-            part = times[i : i + MAX_POINTS]
-            for labels, samples in client.query_range(expr, part[0], part[-1], step_s(step)):
-                series = values.setdefault(group_key(labels, plan.group_by), {})
-                for t, v in samples:
-                    series.setdefault(round((t - times[0]) / step), [0.0, 0.0])[which] = v
+        for labels, samples in sampled(client, expr, times, step):
+            series = values.setdefault(group_key(labels, plan.group_by), {})
+            for index, value in samples.items():
+                series.setdefault(index, [0.0, 0.0])[which] = value
     return {
         key: [Step(t, *series.get(i, [0.0, 0.0])) for i, t in enumerate(times)]
         for key, series in values.items()
@@ -194,11 +195,11 @@ def report_slo(client: Client, plan: SloPlan, start: float, end: float, interval
         result.groups.append(
             GroupReport(dict(zip(plan.group_by, key, strict=True)), steps, tiers.get(key, []))
         )
-    attained = [g.attainment for g in result.groups if g.attainment is not None]
-    if not attained:
+    verdicts = [g.met(result.objective) for g in result.groups]
+    if all(v is None for v in verdicts):
         result.status = NO_DATA
         result.reasons.append("no events in the period")
-    elif any(a * 100 < result.objective for a in attained):
+    elif False in verdicts:
         result.status = MISSED
     return result
 

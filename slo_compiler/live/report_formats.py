@@ -38,14 +38,23 @@ def _heading(report: Report) -> str:
     )
 
 
-def _episodes(group: GroupReport) -> str:
+def _fired(group: GroupReport) -> dict[str, int]:
+    """Episodes that fired, per tier."""
+    return {t.tier: sum(e.fired is not None for e in t.episodes) for t in group.tiers}
+
+
+def _per_class(group: GroupReport) -> dict[str, int]:
+    """Episodes that fired, per class: pages and tickets."""
+    fired = _fired(group)
     counts = {"page": 0, "ticket": 0}
-    named = []
     for tier in group.tiers:
-        fired = sum(e.fired is not None for e in tier.episodes)
-        counts[tier.slo_tier] += fired
-        if fired:
-            named.append(f"{tier.tier} {fired}")
+        counts[tier.slo_tier] += fired[tier.tier]
+    return counts
+
+
+def _episodes(group: GroupReport) -> str:
+    counts = _per_class(group)
+    named = [f"{tier} {n}" for tier, n in _fired(group).items() if n]
     return f"pages {counts['page']}, tickets {counts['ticket']}" + (
         f" ({', '.join(named)})" if named else ""
     )
@@ -57,7 +66,7 @@ def _worst(report: Report, step: Step) -> str:
 
 
 def _summary(slo: SloReport, group: GroupReport) -> str:
-    verdict = MET if (group.attainment or 0) * 100 >= slo.objective else MISSED
+    verdict = MET if group.met(slo.objective) else MISSED
     return (
         f"attainment {_percent(group.attainment)} of {group.total:,.0f} events "
         f"({group.bad:,.0f} bad): {verdict}; budget consumed "
@@ -109,21 +118,13 @@ def markdown(report: Report, names: dict[str, str]) -> str:
     ]
     for slo in report.slos:
         for group in slo.groups:
-            pages = sum(
-                e.fired is not None for t in group.tiers if t.slo_tier == "page" for e in t.episodes
-            )
-            tickets = sum(
-                e.fired is not None
-                for t in group.tiers
-                if t.slo_tier == "ticket"
-                for e in t.episodes
-            )
-            met = (group.attainment or 0) * 100 >= slo.objective
+            counts = _per_class(group)
             lines.append(
                 f"| {markdown_cell(f'{slo.service}/{slo.slo}')} | {markdown_cell(_group(group))} "
                 f"| {_percent(group.attainment)} | {slo.objective:g}% "
-                f"| {'✅ met' if met else '❌ missed'} "
-                f"| {_percent(group.budget_consumed(slo.budget), 1)} | {pages} | {tickets} |"
+                f"| {'✅ met' if group.met(slo.objective) else '❌ missed'} "
+                f"| {_percent(group.budget_consumed(slo.budget), 1)} "
+                f"| {counts['page']} | {counts['ticket']} |"
             )
         if not slo.groups:
             lines.append(

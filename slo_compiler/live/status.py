@@ -119,7 +119,7 @@ class StatusReport:
                     "period_seconds": s.period,
                     "source": s.source,
                     "covered": s.covered,
-                    "gaps": [{"target": g.target, "from": g.start, "to": g.end} for g in s.gaps],
+                    "gaps": [g.document() for g in s.gaps],
                     "status": s.status,
                     "reasons": s.reasons,
                     "groups": [

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..rules.burnrate import Tier, decimal_str
 from ..rules.durations import format_duration
-from ..rules.ir import AlertRule, SloPlan
+from ..rules.ir import SloPlan
 from ..rules.plan import TOTAL_RATE
 from ..rules.promql import series
 from ..rules.sli import EventSli
@@ -115,10 +115,7 @@ class Report:
                     "status": s.status,
                     "reasons": s.reasons,
                     "deployed_alerts": s.deployed,
-                    "gaps": [
-                        {"target": g.target, "from": g.start, "to": g.end, "seconds": g.seconds}
-                        for g in s.gaps
-                    ],
+                    "gaps": [{**g.document(), "seconds": g.seconds} for g in s.gaps],
                     "counter_resets": [{"target": t, "resets": n} for t, n in s.resets],
                     "groups": [
                         {
@@ -286,7 +283,7 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
 
 def _actual(client: Client, plan: SloPlan, window: Window) -> dict[tuple[str, Key], list[float]]:
     """When each deployed tier alert fired in the window, by (slo_window, group)."""
-    alert = next(r.alert for r in plan.rules if isinstance(r, AlertRule))
+    alert = plan.alert_name
     selector = series(
         "ALERTS",
         {"alertname": alert, "alertstate": "firing", **plan.selector_labels},
