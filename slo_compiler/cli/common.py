@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -21,6 +24,14 @@ from ..source.files import Source, discover, read_config, read_platform
 from ..source.load import load_config
 from ..targets import TARGETS
 from ..write import record as cache
+
+
+def in_ci() -> bool:
+    """Whether this runs in CI. CI systems set CI, to "true", "1", "True" or "yes"
+    (GitHub, GitLab, Buildkite, CircleCI, Woodpecker...): anything but empty or a
+    spelling of no counts, so a runner's spelling never turns CI's safeguards off."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
 
 SLOS_HELP = "Folder of SLO files (*.yaml, *.yml), searched recursively."
 OUT_HELP = (
@@ -75,6 +86,53 @@ def fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
     count = len(err.diagnostics)
     click.echo(f"{count} error{'s' if count != 1 else ''}; {outcome}", err=True)
     sys.exit(1)
+
+
+def out_file(value: str | None, param: click.Parameter | None = None) -> str | None:
+    """An --out FILE checked before any work: a name, not a folder, in a folder that
+    exists (a typo in the folder is the user's to fix, not ours to create)."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not value.strip() or path.is_dir():
+        raise click.BadParameter(f"{value!r} is not a file name", param=param, param_hint="--out")
+    if not path.parent.is_dir():
+        raise click.BadParameter(
+            f"folder {str(path.parent)!r} does not exist", param=param, param_hint="--out"
+        )
+    return value
+
+
+def out_folder(value: str | None, param: click.Parameter | None = None) -> str | None:
+    """An --out FOLDER checked before any work: a name, and no file where it or one of
+    the folders above it would be."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("'' is not a folder name", param=param, param_hint="--out")
+    path = Path(value)
+    found = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not found.is_dir():
+        raise click.BadParameter(
+            f"{str(found)!r} exists and is not a folder", param=param, param_hint="--out"
+        )
+    return value
+
+
+def checked(check: Callable[[str | None, click.Parameter | None], str | None]) -> Any:
+    """`check` as a click callback."""
+    return lambda _ctx, param, value: check(value, param)
+
+
+@contextmanager
+def written(out: str) -> Iterator[None]:
+    """A write that the system refuses (permissions, a full disk) is one line naming
+    --out and the reason, exit 1, not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        click.echo(f"{out}: cannot write: {err.strerror or err}", err=True)
+        sys.exit(1)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import sys
@@ -25,6 +24,7 @@ from .common import (
     Inputs,
     compile_inputs,
     fail,
+    in_ci,
     inputs,
     plans_of,
     read_inputs,
@@ -135,7 +135,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     """
     read = read_inputs(slos, config)
     inputs = read.digest(targets)
-    trusted = not strict and os.environ.get("CI") != "true"
+    trusted = not strict and not in_ci()
     if trusted and not strays(Path(out)) and cache.unchanged(Path(out), inputs):
         count = sum(1 for _ in walk(Path(out)))
         say(f"{out}/ is up to date ({count} files; inputs unchanged).")

@@ -30,7 +30,7 @@ from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.sli import EventSli
 from ..write.files import Interrupted, write_file
-from .common import inputs, plans_of, read_inputs, render
+from .common import checked, inputs, out_file, plans_of, read_inputs, render, written
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
@@ -318,7 +318,12 @@ def _stop_group(process: subprocess.Popen[bytes], signum: int) -> None:
 @inputs
 @click.argument("slo", nargs=-1)
 @click.option("--tool", type=click.Choice(["k6", "locust"]), required=True, help="The load tool.")
-@click.option("--out", "out", metavar="FILE", help="Write here (atomically) instead of stdout.")
+@click.option(
+    "--out",
+    metavar="FILE",
+    callback=checked(out_file),
+    help="Write here (atomically) instead of stdout.",
+)
 @click.option("--force", is_flag=True, help="Replace a --out file this command did not write.")
 def thresholds(
     slos: str, config: str | None, slo: tuple[str, ...], tool: str, out: str | None, force: bool
@@ -363,4 +368,5 @@ def thresholds(
             f"{out} exists and is not a {tool} thresholds file this command wrote: "
             "--force replaces it"
         )
-    write_file(target, text.encode("utf-8"))
+    with written(out):
+        write_file(target, text.encode("utf-8"))

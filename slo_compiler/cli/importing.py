@@ -17,6 +17,7 @@ from .. import importers
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
 from ..write.files import write_file
+from .common import checked, out_folder, written
 from .verbosity import say
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
@@ -47,7 +48,13 @@ def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagn
 @click.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(importers.FORMATS)))
 @click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
-@click.option("--out", default="slos", show_default=True, help="Folder the SLO files go to.")
+@click.option(
+    "--out",
+    default="slos",
+    show_default=True,
+    callback=checked(out_folder),
+    help="Folder the SLO files go to.",
+)
 @click.option("--force", is_flag=True, help="Replace SLO files that exist with other content.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (nothing is written).")
 @click.option(
@@ -96,16 +103,17 @@ def import_(
         reason = f"{count} error{'s' if count != 1 else ''}" if errors else "no SLO found"
         click.echo(f"{reason}; nothing was written.", err=True)
         sys.exit(1)
-    folder.mkdir(parents=True, exist_ok=True)
     lines = []
-    for name, data in result.files.items():
-        if existing.get(name) is True:
-            lines.append(f"{name} (unchanged)")
-            continue
-        write_file(folder / name, data)
-        lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
+    with written(out):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in result.files.items():
+            if existing.get(name) is True:
+                lines.append(f"{name} (unchanged)")
+                continue
+            write_file(folder / name, data)
+            lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
     noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     say(
         f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
-        f"file{'s' if len(inputs) != 1 else ''} -> {out}/: {', '.join(lines)}{noted}"
+        f"file{'s' if len(inputs) != 1 else ''} -> {folder}/: {', '.join(lines)}{noted}"
     )

@@ -15,7 +15,7 @@ from ..live.backtest import NO_DATA, UNSUPPORTED
 from ..live.report import MISSED, report
 from ..live.timespec import TimeSpecError, calendar
 from ..write.files import write_file
-from .common import inputs, plans_of, read_inputs
+from .common import inputs, out_file, out_folder, plans_of, read_inputs, written
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
@@ -66,8 +66,6 @@ def _ours(path: Path) -> bool:
 def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
     """report.md and its charts into `out`, which holds nothing this command did not write
     (else --force)."""
-    if out.exists() and not out.is_dir():
-        raise click.UsageError(f"{out} is not a folder: the Markdown report is a folder")
     foreign = (
         [p.name for p in out.iterdir() if not p.is_file() or not _ours(p)] if out.exists() else []
     )
@@ -76,9 +74,10 @@ def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
             f"{out} holds files this command did not write ({', '.join(sorted(foreign)[:3])}): "
             "choose another --out, or --force"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        write_file(out / name, text.encode("utf-8"))
+    with written(str(out)):
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            write_file(out / name, text.encode("utf-8"))
 
 
 @click.command("report")
@@ -135,6 +134,7 @@ def report_command(
         raise click.UsageError(
             "--format markdown writes the report and its charts: give --out FOLDER"
         )
+    (out_folder if fmt == "markdown" else out_file)(out)
     begin, finish, period = _period(month, quarter, week, zone, start, end, last)
     result, plans = plans_of(read_inputs(slos, config), slo)
     prometheus = client(url, headers, ca, timeout)
@@ -160,7 +160,8 @@ def report_command(
                 raise click.UsageError(
                     f"{out} exists and this command did not write it: --force replaces it"
                 )
-            write_file(target, text.encode("utf-8"))
+            with written(out):
+                write_file(target, text.encode("utf-8"))
     states = {s.status for s in made.slos}
     if MISSED in states:
         sys.exit(FAILED_EXIT)

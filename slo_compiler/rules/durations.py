@@ -26,17 +26,21 @@ def parse_duration(text: str, allow_zero: bool = False) -> int:
     are refused because no SLO window is finer than a second. Zero only where it means
     "none" (`allow_zero`: an alert's `for`).
     """
+    shown = text if len(text) <= 40 else f"{text[:20]}...{text[-8:]}"
     if not re.fullmatch(DURATION_PATTERN, text):
-        raise ValueError(f"'{text}' is not a duration like 5m, 1h30m or 30d")
+        raise ValueError(f"'{shown}' is not a duration like 5m, 1h30m or 30d")
     parts = _PART.findall(text)
     units = [unit for _, unit in parts]
     if len(set(units)) != len(units) or units != sorted(units, key=_ORDER.index):
-        raise ValueError(f"'{text}': units must each appear once, largest first (e.g. 1h30m)")
+        raise ValueError(f"'{shown}': units must each appear once, largest first (e.g. 1h30m)")
+    # Past 20 digits every number is out of range; Python refuses to read 4,300 or more.
+    if any(len(number.lstrip("0")) > 20 for number, _ in parts):
+        raise ValueError(f"'{shown}' is longer than Prometheus accepts (about 292 years)")
     seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
     if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError(f"'{text}' is not a positive duration")
+        raise ValueError(f"'{shown}' is not a positive duration")
     if seconds > MAX_SECONDS:
-        raise ValueError(f"'{text}' is longer than Prometheus accepts (about 292 years)")
+        raise ValueError(f"'{shown}' is longer than Prometheus accepts (about 292 years)")
     return seconds
 
 

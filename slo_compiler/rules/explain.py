@@ -97,6 +97,15 @@ def document(plans: list[SloPlan], interval: int) -> dict[str, Any]:
     }
 
 
+def _shown(value: Decimal) -> str:
+    """A number for people: exact when it has at most seven significant digits, else
+    rounded to six with a leading ~ (a 99.3% objective's factor-3 threshold is 2.1%, not
+    2.099999999999999999999999999%). The rules keep the exact value."""
+    if value.is_zero() or len(value.normalize().as_tuple().digits) <= 7:
+        return decimal_str(value)
+    return "~" + decimal_str(value.quantize(Decimal(1).scaleb(value.adjusted() - 5)))
+
+
 def _cell(tier: Tier, burn: Decimal, interval: int) -> str:
     d = detection(tier, burn, interval)
     if d.detect is None:
@@ -118,12 +127,12 @@ def text(plans: list[SloPlan], interval: int) -> str:
     for p in plans:
         grouping = f", per {', '.join(p.group_by)}" if p.group_by else ""
         out.append(
-            f"{p.service}/{p.name}: objective {decimal_str(p.objective)}% over "
-            f"{format_duration(p.period)}, error budget {decimal_str(p.budget * 100)}%{grouping}"
+            f"{p.service}/{p.name}: objective {_shown(p.objective)}% over "
+            f"{format_duration(p.period)}, error budget {_shown(p.budget * 100)}%{grouping}"
         )
         burns = _burns(p.budget)
         header = ["tier", "windows", "factor", "threshold", "for", "budget spent"]
-        header += [f"{label} ({decimal_str(b * p.budget * 100)}% errors)" for label, b in burns]
+        header += [f"{label} ({_shown(b * p.budget * 100)}% errors)" for label, b in burns]
         rows = [header]
         for t in p.tiers:
             rows.append(
@@ -131,10 +140,10 @@ def text(plans: list[SloPlan], interval: int) -> str:
                     t.name,
                     f"{format_duration(t.long_window)}/{format_duration(t.short_window)}"
                     + ("*" if is_recorded(t.long_window) else ""),
-                    f"{decimal_str(t.factor)}x",
-                    f"{decimal_str(t.threshold(p.budget) * 100)}%",
+                    f"{_shown(t.factor)}x",
+                    f"{_shown(t.threshold(p.budget) * 100)}%",
                     format_duration(t.for_),
-                    f"{decimal_str(t.budget_spent * 100)}%",
+                    f"{_shown(t.budget_spent * 100)}%",
                     *(_cell(t, b, interval) for _, b in burns),
                 ]
             )

@@ -41,6 +41,21 @@ def unsupported(text: str) -> str | None:
     return rest[start : end + 2 if end >= 0 else len(rest)]
 
 
+# Grafana's provisioning reads rule annotations raw in every release from 10.2 to today,
+# and a change proposed upstream (grafana#127214) expands braced references in them:
+# `${VAR}`, `$__env{NAME}`, `$__file{/path}`. No spelling is literal in both (`$$` stays
+# doubled in the raw releases), so annotation text holding one is refused; a bare `$`
+# (`$labels`, `$5`) is literal in all of them.
+_BRACED = re.compile(r"\$(?:\{|__[A-Za-z0-9_]*\{)")
+
+
+def grafana_braced(text: str) -> str | None:
+    """The first `${` or `$__name{` in `text`, which some Grafana releases would expand
+    in an annotation; None if there is none."""
+    found = _BRACED.search(text)
+    return found[0] if found else None
+
+
 def render(text: str, labels: dict[str, str], value: float) -> str:
     """`text` as Prometheus renders it for an alert with these labels and value. A label
     the alert lacks renders as Go's templates render a missing map key."""

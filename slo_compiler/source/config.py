@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr
 
 from ..rules.durations import format_duration, parse_duration
+from .credentials import SECURE_SETTINGS
 from .model import API_VERSION, Duration, LabelName, _Strict
 from .prometheus_yml import PROMETHEUS_DEFAULT_INTERVAL, platform_interval
 
@@ -76,6 +77,17 @@ class Receiver(_Strict):
         "component name): the secret detector skips them. A credential setting of the "
         "type (url, token, integrationKey, password, ...) cannot be listed.",
     )
+    secret: list[str] = Field(
+        default_factory=list,
+        description="Settings that are credentials beyond the type's own (e.g. a webhook "
+        "url with a token in it): each must be $__env{NAME} or $__file{/path} as a whole. "
+        "Grafana reads references in these and in the type's credential settings only.",
+    )
+
+    def secret_settings(self) -> frozenset[str]:
+        """Lower-case names of the settings that are credentials: the type's, and those
+        the config declares (Grafana matches setting names without regard to case)."""
+        return SECURE_SETTINGS[self.type] | {name.lower() for name in self.secret}
 
 
 class Team(_Strict):

@@ -44,11 +44,13 @@ def expanded(text: str) -> str:
     return text.replace("$", "$$")
 
 
-def _setting(value: str | bool | int) -> str | bool | int:
-    """A contact-point setting: the config's $__env{}/$__file{} references expand, every
-    other `$` is literal."""
+def _setting(value: str | bool | int, secret: bool) -> str | bool | int:
+    """A contact-point setting: a credential's $__env{}/$__file{} reference expands, every
+    other `$` is literal (the checks refuse references anywhere else)."""
     if not isinstance(value, str):
         return value
+    if not secret:
+        return expanded(value)
     kept, end = [], 0
     for match in REFERENCE.finditer(value):
         kept += [expanded(value[end : match.start()]), match[0]]
@@ -147,6 +149,7 @@ def rule_groups(plan: SourcePlan, config: Config) -> dict[str, Any]:
 
 
 def _receiver(receiver: Receiver, config: Config) -> dict[str, Any]:
+    secret = receiver.secret_settings()
     return {
         "orgId": config.grafana.org_id,
         "name": expanded(receiver.name),
@@ -154,7 +157,10 @@ def _receiver(receiver: Receiver, config: Config) -> dict[str, Any]:
             {
                 "uid": uid("receiver", receiver.name),
                 "type": receiver.type,
-                "settings": {k: _setting(v) for k, v in sorted(receiver.settings.items())},
+                "settings": {
+                    k: _setting(v, k.lower() in secret)
+                    for k, v in sorted(receiver.settings.items())
+                },
                 "disableResolveMessage": receiver.disable_resolve_message,
             }
         ],

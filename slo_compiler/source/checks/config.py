@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...diagnostics import Code, Diagnostic
+from ...rules import templates
 from .. import credentials
 from ..config import REQUIRED_SETTINGS, Config, Receiver
 from ..prometheus_yml import prometheus_yml_problems
@@ -14,17 +15,19 @@ from ..yamlpos import SourceMap
 
 
 def _receiver_secrets(receiver: Receiver, at: tuple, source: SourceMap) -> list[Diagnostic]:
-    """A credential setting of the type must be a reference as a whole; any other setting
-    must not look like a credential (unless listed in not_secret)."""
+    """A credential setting (the type's, or one the config declares in `secret`) must be
+    a reference as a whole; any other setting must neither look like a credential (unless
+    listed in not_secret) nor hold a reference: Grafana would read a file or variable
+    into a setting that is shown in its UI and sent in notifications."""
     out = []
-    secure = credentials.SECURE_SETTINGS[receiver.type]
+    secure = receiver.secret_settings()
     for name in receiver.not_secret:
         if name.lower() in secure:
             out.append(
                 source.diagnostic(
                     (*at, "not_secret"),
                     Code.LITERAL_SECRET,
-                    f"'{name}' is a credential of a {receiver.type} contact point and must "
+                    f"'{name}' is a credential of this {receiver.type} contact point and must "
                     "come from $__env{NAME} or $__file{/path}; it cannot be marked not secret",
                 )
             )
@@ -39,6 +42,17 @@ def _receiver_secrets(receiver: Receiver, at: tuple, source: SourceMap) -> list[
                 if credentials.is_reference(value)
                 else (credentials.literal_secret(value) or f"the {receiver.type} setting '{key}'")
             )
+        elif credentials.REFERENCE.search(value):
+            out.append(
+                source.diagnostic(
+                    loc,
+                    Code.INVALID_VALUE,
+                    f"'{key}' is not a credential setting, and Grafana reads $__env{{}} and "
+                    "$__file{} only in those: list it under the receiver's `secret` if it is "
+                    "one, else write the value itself",
+                )
+            )
+            continue
         elif key in receiver.not_secret:
             what = None
         else:
@@ -111,6 +125,16 @@ def check_config(config: Config, data: Any, source: SourceMap) -> list[Diagnosti
             source.diagnostic((*at, *where), Code.INVALID_VALUE, f"prometheus_config: {why}")
             for where, why in prometheus_yml_problems(config.kubernetes.prometheus_config)
         ]
+    braced = config.grafana.url and templates.grafana_braced(config.grafana.url)
+    if braced:  # the base of every dashboard_url annotation
+        out.append(
+            source.diagnostic(
+                ("grafana", "url"),
+                Code.INVALID_VALUE,
+                f"'{braced}' in the URL of alert annotations: Grafana releases differ on it "
+                "(read literally, or expanded from their environment): write the URL itself",
+            )
+        )
     names: dict[str, int] = {}
     for i, receiver in enumerate(config.receivers):
         at = ("receivers", i)

@@ -132,6 +132,18 @@ def _templates(slo: Slo, at: tuple, source: SourceMap, out: list[Diagnostic]) ->
                     f"template {bad} is not supported in annotations: use {templates.SUPPORTED}",
                 )
             )
+    for path, text in [*fields, (("description",), slo.description)]:
+        braced = text and templates.grafana_braced(text)
+        if braced:
+            out.append(
+                source.diagnostic(
+                    (*at, *path),
+                    Code.INVALID_VALUE,
+                    f"'{braced}' in an annotation: Grafana releases differ on it (read "
+                    "literally, or expanded from Grafana's environment and files), so it "
+                    "cannot be written to mean one thing; leave out the braces",
+                )
+            )
 
 
 def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, list[Diagnostic]]:

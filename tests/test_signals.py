@@ -1,0 +1,118 @@
+"""Signals at any moment (issue 23): SIGINT or SIGTERM, sent at a random moment of a real
+compile from the interpreter's first tenth of a second on (the command line still loading,
+the SLOs being read, helpers rendering, the tree being swapped in), ends the run within
+seconds with exit 0 (it had finished), or one line and 128+signal; never a traceback, never
+a hang, and generated/ is the old tree or the complete new one.
+
+The first ~20 ms of a run are the interpreter's own start (site, the console script's
+`import re`): no code of ours runs there, so the loop starts after them."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, cli, read_tree
+
+ITERATIONS = 24
+# A run ends this many seconds after a signal, or it hangs (the helper pool's stop is
+# bounded by 5 s; a loaded CI machine gets the rest).
+PROMPT = 20
+
+
+def _many(repo: Path, objective: str) -> None:
+    """A service of 60 SLOs, so the helpers render and the swap has work to do."""
+    slos = "".join(
+        f"  - name: s{i}\n    objective: {objective}\n    sli:\n      ratio:\n"
+        f'        errors: x_total{{code="5{i:02d}"}}\n        total: x_total\n'
+        for i in range(60)
+    )
+    (repo / "slos/many.yaml").write_text(
+        f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}"
+    )
+
+
+def _started(repo: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "slo_compiler", "compile"],
+        cwd=repo,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_signals_at_random_moments_end_runs_promptly_and_cleanly(repo: Path) -> None:
+    _many(repo, "99.9")
+    assert cli("compile", cwd=repo).returncode == 0
+    started = time.monotonic()
+    full = _started(repo)
+    full.communicate(timeout=120)
+    whole = time.monotonic() - started
+    seed = random.randrange(1 << 30)
+    chosen = random.Random(seed)
+    outcomes: dict[int, int] = {}
+    for iteration in range(ITERATIONS):
+        before = read_tree(repo / "generated")
+        _many(repo, chosen.choice(["99.5", "99.9", "99.95"]))
+        signum = chosen.choice([signal.SIGINT, signal.SIGTERM])
+        delay = chosen.uniform(0.1, whole * 1.1)
+        where = f"seed {seed}, iteration {iteration}, {signum.name} after {delay:.2f}s"
+        process = _started(repo)
+        time.sleep(delay)
+        process.send_signal(signum)
+        try:
+            _, stderr = process.communicate(timeout=PROMPT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"{where}: still running {PROMPT}s after the signal")
+        outcomes[process.returncode] = outcomes.get(process.returncode, 0) + 1
+        assert "Traceback" not in stderr, f"{where}:\n{stderr}"
+        assert process.returncode in (0, 128 + signum), f"{where}: exit {process.returncode}"
+        if process.returncode:
+            assert stderr.splitlines()[-1] == (
+                f"slo-compiler: interrupted ({signum.name}); nothing was changed."
+            ), f"{where}:\n{stderr}"
+        after = read_tree(repo / "generated")
+        if after != before:
+            assert process.returncode == 0 or stderr, where
+            assert cli("check", cwd=repo).returncode == 0, f"{where}: a mixed tree"
+        assert not list(repo.glob(".generated.*")), f"{where}: staging left behind"
+    # The loop is only a test if it interrupted runs at different stages.
+    assert outcomes.get(0, 0) < ITERATIONS, outcomes
+
+
+def test_a_signal_while_the_command_line_loads_is_one_line(tmp_path: Path) -> None:
+    """Before click and the compiler are imported: the early handler (slo_compiler.entry)."""
+    code = (
+        "import signal, os, sys\n"
+        "sys.argv = ['slo-compiler', '--version']\n"
+        "import slo_compiler.entry as entry\n"
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def importing(name, *a, **k):\n"
+        "    if name == 'click':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = importing\n"
+        "entry.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert (done.returncode, done.stderr) == (
+        130,
+        "slo-compiler: interrupted (SIGINT); nothing was changed.\n",
+    )
