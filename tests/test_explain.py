@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
-from conftest import ROOT, VALID, compile_texts
+from conftest import ROOT, VALID, cli, compile_texts, errors_of, source
 
 from slo_compiler.rules import explain
 from slo_compiler.rules.durations import parse_duration
+from slo_compiler.source.config import DEFAULT
+from slo_compiler.source.load import load_config
 
 
 def run_explain(*args: str) -> subprocess.CompletedProcess[str]:
@@ -72,7 +75,7 @@ def test_total_outage_of_a_999_slo_pages_after_51_84_seconds_plus_for() -> None:
 
 def test_30d_workbook_table_in_the_text_output() -> None:
     plans = compile_texts(VALID.replace("objective: 99.5", "objective: 99.9")).plans[0].slos
-    rows = [line.split()[:6] for line in explain.text(list(plans), 60).splitlines()[2:6]]
+    rows = [line.split()[:6] for line in explain.text(list(plans), 60, DEFAULT).splitlines()[2:6]]
     assert rows == [
         ["page-fast", "1h/5m", "14.4x", "1.44%", "1m", "2%"],
         ["page-slow", "6h/30m", "6x", "0.6%", "6m", "5%"],
@@ -91,7 +94,7 @@ def test_human_durations() -> None:
 def test_unknown_slo_is_a_usage_error() -> None:
     result = run_explain("no-such-slo")
     assert result.returncode == 2
-    assert "no SLO or service named 'no-such-slo'" in result.stderr
+    assert "no SLO, service or alert named 'no-such-slo'" in result.stderr
 
 
 def test_select_by_name() -> None:
@@ -103,3 +106,54 @@ def test_readme_shows_what_explain_prints() -> None:
     table = "\n".join(run_explain("gateway-service/availability").stdout.splitlines()[:6])
     readme = (ROOT / "README.md").read_text()
     assert f"$ slo-compiler explain gateway-service/availability\n{table}\n```" in readme
+
+
+def test_explain_by_the_alert_name_on_call_sees_shows_severity_for_and_receiver(
+    repo: Path,
+) -> None:
+    """Issue 27: the page names `PaymentFailureBudgetBurn` (Grafana: with the window);
+    explain finds its SLO and says, per tier, severity, `for` and the receiver the
+    config's routing sends it to (payments' critical -> PagerDuty, warnings -> Slack)."""
+    for name in (
+        "PaymentFailureBudgetBurn",
+        "PaymentFailureBudgetBurn 6h",
+        "PaymentFailureSLIMissing",
+    ):
+        result = cli("explain", name, cwd=repo)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("payment-service/payment-failure-rate:")
+    lines = cli("explain", "PaymentFailureBudgetBurn", cwd=repo).stdout.splitlines()
+    start = lines.index("  tier         alert                        severity  for    receiver")
+    assert [line.split() for line in lines[start + 1 : start + 6]] == [
+        ["page-fast", "PaymentFailureBudgetBurn", "1h", "critical", "1m", "pagerduty-oncall"],
+        ["page-slow", "PaymentFailureBudgetBurn", "6h", "critical", "6m", "pagerduty-oncall"],
+        ["ticket-fast", "PaymentFailureBudgetBurn", "1d", "warning", "24m", "slack-payments"],
+        ["ticket-slow", "PaymentFailureBudgetBurn", "3d", "warning", "1h12m", "slack-payments"],
+        ["sli-missing", "PaymentFailureSLIMissing", "warning", "10m", "slack-payments"],
+    ]
+    doc = json.loads(
+        cli("explain", "PaymentFailureBudgetBurn", "--format", "json", cwd=repo).stdout
+    )
+    assert doc["slos"][0]["alerts"][0] == {
+        "alert": "PaymentFailureBudgetBurn 1h",
+        "tier": "page-fast",
+        "severity": "critical",
+        "for": "1m",
+        "receiver": "pagerduty-oncall",
+    }
+
+
+def test_receivers_follow_the_generated_policy_tree() -> None:
+    """receiver_for walks the same tree grafana_alerting.policies writes."""
+    config = load_config(source((ROOT / "slo-compiler.yaml").read_text(), "c.yaml"))[0]
+    assert config.receiver_for({"team": "payments", "severity": "critical"}) == "pagerduty-oncall"
+    assert config.receiver_for({"team": "payments", "severity": "warning"}) == "slack-payments"
+    assert config.receiver_for({"team": "nobody", "severity": "critical"}) == "discord-platform"
+    assert config.receiver_for({}) == "discord-platform"
+    assert DEFAULT.receiver_for({"team": "payments"}) is None
+
+
+def test_an_objective_written_as_a_fraction_gets_a_hint() -> None:
+    (problem,) = errors_of(VALID.replace("objective: 99.5", "objective: 0.995"))
+    assert problem.code.value == "V001"
+    assert problem.message.endswith("did you mean 99.5?")

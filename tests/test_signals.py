@@ -72,7 +72,9 @@ def test_signals_at_random_moments_end_runs_promptly_and_cleanly(repo: Path) -> 
             _, stderr = process.communicate(timeout=PROMPT)
         except subprocess.TimeoutExpired:
             process.kill()
-            pytest.fail(f"{where}: still running {PROMPT}s after the signal")
+            pytest.fail(
+                f"{where}: still running {PROMPT}s after the signal, or a helper holds its stderr"
+            )
         outcomes[process.returncode] = outcomes.get(process.returncode, 0) + 1
         assert "Traceback" not in stderr, f"{where}:\n{stderr}"
         assert process.returncode in (0, 128 + signum), f"{where}: exit {process.returncode}"

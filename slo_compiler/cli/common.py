@@ -177,9 +177,10 @@ def compile_inputs(read: Inputs, targets: tuple[str, ...] = ()) -> Result:
 
 
 def select_slos(plans: list[SloPlan], wanted: tuple[str, ...]) -> list[SloPlan]:
-    """The plans `wanted` names (an SLO name, SERVICE/NAME, or a SERVICE); an unknown name
-    is a usage error that suggests the closest known names."""
-    keys = {p: {p.name, f"{p.service}/{p.name}", p.service} for p in plans}
+    """The plans `wanted` names (an SLO name, SERVICE/NAME, a SERVICE, or the name of one
+    of its alerts as on-call sees it); an unknown name is a usage error that suggests the
+    closest known names."""
+    keys = {p: {p.name, f"{p.service}/{p.name}", p.service, *p.alert_names()} for p in plans}
     unknown = [w for w in wanted if not any(w in k for k in keys.values())]
     if unknown:
         known = sorted({f"{p.service}/{p.name}" for p in plans} | {p.service for p in plans})
@@ -187,7 +188,7 @@ def select_slos(plans: list[SloPlan], wanted: tuple[str, ...]) -> list[SloPlan]:
         for name in unknown:
             close = difflib.get_close_matches(name, sorted(set().union(*keys.values())), n=3)
             hints.append(
-                f"no SLO or service named '{name}'"
+                f"no SLO, service or alert named '{name}'"
                 + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
             )
         listing = f" Known: {', '.join(known)}." if len(known) <= 20 else ""

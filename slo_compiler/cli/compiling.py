@@ -172,14 +172,18 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
     the share of the budget spent when the tier detects, and how long it takes to fire on
     a total outage and on burns of 2x, 10x and 100x the sustainable rate.
 
-    SLO selects SLOs by NAME, SERVICE/NAME, or SERVICE for all of a service's (default:
-    all).
+    Then each alert as on-call meets it: its name, severity, `for`, and the receiver the
+    config's routing sends it to.
+
+    SLO selects SLOs by NAME, SERVICE/NAME, SERVICE for all of a service's, or the name
+    of one of its alerts (`explain PaymentFailureBudgetBurn`); default: all.
     """
     result, plans = plans_of(read_inputs(slos, config), slo)
     if fmt == "json":
-        click.echo(json.dumps(explain_doc.document(plans, result.config.rule_interval), indent=2))
+        document = explain_doc.document(plans, result.config.rule_interval, result.config)
+        click.echo(json.dumps(document, indent=2))
     else:
-        click.echo(explain_doc.text(plans, result.config.rule_interval), nl=False)
+        click.echo(explain_doc.text(plans, result.config.rule_interval, result.config), nl=False)
 
 
 @click.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..source.config import Config
 from .burnrate import (
     RECORDED_WINDOW_MIN,
     SLICE,
@@ -20,7 +21,7 @@ from .burnrate import (
     lag,
 )
 from .durations import format_duration
-from .ir import SloPlan
+from .ir import AlertRule, SloPlan, title
 
 # Burn rates explain reports: multiples of the sustainable rate (1x spends exactly the
 # budget over the period). A total outage is 1 / budget.
@@ -46,6 +47,23 @@ def _share(value: Decimal) -> float:
     """A share of the budget to six decimals: the model's quotients do not terminate
     (1000 x 111.84s / 30d), and six places print as written, like every other ratio."""
     return float(value.quantize(Decimal("0.000001")))
+
+
+def _alert(rule: AlertRule, config: Config) -> dict[str, Any]:
+    """What on-call sees of one alert rule: the name its engine gives it, its severity,
+    `for`, and where the config's routing sends it."""
+    labels = dict(rule.labels)
+    if config.grafana_alerts:
+        receiver = config.receiver_for(labels) or "Grafana's default contact point"
+    else:
+        receiver = "Alertmanager's routes"
+    return {
+        "alert": title(rule) if config.grafana_alerts else rule.alert,
+        "tier": rule.tier.name if rule.tier else "sli-missing",
+        "severity": labels.get("severity", ""),
+        "for": format_duration(rule.for_),
+        "receiver": receiver,
+    }
 
 
 def _tier(tier: Tier, budget: Decimal, interval: int) -> dict[str, Any]:
@@ -78,7 +96,7 @@ def _tier(tier: Tier, budget: Decimal, interval: int) -> dict[str, Any]:
     }
 
 
-def document(plans: list[SloPlan], interval: int) -> dict[str, Any]:
+def document(plans: list[SloPlan], interval: int, config: Config) -> dict[str, Any]:
     """What `explain --format json` prints, for rules evaluated every `interval` seconds."""
     return {
         "slos": [
@@ -91,6 +109,7 @@ def document(plans: list[SloPlan], interval: int) -> dict[str, Any]:
                 "evaluation_interval": format_duration(interval),
                 "group_by": list(p.group_by),
                 "tiers": [_tier(t, p.budget, interval) for t in p.tiers],
+                "alerts": [_alert(r, config) for r in p.alerts],
             }
             for p in plans
         ]
@@ -120,9 +139,10 @@ def _table(rows: list[list[str]]) -> list[str]:
     ]
 
 
-def text(plans: list[SloPlan], interval: int) -> str:
+def text(plans: list[SloPlan], interval: int, config: Config) -> str:
     """The table `explain` prints: one block per SLO, one row per tier, for rules
-    evaluated every `interval` seconds (the config's rule evaluation interval)."""
+    evaluated every `interval` seconds (the config's rule evaluation interval); then the
+    alerts as on-call meets them, and where they go."""
     out = []
     for p in plans:
         grouping = f", per {', '.join(p.group_by)}" if p.group_by else ""
@@ -150,6 +170,10 @@ def text(plans: list[SloPlan], interval: int) -> str:
         out += ["  " + line for line in _table(rows)]
         if not p.tiers:
             out.append("  (every tier is disabled: no burn-rate alerts)")
+        alerts = [["alert", "tier", "severity", "for", "receiver"]]
+        alerts += [list(_alert(r, config).values()) for r in p.alerts]
+        alerts = [[row[1], row[0], *row[2:]] for row in alerts]
+        out += ["  " + line for line in _table(alerts)]
         out.append("")
     out.append(
         "Cells: time from the start of a constant burn until both windows exceed the "

@@ -57,6 +57,12 @@ class AlertRule:
 Rule = RecordingRule | AlertRule
 
 
+def title(rule: AlertRule) -> str:
+    """The alert's name where Grafana evaluates it: one rule per tier, so the tier's long
+    window tells two tiers of one SLO apart (`PaymentFailureBudgetBurn 1h`)."""
+    return f"{rule.alert} {rule.tier.window_label}" if rule.tier else rule.alert
+
+
 @dataclass(frozen=True)
 class SloPlan:
     """Everything decided about one SLO."""
@@ -84,6 +90,15 @@ class SloPlan:
     def selector_labels(self) -> dict[str, str]:
         """Labels that pick this SLO's recorded series out of all SLOs'."""
         return {"slo": self.name, "slo_service": self.service}
+
+    @property
+    def alerts(self) -> list[AlertRule]:
+        return [r for r in self.rules if isinstance(r, AlertRule)]
+
+    def alert_names(self) -> set[str]:
+        """Every name on-call sees for this SLO's alerts: the Prometheus alertname, and
+        each Grafana rule's title (the name and the tier's long window)."""
+        return {r.alert for r in self.alerts} | {title(r) for r in self.alerts}
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,21 @@ class Config(_Strict):
         step = GRAFANA_SCHEDULER_STEP
         return format_duration(max(step, -(-self.rule_interval // step) * step))
 
+    def receiver_for(self, labels: dict[str, str]) -> str | None:
+        """The receiver Grafana's notification policy (grafana_alerting.policies) sends an
+        alert with these labels to: its team's route, that route's severity child, else
+        the default. None without routing (Alertmanager routes Prometheus' alerts)."""
+        if self.routing is None:
+            return None
+        team = self.teams.get(labels.get(self.routing.team_label, ""))
+        if team is None:
+            return self.routing.default_receiver
+        return (
+            team.severity.get(labels.get("severity", ""))
+            or team.receiver
+            or self.routing.default_receiver
+        )
+
     @property
     def prometheus_alerts(self) -> bool:
         return self.alert_engine in ("prometheus", "both")

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..rules.durations import format_duration
 from ..rules.ids import dashboard_uid, folder, panel_id, uid
-from ..rules.ir import AlertRule, SloPlan, SourcePlan
+from ..rules.ir import AlertRule, SloPlan, SourcePlan, title
 from ..rules.templates import to_grafana
 from ..source.config import Config, Receiver
 from ..source.credentials import REFERENCE
@@ -118,7 +118,7 @@ def _rule(slo: SloPlan, index: int, rule: AlertRule, config: Config) -> dict[str
     )
     return {
         "uid": uid(slo.service, slo.name, window),
-        "title": expanded(f"{rule.alert} {rule.tier.window_label}" if rule.tier else rule.alert),
+        "title": expanded(title(rule)),
         "condition": condition,
         "data": data,
         "dashboardUid": dashboard_uid(slo.service),

@@ -8,10 +8,12 @@ starts it (`with helpers() as renderer`) and hands it to the writer; nothing els
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -47,7 +49,7 @@ def helpers() -> Iterator[Helpers | None]:
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    pool = multiprocessing.get_context("fork").Pool(count, _helper)
+    pool = multiprocessing.get_context("fork").Pool(count, _helper, (os.getpid(),))
     try:
         yield Helpers(pool)
     finally:
@@ -71,10 +73,29 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def _helper() -> None:
-    """A helper leaves interrupts to the command, which stops the pool and cleans up; and
-    its collector leaves alone what it inherited (a collection touching those objects
-    would copy their pages)."""
+def _helper(parent: int) -> None:
+    """A helper leaves interrupts to the command, which stops the pool and cleans up; it
+    dies with the command however the command ends; and its collector leaves alone what
+    it inherited (a collection touching those objects would copy their pages)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
     gc.freeze()
+
+
+# prctl(2) option: the signal this process gets when the thread that forked it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL when the command's process ends, on Linux. A helper that outlives it (a
+    signal between the pool's fork and its bookkeeping, a queue lock left held by a killed
+    sibling) keeps the command's stdout and stderr open: the CI step reading them waits
+    forever, though the command has exited. The kernel's death signal needs no
+    bookkeeping; the parent check covers a parent that ended before it was set."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)

@@ -64,6 +64,17 @@ def _tiers(
         tiers, valid = err.tiers, False  # the tiers that plan still get their checks
     objective = burnrate.to_decimal(slo.objective)
     budget = burnrate.error_budget(objective)
+    if objective < 1:  # Sloth, Pyrra and OpenSLO users write 99.9% as 0.999
+        out.append(
+            source.diagnostic(
+                (*at, "objective"),
+                Code.OBJECTIVE,
+                f"the objective is a percentage: {decimal_str(objective)} means "
+                f"{decimal_str(objective)}% of events good; did you mean "
+                f"{decimal_str(objective * 100)}?",
+            )
+        )
+        return None
     for tier in tiers:
         threshold = tier.threshold(budget)
         if threshold >= 1:
