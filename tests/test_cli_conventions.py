@@ -136,3 +136,47 @@ def test_every_command_takes_quiet_and_verbose() -> None:
             result = CliRunner().invoke(main_group, [*command, *flags, "--help"])
             assert result.exit_code == 0, (command, flags, result.output)
     assert CliRunner().invoke(main_group, ["-q", "validate", "--help"]).exit_code == 0
+
+
+def test_from_inside_the_slo_folder_commands_find_it_and_write_beside_it(tmp_path: Path) -> None:
+    """Issue 27: run in slos/, `compile` used to find the config above but not the SLO
+    folder (Y006). Now the defaults resolve as git's do, from any folder of the repo."""
+    shutil.copytree(ROOT / "slos", tmp_path / "slos")
+    shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
+    (tmp_path / ".git").mkdir()
+    inside = tmp_path / "slos"
+    result = cli("compile", "-q", cwd=inside)
+    assert result.returncode == 0, result.stderr
+    assert "note: using the SLO folder ." in result.stderr
+    assert (tmp_path / "generated/.slo-compiler-manifest").is_file()
+    assert not (inside / "generated").exists()
+    source = inside / "payment-service.yaml"
+    source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.6"))
+    stale = cli("check", cwd=inside)
+    assert stale.returncode == 1
+    assert "../generated/ is out of date: run `slo-compiler compile` and commit" in stale.stderr
+
+
+def _completions(words: str, cwd: Path) -> list[str]:
+    """What bash completion offers for the last of `words` (click's bash protocol)."""
+    result = cli(
+        *[],
+        cwd=cwd,
+        env={
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+            "_SLO_COMPILER_COMPLETE": "bash_complete",
+        },
+    )
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+
+
+def test_shell_completion_of_commands_options_and_slo_names(repo: Path) -> None:
+    assert _completions("slo-compiler ex", repo) == ["explain"]
+    assert "--target" in _completions("slo-compiler compile --ta", repo)
+    assert _completions("slo-compiler explain pay", repo) == [
+        "payment-failure-rate",
+        "payment-service",
+        "payment-service/payment-failure-rate",
+    ]
+    assert "queue-service" in _completions("slo-compiler status ", repo)

@@ -20,7 +20,7 @@ from ..live.backtest import backtest as replay_history
 from ..live.queries import Window
 from ..rules.ir import SloPlan
 from ..source.files import Source, read_file
-from .common import fail, inputs, plans_of, read_inputs, render
+from .common import fail, inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
@@ -50,7 +50,7 @@ def _compare(path: str, config: Source | None, platform: Source | None) -> list[
 
 
 @click.command()
-@click.argument("slo", nargs=-1)
+@slo_arguments
 @inputs
 @prometheus_options("10m")
 @range_options("Range", "30d")

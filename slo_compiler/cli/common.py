@@ -5,6 +5,7 @@ silence, and rendering a report in the format asked for."""
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import sys
@@ -15,12 +16,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import yaml
+from click.shell_completion import CompletionItem
 
 from ..compiler import Result, compile_sources
 from ..diagnostics import CompileError
 from ..rules.ir import SloPlan
 from ..source.config import CONFIG_FILE
-from ..source.files import Source, discover, read_config, read_platform
+from ..source.files import Source, discover, find_slo_folder, read_config, read_platform
 from ..source.load import load_config
 from ..targets import TARGETS
 from ..write import record as cache
@@ -53,9 +56,59 @@ TARGET_HELP = (
 
 
 def inputs(command: Callable[..., None]) -> Callable[..., None]:
-    """The options every compiling command takes: where the SLO files and the config are."""
-    command = click.option("--config", "config", default=None, help=CONFIG_HELP)(command)
-    return click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)(command)
+    """The options every compiling command takes: where the SLO files and the config are.
+    Run from inside the SLO folder (or another subfolder of the repository) with the
+    defaults, a command works on the repository's `slos/`, and its default `--out` beside
+    it, as git works on its repository from any of its folders."""
+
+    @functools.wraps(command)
+    def located(**kwargs: Any) -> None:
+        ctx = click.get_current_context()
+        default = click.core.ParameterSource.DEFAULT
+        if ctx.get_parameter_source("slos") is default and not Path(kwargs["slos"]).is_dir():
+            found = find_slo_folder(kwargs["slos"])
+            if found is not None:
+                kwargs["slos"] = os.path.relpath(found)
+                if "out" in kwargs and ctx.get_parameter_source("out") is default:
+                    kwargs["out"] = os.path.relpath(found.parent / kwargs["out"])
+                click.echo(f"note: using the SLO folder {kwargs['slos']}", err=True)
+        command(**kwargs)
+
+    located = click.option("--config", "config", default=None, help=CONFIG_HELP)(located)
+    return click.option("--slos", default="slos", show_default=True, help=SLOS_HELP)(located)
+
+
+def _complete_slos(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of SLO arguments: the SLO names, SERVICE/NAME and services of the
+    SLO folder's files, read leniently (a file being edited still completes)."""
+    folder = ctx.params.get("slos") or "slos"
+    if not Path(folder).is_dir():
+        folder = str(find_slo_folder() or folder)
+    names: set[str] = set()
+    try:
+        found = discover(folder)
+    except CompileError:
+        return []
+    for source in found:
+        try:
+            document = yaml.safe_load(source.data)
+        except yaml.YAMLError:
+            continue
+        if not isinstance(document, dict) or not isinstance(document.get("slos"), list):
+            continue
+        service = str(document.get("service", ""))
+        names.add(service)
+        for slo in document["slos"]:
+            if isinstance(slo, dict) and "name" in slo:
+                names |= {str(slo["name"]), f"{service}/{slo['name']}"}
+    return [CompletionItem(n) for n in sorted(names) if n and n.startswith(incomplete)]
+
+
+def slo_arguments(command: Callable[..., None]) -> Callable[..., None]:
+    """SLO...: names, SERVICE/NAME, services or alert names; completed from the files."""
+    return click.argument("slo", nargs=-1, shell_complete=_complete_slos)(command)
 
 
 def _check_targets(

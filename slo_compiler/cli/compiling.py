@@ -28,6 +28,7 @@ from .common import (
     inputs,
     plans_of,
     read_inputs,
+    slo_arguments,
     targets_option,
 )
 from .verbosity import say, verbose
@@ -99,12 +100,16 @@ def _write(
         click.echo(f"{name} came after the new tree was written; {out}/ is complete.", err=True)
 
 
-def _same_flags(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> str:
-    """The options `check` was given, as `compile` takes them, for its hint."""
-    flags = [("--slos", slos)] if slos != "slos" else []
-    flags += [("--config", config)] if config is not None else []
-    flags += [("--out", out)] if out != "generated" else []
-    flags += [("--target", t) for t in targets]
+def _same_flags(targets: tuple[str, ...]) -> str:
+    """The options `check` was given, as `compile` takes them, for its hint (as given:
+    from inside the SLO folder, the defaults find it again)."""
+    ctx = click.get_current_context()
+    given = [
+        (f"--{name}", ctx.params[name])
+        for name in ("slos", "config", "out")
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]
+    flags = given + [("--target", t) for t in targets]
     return "".join(f" {name} {shlex.quote(value)}" for name, value in flags)
 
 
@@ -146,7 +151,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     if changes:
         for line in changes.summary():
             click.echo(line)
-        again = _same_flags(slos=slos, config=config, out=out, targets=targets)
+        again = _same_flags(targets)
         click.echo(
             f"{out}/ is out of date: run `slo-compiler compile{again}` and commit the result.",
             err=True,
@@ -157,7 +162,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
 
 
 @click.command()
-@click.argument("slo", nargs=-1)
+@slo_arguments
 @inputs
 @click.option(
     "--format",

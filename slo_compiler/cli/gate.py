@@ -30,7 +30,7 @@ from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.sli import EventSli
 from ..write.files import Interrupted, write_file
-from .common import checked, inputs, out_file, plans_of, read_inputs, render, written
+from .common import checked, inputs, out_file, plans_of, read_inputs, render, slo_arguments, written
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
@@ -237,7 +237,7 @@ def preflight(opts: GateOptions, selected: Selected) -> int:
 
 
 @click.command()
-@click.argument("slo", nargs=-1)
+@slo_arguments
 @gate_options
 @range_options("Window", "20m")
 def verify(start: str | None, end: str | None, last: str | None, **gate_: Any) -> None:
@@ -316,7 +316,7 @@ def _stop_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 @loadtest.command("thresholds")
 @inputs
-@click.argument("slo", nargs=-1)
+@slo_arguments
 @click.option("--tool", type=click.Choice(["k6", "locust"]), required=True, help="The load tool.")
 @click.option(
     "--out",

@@ -15,7 +15,7 @@ from ..live.backtest import NO_DATA, UNSUPPORTED
 from ..live.report import MISSED, report
 from ..live.timespec import TimeSpecError, calendar
 from ..write.files import write_file
-from .common import inputs, out_file, out_folder, plans_of, read_inputs, written
+from .common import inputs, out_file, out_folder, plans_of, read_inputs, slo_arguments, written
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
@@ -81,7 +81,7 @@ def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
 
 
 @click.command("report")
-@click.argument("slo", nargs=-1)
+@slo_arguments
 @inputs
 @prometheus_options("10m")
 @click.option("--month", metavar="YYYY-MM", help="A calendar month, e.g. 2026-11.")

@@ -13,14 +13,14 @@ import click
 
 from ..live import status_formats
 from ..live.status import BURNING, EXHAUSTED, NO_DATA, UNSUPPORTED, status
-from .common import inputs, plans_of, read_inputs, render
+from .common import inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import FAILED_EXIT, INCONCLUSIVE_EXIT, answered, client, prometheus_options
 
 FORMATS = {"text": status_formats.text, "markdown": status_formats.markdown}
 
 
 @click.command("status")
-@click.argument("slo", nargs=-1)
+@slo_arguments
 @inputs
 @prometheus_options("2m")
 @click.option(

@@ -157,6 +157,24 @@ def _repository(folder: Path) -> Path:
     return folder
 
 
+def _upwards(start: Path, outside: int) -> list[Path]:
+    """`start` and the folders above it, up to the git repository that holds it (outside
+    a repository, `outside` levels up): as far as a project's files reach."""
+    chain = [start, *start.parents]
+    top = next((i for i, d in enumerate(chain) if (d / ".git").exists()), outside)
+    return chain[: top + 1]
+
+
+def find_slo_folder(name: str = "slos") -> Path | None:
+    """The SLO folder (absolute) when the default `slos` is not here: the nearest `slos/`
+    above the current folder, for a user who runs a command from inside it (or from
+    another subfolder of the repository). None when there is none."""
+    for folder in _upwards(Path.cwd(), 1)[1:]:
+        if (folder / name).is_dir():
+            return folder / name
+    return None
+
+
 def find_config(slos: str) -> Path | None:
     """The config used when none is named: ./slo-compiler.yaml, else the nearest one
     above the SLO folder, looking no higher than the git repository that holds it (only
@@ -164,10 +182,7 @@ def find_config(slos: str) -> Path | None:
     here = Path(CONFIG_FILE)
     if here.is_file():
         return here
-    start = Path(os.path.realpath(slos)).parent
-    chain = [start, *start.parents]
-    top = next((i for i, d in enumerate(chain) if (d / ".git").exists()), 0)
-    for folder in chain[: top + 1]:
+    for folder in _upwards(Path(os.path.realpath(slos)).parent, 0):
         candidate = folder / CONFIG_FILE
         if candidate.is_file():
             return Path(os.path.relpath(candidate))
