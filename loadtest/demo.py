@@ -9,6 +9,8 @@ minute exercises the page tiers; real SLOs use 28-30d and the platform's 10-15s.
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,21 @@ def gate(s: stack.Stack, seconds: int) -> int:
     return subprocess.run(command, check=False, env=stack.ENV).returncode
 
 
+def missing() -> list[str]:
+    """What the demo needs and this machine lacks, as the commands that install it."""
+    needs = []
+    if not all(shutil.which(tool) for tool in ("prometheus", "promtool")):
+        needs.append("apt-get install -y prometheus")
+    if not all(importlib.util.find_spec(m) for m in ("locust", "prometheus_client")):
+        needs.append(f"{sys.executable} -m pip install -e '.[demo]'")
+    return needs
+
+
 def main() -> int:
+    needs = missing()
+    if needs:
+        print(f"the demo needs: {' and '.join(needs)}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="slo-demo-") as work, stack.running(Path(work)) as s:
         print(f"== healthy: {s.simulator}, Prometheus {s.prometheus}", flush=True)
         healthy = gate(s, 20)

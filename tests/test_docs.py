@@ -1,0 +1,206 @@
+"""Every command line the README and docs/ show runs, in a temporary copy of this checkout,
+in the order a reader meets it (issue 27: the README's facts had gone stale).
+
+* a ```` ```sh ```` block runs whole in bash (`set -e`): it must succeed;
+* a ```` ```console ```` block is `$ command` lines, each followed by what it prints: the
+  command runs and must print exactly that (stdout and stderr together), exit 1 when what
+  it prints is an error report, else 0;
+* a block a test here cannot run (it needs a live Prometheus, a cluster, a CI runner) is
+  preceded by `<!-- docs-test: skip: REASON -->`, and REASON says which test covers it.
+
+The copy gets a `.venv` of its own (the first set-up command's result, made offline: the
+packages come from this interpreter's environment and the project is installed from the
+copy), so `.venv/bin/...` and `slo-compiler` on PATH run the copy's code as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, require_tool
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_FENCE = re.compile(r"^```(?P<kind>[\w-]*)\n(?P<body>.*?)^```$", re.S | re.M)
+_SKIP = re.compile(r"<!-- docs-test: skip: (?P<why>[^>]+) -->\s*$")
+# What a skipped block may need, and where that is tested instead.
+SKIP_REASONS = (
+    "needs a live Prometheus",
+    "needs a Kubernetes cluster",
+    "runs in CI",
+    "installs from PyPI",
+)
+# The live parts (a demo of a minute against a real Prometheus) run with the live tests.
+LIVE_PAGES = {"README.md", "loadtest.md"}
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str
+    line: int
+    kind: str  # sh | console
+    body: str
+    skip: str | None
+
+
+def blocks(page: Path) -> list[Block]:
+    text = page.read_text()
+    found = []
+    for match in _FENCE.finditer(text):
+        if match["kind"] not in ("sh", "console"):
+            continue
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        skip = _SKIP.search(before)
+        line = text[: match.start()].count("\n") + 1
+        found.append(
+            Block(page.name, line, match["kind"], match["body"], skip["why"] if skip else None)
+        )
+    return found
+
+
+def _copy(work: Path) -> Path:
+    """This checkout as a fresh clone has it (no venv, caches or build output)."""
+    ignored = shutil.ignore_patterns(
+        ".git",
+        ".venv",
+        "__pycache__",
+        "*.egg-info",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+    )
+    shutil.copytree(ROOT, work, ignore=ignored)
+    return work
+
+
+def offline_venv(folder: Path, project: Path) -> Path:
+    """`python3 -m venv folder` with this environment's packages visible (a .pth file),
+    and `project` installed into it editable, without reaching any index."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    # Without a pip of its own: this environment's pip and setuptools (through the .pth)
+    # build offline; a seeded older setuptools would shadow them.
+    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    python = folder / "bin/python"
+    pip = folder / "bin/pip"
+    pip.write_text(f'#!/bin/sh\nexec "{python}" -m pip "$@"\n')
+    pip.chmod(0o755)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "outer-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "-e", str(project)],
+        check=True,
+        timeout=300,
+        env=offline_env(),
+    )
+    return folder
+
+
+def offline_env() -> dict[str, str]:
+    """pip without an index (nothing in a test reaches beyond this machine): the packages
+    are those already installed, and the build uses the installed setuptools."""
+    return {
+        **os.environ,
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
+def _environment(work: Path) -> dict[str, str]:
+    env = offline_env()
+    env.pop("PYTHONPATH", None)
+    env.pop("CI", None)  # the reader's machine: check trusts its record as documented
+    env["PATH"] = f"{work / '.venv/bin'}:{env['PATH']}"
+    env.update(
+        GIT_AUTHOR_NAME="docs",
+        GIT_AUTHOR_EMAIL="docs@example.invalid",
+        GIT_COMMITTER_NAME="docs",
+        GIT_COMMITTER_EMAIL="docs@example.invalid",
+    )
+    return env
+
+
+def _run(command: str, work: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", f"set -eo pipefail\n{command}"],
+        cwd=work,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=600,
+    )
+
+
+def _console(block: Block, work: Path, env: dict[str, str]) -> None:
+    steps = re.split(r"^\$ ", block.body, flags=re.M)[1:]
+    for step in steps:
+        command, _, expected = step.partition("\n")
+        done = _run(command, work, env)
+        where = f"{block.page}:{block.line}: $ {command}"
+        assert done.stdout == expected, f"{where}\n{done.stdout}"
+        assert done.returncode == (1 if "error[" in expected else 0), where
+
+
+def _page_runs(page: Path, tmp_path: Path) -> None:
+    require_tool("promtool")
+    work = _copy(tmp_path / "repo")
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    offline_venv(work / ".venv", work)
+    env = _environment(work)
+    ran = 0
+    for block in blocks(page):
+        if block.skip:
+            continue
+        if block.kind == "sh":
+            done = _run(block.body, work, env)
+            assert done.returncode == 0, f"{page.name}:{block.line}\n{done.stdout}"
+        else:
+            _console(block, work, env)
+        ran += 1
+    assert ran, f"{page.name}: no block ran"
+
+
+def _runnable(page: Path) -> bool:
+    return any(not b.skip for b in blocks(page))
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(p, id=p.name, marks=[pytest.mark.live] if p.name in LIVE_PAGES else [])
+        for p in PAGES
+        if _runnable(p)
+    ],
+)
+def test_every_command_line_of_the_page_runs_as_shown(page: Path, tmp_path: Path) -> None:
+    _page_runs(page, tmp_path)
+
+
+def test_skipped_blocks_say_why_and_what_covers_them() -> None:
+    for page in PAGES:
+        for block in blocks(page):
+            if block.skip:
+                assert block.skip.startswith(SKIP_REASONS), (page.name, block.line, block.skip)
+
+
+def test_the_readme_is_a_front_page() -> None:
+    """About 300 lines at most: the reference lives in docs/, and every page it links to
+    exists."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 300
+    linked = re.findall(r"\]\(((?:docs/)[^)#]+)\)", text)
+    assert linked and all((ROOT / link).is_file() for link in linked), linked
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"docs/{page.name}" in text, f"README does not lead to docs/{page.name}"
