@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import time
 from collections.abc import Iterator
@@ -180,3 +181,43 @@ slos:
         errors: http_server_requests_seconds_count{service="payment-service", status=~"5.."}
         total: http_server_requests_seconds_count{service="payment-service"}
 """
+
+
+def offline_venv(folder: Path, project: Path | None) -> Path:
+    """`python3 -m venv folder` with this environment's packages visible (a .pth file),
+    and `project` installed into it editable, without reaching any index."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    # Without a pip of its own: this environment's pip and setuptools (through the .pth)
+    # build offline; a seeded older setuptools would shadow them.
+    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    python = folder / "bin/python"
+    pip = folder / "bin/pip"
+    pip.write_text(f'#!/bin/sh\nexec "{python}" -m pip "$@"\n')
+    pip.chmod(0o755)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "outer-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    if project is None:
+        return folder
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "-e", str(project)],
+        check=True,
+        timeout=300,
+        env=offline_env(),
+    )
+    return folder
+
+
+def offline_env() -> dict[str, str]:
+    """pip without an index (nothing in a test reaches beyond this machine): the packages
+    are those already installed, and the build uses the installed setuptools."""
+    return {
+        **os.environ,
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }

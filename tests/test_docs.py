@@ -14,17 +14,14 @@ copy), so `.venv/bin/...` and `slo-compiler` on PATH run the copy's code as writ
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, require_tool
+from conftest import ROOT, offline_env, offline_venv, require_tool
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^```(?P<kind>[\w-]*)\n(?P<body>.*?)^```$", re.S | re.M)
@@ -37,7 +34,7 @@ SKIP_REASONS = (
     "installs from PyPI",
 )
 # The live parts (a demo of a minute against a real Prometheus) run with the live tests.
-LIVE_PAGES = {"README.md", "loadtest.md"}
+LIVE_PAGES = {"README.md"}
 
 
 @dataclass(frozen=True)
@@ -77,44 +74,6 @@ def _copy(work: Path) -> Path:
     )
     shutil.copytree(ROOT, work, ignore=ignored)
     return work
-
-
-def offline_venv(folder: Path, project: Path) -> Path:
-    """`python3 -m venv folder` with this environment's packages visible (a .pth file),
-    and `project` installed into it editable, without reaching any index."""
-    base = getattr(sys, "_base_executable", sys.executable)
-    # Without a pip of its own: this environment's pip and setuptools (through the .pth)
-    # build offline; a seeded older setuptools would shadow them.
-    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
-    python = folder / "bin/python"
-    pip = folder / "bin/pip"
-    pip.write_text(f'#!/bin/sh\nexec "{python}" -m pip "$@"\n')
-    pip.chmod(0o755)
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    Path(site, "outer-environment.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "-e", str(project)],
-        check=True,
-        timeout=300,
-        env=offline_env(),
-    )
-    return folder
-
-
-def offline_env() -> dict[str, str]:
-    """pip without an index (nothing in a test reaches beyond this machine): the packages
-    are those already installed, and the build uses the installed setuptools."""
-    return {
-        **os.environ,
-        "PIP_NO_INDEX": "1",
-        "PIP_NO_BUILD_ISOLATION": "0",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
 
 
 def _environment(work: Path) -> dict[str, str]:

@@ -102,12 +102,6 @@ def test_select_by_name() -> None:
     assert [s["slo"] for s in json.loads(result.stdout)["slos"]] == ["queue-wait-time"]
 
 
-def test_readme_shows_what_explain_prints() -> None:
-    table = "\n".join(run_explain("gateway-service/availability").stdout.splitlines()[:6])
-    readme = (ROOT / "README.md").read_text()
-    assert f"$ slo-compiler explain gateway-service/availability\n{table}\n```" in readme
-
-
 def test_explain_by_the_alert_name_on_call_sees_shows_severity_for_and_receiver(
     repo: Path,
 ) -> None:

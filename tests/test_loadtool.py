@@ -10,6 +10,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -136,8 +137,11 @@ def test_hostile_request_names_stay_data() -> None:
         "shop/checkout-latency: 'e\\nf' cannot be a k6 tag value (no commas, braces, control "
         "characters or edge spaces): give its loadtest block a k6_tag"
     ]
-    module = locust_module(items, "slos/shop.yaml")
+    source, command = 'slos/a"""b\\.yaml', 'slo-compiler loadtest thresholds --out \'x"""\''
+    module = locust_module(items, source, command)
     compile(module, "slo_thresholds.py", "exec")  # valid Python whatever the names
+    doc = ast.get_docstring(ast.parse(module))
+    assert source in doc and command in doc
     data = module.split("THRESHOLDS = ", 1)[1].split("\n", 1)[0]
     assert ast.literal_eval(data)[2]["requests"] == hostile
 
@@ -149,7 +153,12 @@ MODULES = [("locust", "slo_thresholds.py"), ("k6", "slo_thresholds.js")]
 def test_the_committed_modules_are_what_the_command_writes(
     tmp_path: Path, tool: str, name: str
 ) -> None:
-    out = tmp_path / name
+    """Their headers say how to regenerate them: run so, they come out the same."""
+    shutil.copytree(ROOT / "loadtest/slos", tmp_path / "loadtest/slos")
+    out = tmp_path / "loadtest" / name
+    again = ROOT.joinpath("loadtest", name).read_text().split("egenerate with `", 1)[1]
+    flags = f"--tool {tool} --slos loadtest/slos --out loadtest/{name}"
+    assert again.startswith(f"slo-compiler loadtest thresholds {flags}`")
     result = cli(
         "loadtest",
         "thresholds",
@@ -158,8 +167,8 @@ def test_the_committed_modules_are_what_the_command_writes(
         "--slos",
         "loadtest/slos",
         "--out",
-        str(out),
-        cwd=ROOT,
+        f"loadtest/{name}",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert out.read_text() == (ROOT / "loadtest" / name).read_text(), (

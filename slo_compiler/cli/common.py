@@ -111,6 +111,18 @@ def slo_arguments(command: Callable[..., None]) -> Callable[..., None]:
     return click.argument("slo", nargs=-1, shell_complete=_complete_slos)(command)
 
 
+def given(*names: str) -> list[str]:
+    """The options among `names` the user gave, as arguments (`--slos`, `loadtest/slos`):
+    what a hint to run another command the same way repeats. From inside the SLO folder
+    the defaults find it again, so they are left out."""
+    ctx = click.get_current_context()
+    out = []
+    for name in names:
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            out += [f"--{name}", str(ctx.params[name])]
+    return out
+
+
 def _check_targets(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:

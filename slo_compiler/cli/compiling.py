@@ -24,6 +24,7 @@ from .common import (
     Inputs,
     compile_inputs,
     fail,
+    given,
     in_ci,
     inputs,
     plans_of,
@@ -101,16 +102,9 @@ def _write(
 
 
 def _same_flags(targets: tuple[str, ...]) -> str:
-    """The options `check` was given, as `compile` takes them, for its hint (as given:
-    from inside the SLO folder, the defaults find it again)."""
-    ctx = click.get_current_context()
-    given = [
-        (f"--{name}", ctx.params[name])
-        for name in ("slos", "config", "out")
-        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-    ]
-    flags = given + [("--target", t) for t in targets]
-    return "".join(f" {name} {shlex.quote(value)}" for name, value in flags)
+    """The options `check` was given, as `compile` takes them, for its hint."""
+    flags = given("slos", "config", "out") + [a for t in targets for a in ("--target", t)]
+    return "".join(f" {shlex.quote(a)}" for a in flags)
 
 
 @click.command()

@@ -9,6 +9,7 @@ Exit codes: 0 pass, 1 an SLO violated its gate or an expected alert is missing, 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -30,7 +31,17 @@ from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.sli import EventSli
 from ..write.files import Interrupted, write_file
-from .common import checked, inputs, out_file, plans_of, read_inputs, render, slo_arguments, written
+from .common import (
+    checked,
+    given,
+    inputs,
+    out_file,
+    plans_of,
+    read_inputs,
+    render,
+    slo_arguments,
+    written,
+)
 from .prometheus import (
     FAILED_EXIT,
     INCONCLUSIVE_EXIT,
@@ -352,12 +363,14 @@ def thresholds(
             click.echo(f"error: {error}", err=True)
         click.echo(f"{len(errors)} error{'s' * (len(errors) != 1)}; nothing was written.", err=True)
         sys.exit(FAILED_EXIT)
+    flags = given("slos", "config", "out")
+    again = shlex.join(["slo-compiler", "loadtest", "thresholds", "--tool", tool, *flags, *slo])
     if tool == "k6":
-        text, skipped = loadtool.k6_text(items, ", ".join(s.path for s in read.sources))
+        text, skipped = loadtool.k6_text(items, ", ".join(s.path for s in read.sources), again)
         for note in skipped:
             click.echo(f"skipped: {note}", err=True)
     else:
-        text = loadtool.locust_module(items, ", ".join(s.path for s in read.sources))
+        text = loadtool.locust_module(items, ", ".join(s.path for s in read.sources), again)
     if out is None:
         click.echo(text, nl=False)
         return

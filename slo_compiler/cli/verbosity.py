@@ -30,7 +30,7 @@ def options() -> list[click.Option]:
             is_flag=True,
             expose_value=False,
             callback=_remember("verbose"),
-            help="Say more: name every file added (+), changed (~) or removed (-).",
+            help="Say more (compile, check: name every file added +, changed ~ or removed -).",
         ),
     ]
 

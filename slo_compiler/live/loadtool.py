@@ -347,14 +347,22 @@ def _gate(environment, **_kwargs):
 '''
 
 
-def locust_module(items: list[ClientThreshold], sources: str) -> str:
+def _docstring(text: str) -> str:
+    """`text` inside a Python triple-quoted string: it cannot end it or escape out."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def locust_module(items: list[ClientThreshold], sources: str, command: str) -> str:
     """A module for the locustfile to import (`import slo_thresholds`): it counts each
     SLO's requests as the SLO does (bad statuses, not Locust's failures) and sets the exit
     code at quit, with a log line per failed threshold."""
     header = (
-        f"{LOCUST_HEADER} from {sources}.\n\n"
-        "Import it from the locustfile; regenerate with `slo-compiler loadtest thresholds "
-        '--tool locust`."""\n'
+        LOCUST_HEADER
+        + _docstring(
+            f" from {sources}.\n\nImport it from the locustfile; regenerate with "
+            f"`{_LINE_BREAKS.sub(' ', command)}`."
+        )
+        + '"""\n'
     )
     data = "THRESHOLDS = " + python_literal(_locust_data(items)) + "\n"
     return header + _LOCUST_CODE.replace("# THRESHOLDS\n", data, 1)
@@ -381,7 +389,7 @@ def _expected_statuses(items: list[ClientThreshold]) -> dict[str, list[dict[str,
     }
 
 
-def k6_text(items: list[ClientThreshold], sources: str) -> tuple[str, list[str]]:
+def k6_text(items: list[ClientThreshold], sources: str, command: str) -> tuple[str, list[str]]:
     """A module for the k6 script to import: `thresholds` for its options, and per request
     name the `expectedStatuses` that make k6's failed requests the SLO's bad ones. The
     header says what the script must do, since k6 keys thresholds on the `name` tag."""
@@ -389,7 +397,7 @@ def k6_text(items: list[ClientThreshold], sources: str) -> tuple[str, list[str]]
     expected = _expected_statuses([i for i in items if not any(i.slo in s for s in skipped)])
     header = (
         f"{K6_HEADER} from {_LINE_BREAKS.sub(' ', sources)}.\n"
-        "// Regenerate with `slo-compiler loadtest thresholds --tool k6`.\n"
+        f"// Regenerate with `{_LINE_BREAKS.sub(' ', command)}`.\n"
         "//\n"
         "// The thresholds hold per request name: give every request of an SLO the `name` tag\n"
         "// its key names (k6's default name is the full URL, which matches no key), and\n"
