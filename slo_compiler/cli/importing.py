@@ -8,6 +8,7 @@ nothing else in the folder is touched.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,18 @@ def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagn
     return out, problems
 
 
+def _schema(folder: Path) -> str:
+    """The SLO schema as the files' modeline names it: the nearest schemas/slo.schema.json
+    above the folder they go to (`slo-compiler schema` writes it), else where the
+    repository layout puts it, beside the SLO folder."""
+    start = folder.resolve()
+    for above in [start, *start.parents]:
+        found = above / "schemas" / "slo.schema.json"
+        if found.is_file():
+            return os.path.relpath(found, start)
+    return "../schemas/slo.schema.json"
+
+
 @click.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(importers.FORMATS)))
 @click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
@@ -71,8 +84,8 @@ def import_(
     naming the field and what was done instead; an SLO that cannot be written at all is an
     error. Exit 1 on errors (and on warnings with --strict); then nothing is written."""
     inputs, unreadable = _inputs(paths)
-    result = importers.run(fmt, inputs, service)
     folder = Path(out)
+    result = importers.run(fmt, inputs, service, _schema(folder))
     problems = unreadable + result.diagnostics
     existing = {}
     for name, data in result.files.items():

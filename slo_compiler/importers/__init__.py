@@ -82,8 +82,11 @@ def _with_labels(slo: dict[str, Any], merged: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def file_text(doc: dict[str, Any], sources: list[str], tool: str) -> bytes:
+def file_text(doc: dict[str, Any], sources: list[str], tool: str, schema: str) -> bytes:
+    """The SLO file: the schema modeline editors read (as the examples have it), where it
+    came from, then the document."""
     header = (
+        f"# yaml-language-server: $schema={sources_text([schema])}\n"
         f"# Imported by {TOOL} from {sources_text(sources)} ({tool}).\n"
         f"# Yours from now on: edit it like any SLO file and run `{TOOL} compile`.\n"
     )
@@ -113,8 +116,14 @@ def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagno
     return []
 
 
-def run(fmt: str, inputs: list[tuple[str, bytes]], service: str | None = None) -> Result:
-    """Import every document of every input (path, bytes) in format `fmt`."""
+def run(
+    fmt: str,
+    inputs: list[tuple[str, bytes]],
+    service: str | None = None,
+    schema: str = "../schemas/slo.schema.json",
+) -> Result:
+    """Import every document of every input (path, bytes) in format `fmt`; the files'
+    modeline names `schema` (the SLO schema, relative to the folder they go to)."""
     tool, convert = FORMATS[fmt]
     result = Result()
     docs: list[Document] = []
@@ -145,7 +154,7 @@ def run(fmt: str, inputs: list[tuple[str, bytes]], service: str | None = None) -
         by_service.setdefault(entry.service, []).append(entry)
     for svc, entries in sorted(by_service.items()):
         sources = sorted({e.findings.doc.source.path for e in entries})
-        result.files[f"{svc}.yaml"] = file_text(_file(svc, entries), sources, tool)
+        result.files[f"{svc}.yaml"] = file_text(_file(svc, entries), sources, tool, schema)
         result.slos += len(entries)
     result.diagnostics = sorted(set(result.diagnostics))
     return result
