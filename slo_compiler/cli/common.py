@@ -112,15 +112,13 @@ def slo_arguments(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def given(*names: str) -> list[str]:
-    """The options among `names` the user gave, as arguments (`--slos`, `loadtest/slos`):
-    what a hint to run another command the same way repeats. From inside the SLO folder
-    the defaults find it again, so they are left out."""
+    """The options among `names` the user gave other than their defaults, as arguments
+    (`--slos`, `loadtest/slos`): what a hint to run another command the same way repeats.
+    From inside the SLO folder the defaults find it again, so they are left out."""
     ctx = click.get_current_context()
-    out = []
-    for name in names:
-        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
-            out += [f"--{name}", str(ctx.params[name])]
-    return out
+    defaults = {p.name: p.default for p in ctx.command.params}
+    given = [(name, ctx.params[name]) for name in names]
+    return [a for name, v in given if v != defaults[name] for a in (f"--{name}", str(v))]
 
 
 def _check_targets(
