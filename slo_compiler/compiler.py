@@ -19,7 +19,7 @@ from .diagnostics import CompileError
 from .rules.durations import parse_duration
 from .rules.expressions import invalid, validate_expressions
 from .rules.ids import dashboard_url
-from .rules.ir import AlertRule, Origin, SourcePlan
+from .rules.ir import AlertRule, Origin, SourcePlan, slo_folder
 from .rules.plan import plan_slo
 from .source.checks.buckets import check_buckets
 from .source.checks.slos import CheckedFile
@@ -92,7 +92,7 @@ def compile_sources(
     if problems:
         raise CompileError(problems)
     if files:
-        names = [p.source for p in plans] + (config.sources if config_source else [])
+        names = [slo_folder(plans), *(config.sources if config_source else [])]
         sections = kubernetes.disk_note(plans, config) if "kubernetes" in targets else []
         files[layout.README] = layout.readme(files, names, sections)
         files.update(layout.ownership(files, names))

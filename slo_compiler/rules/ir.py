@@ -7,6 +7,7 @@ when an SLO alerts.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -108,3 +109,11 @@ class SourcePlan:
     source: str  # display path, e.g. slos/payment-service.yaml
     stem: str  # output name without extension, e.g. payment-service
     slos: tuple[SloPlan, ...] = field(default_factory=tuple)
+
+
+def slo_folder(plans: list[SourcePlan]) -> str:
+    """How a file made from every SLO file names its sources: their folder (`slos/`), not
+    each file, so that adding a service changes no other file's header, and two pull
+    requests that each add one do not conflict in every aggregate file."""
+    folders = {posixpath.dirname(p.source) or "." for p in plans}
+    return (posixpath.commonpath(sorted(folders)) if folders else ".").rstrip("/") + "/"

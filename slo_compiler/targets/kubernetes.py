@@ -32,7 +32,7 @@ import math
 from typing import Any
 
 from ..rules.durations import format_duration, parse_duration
-from ..rules.ir import SourcePlan
+from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names
 from ..write.text import header, yaml_file, yaml_text
@@ -309,7 +309,7 @@ NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards")
 
 def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
     """The Component, packing what the targets it NEEDS rendered (`generated`)."""
-    sources = [p.source for p in plans] + config.sources
+    sources = [slo_folder(plans), *config.sources]
     rules = _pick(generated, "prometheus/", ".rules.yaml")
     alerting = _pick(generated, "grafana/alerting/")
     dashboards = _pick(generated, "grafana/dashboards/")
