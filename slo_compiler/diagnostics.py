@@ -69,6 +69,8 @@ class Code(StrEnum):
     OUTPUT_REFUSED = "O001"
     OUTPUT_WRITE = "O002"
     OUTPUT_BUSY = "O003"
+    # K: the Kubernetes output
+    OUTPUT_TOO_LARGE = "K001"
     # I: importing another tool's specs (`slo-compiler import`)
     IMPORT_NOT_A_SPEC = "I001"
     IMPORT_DROPPED = "I002"

@@ -242,6 +242,8 @@ def test_every_code_has_a_case() -> None:
     covered |= {Code.LITERAL_SECRET, Code.UNKNOWN_RECEIVER, Code.DUPLICATE_RECEIVER}
     # The output folder's codes come from the command line: test_safety_output.py.
     covered |= {Code.OUTPUT_REFUSED, Code.OUTPUT_WRITE, Code.OUTPUT_BUSY}
+    # The Kubernetes output's size: test_kubernetes_scale.py.
+    covered |= {Code.OUTPUT_TOO_LARGE}
     # The importer's: its corpus in tests/import (test_import.py checks it covers them).
     covered |= {c for c in Code if c.name.startswith("IMPORT_")}
     assert covered == set(Code)

@@ -9,7 +9,8 @@ What it brings (names from the config's `kubernetes` section, defaults the platf
 
 * ConfigMaps (stable names, written out rather than generated so each carries the
   generated-file header): Prometheus rule files, Grafana alerting provisioning, the
-  dashboards and their provider;
+  dashboards and their provider; each kind packed into as many as `kubectl apply` needs
+  (shards.py) and mounted into one folder through a projected volume;
 * the Prometheus config with `rule_files` (ConfigMap data can only be replaced whole, so
   the Component writes the full prometheus.yml: the platform's own, read from its manifest
   when the config names it, kept exactly, with only our rule_files added);
@@ -31,12 +32,14 @@ import hashlib
 import math
 from typing import Any
 
+from ..diagnostics import Code, CompileError, Diagnostic
 from ..rules.durations import format_duration, parse_duration
 from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names
 from ..write.text import header, yaml_file, yaml_text
 from . import Files, Output
+from .shards import APPLY_LIMIT, BOUND, object_size, pack, shard_name
 
 FOLDER = "k8s/kind"
 RULES_DIR = "/etc/prometheus-rules"
@@ -179,8 +182,16 @@ def _configmap_patch(name: str, key: str, doc: dict[str, Any], config: Config) -
     }
 
 
+def _projected(name: str, configmaps: list[str]) -> dict[str, Any]:
+    """One volume, one folder, of every ConfigMap a kind of file is packed into."""
+    return {
+        "name": name,
+        "projected": {"sources": [{"configMap": {"name": c}} for c in configmaps]},
+    }
+
+
 def _prometheus_patches(
-    config: Config, plans: list[SourcePlan], rules: dict[str, bytes]
+    config: Config, plans: list[SourcePlan], rules: dict[str, bytes], shards: list[str]
 ) -> list[dict[str, Any]]:
     k = config.kubernetes
     container = {
@@ -203,7 +214,7 @@ def _prometheus_patches(
             k.prometheus_deployment,
             rules,
             container,
-            [{"name": RULES_CONFIGMAP, "configMap": {"name": RULES_CONFIGMAP}}],
+            [_projected(RULES_CONFIGMAP, shards)],
         ),
     ]
     if k.resize_claim:
@@ -228,7 +239,9 @@ def secret_env(config: Config) -> list[str]:
     return sorted(names)
 
 
-def _grafana_patches(config: Config, provisioning: dict[str, bytes]) -> list[dict[str, Any]]:
+def _grafana_patches(
+    config: Config, provisioning: dict[str, bytes], shards: dict[str, list[str]]
+) -> list[dict[str, Any]]:
     k = config.kubernetes
     env: list[dict[str, Any]] = [
         {
@@ -251,8 +264,8 @@ def _grafana_patches(config: Config, provisioning: dict[str, bytes]) -> list[dic
         {"name": PROVIDERS_VOLUME, "mountPath": PROVIDERS_DIR, "readOnly": True},
     ]
     volumes = [
-        {"name": ALERTING_CONFIGMAP, "configMap": {"name": ALERTING_CONFIGMAP}},
-        {"name": DASHBOARDS_CONFIGMAP, "configMap": {"name": DASHBOARDS_CONFIGMAP}},
+        _projected(ALERTING_CONFIGMAP, shards[ALERTING_CONFIGMAP]),
+        _projected(DASHBOARDS_CONFIGMAP, shards[DASHBOARDS_CONFIGMAP]),
         {
             "name": PROVIDERS_VOLUME,
             "projected": {
@@ -320,14 +333,21 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
         DASHBOARDS_CONFIGMAP: dashboards,
         PROVIDER_CONFIGMAP: provider,
     }
-    files = {
-        f"{FOLDER}/configmaps/{name}.yaml": yaml_file(sources, _configmap(name, data))
-        for name, data in maps.items()
-        if data
-    }
-    prometheus_config, prometheus_deployment, *claim = _prometheus_patches(config, plans, rules)
+    files, shards, problems = {}, {}, []
+    for base, data in maps.items():
+        packed = pack(data, lambda members, base=base: object_size(_configmap(base, members)))
+        shards[base] = [shard_name(base, prefix) for prefix in packed]
+        for prefix, members in packed.items():
+            configmap = _configmap(shard_name(base, prefix), members)
+            problems += _too_large(configmap, members, plans, config)
+            files[f"{FOLDER}/configmaps/{configmap['metadata']['name']}.yaml"] = yaml_file(
+                sources, configmap
+            )
+    prometheus_config, prometheus_deployment, *claim = _prometheus_patches(
+        config, plans, rules, shards[RULES_CONFIGMAP]
+    )
     grafana_deployment, grafana_datasources = _grafana_patches(
-        config, {**alerting, **dashboards, **provider}
+        config, {**alerting, **dashboards, **provider}, shards
     )
     patches = {
         "prometheus-config.yaml": prometheus_config,
@@ -337,6 +357,7 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
         "grafana-datasources.yaml": grafana_datasources,
     }
     for name, patch in patches.items():
+        problems += _too_large(patch, {}, plans, config)
         files[f"{FOLDER}/patches/{name}"] = yaml_file(sources, patch)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
@@ -345,4 +366,41 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
         "patches": [{"path": f"patches/{name}"} for name in patches],
     }
     files[f"{FOLDER}/kustomization.yaml"] = yaml_file(sources, kustomization)
+    if problems:
+        raise CompileError(problems)
     return Output(files)
+
+
+def _too_large(
+    obj: dict[str, Any], members: dict[str, bytes], plans: list[SourcePlan], config: Config
+) -> list[Diagnostic]:
+    """An object `kubectl apply` would refuse: one file too large for a ConfigMap of its
+    own (said at its SLO file), or a patch grown too large (said at the config)."""
+    size = object_size(obj)
+    if size <= BOUND:
+        return []
+    what = f"{obj['kind']} {obj['metadata']['name']} would be {size:,} bytes"
+    limit = f"over the {APPLY_LIMIT:,} bytes `kubectl apply` keeps of an object"
+    if members:
+        (key,) = members
+        stem = key.rsplit("/", 1)[-1].split(".", 1)[0]
+        source = next((p.source for p in plans if p.stem == stem), config.source)
+        return [
+            Diagnostic(
+                source,
+                1,
+                1,
+                Code.OUTPUT_TOO_LARGE,
+                f"{what} with {key} alone, {limit}: give the service fewer SLOs, or deploy "
+                "its files with server-side apply (kubectl apply --server-side)",
+            )
+        ]
+    return [
+        Diagnostic(
+            config.source,
+            1,
+            1,
+            Code.OUTPUT_TOO_LARGE,
+            f"{what}, {limit}: too many services for one Component",
+        )
+    ]

@@ -1,0 +1,62 @@
+"""ConfigMaps within what `kubectl apply` accepts, at any number of services.
+
+Client-side `kubectl apply` keeps each object's JSON in its last-applied-configuration
+annotation, and the API server caps an object's annotations at 256 KiB (a ConfigMap's data
+at 1 MiB): one ConfigMap of every dashboard passed that at about 18 services. So each
+kind of file (rule files, alerting files, dashboards) is packed into as many ConfigMaps as
+it needs, mounted into one folder through a projected volume.
+
+Which ConfigMap a file lands in must not depend on the other files, or adding a service
+would rename the ConfigMaps of every other one (and roll every pod twice). A file's place
+is a prefix of the SHA-256 of its name, as in a trie: all files sit in the base ConfigMap
+while they fit; a ConfigMap that no longer fits is split by the next hex digit into up to
+sixteen (`slo-grafana-dashboards-3`, then `-3a`, ...). Adding a file changes only the
+ConfigMap it lands in (or splits that one); every other keeps its name and content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+# The API server's cap on an object's annotations (256 KiB): the last-applied copy of the
+# object must fit, with room for the metadata kubectl adds (namespace, its own labels).
+APPLY_LIMIT = 262_144
+BOUND = APPLY_LIMIT - 12_288
+# Past this many hex digits two names would need the same SHA-256 prefix: not a real case.
+MAX_DEPTH = 16
+
+
+def object_size(obj: dict[str, Any]) -> int:
+    """Bytes of the object as kubectl stores it in the annotation: compact JSON."""
+    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def pack(
+    files: dict[str, bytes], size: Callable[[dict[str, bytes]], int]
+) -> dict[str, dict[str, bytes]]:
+    """Hash prefix ('' for the base) -> the files of one ConfigMap, each of `size` at most
+    BOUND where a file fits alone at all (the caller reports the ones that do not)."""
+
+    def place(prefix: str, members: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+        if len(members) <= 1 or len(prefix) >= MAX_DEPTH or size(members) <= BOUND:
+            return {prefix: members}
+        groups: dict[str, dict[str, bytes]] = {}
+        for key, data in sorted(members.items()):
+            groups.setdefault(_digest(key)[len(prefix)], {})[key] = data
+        out: dict[str, dict[str, bytes]] = {}
+        for digit, group in sorted(groups.items()):
+            out.update(place(prefix + digit, group))
+        return out
+
+    return place("", files) if files else {}
+
+
+def shard_name(base: str, prefix: str) -> str:
+    return f"{base}-{prefix}" if prefix else base
