@@ -2,17 +2,22 @@
 example SLOs' generated tests, one run per SLO file (all its test files), beside `promtool
 check rules` on the same rule files in the same run.
 
-    python bench/generated_tests.py [--repeat 3]     # prints a Markdown table
+    python bench/generated_tests.py [--repeat 3]     # prints two Markdown tables
 
 The goal (issue 13): at most 8 s for any SLO file's tests and 30 s for the six examples.
-Reads the committed generated/ (run `slo-compiler compile` first if it is stale).
+Reads the committed generated/ (run `slo-compiler compile` first if it is stale). Then
+(issue 25) a service of 1, 2, 4 and 8 copies of the payment SLO: its tests' cost must grow
+with its SLOs (8 SLOs at most 10x one), not with their square.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,6 +57,41 @@ def main() -> None:
             f"| {stem} | {len(files)} | {tested:.2f} s | {checked:.2f} s | {tested / checked:.1f} |"
         )
     print(f"| all | | {total_test:.2f} s | {total_check:.2f} s | {total_test / total_check:.1f} |")
+    print()
+    scaling(args.repeat)
+
+
+def _service(work: Path, count: int) -> Path:
+    """`count` copies of the payment SLO in one service, compiled (rules and tests)."""
+    text = (ROOT / "slos/payment-service.yaml").read_text()
+    head, slo = text.split("slos:\n", 1)
+    copies = "".join(
+        slo.replace("name: payment-failure-rate", f"name: payment-failure-rate-{i}").replace(
+            "PaymentFailureBudgetBurn", f"PaymentFailure{i}BudgetBurn"
+        )
+        for i in range(count)
+    )
+    (work / "slos").mkdir(parents=True)
+    (work / "slos/payment-service.yaml").write_text(head + "slos:\n" + copies)
+    subprocess.run(
+        [sys.executable, "-m", "slo_compiler", "compile", "-q", "--target", "prometheus",
+         "--target", "promtool-tests", "--out", "gen"],
+        check=True, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    return work / "gen/prometheus/tests"
+
+
+def scaling(repeat: int) -> None:
+    print("| SLOs in the service | test files | promtool test rules | x one SLO |")
+    print("|---:|---:|---:|---:|")
+    one = 0.0
+    for count in (1, 2, 4, 8):
+        with tempfile.TemporaryDirectory() as work:
+            tests = _service(Path(work), count)
+            files = sorted(p.name for p in tests.glob("*.test.yaml"))
+            took = _seconds(["promtool", "test", "rules", *files], tests, repeat)
+        one = one or took
+        print(f"| {count} | {len(files)} | {took:.2f} s | {took / one:.1f} |")
 
 
 if __name__ == "__main__":

@@ -256,7 +256,8 @@ def main() -> None:
              "--target", "prometheus", "--out", "gen"],
             check=True, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)},
         )  # fmt: skip
-        files = {"ours": work / "gen/prometheus/payment-service.rules.yaml"}
+        [rule_file] = (work / "gen/prometheus").glob("payment-service.*.rules.yaml")
+        files = {"ours": rule_file}
         sloth = SLOTH_OUT.read_text()
         for theirs, ours in zip(SLOTH_SLI, (ERRORS, TOTAL), strict=True):
             sloth = sloth.replace(theirs, ours)

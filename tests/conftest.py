@@ -36,6 +36,19 @@ def compile_texts(*texts: str | bytes) -> Result:
     return compile_sources([source(t, f"file{i}.yaml") for i, t in enumerate(texts)])
 
 
+def rules_of(result: Result, stem: str, folder: str = "prometheus", kind: str = "rules") -> bytes:
+    """The one rule file (or test alerts file: folder prometheus/tests, kind alerts) of a
+    one-SLO file `stem`: they are per SLO, `<stem>.<slo>.rules.yaml`."""
+    [found] = [
+        data
+        for path, data in result.files.items()
+        if path.startswith(f"{folder}/{stem}.")
+        and path.endswith(f".{kind}.yaml")
+        and path.count("/") == folder.count("/") + 1
+    ]
+    return found
+
+
 def errors_of(*texts: str | bytes) -> list[Diagnostic]:
     with pytest.raises(CompileError) as info:
         compile_sources([source(t, f"file{i}.yaml") for i, t in enumerate(texts)])
@@ -103,15 +116,17 @@ def cli(
 
 
 def compile_many(repo: Path, stdout: int | None = subprocess.DEVNULL) -> subprocess.Popen[str]:
-    """A compile of 150 more SLOs started in the background: long enough to interrupt."""
-    slos = "".join(
-        f"  - name: s{i}\n    objective: 99.9\n    sli:\n      ratio:\n"
-        f'        errors: x_total{{code="5{i}"}}\n        total: x_total\n'
-        for i in range(150)
-    )
-    (repo / "slos/many.yaml").write_text(
-        f"apiVersion: slo-compiler/v1\nservice: many\nslos:\n{slos}"
-    )
+    """A compile of 150 more SLOs (15 services of 10) started in the background: long
+    enough to interrupt. Its rule files are `prometheus/many<N>.s<M>.rules.yaml`."""
+    for n in range(15):
+        slos = "".join(
+            f"  - name: s{i}\n    objective: 99.9\n    sli:\n      ratio:\n"
+            f'        errors: x_total{{code="5{i}"}}\n        total: x_total\n'
+            for i in range(n * 10, n * 10 + 10)
+        )
+        (repo / f"slos/many{n}.yaml").write_text(
+            f"apiVersion: slo-compiler/v1\nservice: many{n}\nslos:\n{slos}"
+        )
     return subprocess.Popen(
         [sys.executable, "-c", READY_THEN_COMPILE],
         cwd=repo,

@@ -71,8 +71,8 @@ def test_version_quiet_and_verbose(repo: Path) -> None:
     assert quiet.returncode == 0 and quiet.stdout == ""
     (repo / "slos/auth-service.yaml").unlink()
     verbose = cli("compile", "-v", cwd=repo)
-    assert "- prometheus/auth-service.rules.yaml" in verbose.stdout.splitlines()
-    assert "~ README.md" in verbose.stdout.splitlines()
+    assert "- prometheus/auth-service.login-availability.rules.yaml" in verbose.stdout.splitlines()
+    assert "~ k8s/kind/configmaps/slo-prometheus-rules.yaml" in verbose.stdout.splitlines()
     assert not ANSI.search(verbose.stdout + verbose.stderr), "no colour, terminal or not"
 
 

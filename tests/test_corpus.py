@@ -39,6 +39,7 @@ def test_the_corpus_is_large_and_covers_every_code_a_single_file_can_raise() -> 
         Code.OUTPUT_REFUSED.value,  # --out: tests/test_safety_output.py
         Code.OUTPUT_WRITE.value,
         Code.OUTPUT_BUSY.value,
+        Code.OUTPUT_TOO_LARGE.value,  # the Kubernetes output: tests/test_kubernetes_scale.py
     } - {c.value for c in Code if c.name.startswith("IMPORT_")}  # tests/import: test_import.py
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, VALID, source
+from conftest import ROOT, VALID, rules_of, source
 from jsonschema import Draft202012Validator
 
 from slo_compiler.compiler import compile_sources
@@ -375,12 +375,12 @@ def test_alert_engine_decides_where_alerts_are_evaluated() -> None:
     both = compile_with_config(OK_CONFIG.replace("alert_engine: grafana", "alert_engine: both"))
 
     def alerts_in_rules(result: Any) -> int:
-        return result.files["prometheus/svc.rules.yaml"].count(b"- alert: ")
+        return rules_of(result, "svc").count(b"- alert: ")
 
     assert alerts_in_rules(prometheus_only) == 5
     assert not any(p.startswith("grafana/alerting/svc") for p in prometheus_only.files)
     assert alerts_in_rules(grafana_only) == 0
-    assert b"- alert: " in grafana_only.files["prometheus/tests/svc.alerts.yaml"]
+    assert b"- alert: " in rules_of(grafana_only, "svc", "prometheus/tests", "alerts")
     assert "grafana/alerting/svc.rules.yaml" in grafana_only.files
     assert alerts_in_rules(both) == 5 and "grafana/alerting/svc.rules.yaml" in both.files
 

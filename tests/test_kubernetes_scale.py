@@ -86,7 +86,8 @@ def test_two_thousand_services_fit_kubectl_apply_and_every_file_is_mounted(
         assert len(keys) == len(set(keys)), "a file in two ConfigMaps of one folder"
         return set(keys)
 
-    assert mounted("prometheus", "/etc/prometheus-rules") == {f"{n}.rules.yaml" for n in names}
+    rules = {f"{n}.availability-0.rules.yaml" for n in names}  # per SLO: <file>.<slo>
+    assert mounted("prometheus", "/etc/prometheus-rules") == rules
     assert mounted("grafana", "/var/lib/grafana/slo-dashboards") == {f"{n}.json" for n in names}
     alerting = mounted("grafana", "/etc/grafana/provisioning/alerting")
     assert alerting == {f"{n}.rules.yaml" for n in names} | {"contact-points.yaml", "policies.yaml"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import promql_parser
-from conftest import VALID, compile_texts, errors_of
+from conftest import VALID, compile_texts, errors_of, rules_of
 
 from slo_compiler.rules.ir import AlertRule, RecordingRule
 
@@ -248,7 +248,7 @@ def test_a_tier_may_fire_without_for() -> None:
     result = compile_texts(text)
     (tier, *_) = result.plans[0].slos[0].tiers
     assert (tier.name, tier.for_) == ("page-fast", 0)
-    assert "for: 0s" in result.files["prometheus/file0.rules.yaml"].decode()
+    assert "for: 0s" in rules_of(result, "file0").decode()
     problems = errors_of(text.replace("{for: 0s}", "{long_window: 0s}"))
     assert [(d.code.value, d.message) for d in problems] == [
         ("V002", "'0s' is not a positive duration")
@@ -262,7 +262,7 @@ def test_sliced_windows_and_the_budget_left_are_evaluated_in_a_slower_group() ->
     import yaml
 
     def slow_groups(text: str) -> list[tuple[str, list[str]]]:
-        groups = yaml.safe_load(compile_texts(text).files["prometheus/file0.rules.yaml"])
+        groups = yaml.safe_load(rules_of(compile_texts(text), "file0"))
         slow = [g for g in groups["groups"] if g["name"].endswith(":slow")]
         assert all("interval" not in g for g in groups["groups"] if g not in slow)
         return [(g["interval"], [r["record"] for r in g["rules"]]) for g in slow]

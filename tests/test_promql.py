@@ -123,7 +123,7 @@ def test_any_label_value_in_an_slo_file_survives_into_rules_and_selectors(value:
     """A file label and a selector matcher holding any text: the rule file's labels hold
     exactly that text, and every emitted expression parses, its matcher value intact."""
     import yaml
-    from conftest import VALID, compile_texts
+    from conftest import VALID, compile_texts, rules_of
 
     doc = yaml.safe_load(VALID)
     doc["labels"]["team"] = value
@@ -135,7 +135,7 @@ def test_any_label_value_in_an_slo_file_survives_into_rules_and_selectors(value:
     ).render()
     # libyaml's emitter, as an editor would write the file: PyYAML's own folds U+0085.
     result = compile_texts(yaml.dump(doc, Dumper=yaml.CSafeDumper, allow_unicode=True))
-    rules = yaml.safe_load(result.files["prometheus/file0.rules.yaml"])
+    rules = yaml.safe_load(rules_of(result, "file0"))
     for rule in rules["groups"][0]["rules"]:
         assert rule["labels"]["team"] == value
         parsed = promql_parser.parse(rule["expr"])

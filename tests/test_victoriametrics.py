@@ -77,7 +77,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
     (shop / "slos/shop.yaml").write_text(outages.SLO % "2m")
     compiled = cli("compile", "--out", "gen", cwd=shop)
     assert compiled.returncode == 0, compiled.stderr
-    rules = shop / "gen/prometheus/shop.rules.yaml"
+    [rules] = (shop / "gen/prometheus").glob("shop.*.rules.yaml")
     stack.backfill(work, outages.families(start))
     with (
         victoria.server(work) as vm,

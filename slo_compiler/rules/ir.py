@@ -110,6 +110,14 @@ class SourcePlan:
     stem: str  # output name without extension, e.g. payment-service
     slos: tuple[SloPlan, ...] = field(default_factory=tuple)
 
+    def per_slo(self) -> list[SourcePlan]:
+        """One plan per SLO, named `<stem>.<slo>`: the unit of the Prometheus rule files
+        and of the generated tests. A test file then loads only the rules it proves, and
+        a service's tests cost its SLOs times one SLO's scenarios, not its SLOs squared
+        (promtool evaluates every loaded rule at every step). SLO names hold no dot, so
+        two (file, SLO) pairs never give one name."""
+        return [SourcePlan(self.source, f"{self.stem}.{s.name}", (s,)) for s in self.slos]
+
 
 def slo_folder(plans: list[SourcePlan]) -> str:
     """How a file made from every SLO file names its sources: their folder (`slos/`), not

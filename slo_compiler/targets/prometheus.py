@@ -1,4 +1,4 @@
-"""Prometheus target: one rule file per SLO file, under prometheus/.
+"""Prometheus target: one rule file per SLO, `prometheus/<file>.<slo>.rules.yaml`.
 
 The files are what `rule_files:` loads as they are, and what `promtool check rules`
 accepts without warnings.
@@ -79,6 +79,7 @@ def _rule_file(plan: SourcePlan, alerts: bool) -> dict[str, bytes]:
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     """Deferred rule files (tree.py): their expressions are the IR's, checked already."""
     alerts = config.prometheus_alerts
+    units = [unit for p in plans for unit in p.per_slo()]
     return Output(
-        {rule_file_path(p): Deferred(_rule_file, (p, alerts), rule_file_path(p)) for p in plans}
+        {rule_file_path(u): Deferred(_rule_file, (u, alerts), rule_file_path(u)) for u in units}
     )

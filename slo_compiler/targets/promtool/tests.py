@@ -564,7 +564,7 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     """Deferred test files (tree.py): rendered when the writer reads them."""
     alerts_apart = not config.prometheus_alerts
     files: dict[str, Content] = {}
-    for plan in plans:
+    for plan in (unit for p in plans for unit in p.per_slo()):
         steps = test_steps(plan)
         for step in steps:
             path = test_file_path(plan, None if step == steps[0] else step)
