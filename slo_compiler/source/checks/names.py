@@ -8,9 +8,11 @@ from ...diagnostics import Code, Diagnostic
 from ..files import Source
 
 # A file name (each folder too) becomes a ConfigMap key and part of generated paths and
-# headers: Kubernetes allows these characters in keys, and every file system this long.
+# headers: Kubernetes allows these characters in keys. Outputs are named
+# `<stem>.<slo>.every-<interval>.test.yaml` (an SLO name has up to 63 characters): 150
+# keeps them under a file system's 255 bytes and a ConfigMap key's 253 characters.
 _FILE_NAME = re.compile(r"[-._a-zA-Z0-9]+")
-MAX_FILE_NAME = 200
+MAX_FILE_NAME = 150
 
 
 def check_names(sources: list[Source]) -> list[Diagnostic]:
