@@ -3,6 +3,7 @@ against `promtool check rules` on the rule files that compile emitted, in the sa
 
     python bench/compile.py                 # 100, 1000, 5000 SLOs; prints a Markdown report
     python bench/compile.py --sizes 1000 --profile
+    python bench/compile.py --sizes 1500 5000 --per-file 1    # a service per SLO (issue 25)
 
 Every measurement runs the real command line in a child process (a fresh interpreter, as
 CI and users run it), so peak memory is the child's maximum resident set. The synthetic
@@ -70,16 +71,16 @@ def _slo(f: int, i: int) -> list[str]:
     return lines
 
 
-def write_slos(folder: Path, count: int) -> None:
+def write_slos(folder: Path, count: int, per_file: int = SLOS_PER_FILE) -> None:
     folder.mkdir(parents=True)
-    for f in range(max(1, count // SLOS_PER_FILE)):
+    for f in range(max(1, count // per_file)):
         lines = [
             "apiVersion: slo-compiler/v1",
             f"service: svc-{f}",
             f"labels: {{team: team-{f % 7}}}",
             "slos:",
         ]
-        for i in range(min(SLOS_PER_FILE, count)):
+        for i in range(min(per_file, count)):
             lines += _slo(f, i)
         (folder / f"svc-{f}.yaml").write_text("\n".join(lines) + "\n")
 
@@ -147,8 +148,8 @@ def slo_compiler(*args: str) -> list[str]:
     return [sys.executable, "-m", "slo_compiler", *args]
 
 
-def run_size(count: int, work: Path) -> dict[str, float]:
-    write_slos(work / "slos", count)
+def run_size(count: int, work: Path, per_file: int = SLOS_PER_FILE) -> dict[str, float]:
+    write_slos(work / "slos", count, per_file)
     env_root = str(ROOT)
     os.environ["PYTHONPATH"] = env_root
     row: dict[str, float] = {"slos": count}
@@ -200,6 +201,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--profile", action="store_true", help="profile the 1000-SLO compile")
+    parser.add_argument(
+        "--per-file", type=int, default=SLOS_PER_FILE, help="SLOs per file (1: a service each)"
+    )
     options = parser.parse_args()
     if shutil.which("promtool") is None:
         raise SystemExit("promtool is needed (Debian package prometheus)")
@@ -211,7 +215,7 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in options.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            r = run_size(size, Path(tmp))
+            r = run_size(size, Path(tmp), options.per_file)
         print(
             f"| {size} | {int(r['rules'])} | {r['rules_s']:.2f} s "
             f"| {r['rules_kib'] / 1024:.0f} MiB "

@@ -92,6 +92,12 @@ def pyyaml_text(data: Any) -> str:
     )
 
 
+# Longer strings are not cached: they occur once (a dashboard inside a ConfigMap), and the
+# cache would keep every one of them, and its lines, until the process ends (100 MiB of
+# the Component at 1,500 services).
+_CACHED_LENGTH = 1024
+
+
 @lru_cache(maxsize=1 << 12)
 def _cached_scalar(
     kind: type, spelling: str | None, value: Any, in_sequence: bool
@@ -160,6 +166,8 @@ def _scalar(value: Any, in_sequence: bool) -> tuple[str, list[str]]:
     strings `_simple` styles itself."""
     kind = type(value)
     if kind is str:
+        if len(value) > _CACHED_LENGTH:  # a file inside a ConfigMap: written once
+            return _cached_scalar.__wrapped__(str, None, value, in_sequence)
         return _cached_scalar(str, None, value, in_sequence)
     if isinstance(value, dict | list):
         if kind is not dict and kind is not list:
