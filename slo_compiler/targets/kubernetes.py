@@ -39,7 +39,7 @@ from ..source.config import Config
 from ..source.credentials import env_names
 from ..write.text import header, yaml_file, yaml_text
 from . import Files, Output
-from .shards import APPLY_LIMIT, BOUND, object_size, pack, shard_name
+from .shards import APPLY_LIMIT, BOUND, member_size, object_size, pack, shard_name
 
 FOLDER = "k8s/kind"
 RULES_DIR = "/etc/prometheus-rules"
@@ -154,7 +154,7 @@ def disk_note(plans: list[SourcePlan], config: Config) -> list[str]:
 
 
 def _deployment_patch(
-    name: str, packed: dict[str, bytes], container: dict[str, Any], volumes: list[dict[str, Any]]
+    name: str, checksum: str, container: dict[str, Any], volumes: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """A strategic-merge patch of one Deployment: a container's changes, volumes, and a
     checksum of the files it serves, so that changing them rolls the pod."""
@@ -164,7 +164,7 @@ def _deployment_patch(
         "metadata": {"name": name},
         "spec": {
             "template": {
-                "metadata": {"annotations": {CHECKSUM: _checksum(packed)}},
+                "metadata": {"annotations": {CHECKSUM: checksum}},
                 "spec": {"containers": [container], "volumes": volumes},
             }
         },
@@ -191,7 +191,7 @@ def _projected(name: str, configmaps: list[str]) -> dict[str, Any]:
 
 
 def _prometheus_patches(
-    config: Config, plans: list[SourcePlan], rules: dict[str, bytes], shards: list[str]
+    config: Config, plans: list[SourcePlan], checksum: str, shards: list[str]
 ) -> list[dict[str, Any]]:
     k = config.kubernetes
     container = {
@@ -212,7 +212,7 @@ def _prometheus_patches(
         ),
         _deployment_patch(
             k.prometheus_deployment,
-            rules,
+            checksum,
             container,
             [_projected(RULES_CONFIGMAP, shards)],
         ),
@@ -240,7 +240,7 @@ def secret_env(config: Config) -> list[str]:
 
 
 def _grafana_patches(
-    config: Config, provisioning: dict[str, bytes], shards: dict[str, list[str]]
+    config: Config, checksum: str, shards: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
     k = config.kubernetes
     env: list[dict[str, Any]] = [
@@ -283,7 +283,7 @@ def _grafana_patches(
     ]
     deployment = _deployment_patch(
         k.grafana_deployment,
-        provisioning,
+        checksum,
         {"name": k.grafana_container, "env": env, "volumeMounts": mounts},
         volumes,
     )
@@ -318,37 +318,43 @@ def _pick(files: dict[str, bytes], prefix: str, suffix: str = "") -> dict[str, b
 
 
 NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards")
+# A ConfigMap's JSON without files, with the longest name a shard can have.
+_EMPTY = object_size(_configmap("slo-grafana-dashboard-provider-" + "f" * 16, {}))
 
 
 def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
     """The Component, packing what the targets it NEEDS rendered (`generated`)."""
     sources = [slo_folder(plans), *config.sources]
-    rules = _pick(generated, "prometheus/", ".rules.yaml")
-    alerting = _pick(generated, "grafana/alerting/")
-    dashboards = _pick(generated, "grafana/dashboards/")
-    provider = _pick(generated, "grafana/dashboard-providers/")
-    maps = {
-        RULES_CONFIGMAP: rules,
-        ALERTING_CONFIGMAP: alerting,
-        DASHBOARDS_CONFIGMAP: dashboards,
-        PROVIDER_CONFIGMAP: provider,
+    kinds = {
+        RULES_CONFIGMAP: ("prometheus/", ".rules.yaml"),
+        ALERTING_CONFIGMAP: ("grafana/alerting/", ""),
+        DASHBOARDS_CONFIGMAP: ("grafana/dashboards/", ""),
+        PROVIDER_CONFIGMAP: ("grafana/dashboard-providers/", ""),
     }
-    files, shards, problems = {}, {}, []
-    for base, data in maps.items():
-        packed = pack(data, lambda members, base=base: object_size(_configmap(base, members)))
-        shards[base] = [shard_name(base, prefix) for prefix in packed]
-        for prefix, members in packed.items():
-            configmap = _configmap(shard_name(base, prefix), members)
+    files: dict[str, bytes] = {}
+    shards: dict[str, list[str]] = {}
+    sums: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    # One kind at a time: a fleet's dashboards are held only while they are packed.
+    for base, (prefix, suffix) in kinds.items():
+        data = {k.rsplit("/", 1)[-1]: v for k, v in _pick(generated, prefix, suffix).items()}
+        sums[base] = _checksum(data)
+        packed = pack({k: member_size(k, v) for k, v in data.items()}, _EMPTY)
+        shards[base] = [shard_name(base, p) for p in packed]
+        for hash_prefix, names in packed.items():
+            members = {n: data[n] for n in names}
+            configmap = _configmap(shard_name(base, hash_prefix), members)
             problems += _too_large(configmap, members, plans, config)
             files[f"{FOLDER}/configmaps/{configmap['metadata']['name']}.yaml"] = yaml_file(
                 sources, configmap
             )
+        del data
     prometheus_config, prometheus_deployment, *claim = _prometheus_patches(
-        config, plans, rules, shards[RULES_CONFIGMAP]
+        config, plans, sums[RULES_CONFIGMAP], shards[RULES_CONFIGMAP]
     )
-    grafana_deployment, grafana_datasources = _grafana_patches(
-        config, {**alerting, **dashboards, **provider}, shards
-    )
+    served = (ALERTING_CONFIGMAP, DASHBOARDS_CONFIGMAP, PROVIDER_CONFIGMAP)
+    provisioning = _checksum({k: sums[k].encode() for k in served})
+    grafana_deployment, grafana_datasources = _grafana_patches(config, provisioning, shards)
     patches = {
         "prometheus-config.yaml": prometheus_config,
         "prometheus-deployment.yaml": prometheus_deployment,

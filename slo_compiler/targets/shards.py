@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from typing import Any
 
 # The API server's cap on an object's annotations (256 KiB): the last-applied copy of the
@@ -38,24 +37,35 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def pack(
-    files: dict[str, bytes], size: Callable[[dict[str, bytes]], int]
-) -> dict[str, dict[str, bytes]]:
-    """Hash prefix ('' for the base) -> the files of one ConfigMap, each of `size` at most
-    BOUND where a file fits alone at all (the caller reports the ones that do not)."""
+def member_size(key: str, data: bytes) -> int:
+    """What a file adds to its ConfigMap's JSON: `"key":"escaped text",`."""
+    text = data.decode("utf-8")
+    return (
+        len(json.dumps(key, ensure_ascii=False).encode())
+        + len(json.dumps(text, ensure_ascii=False).encode())
+        + 2
+    )
 
-    def place(prefix: str, members: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
-        if len(members) <= 1 or len(prefix) >= MAX_DEPTH or size(members) <= BOUND:
+
+def pack(sizes: dict[str, int], overhead: int) -> dict[str, list[str]]:
+    """Hash prefix ('' for the base) -> the names of the files of one ConfigMap, whose
+    JSON (`overhead` plus the files' `sizes`) is at most BOUND wherever a file fits alone
+    at all (the caller reports the ones that do not). Sizes, not contents: packing a
+    fleet's dashboards holds none of them."""
+
+    def place(prefix: str, members: list[str]) -> dict[str, list[str]]:
+        total = overhead + sum(sizes[k] for k in members)
+        if len(members) <= 1 or len(prefix) >= MAX_DEPTH or total <= BOUND:
             return {prefix: members}
-        groups: dict[str, dict[str, bytes]] = {}
-        for key, data in sorted(members.items()):
-            groups.setdefault(_digest(key)[len(prefix)], {})[key] = data
-        out: dict[str, dict[str, bytes]] = {}
+        groups: dict[str, list[str]] = {}
+        for key in members:
+            groups.setdefault(_digest(key)[len(prefix)], []).append(key)
+        out: dict[str, list[str]] = {}
         for digit, group in sorted(groups.items()):
             out.update(place(prefix + digit, group))
         return out
 
-    return place("", files) if files else {}
+    return place("", sorted(sizes)) if sizes else {}
 
 
 def shard_name(base: str, prefix: str) -> str:
