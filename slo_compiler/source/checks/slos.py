@@ -133,28 +133,22 @@ def _templates(slo: Slo, at: tuple, source: SourceMap, out: list[Diagnostic]) ->
     fields += [
         (("alerting", k), getattr(slo.alerting, k)) for k in ("runbook_url", "dashboard_url")
     ]
-    for path, text in fields:
-        bad = text and templates.unsupported(text)
-        if bad:
-            out.append(
-                source.diagnostic(
-                    (*at, *path),
-                    Code.INVALID_VALUE,
-                    f"template {bad} is not supported in annotations: use {templates.SUPPORTED}",
-                )
-            )
-    for path, text in [*fields, (("description",), slo.description)]:
-        braced = text and templates.grafana_braced(text)
-        if braced:
-            out.append(
-                source.diagnostic(
-                    (*at, *path),
-                    Code.INVALID_VALUE,
-                    f"'{braced}' in an annotation: Grafana releases differ on it (read "
-                    "literally, or expanded from Grafana's environment and files), so it "
-                    "cannot be written to mean one thing; leave out the braces",
-                )
-            )
+    problems = [
+        (path, f"template {bad} is not supported in annotations: use {templates.SUPPORTED}")
+        for path, text in fields
+        if text and (bad := templates.unsupported(text))
+    ]
+    problems += [
+        (
+            path,
+            f"'{braced}' in an annotation: Grafana releases differ on it (read literally, or "
+            "expanded from Grafana's environment and files), so it cannot be written to mean "
+            "one thing; leave out the braces",
+        )
+        for path, text in [*fields, (("description",), slo.description)]
+        if text and (braced := templates.grafana_braced(text))
+    ]
+    out += [source.diagnostic((*at, *path), Code.INVALID_VALUE, why) for path, why in problems]
 
 
 def check_file(model: SloFile, source: SourceMap) -> tuple[CheckedFile | None, list[Diagnostic]]:
