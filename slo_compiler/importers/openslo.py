@@ -27,7 +27,7 @@ from ..diagnostics import Code, Diagnostic
 from ..rules.burnrate import TIER_NAMES, WORKBOOK_TIERS, tiers_of
 from ..rules.durations import format_duration as dur
 from ..rules.durations import parse_duration
-from ..source.yamlpos import Document, Path
+from ..source.yamlpos import Document, Path, items
 from .base import (
     Findings,
     Imported,
@@ -56,7 +56,7 @@ class _Objects:
     """Every OpenSLO object of the inputs by kind and name, with the findings of its file."""
 
     def __init__(self, docs: list[Document]) -> None:
-        self.findings = [Findings(doc) for doc in docs]
+        self.findings = [Findings(item) for doc in docs for item in items(doc)]
         self.by_kind: dict[str, dict[str, tuple[Any, Findings]]] = {}
         for f in self.findings:
             data = f.doc.data
@@ -212,8 +212,11 @@ def _indicator(
     if "indicatorRef" in spec:
         found = objects.ref("SLI", spec["indicatorRef"], findings, ("spec", "indicatorRef"))
         return (get(found[0], "spec"), found[1], ("spec",)) if found else None
-    if "indicator" in spec:
-        return get(spec, "indicator", "spec"), findings, ("spec", "indicator", "spec")
+    indicator = spec.get("indicator")
+    if isinstance(indicator, dict) and "spec" in indicator:
+        return indicator["spec"], findings, ("spec", "indicator", "spec")
+    if isinstance(indicator, dict):  # v1alpha: the metric right under spec.indicator
+        return indicator, findings, ("spec", "indicator")
     return None  # v1alpha: the metrics are on each objective
 
 

@@ -79,6 +79,23 @@ class Document:
     source: SourceMap
 
 
+def items(doc: Document) -> list[Document]:
+    """A document whose top level is a list, as one document per item (OpenSLO's tools
+    accept a file of objects in a list), each item's positions its own; any other
+    document as it is."""
+    if not isinstance(doc.data, list):
+        return [doc]
+
+    def under(positions: dict[Path, Position], i: int) -> dict[Path, Position]:
+        return {loc[1:]: at for loc, at in positions.items() if loc[:1] == (i,)}
+
+    source = doc.source
+    return [
+        Document(item, SourceMap(source.path, under(source.values, i), under(source.keys, i)))
+        for i, item in enumerate(doc.data)
+    ]
+
+
 def _mark(mark: Any) -> Position:
     return (mark.line + 1, mark.column + 1)
 
