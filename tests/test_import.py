@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, cli, run
+from conftest import ROOT, cli, run, source
 
+from slo_compiler import importers
 from slo_compiler.compiler import compile_sources
-from slo_compiler.diagnostics import Code
+from slo_compiler.diagnostics import Code, CompileError
 from slo_compiler.rules.promql import parse_selector
 from slo_compiler.source.files import discover
 
@@ -249,7 +250,6 @@ def test_a_value_of_the_wrong_type_anywhere_is_a_finding_never_a_traceback(fmt: 
     the importer reports (or takes) it, and never raises."""
     import copy
 
-    from slo_compiler import importers
 
     files = sorted((CORPUS / fmt).glob("*.yaml"))
     inputs = [(str(f), list(yaml.safe_load_all(f.read_text()))) for f in files]
@@ -295,3 +295,37 @@ def test_a_file_name_cannot_write_a_key_into_the_imported_file(tmp_path: Path) -
     text = written.read_text()
     assert "scrape_interval" not in yaml.safe_load(text)
     assert "a\\x0ascrape_interval: 5m\\x0a#.yaml" in text.splitlines()[1]
+
+
+UPSTREAM = ROOT.parent / "shared/fixtures/upstream-slos"
+
+
+def test_every_upstream_example_that_imports_compiles() -> None:
+    """Issue 26: exit 0 means the written files compile, across the SLOs of a service too
+    (Sloth lets two SLOs share an alert name: the later one is renamed, with a warning).
+    Every example Sloth, Pyrra and OpenSLO publish, in process."""
+    if not UPSTREAM.is_dir():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    imported = 0
+    for path in sorted(UPSTREAM.rglob("*.y*ml")):
+        fmt = path.parent.name
+        result = importers.run(fmt, [(str(path), path.read_bytes())])
+        if any(d.level == "error" for d in result.diagnostics) or not result.files:
+            continue
+        imported += 1
+        sources = [source(data.decode(), name) for name, data in result.files.items()]
+        try:
+            compile_sources(sources)
+        except CompileError as err:
+            pytest.fail(f"{path.name} imported, then: {err.diagnostics[0]}")
+    assert imported >= 40
+
+
+def test_a_shared_sloth_alert_name_is_renamed_with_a_warning() -> None:
+    path = UPSTREAM / "sloth/contrib-slo-plugins.yml"
+    if not path.is_file():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    result = importers.run("sloth", [(str(path), path.read_bytes())])
+    [renamed] = [d for d in result.diagnostics if d.code.value == "I004"]
+    assert (renamed.line, renamed.level) == (54, "warning")
+    assert "renamed 'RequestsAvailabilityContribPluginRuleIntervalsV1BudgetBurn'" in str(renamed)

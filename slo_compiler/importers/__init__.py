@@ -93,27 +93,81 @@ def file_text(doc: dict[str, Any], sources: list[str], tool: str, schema: str) -
     return (header + yaml_text(doc)).encode("utf-8")
 
 
-def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagnostic]:
-    """The problems `compile` finds in this SLO alone, at its place in the input."""
-    doc: dict[str, Any] = {"apiVersion": API_VERSION, "service": imported.service}
-    if service_labels:
-        doc["labels"] = service_labels
-    doc["slos"] = [imported.slo]
+def _problems(doc: dict[str, Any]) -> list[Diagnostic]:
+    """What `compile` finds in an SLO file made of `doc`."""
     data = yaml_text(doc).encode("utf-8")
     try:
         compile_sources(
             [Source("imported.yaml", "imported.yaml", "imported", data)], None, ["prometheus"]
         )
     except CompileError as err:
-        return [
-            imported.findings.doc.source.diagnostic(
-                imported.loc,
-                Code.IMPORT_IMPOSSIBLE,
-                f"the SLO as imported does not compile here: {d.message} [{d.code.value}]",
-            )
-            for d in err.diagnostics
-        ]
+        return err.diagnostics
     return []
+
+
+def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagnostic]:
+    """The problems `compile` finds in this SLO alone, at its place in the input."""
+    doc: dict[str, Any] = {"apiVersion": API_VERSION, "service": imported.service}
+    if service_labels:
+        doc["labels"] = service_labels
+    doc["slos"] = [imported.slo]
+    return [
+        imported.findings.doc.source.diagnostic(
+            imported.loc,
+            Code.IMPORT_IMPOSSIBLE,
+            f"the SLO as imported does not compile here: {d.message} [{d.code.value}]",
+        )
+        for d in _problems(doc)
+    ]
+
+
+def _service_compiles(service: str, entries: list[Imported]) -> list[Diagnostic]:
+    """What `compile` finds across the SLOs of one service (each compiled alone already):
+    an import that exits 0 writes only files that compile. Said at the service's first
+    SLO in the input."""
+    first = entries[0]
+    return [
+        first.findings.doc.source.diagnostic(
+            first.loc,
+            Code.IMPORT_IMPOSSIBLE,
+            f"the SLOs of service '{service}' as imported do not compile together: "
+            f"{d.message} [{d.code.value}]",
+        )
+        for d in _problems(_file(service, entries))
+    ]
+
+
+def _distinct_alert_names(entries: list[Imported]) -> list[Diagnostic]:
+    """Sloth lets SLOs of one service share an alert name; here a name is the alerts' of
+    one SLO (N004). A later SLO with a name taken gets its default name, and a warning
+    that routes and silences keyed on the old name now match the first SLO only."""
+    taken: dict[str, str] = {}
+    found = []
+    for entry in entries:
+        slo = entry.slo
+        camel = "".join(p[:1].upper() + p[1:] for p in str(slo["name"]).split("-"))
+        alerting = slo.get("alerting")
+        given = alerting.get("name") if isinstance(alerting, dict) else None
+        name = given or camel + "BudgetBurn"
+        if name in taken and isinstance(alerting, dict):
+            renamed = camel + "BudgetBurn"
+            suffix = 2
+            while renamed in taken:
+                renamed, suffix = f"{camel}{suffix}BudgetBurn", suffix + 1
+            alerting["name"] = renamed
+            found.append(
+                entry.findings.doc.source.diagnostic(
+                    (*entry.loc, "alerting", "name"),
+                    Code.IMPORT_CHANGED,
+                    f"alert name {name!r} is also SLO '{taken[name]}''s, and alert names are one "
+                    f"SLO's here: renamed {renamed!r} (routes and silences on {name!r} now match "
+                    f"'{taken[name]}' only)",
+                    level="warning",
+                )
+            )
+            name = renamed
+        taken.setdefault(name, str(slo["name"]))
+    return found
 
 
 def run(
@@ -153,6 +207,8 @@ def run(
         result.diagnostics += _compiles(entry, entry.service_labels)
         by_service.setdefault(entry.service, []).append(entry)
     for svc, entries in sorted(by_service.items()):
+        result.diagnostics += _distinct_alert_names(entries)
+        result.diagnostics += _service_compiles(svc, entries)
         sources = sorted({e.findings.doc.source.path for e in entries})
         result.files[f"{svc}.yaml"] = file_text(_file(svc, entries), sources, tool, schema)
         result.slos += len(entries)
