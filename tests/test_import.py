@@ -250,7 +250,6 @@ def test_a_value_of_the_wrong_type_anywhere_is_a_finding_never_a_traceback(fmt: 
     the importer reports (or takes) it, and never raises."""
     import copy
 
-
     files = sorted((CORPUS / fmt).glob("*.yaml"))
     inputs = [(str(f), list(yaml.safe_load_all(f.read_text()))) for f in files]
     for index, (path, docs) in enumerate(inputs):
@@ -329,3 +328,19 @@ def test_a_shared_sloth_alert_name_is_renamed_with_a_warning() -> None:
     [renamed] = [d for d in result.diagnostics if d.code.value == "I004"]
     assert (renamed.line, renamed.level) == (54, "warning")
     assert "renamed 'RequestsAvailabilityContribPluginRuleIntervalsV1BudgetBurn'" in str(renamed)
+
+
+def test_a_tier_that_can_never_fire_is_left_out_with_a_warning() -> None:
+    """Pyrra's 90% examples were refused whole (V005: page-fast's 14.4x of a 10% budget is
+    over 100% of events); the importer chooses the tiers, so it leaves that one out."""
+    path = UPSTREAM / "pyrra/caddy-response-latency.yaml"
+    if not path.is_file():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    result = importers.run("pyrra", [(str(path), path.read_bytes())])
+    assert [d.message for d in result.diagnostics] == [
+        "tier page-fast can never fire at a 90% objective (14.4x a 10% budget is over 100% "
+        "of events): left out"
+    ]
+    [text] = result.files.values()
+    assert yaml.safe_load(text)["slos"][0]["alerting"]["tiers"] == {"page-fast": {"enabled": False}}
+    compile_sources([source(text.decode(), "default.yaml")])

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..compiler import compile_sources
 from ..diagnostics import Code, CompileError, Diagnostic
+from ..rules.burnrate import WORKBOOK_TIERS, decimal_str, error_budget, to_decimal
 from ..source.files import Source
 from ..source.model import API_VERSION
 from ..source.yamlpos import Document, load_all
@@ -121,6 +122,44 @@ def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagno
     ]
 
 
+def _unreachable_tiers(entry: Imported) -> list[Diagnostic]:
+    """Tiers that can never fire at the SLO's objective (at 90%, page-fast's 14.4x of a 10%
+    budget is over 100% of events): here a compile refuses them (V005), where the other
+    tools keep a dead alert. The importer chooses the tiers, so it leaves those out and
+    says so."""
+    slo = entry.slo
+    objective = slo.get("objective")
+    if not isinstance(objective, int | float) or not 0 < objective < 100:
+        return []
+    budget = error_budget(to_decimal(objective))
+    alerting = slo.setdefault("alerting", {})
+    tiers = alerting.setdefault("tiers", {})
+    found = []
+    for tier in WORKBOOK_TIERS:
+        options = tiers.get(tier.name) or {}
+        if options.get("enabled") is False:
+            continue
+        factor = to_decimal(options.get("factor", float(tier.factor)))
+        if factor * budget < 1:
+            continue
+        tiers[tier.name] = {"enabled": False}
+        found.append(
+            entry.findings.doc.source.diagnostic(
+                entry.loc,
+                Code.IMPORT_CHANGED,
+                f"tier {tier.name} can never fire at a {decimal_str(to_decimal(objective))}% "
+                f"objective ({decimal_str(factor)}x a {decimal_str(budget * 100)}% budget is "
+                "over 100% of events): left out",
+                level="warning",
+            )
+        )
+    if not tiers:
+        del alerting["tiers"]
+    if not alerting:
+        del slo["alerting"]
+    return found
+
+
 def _service_compiles(service: str, entries: list[Imported]) -> list[Diagnostic]:
     """What `compile` finds across the SLOs of one service (each compiled alone already):
     an import that exits 0 writes only files that compile. Said at the service's first
@@ -204,6 +243,7 @@ def run(
             )
             continue
         seen[key] = entry
+        result.diagnostics += _unreachable_tiers(entry)
         result.diagnostics += _compiles(entry, entry.service_labels)
         by_service.setdefault(entry.service, []).append(entry)
     for svc, entries in sorted(by_service.items()):
