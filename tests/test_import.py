@@ -344,3 +344,29 @@ def test_a_tier_that_can_never_fire_is_left_out_with_a_warning() -> None:
     [text] = result.files.values()
     assert yaml.safe_load(text)["slos"][0]["alerting"]["tiers"] == {"page-fast": {"enabled": False}}
     compile_sources([source(text.decode(), "default.yaml")])
+
+
+def test_sloth_alert_windows_apply_to_the_specs_given_with_them() -> None:
+    """Sloth's AlertWindows (a 7d period, each tier's share of the budget over its long
+    window): alone it is refused for what it is; with specs, their period and tiers."""
+    windows = UPSTREAM / "sloth/windows-7d.yaml"
+    spec = UPSTREAM / "sloth/getting-started.yml"
+    if not windows.is_file():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    alone = importers.run("sloth", [(str(windows), windows.read_bytes())])
+    assert [(d.code.value, d.message.split(":")[0]) for d in alone.diagnostics] == [
+        ("I001", "AlertWindows holds Sloth's alert windows for a period, not SLOs")
+    ]
+    both = importers.run(
+        "sloth", [(str(windows), windows.read_bytes()), (str(spec), spec.read_bytes())]
+    )
+    assert not [d for d in both.diagnostics if d.level == "error"]
+    [text] = both.files.values()
+    slo = yaml.safe_load(text)["slos"][0]
+    assert slo["period"] == "7d"
+    assert slo["alerting"]["tiers"]["page-fast"] == {
+        "long_window": "1h", "short_window": "5m", "factor": 13.44  # 8% of 7d over 1h
+    }  # fmt: skip
+    result = compile_sources([source(text.decode(), "myservice.yaml")])
+    spent = [t.budget_spent for t in result.plans[0].slos[0].tiers]
+    assert [float(s) for s in spent] == [0.08, 0.125, 0.2, 0.42]  # Sloth's errorBudgetPercent

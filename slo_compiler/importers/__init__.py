@@ -20,30 +20,13 @@ from ..source.model import API_VERSION
 from ..source.yamlpos import Document, load_all
 from ..write.text import TOOL, sources_text, yaml_text
 from . import openslo, pyrra, sloth
-from .base import Findings, Imported
+from .base import Imported
 
 Converter = Callable[[list[Document], str | None], tuple[list[Imported], list[Diagnostic]]]
 
 
-def _each(
-    convert: Callable[[Document], tuple[list[Imported], Findings]],
-) -> Converter:
-    """A converter of single documents, applied to each (the service option unused)."""
-
-    def run(docs: list[Document], _service: str | None) -> tuple[list[Imported], list[Diagnostic]]:
-        imported: list[Imported] = []
-        found: list[Diagnostic] = []
-        for doc in docs:
-            entries, findings = convert(doc)
-            imported += entries
-            found += findings.found
-        return imported, found
-
-    return run
-
-
 FORMATS: dict[str, tuple[str, Converter]] = {
-    "sloth": ("Sloth", _each(sloth.convert)),
+    "sloth": ("Sloth", sloth.convert_all),
     "openslo": ("OpenSLO", openslo.convert),
     "pyrra": ("Pyrra", pyrra.convert),
 }

@@ -11,10 +11,12 @@ windows of a day and more are event-weighted sums of recorded 4m slices (Sloth a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import Code
+from ..diagnostics import Code, Diagnostic
 from ..rules.burnrate import tiers_of
+from ..rules.durations import parse_duration
 from ..source.yamlpos import Document, Path
 from .base import (
     Findings,
@@ -26,6 +28,7 @@ from .base import (
     mapping,
     name,
     objective,
+    period,
     rate_sum,
     raw_ratio,
     unknown_fields,
@@ -56,6 +59,108 @@ def _snake(data: Any) -> Any:
     return data
 
 
+WINDOWS_KIND = "AlertWindows"
+# Sloth's AlertWindows names for our tiers.
+_WINDOWS = {
+    ("page", "quick"): "page-fast",
+    ("page", "slow"): "page-slow",
+    ("ticket", "quick"): "ticket-fast",
+    ("ticket", "slow"): "ticket-slow",
+}
+
+
+@dataclass(frozen=True)
+class Windows:
+    """An AlertWindows document: the period of the SLOs imported with it, and its tiers."""
+
+    period: str
+    tiers: dict[str, dict[str, Any]]
+    path: str
+
+
+def is_windows(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and data.get("apiVersion") == CRD_API
+        and data.get("kind") == WINDOWS_KIND
+    )
+
+
+def windows(doc: Document) -> tuple[Windows | None, Findings]:
+    """Sloth's alert windows for a period: each tier's share of the budget over its long
+    window (errorBudgetPercent) is our factor, share x period / long window."""
+    findings = Findings(doc)
+    spec = mapping(findings, doc.data.get("spec"), ("spec",), "spec")
+    unknown_fields(findings, spec, ("spec",), {"sloPeriod", "page", "ticket"})
+    days = period(findings, spec.get("sloPeriod"), ("spec", "sloPeriod"))
+    tiers: dict[str, dict[str, Any]] = {}
+    for (severity, speed), tier in _WINDOWS.items():
+        at = ("spec", severity, speed)
+        window = mapping(findings, get(spec, severity, speed), at, f"{severity}.{speed}")
+        unknown_fields(findings, window, at, {"errorBudgetPercent", "shortWindow", "longWindow"})
+        share, long, short = (
+            window.get(k) for k in ("errorBudgetPercent", "longWindow", "shortWindow")
+        )
+        try:
+            seconds = parse_duration(str(long))
+            parse_duration(str(short))
+            percent = float(share)
+        except (TypeError, ValueError):
+            findings.error(at, "needs errorBudgetPercent, shortWindow and longWindow")
+            continue
+        if days is not None:
+            factor = percent / 100 * parse_duration(days) / seconds
+            tiers[tier] = {
+                "long_window": str(long),
+                "short_window": str(short),
+                "factor": round(factor, 6),
+            }
+    if findings.failed or days is None:
+        return None, findings
+    return Windows(days, tiers, doc.source.path), findings
+
+
+def convert_all(
+    docs: list[Document], _service: str | None
+) -> tuple[list[Imported], list[Diagnostic]]:
+    """Every Sloth document: AlertWindows first (Sloth's --slo-period-windows-path), whose
+    period and tiers apply to the SLO specs given with them; then the specs."""
+    found: list[Diagnostic] = []
+    given: list[Windows] = []
+    for doc in docs:
+        if is_windows(doc.data):
+            parsed, findings = windows(doc)
+            found += findings.found
+            if parsed is not None:
+                given.append(parsed)
+    if len({(w.period, str(w.tiers)) for w in given}) > 1:
+        names = ", ".join(sorted({w.path for w in given}))
+        return [], [
+            Diagnostic(
+                w.path, 1, 1, Code.IMPORT_IMPOSSIBLE,
+                f"several AlertWindows among the inputs ({names}): Sloth picks one by the SLO "
+                "period it runs with; import with the one your Sloth uses",
+            )
+            for w in given
+        ]  # fmt: skip
+    chosen = given[0] if given else None
+    imported: list[Imported] = []
+    specs = [doc for doc in docs if not is_windows(doc.data)]
+    for doc in specs:
+        entries, findings = convert(doc, chosen)
+        imported += entries
+        found += findings.found
+    if chosen is not None and not specs:
+        found.append(
+            Diagnostic(
+                chosen.path, 1, 1, Code.IMPORT_NOT_A_SPEC,
+                "AlertWindows holds Sloth's alert windows for a period, not SLOs: import it "
+                "together with the SLO specs it applies to",
+            )
+        )  # fmt: skip
+    return imported, found
+
+
 def is_spec(data: Any) -> bool:
     return isinstance(data, dict) and (
         data.get("version") == VERSION
@@ -63,15 +168,15 @@ def is_spec(data: Any) -> bool:
     )
 
 
-def convert(doc: Document) -> tuple[list[Imported], Findings]:
-    """The SLOs of one Sloth document."""
+def convert(doc: Document, chosen: Windows | None = None) -> tuple[list[Imported], Findings]:
+    """The SLOs of one Sloth document (with the AlertWindows given beside it, if any)."""
     findings = Findings(doc)
     data = doc.data
     if not is_spec(data):
         findings.error(
             (),
             f"not a Sloth spec: expected `version: {VERSION}` or `apiVersion: {CRD_API}` "
-            f"with `kind: {CRD_KIND}`",
+            f"with `kind: {CRD_KIND}` (or `kind: {WINDOWS_KIND}` beside them)",
             Code.IMPORT_NOT_A_SPEC,
         )
         return [], findings
@@ -90,13 +195,13 @@ def convert(doc: Document) -> tuple[list[Imported], Findings]:
         findings.error((*at, "slos"), "a Sloth spec needs a list of SLOs under slos")
         return [], findings
     for i, slo in enumerate(slos):
-        entry = _slo(findings, slo, (*at, "slos", i))
+        entry = _slo(findings, slo, (*at, "slos", i), chosen)
         if entry is not None and service is not None:
             out.append(Imported(service, service_labels, entry, findings, (*at, "slos", i)))
     return out, findings
 
 
-def _slo(findings: Findings, slo: Any, at: Path) -> dict[str, Any] | None:
+def _slo(findings: Findings, slo: Any, at: Path, chosen: Windows | None) -> dict[str, Any] | None:
     if not isinstance(slo, dict):
         findings.error(at, "an SLO must be a mapping")
         return None
@@ -107,7 +212,7 @@ def _slo(findings: Findings, slo: Any, at: Path) -> dict[str, Any] | None:
     if slo.get("description"):
         entry["description"] = str(slo["description"]).strip()
     entry["objective"] = objective(findings, slo.get("objective"), (*at, "objective"))
-    entry["period"] = PERIOD
+    entry["period"] = chosen.period if chosen else PERIOD
     entry["sli"], group_by = _sli(findings, slo.get("sli"), (*at, "sli"))
     if group_by:
         entry["group_by"] = group_by
@@ -115,6 +220,9 @@ def _slo(findings: Findings, slo: Any, at: Path) -> dict[str, Any] | None:
     if slo_labels:
         entry["labels"] = slo_labels
     alerting = _alerting(findings, slo.get("alerting"), (*at, "alerting"))
+    if chosen is not None:  # its tiers, but those the spec disables stay off
+        tiers = {**chosen.tiers, **alerting.get("tiers", {})}
+        alerting["tiers"] = {t: tiers[t] for t in _WINDOWS.values() if t in tiers}
     if alerting:
         entry["alerting"] = alerting
     if None in (entry["name"], entry["objective"], entry["sli"]):
