@@ -21,6 +21,7 @@ and AlertPolicy in others). What maps:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic
@@ -103,6 +104,11 @@ def convert(docs: list[Document], _service: str | None) -> tuple[list[Imported],
     return imported, [d for f in objects.findings for d in f.found]
 
 
+_CALENDAR_UNITS = re.compile(r"([0-9]+)([MQY])")
+_CALENDAR_DAYS = {"M": 30, "Q": 90, "Y": 365}
+_CALENDAR_NAMES = {"M": "month", "Q": "quarter", "Y": "year"}
+
+
 def _window(findings: Findings, spec: dict[str, Any]) -> str | None:
     if "timeWindows" in spec:  # v1alpha
         window = mapping(
@@ -124,6 +130,16 @@ def _window(findings: Findings, spec: dict[str, Any]) -> str | None:
     if text is None:
         findings.error(at, "the SLO needs a rolling time window (e.g. duration: 28d)")
         return None
+    calendar = _CALENDAR_UNITS.fullmatch(str(text))
+    if calendar:  # OpenSLO's months, quarters, years: no fixed length
+        days = int(calendar[1]) * _CALENDAR_DAYS[calendar[2]]
+        findings.warn(
+            (*at, "duration") if "duration" in window else at,
+            Code.IMPORT_CHANGED,
+            f"a rolling {text} has no fixed length; here it is {days}d "
+            f"({_CALENDAR_DAYS[calendar[2]]} days a {_CALENDAR_NAMES[calendar[2]]})",
+        )
+        text = f"{days}d"
     return period(findings, text, at)
 
 
