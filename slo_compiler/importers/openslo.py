@@ -180,6 +180,19 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
         findings.error(("spec", "objectives"), "the SLO needs at least one objective")
         return []
     out = []
+    composite = [
+        i
+        for i, t in enumerate(objectives)
+        if isinstance(t, dict) and {"compositeWeight", "indicator", "indicatorRef"} & set(t)
+    ]
+    if composite:  # each objective its own SLI, weighted into one budget
+        for i in composite:
+            findings.error(
+                ("spec", "objectives", i),
+                "a composite SLO (objectives with SLIs of their own, weighted into one "
+                "budget) has no equivalent here: write each objective as an SLO of its own",
+            )
+        return []
     for i, target in enumerate(objectives):
         at: Path = ("spec", "objectives", i)
         entry = _objective(findings, target, at, indicator, days)
