@@ -114,7 +114,7 @@ def test_strict_makes_warnings_errors(tmp_path: Path) -> None:
     result = _import("pyrra", ["tests/import/pyrra"], tmp_path / "slos", "--strict")
     assert result.returncode == 1
     assert "warning[I003]" in result.stderr
-    assert result.stderr.endswith("3 errors; nothing was written.\n")
+    assert result.stderr.endswith("5 errors; nothing was written.\n")
     assert not (tmp_path / "slos").exists()
 
 
@@ -337,7 +337,7 @@ def test_a_tier_that_can_never_fire_is_left_out_with_a_warning() -> None:
     if not path.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
     result = importers.run("pyrra", [(str(path), path.read_bytes())])
-    assert [d.message for d in result.diagnostics] == [
+    assert [d.message for d in result.diagnostics if "tier" in d.message] == [
         "tier page-fast can never fire at a 90% objective (14.4x a 10% budget is over 100% "
         "of events): left out"
     ]

@@ -119,6 +119,15 @@ def _slo(findings: Findings, data: Any, service: str | None) -> Imported | None:
         entry["alerting"] = alerting
     if svc is None or None in (entry["name"], entry["objective"], entry["period"], sli):
         return None
+    if "name" not in alerting and not _all_off(alerting):
+        camel = "".join(p[:1].upper() + p[1:] for p in str(entry["name"]).split("-"))
+        findings.warn(
+            where if "alerting" in spec else ("metadata", "name"),
+            Code.IMPORT_CHANGED,
+            f"Pyrra names every SLO's burn alert ErrorBudgetBurn; here an alert name is one "
+            f"SLO's, {camel}BudgetBurn: routes and silences on alertname=ErrorBudgetBurn "
+            f'must name it (or match slo="{entry["name"]}")',
+        )
     return Imported(svc, {}, entry, findings, ())
 
 
@@ -216,6 +225,11 @@ def _latency(findings: Findings, body: dict[str, Any], at: Path) -> dict[str, An
             "threshold": int(threshold) if threshold.is_integer() else threshold,
         }
     }
+
+
+def _all_off(alerting: dict[str, Any]) -> bool:
+    tiers = alerting.get("tiers", {})
+    return bool(tiers) and all(t.get("enabled") is False for t in tiers.values())
 
 
 def _alerting(findings: Findings, alerting: Any, at: Path, notes: dict[str, str]) -> dict[str, Any]:
