@@ -370,3 +370,19 @@ def test_sloth_alert_windows_apply_to_the_specs_given_with_them() -> None:
     result = compile_sources([source(text.decode(), "myservice.yaml")])
     spent = [t.budget_spent for t in result.plans[0].slos[0].tiers]
     assert [float(s) for s in spent] == [0.08, 0.125, 0.2, 0.42]  # Sloth's errorBudgetPercent
+
+
+def test_a_pyrra_latency_over_another_total_is_the_ratio_of_the_two_selectors() -> None:
+    """nginx's example: 5xx requests under 1s over every request. As a latency SLI on the
+    bucket's selector the denominator shrank to the 5xx requests; the ratio is exact."""
+    path = UPSTREAM / "pyrra/nginx.yaml"
+    if not path.is_file():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    result = importers.run("pyrra", [(str(path), path.read_bytes())])
+    [text] = result.files.values()
+    [slo] = [s for s in yaml.safe_load(text)["slos"] if s["name"] == "nginx-api-latency"]
+    ratio = slo["sli"]["ratio"]
+    assert parse_selector(ratio["good"]).metric.endswith("_bucket")
+    assert 'status=~"5.."' in ratio["good"] and 'le="1"' in ratio["good"]
+    assert ratio["total"].startswith("nginx_ingress_controller_request_duration_seconds_count{")
+    assert "status" not in ratio["total"]

@@ -193,7 +193,8 @@ def _indicator(
 
 
 def _latency(findings: Findings, body: dict[str, Any], at: Path) -> dict[str, Any] | None:
-    """success `x_bucket{..., le="T"}` and total `x_count{...}` -> histogram x{...}, T."""
+    """success `x_bucket{..., le="T"}` and total `x_count{...}` -> histogram x{...}, T;
+    a total of other matchers or another metric -> the ratio of the two selectors."""
     success = selector(findings, get(body, "success", "metric"), (*at, "success", "metric"))
     total = selector(findings, get(body, "total", "metric"), (*at, "total", "metric"))
     if success is None or total is None:
@@ -212,12 +213,9 @@ def _latency(findings: Findings, body: dict[str, Any], at: Path) -> dict[str, An
         return None
     rest = tuple(m for m in success.matchers if m.name != "le")
     if total.metric != f"{base}_count" or set(total.matchers) != set(rest):
-        findings.warn(
-            (*at, "total", "metric"),
-            Code.IMPORT_CHANGED,
-            f"total is not {base}_count with the success metric's matchers: all events are "
-            "counted from the histogram itself (its +Inf bucket)",
-        )
+        # Not the histogram's own count (nginx's example: 5xx requests under 1s over every
+        # request): Pyrra's ratio of the two selectors as written is a ratio SLI, exactly.
+        return {"ratio": {"good": success.render(), "total": total.render()}}
     histogram = type(success)(base, rest).render()
     return {
         "latency": {
