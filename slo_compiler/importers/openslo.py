@@ -193,6 +193,13 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
                 "budget) has no equivalent here: write each objective as an SLO of its own",
             )
         return []
+    # The description, else the display name (where a UI shows it): what people read.
+    display = get(data, "metadata", "displayName")
+    shown = spec.get("description") or display
+    if display and spec.get("description"):
+        findings.dropped(
+            ("metadata", "displayName"), "metadata.displayName", "the description is kept"
+        )
     for i, target in enumerate(objectives):
         at: Path = ("spec", "objectives", i)
         entry = _objective(findings, target, at, indicator, days)
@@ -210,12 +217,8 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
                 or str(i + 1)
             )
         entry = {"name": f"{base}{suffix}"[:63].strip("-"), **entry}
-        if spec.get("description"):
-            entry = {
-                "name": entry.pop("name"),
-                "description": str(spec["description"]).strip(),
-                **entry,
-            }
+        if shown:
+            entry = {"name": entry.pop("name"), "description": str(shown).strip(), **entry}
         if slo_labels:
             entry["labels"] = slo_labels
         if alerting:
