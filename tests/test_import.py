@@ -386,3 +386,12 @@ def test_a_pyrra_latency_over_another_total_is_the_ratio_of_the_two_selectors() 
     assert 'status=~"5.."' in ratio["good"] and 'le="1"' in ratio["good"]
     assert ratio["total"].startswith("nginx_ingress_controller_request_duration_seconds_count{")
     assert "status" not in ratio["total"]
+
+
+def test_an_slo_with_every_tier_off_says_its_sli_missing_alert_stays() -> None:
+    path = UPSTREAM / "sloth/no-alerts.yml"
+    if not path.is_file():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    result = importers.run("sloth", [(str(path), path.read_bytes())])
+    [said] = [d for d in result.diagnostics if d.code.value == "I004"]
+    assert "the SLI's series are missing is still generated" in said.message

@@ -136,6 +136,16 @@ def _unreachable_tiers(entry: Imported) -> list[Diagnostic]:
                 level="warning",
             )
         )
+    if len(tiers) == len(WORKBOOK_TIERS) and all(t.get("enabled") is False for t in tiers.values()):
+        found.append(
+            entry.findings.doc.source.diagnostic(
+                entry.loc,
+                Code.IMPORT_CHANGED,
+                "every burn-rate alert is off; the alert that the SLI's series are missing "
+                "is still generated here (drop it from your routes if it is not wanted)",
+                level="warning",
+            )
+        )
     if not tiers:
         del alerting["tiers"]
     if not alerting:
