@@ -79,7 +79,9 @@ def test_signals_at_random_moments_end_runs_promptly_and_cleanly(repo: Path) -> 
             )
         outcomes[process.returncode] = outcomes.get(process.returncode, 0) + 1
         assert "Traceback" not in stderr, f"{where}:\n{stderr}"
-        assert process.returncode in (0, 128 + signum), f"{where}: exit {process.returncode}"
+        assert process.returncode in (0, 128 + signum), (
+            f"{where}: exit {process.returncode}\n{stderr}"
+        )
         if process.returncode:
             assert stderr.splitlines()[-1] == (
                 f"slo-compiler: interrupted ({signum.name}); nothing was changed."
@@ -120,3 +122,24 @@ def test_a_signal_while_the_command_line_loads_is_one_line(tmp_path: Path) -> No
         130,
         "slo-compiler: interrupted (SIGINT); nothing was changed.\n",
     )
+
+
+def test_a_signal_while_the_promql_parser_runs_is_not_a_parse_error() -> None:
+    """SIGTERM arriving inside promql-parser (Rust) raised our Interrupted there, which the
+    parser's panic guard took for a failure: "invalid PromQL (parser failure: 15)", exit 1.
+    Only the parser's own panic is a parse error; anything else goes on up."""
+    import promql_parser
+
+    from slo_compiler.rules import promql
+    from slo_compiler.write.files import Interrupted
+
+    def interrupted(_text: str) -> None:
+        raise Interrupted(15)
+
+    real = promql_parser.parse
+    promql_parser.parse = interrupted
+    try:
+        with pytest.raises(Interrupted):
+            promql.parse("up")
+    finally:
+        promql_parser.parse = real

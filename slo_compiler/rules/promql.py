@@ -166,8 +166,11 @@ def parse(text: str) -> promql_parser.Expr:
         return promql_parser.parse(text)
     except ValueError as err:
         raise PromQLError(Code.PROMQL_SYNTAX, f"invalid PromQL: {err}") from None
-    except BaseException as err:  # the Rust parser panics as a BaseException subclass
-        if isinstance(err, KeyboardInterrupt | SystemExit):
+    except BaseException as err:
+        # The Rust parser panics as pyo3's PanicException, a BaseException. Anything else
+        # is not about the text: a signal's exception raised while the parser ran (SIGTERM
+        # became "invalid PromQL (parser failure: 15)"), KeyboardInterrupt, SystemExit.
+        if type(err).__name__ != "PanicException":
             raise
         raise PromQLError(Code.PROMQL_SYNTAX, f"invalid PromQL (parser failure: {err})") from None
 
