@@ -395,3 +395,19 @@ def test_an_slo_with_every_tier_off_says_its_sli_missing_alert_stays() -> None:
     result = importers.run("sloth", [(str(path), path.read_bytes())])
     [said] = [d for d in result.diagnostics if d.code.value == "I004"]
     assert "the SLI's series are missing is still generated" in said.message
+
+
+def test_partial_writes_what_imports_and_still_exits_1(tmp_path: Path) -> None:
+    """All or nothing by default; --partial keeps the SLOs that import, the errors naming
+    the ones left out, and exits 1 all the same."""
+    inputs = ["tests/import/sloth/checkout.yaml", "tests/import/broken/sloth.yaml"]
+    whole = _import("sloth", inputs, tmp_path / "all")
+    assert whole.returncode == 1 and not (tmp_path / "all").exists()
+    partial = _import("sloth", inputs, tmp_path / "some", "--partial")
+    assert partial.returncode == 1
+    assert partial.stderr.splitlines()[-1].endswith(
+        "errors: the SLOs and files they name were left out."
+    )
+    written = sorted(p.name for p in (tmp_path / "some").iterdir())
+    assert "checkout.yaml" in written
+    assert cli("validate", "--slos", str(tmp_path / "some"), cwd=tmp_path).returncode == 0

@@ -71,28 +71,42 @@ def _schema(folder: Path) -> str:
 @click.option("--force", is_flag=True, help="Replace SLO files that exist with other content.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (nothing is written).")
 @click.option(
+    "--partial",
+    is_flag=True,
+    help="Write the SLOs that import though others have errors (named above; exit 1 still).",
+)
+@click.option(
     "--service",
     default=None,
     help="Service of every imported SLO (Pyrra has none: default, each SLO's namespace).",
 )
 def import_(
-    fmt: str, paths: tuple[str, ...], out: str, force: bool, strict: bool, service: str | None
+    fmt: str,
+    paths: tuple[str, ...],
+    out: str,
+    force: bool,
+    strict: bool,
+    partial: bool,
+    service: str | None,
 ) -> None:
     """Turn Sloth, OpenSLO or Pyrra specs into SLO files, one per service.
 
     Whatever cannot be carried over exactly is a warning (path:line:col: warning[I00x])
     naming the field and what was done instead; an SLO that cannot be written at all is an
-    error. Exit 1 on errors (and on warnings with --strict); then nothing is written."""
+    error. Exit 1 on errors (and on warnings with --strict); then nothing is written,
+    unless --partial: then the SLOs that import are, and the errors name the others."""
     inputs, unreadable = _inputs(paths)
     folder = Path(out)
     result = importers.run(fmt, inputs, service, _schema(folder))
     problems = unreadable + result.diagnostics
     existing = {}
+    blocked = set()
     for name, data in result.files.items():
         target = folder / name
         if target.is_file():
             existing[name] = target.read_bytes() == data
             if not existing[name] and not force:
+                blocked.add(name)
                 problems.append(
                     Diagnostic(
                         str(target),
@@ -104,6 +118,7 @@ def import_(
                     )
                 )
         elif target.exists():
+            blocked.add(name)
             problems.append(
                 Diagnostic(str(target), 1, 1, Code.IMPORT_EXISTS, "exists and is not a file")
             )
@@ -111,15 +126,16 @@ def import_(
         click.echo(str(diagnostic), err=True)
     errors = [d for d in problems if d.level == "error" or strict]
     warnings = len(problems) - len([d for d in problems if d.level == "error"])
-    if errors or not result.files:
-        count = len(errors)
-        reason = f"{count} error{'s' if count != 1 else ''}" if errors else "no SLO found"
-        click.echo(f"{reason}; nothing was written.", err=True)
+    count = len(errors)
+    said = f"{count} error{'s' if count != 1 else ''}"
+    writable = {n: d for n, d in result.files.items() if n not in blocked}
+    if not writable or (errors and not partial):
+        click.echo(f"{said if errors else 'no SLO found'}; nothing was written.", err=True)
         sys.exit(1)
     lines = []
     with written(out):
         folder.mkdir(parents=True, exist_ok=True)
-        for name, data in result.files.items():
+        for name, data in writable.items():
             if existing.get(name) is True:
                 lines.append(f"{name} (unchanged)")
                 continue
@@ -130,3 +146,6 @@ def import_(
         f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
         f"file{'s' if len(inputs) != 1 else ''} -> {folder}/: {', '.join(lines)}{noted}"
     )
+    if errors:  # --partial: what the errors name was left out
+        click.echo(f"{said}: the SLOs and files they name were left out.", err=True)
+        sys.exit(1)

@@ -237,11 +237,16 @@ def run(
             continue
         seen[key] = entry
         result.diagnostics += _unreachable_tiers(entry)
-        result.diagnostics += _compiles(entry, entry.service_labels)
-        by_service.setdefault(entry.service, []).append(entry)
+        alone = _compiles(entry, entry.service_labels)
+        result.diagnostics += alone
+        if not alone:  # an SLO that does not compile is left out of its service's file
+            by_service.setdefault(entry.service, []).append(entry)
     for svc, entries in sorted(by_service.items()):
         result.diagnostics += _distinct_alert_names(entries)
-        result.diagnostics += _service_compiles(svc, entries)
+        together = _service_compiles(svc, entries)
+        result.diagnostics += together
+        if together:
+            continue
         sources = sorted({e.findings.doc.source.path for e in entries})
         result.files[f"{svc}.yaml"] = file_text(_file(svc, entries), sources, tool, schema)
         result.slos += len(entries)
