@@ -101,6 +101,14 @@ def convert(docs: list[Document], _service: str | None) -> tuple[list[Imported],
                     "services are named by the SLOs, data sources are this Prometheus, and "
                     "notification targets are the config's receivers",
                 )
+    kinds = sorted(objects.by_kind)
+    if kinds and "SLO" not in kinds:  # parts only: what do they belong to?
+        objects.findings[0].error(
+            (),
+            f"no SLO among the inputs, only {', '.join(kinds)}: objects an SLO refers to; "
+            "import them together with the SLO files",
+            Code.IMPORT_NOT_A_SPEC,
+        )
     return imported, [d for f in objects.findings for d in f.found]
 
 
