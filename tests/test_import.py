@@ -14,7 +14,7 @@ from conftest import ROOT, cli, run, source
 
 from slo_compiler import importers
 from slo_compiler.compiler import compile_sources
-from slo_compiler.diagnostics import Code, CompileError
+from slo_compiler.diagnostics import Code
 from slo_compiler.rules.promql import parse_selector
 from slo_compiler.source.files import discover
 
