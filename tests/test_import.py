@@ -425,3 +425,17 @@ def test_every_upstream_example_has_its_expected_outcome(promtool: str, tmp_path
     assert found == expected
     checked = run(promtool, "check", "rules", *map(str, rules))
     assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+
+
+def test_a_grouped_pyrra_bool_gauge_stays_grouped() -> None:
+    """With 200 probes one dead target is 0.5% of a fleet-wide ratio, under a 1% budget:
+    it never alerted, where Pyrra alerts on that target. Grouped, it does."""
+    path = UPSTREAM / "pyrra/prometheus-probe-success.yaml"
+    if not path.is_file():
+        pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
+    result = importers.run("pyrra", [(str(path), path.read_bytes())])
+    assert not [d for d in result.diagnostics if "grouping" in d.message]
+    [text] = result.files.values()
+    [slo] = yaml.safe_load(text)["slos"]
+    assert slo["group_by"] and "sum by (" in slo["sli"]["raw"]["error_ratio"]
+    compile_sources([source(text.decode(), "monitoring.yaml")])

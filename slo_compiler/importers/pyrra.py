@@ -176,13 +176,14 @@ def _indicator(
         )
         query = gauge.render()
         by = _grouping(findings, body, where)
-        if by:
-            findings.dropped((*where, "grouping"), "grouping", "dropped (raw SLIs are not grouped)")
+        # Grouped as Pyrra groups it: one SLO, burn rate and alert per target, so one dead
+        # probe among 200 alerts instead of hiding in a fleet-wide 0.5%.
+        sums = f"sum by ({', '.join(by)}) " if by else "sum"
         ratio = (
-            f"1 - sum(sum_over_time({query}[{{{{window}}}}]))\n"
-            f"/ sum(count_over_time({query}[{{{{window}}}}]))"
+            f"1 - {sums}(sum_over_time({query}[{{{{window}}}}]))\n"
+            f"/ {sums}(count_over_time({query}[{{{{window}}}}]))"
         )
-        return {"raw": {"error_ratio": ratio}}, []
+        return {"raw": {"error_ratio": ratio}}, by
     if kind == "latencyNative":
         findings.error(
             where, "native histograms are not supported here: use a classic histogram's buckets"
