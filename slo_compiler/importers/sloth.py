@@ -187,6 +187,7 @@ def convert(doc: Document, chosen: Windows | None = None) -> tuple[list[Imported
         spec, at = _snake(mapping(findings, data.get("spec"), ("spec",), "spec")), ("spec",)
         unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
         unknown_fields(findings, spec, at, {"service", "labels", "slos"})
+    _plugins(findings, spec, at)
     service = name(findings, spec.get("service"), (*at, "service"), "service")
     service_labels = labels(findings, spec.get("labels"), (*at, "labels"), "sloth")
     out = []
@@ -201,10 +202,37 @@ def convert(doc: Document, chosen: Windows | None = None) -> tuple[list[Imported
     return out, findings
 
 
+# SLO plugins that change what every alert computes: dropping them behind a warning would
+# import other alerts than the ones the team runs.
+_CHANGING_PLUGINS = {
+    "denominator_corrected": "weights each window's error ratio by its share of the "
+    "period's traffic",
+}
+
+
+def _plugins(findings: Findings, where: dict[str, Any], at: Path) -> None:
+    """Sloth's SLO plugins (`sloPlugins.chain` on the spec, `plugins.chain` on an SLO):
+    one that changes the alerts' ratios is refused like an SLI plugin; the others (info
+    labels, rule intervals) are dropped with a warning by unknown_fields."""
+    for key in ("sloPlugins", "plugins"):
+        chain = get(where, key, "chain")
+        for i, plugin in enumerate(chain if isinstance(chain, list) else []):
+            ident = str(get(plugin, "id") or "")
+            for marker, what in _CHANGING_PLUGINS.items():
+                if marker in ident:
+                    findings.error(
+                        (*at, key, "chain", i, "id"),
+                        f"Sloth's plugin {ident} {what}: this changes every alert and has "
+                        "no equivalent here; remove it from the spec to import, then compare "
+                        "the alerts with `slo-compiler backtest`",
+                    )
+
+
 def _slo(findings: Findings, slo: Any, at: Path, chosen: Windows | None) -> dict[str, Any] | None:
     if not isinstance(slo, dict):
         findings.error(at, "an SLO must be a mapping")
         return None
+    _plugins(findings, slo, at)
     unknown_fields(
         findings, slo, at, {"name", "objective", "description", "labels", "sli", "alerting"}
     )
