@@ -62,8 +62,13 @@ class _Objects:
         for f in self.findings:
             data = f.doc.data
             if not (isinstance(data, dict) and data.get("apiVersion") in (V1, V1ALPHA)):
+                version = data.get("apiVersion") if isinstance(data, dict) else None
                 f.error(
-                    (), f"not an OpenSLO object: expected apiVersion {V1}", Code.IMPORT_NOT_A_SPEC
+                    ("apiVersion",) if version else (),
+                    f"OpenSLO {version} is not supported here: {V1} and {V1ALPHA} are"
+                    if isinstance(version, str) and "openslo" in version
+                    else f"not an OpenSLO object: expected apiVersion {V1}",
+                    Code.IMPORT_NOT_A_SPEC,
                 )
                 continue
             kind = str(data.get("kind"))
@@ -183,6 +188,8 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
     days = _window(findings, spec)
     indicator = _indicator(objects, spec, findings)
     alerting = _alerting(objects, spec.get("alertPolicies") or [], findings)
+    if indicator is None and "indicatorRef" in spec:
+        return []  # said where the reference is: no SLI of that name among the inputs
     objectives = spec.get("objectives") or []
     if not isinstance(objectives, list) or not objectives:
         findings.error(("spec", "objectives"), "the SLO needs at least one objective")
