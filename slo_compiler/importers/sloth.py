@@ -148,6 +148,14 @@ def convert_all(
     specs = [doc for doc in docs if not is_windows(doc.data)]
     for doc in specs:
         entries, findings = convert(doc, chosen)
+        if entries and chosen is None:  # the period is Sloth's command line's, not the spec's
+            findings.warn(
+                (),
+                Code.IMPORT_CHANGED,
+                f"Sloth's specs do not say their period: imported as {PERIOD}, Sloth's "
+                "default; for a Sloth run with another --default-slo-period, import its "
+                "AlertWindows file with the specs",
+            )
         imported += entries
         found += findings.found
     if chosen is not None and not specs:
