@@ -16,7 +16,7 @@ from ..compiler import compile_sources
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..rules.burnrate import WORKBOOK_TIERS, decimal_str, error_budget, to_decimal
 from ..source.files import Source
-from ..source.model import API_VERSION
+from ..source.model import API_VERSION, default_alert_name
 from ..source.yamlpos import Document, load_all
 from ..write.text import TOOL, sources_text, yaml_text
 from . import openslo, pyrra, sloth
@@ -177,15 +177,15 @@ def _distinct_alert_names(entries: list[Imported]) -> list[Diagnostic]:
     found = []
     for entry in entries:
         slo = entry.slo
-        camel = "".join(p[:1].upper() + p[1:] for p in str(slo["name"]).split("-"))
+        default = default_alert_name(str(slo["name"]))
         alerting = slo.get("alerting")
         given = alerting.get("name") if isinstance(alerting, dict) else None
-        name = given or camel + "BudgetBurn"
+        name = given or default
         if name in taken and isinstance(alerting, dict):
-            renamed = camel + "BudgetBurn"
-            suffix = 2
+            renamed, suffix = default, 2
             while renamed in taken:
-                renamed, suffix = f"{camel}{suffix}BudgetBurn", suffix + 1
+                renamed = default.replace("BudgetBurn", f"{suffix}BudgetBurn")
+                suffix += 1
             alerting["name"] = renamed
             found.append(
                 entry.findings.doc.source.diagnostic(

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..diagnostics import Code, Diagnostic
 from ..rules.burnrate import TIER_NAMES
+from ..source.model import default_alert_name
 from ..source.yamlpos import Document, Path
 from .base import (
     Findings,
@@ -120,13 +121,13 @@ def _slo(findings: Findings, data: Any, service: str | None) -> Imported | None:
     if svc is None or None in (entry["name"], entry["objective"], entry["period"], sli):
         return None
     if "name" not in alerting and not _all_off(alerting):
-        camel = "".join(p[:1].upper() + p[1:] for p in str(entry["name"]).split("-"))
+        ours = default_alert_name(str(entry["name"]))
         findings.warn(
             where if "alerting" in spec else ("metadata", "name"),
             Code.IMPORT_CHANGED,
             f"Pyrra names every SLO's burn alert ErrorBudgetBurn; here an alert name is one "
-            f"SLO's, {camel}BudgetBurn: routes and silences on alertname=ErrorBudgetBurn "
-            f'must name it (or match slo="{entry["name"]}")',
+            f"SLO's, {ours}: routes and silences on alertname=ErrorBudgetBurn must name it "
+            f'(or match slo="{entry["name"]}")',
         )
     return Imported(svc, {}, entry, findings, ())
 

@@ -286,10 +286,14 @@ class Slo(_Strict):
 
     @property
     def alert_name(self) -> str:
-        """The burn-rate alert's name: `alerting.name`, or payment-failure-rate ->
-        PaymentFailureRateBudgetBurn (alert names are CamelCase by custom)."""
-        camel = "".join(part[:1].upper() + part[1:] for part in self.name.split("-"))
-        return self.alerting.name or camel + "BudgetBurn"
+        """The burn-rate alert's name: `alerting.name`, else the default."""
+        return self.alerting.name or default_alert_name(self.name)
+
+
+def default_alert_name(slo_name: str) -> str:
+    """payment-failure-rate -> PaymentFailureRateBudgetBurn (alert names are CamelCase by
+    custom): the name of an SLO's alerts when its file names none."""
+    return "".join(part[:1].upper() + part[1:] for part in slo_name.split("-")) + "BudgetBurn"
 
 
 class SloFile(_Strict):
