@@ -13,10 +13,14 @@ import os
 import signal
 
 
+def interrupted(signum: int) -> str:
+    """The one line a run ended by SIGINT or SIGTERM prints, whenever the signal came."""
+    return f"slo-compiler: interrupted ({signal.Signals(signum).name}); nothing was changed."
+
+
 def _before_start(signum: int, _frame: object) -> None:
     """Interrupted while the command line loads: nothing started, nothing to clean up."""
-    name = signal.Signals(signum).name
-    os.write(2, f"slo-compiler: interrupted ({name}); nothing was changed.\n".encode())
+    os.write(2, f"{interrupted(signum)}\n".encode())
     os._exit(128 + signum)
 
 

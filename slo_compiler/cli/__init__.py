@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from ..entry import interrupted
 from ..write.files import Interrupted, raise_interrupted
 from .verbosity import options as verbosity
 
@@ -47,6 +48,11 @@ def _with_verbosity(command: click.Command) -> click.Command:
     return command
 
 
+# The root context's obj when the command line runs as the program (main), which then owns
+# the process's signals; click's test runner and other callers leave them alone.
+_OWN_SIGNALS = object()
+
+
 class LazyGroup(click.Group):
     """Commands imported on first use."""
 
@@ -58,6 +64,13 @@ class LazyGroup(click.Group):
             return None
         module, attribute = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        # Run by main(): from here on a signal unwinds the run (files.Interrupted), which
+        # can clean up. Until the command's modules are imported the entry's handler ends
+        # the process: an exception raised inside an import can come out as another one (a
+        # RuntimeError from pydantic's class set-up), or be swallowed ("Exception ignored").
+        if ctx.find_root().obj is _OWN_SIGNALS:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, raise_interrupted)
         return _with_verbosity(command)
 
 
@@ -79,17 +92,13 @@ cli.params.extend(verbosity())
 
 def main(args: Sequence[str] | None = None) -> None:
     """The `slo-compiler` command. SIGINT and SIGTERM (what CI sends on cancel) stop it
-    with a one-line message and exit 128+signal, never a traceback; `write_tree` holds
-    them while it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, raise_interrupted)
+    with a one-line message and exit 128+signal, never a traceback (slo_compiler.entry's
+    handler until the command is loaded, then Interrupted); `write_tree` holds them while
+    it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
     try:
-        cli.main(args=args, prog_name="slo-compiler")
+        cli.main(args=args, prog_name="slo-compiler", obj=_OWN_SIGNALS)
     except Interrupted as stop:
-        click.echo(
-            f"slo-compiler: interrupted ({signal.Signals(stop.signum).name}); nothing was changed.",
-            err=True,
-        )
+        click.echo(interrupted(stop.signum), err=True)
         sys.exit(128 + stop.signum)
     finally:
         # The run is over, its status decided: Python gives signals back their default

@@ -26,6 +26,7 @@ from .tree import Task, render_task
 MAX_HELPERS = 4
 # Seconds the pool gets to stop before its helpers are killed.
 STOP_GRACE = 5
+_CAUGHT = {signal.SIGINT, signal.SIGTERM}
 
 
 class Helpers:
@@ -49,7 +50,14 @@ def helpers() -> Iterator[Helpers | None]:
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    pool = multiprocessing.get_context("fork").Pool(count, _helper, (os.getpid(),))
+    # Forked with SIGINT and SIGTERM blocked: a helper would otherwise inherit the
+    # command's handler and, signalled before `_helper` sets its own, print a traceback of
+    # the command's Interrupted. Held signals reach this process when the fork is done.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _CAUGHT)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(count, _helper, (os.getpid(),))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _CAUGHT)
     try:
         yield Helpers(pool)
     finally:
@@ -79,6 +87,7 @@ def _helper(parent: int) -> None:
     it inherited (a collection touching those objects would copy their pages)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _CAUGHT)  # blocked by the fork, see helpers()
     _die_with(parent)
     gc.freeze()
 
