@@ -143,3 +143,42 @@ def test_a_signal_while_the_promql_parser_runs_is_not_a_parse_error() -> None:
             promql.parse("up")
     finally:
         promql_parser.parse = real
+
+
+def test_a_signal_while_staging_is_made_or_removed_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two moments the random loop found: a signal inside mkdtemp (after its mkdir)
+    and one while the staging tree is removed. Each is held there and delivered after,
+    when the staging folder is known and can be removed whole."""
+    import tempfile
+
+    from slo_compiler.write import files
+
+    real = tempfile.mkdtemp
+
+    def signalled_mkdtemp(*args: object, **kwargs: object) -> str:
+        made = real(*args, **kwargs)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    previous = signal.signal(signal.SIGINT, files.raise_interrupted)
+    try:
+        monkeypatch.setattr(tempfile, "mkdtemp", signalled_mkdtemp)
+        with pytest.raises(files.Interrupted):
+            files.write_tree(tmp_path / "out", {"a.txt": b"a\n"})
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+        monkeypatch.setattr(tempfile, "mkdtemp", real)
+        real_rmtree = files.shutil.rmtree
+
+        def signalled_rmtree(path: object, *args: object, **kwargs: object) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            real_rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(files.shutil, "rmtree", signalled_rmtree)
+        (tmp_path / "out").mkdir()
+        with pytest.raises(files.Interrupted):  # unchanged: the staging tree is removed
+            files.write_tree(tmp_path / "out", {})
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
