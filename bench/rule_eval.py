@@ -1,28 +1,30 @@
-"""Rule-evaluation cost and 30d accuracy in a real Prometheus: the rules slo-compiler emits
-for one 30d SLO, Sloth's real output for the same SLI, and Pyrra-shaped rules, on 32 days of
-backfilled traffic of 4 pods.
+"""Rule-evaluation cost, accuracy and alert timing in a real Prometheus: the rules
+slo-compiler emits for one 30d SLO, Sloth's real output for the same SLI and Pyrra-shaped
+rules, on synthetic traffic of one SLI spread over more and more raw series.
 
-    python bench/rule_eval.py [--interval 30s]   # a Markdown report; needs prometheus, promtool
+    python bench/rule_eval.py [--series 8 2048] [--interval 30s]   # needs prometheus, promtool
 
-What it does, all on 127.0.0.1 and in a temporary folder, stopped at the end:
+Two parts, each on 127.0.0.1 in a temporary folder, Prometheus stopped at the end:
 
-1. synthesises 32 days of 15s samples of a request counter and an error counter per pod
-   whose traffic follows the day (x0.2 at night, x1.8 at the peak) and whose error ratio
-   is higher at night (0.1% by day, up to 0.6% in the small hours): exactly the case where
-   an average of ratios and an event-weighted ratio differ;
-2. backfills them with `promtool tsdb create-blocks-from openmetrics`, then the recorded
-   series each style's rules read (our 5m rates and 4m slices every 4m, Sloth's 5m ratio)
-   with `promtool tsdb create-blocks-from rules`;
-3. compiles the SLO with slo-compiler (alerts in the rule file, rules every --interval),
-   takes Sloth's own generated rules for its getting-started example
-   (../shared/fixtures/sloth/out) with its selectors replaced by this SLI's, and writes
-   Pyrra-shaped rules from Pyrra's generator (windows scaled from 28d, the period by
-   increase() over the raw counters, its increase group every 150s);
-4. asks Prometheus for every rule's expression at the end of the data with query
-   statistics: samples read per evaluation, times evaluations per minute (60 / the
-   group's interval, else --interval) is what each rule set costs the server per minute;
-5. compares each style's 30d ratio with the exact one,
-   increase(errors[30d]) / increase(total[30d]).
+1. **Accuracy and timing** (the first --series, --days of history): traffic that follows
+   the day (x0.2 at night, x1.8 at the peak) with an error ratio higher at night (0.1% by
+   day, up to 0.6% in the small hours), and an incident on the last day (a 2% error ratio,
+   a 20x burn, for --incident hours). Backfilled with `promtool tsdb create-blocks-from
+   openmetrics`, then the recorded series each style's windows read, level by level with
+   `create-blocks-from rules` (ours: the 1m slices, then the 4m slices and 5m rates made of
+   them; Sloth's 5m ratio). Printed: the period's ratio against the exact one; each window's
+   ratio against the same window over the raw counters, hourly over the last day at 30s past
+   the minute (where the slices' phase puts an alert on average); each tier's firing time
+   in the incident against the same tier on the raw counters (what `verify` replays, the
+   SRE workbook's timing) and against explain's prediction.
+2. **Cost against cardinality** (each --series, --hours of history): the same aggregate
+   traffic spread over pods x uris x statuses. Samples each rule reads per evaluation come
+   from the query statistics at the end of the data, times its group's evaluations a
+   minute; a rule whose range outlasts the history is scaled by range / history (each series
+   holds as many samples an hour throughout; the first --series is also measured with full
+   windows in part 1, which checks the scaling). Evaluation time per minute is Prometheus'
+   own: the engine's time for each rule's expression at the end of the data (query
+   statistics, the least of three runs), scaled alike.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,20 +42,31 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
 
-DAYS = 32
 STEP = 15  # the platform scrapes every 10-15 s
-INSTANCES = 4  # pods of the service, each its own series
-JOB = 'service="payment-service"'
-TOTAL = f"http_server_requests_seconds_count{{{JOB}}}"
-ERRORS = f'http_server_requests_seconds_count{{{JOB},status=~"5.."}}'
+PODS = 4
+STATUSES = ("200", "500")
+RATE = 50.0  # requests/s of the whole SLI at the day's mean
+BUDGET = Decimal("0.001")
+SERVICE = 'service="payment-service"'
+TOTAL = f"http_server_requests_seconds_count{{{SERVICE}}}"
+ERRORS = f'http_server_requests_seconds_count{{{SERVICE},status=~"5.."}}'
+INCIDENT_RATIO = 0.02  # a 20x burn of a 99.9% SLO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from slo_compiler.rules.durations import parse_duration  # noqa: E402
+from slo_compiler.compiler import compile_sources  # noqa: E402
+from slo_compiler.live.queries import condition  # noqa: E402
+from slo_compiler.live.replay import episodes, grid  # noqa: E402
+from slo_compiler.rules.burnrate import Tier, detection  # noqa: E402
+from slo_compiler.rules.durations import format_duration, parse_duration  # noqa: E402
+from slo_compiler.rules.ir import SloPlan  # noqa: E402
+from slo_compiler.source.files import discover  # noqa: E402
 
 SLOTH_OUT = ROOT.parent / "shared/fixtures/sloth/out/getting-started.yml"
 SLOTH_SLI = (
@@ -78,6 +92,12 @@ PYRRA_WINDOWS = (
     ("1d1h43m", "2h9m", 2),
     ("4d6h51m", "6h26m", 1),
 )
+EXACT = f"sum(increase({ERRORS}[30d])) / sum(increase({TOTAL}[30d]))"
+NAMES = {
+    "ours": "slo-compiler",
+    "sloth": "Sloth (its generated rules)",
+    "pyrra": "Pyrra-shaped (its generator's windows)",
+}
 
 
 def pyrra_rules() -> str:
@@ -116,37 +136,62 @@ def pyrra_rules() -> str:
     )
 
 
-EXACT = f"sum(increase({ERRORS}[30d])) / sum(increase({TOTAL}[30d]))"
+# -- traffic ----------------------------------------------------------------------------
 
 
-def traffic(end: int, out: Path) -> None:
-    """OpenMetrics text: per instance, two counters every STEP for DAYS days to `end`."""
-    start = end - DAYS * 86400
-    with out.open("w") as f:
-        f.write("# TYPE http_server_requests_seconds_count unknown\n")
-        for i in range(INSTANCES):
-            for status, series in (("200", "ok"), ("500", "bad")):
-                f.writelines(_samples(start, end, i, status, series))
-        f.write("# EOF\n")
+@dataclass(frozen=True)
+class History:
+    """`series` raw counters (PODS pods x uris x the statuses) over [start, end], the
+    incident (if any) from `incident[0]` for `incident[1]` seconds."""
 
+    series: int
+    start: int
+    end: int
+    incident: tuple[int, int] | None = None
 
-def _samples(start: int, end: int, instance: int, status: str, which: str) -> list[str]:
-    """One counter's samples (OpenMetrics wants each series' samples together)."""
-    total = errors = 0.0
-    out = []
-    labels = f'{JOB},instance="10.244.0.{instance}:8080",status="{status}"'
-    for t in range(start, end, STEP):
+    @property
+    def uris(self) -> int:
+        return max(1, self.series // (PODS * len(STATUSES)))
+
+    def error_ratio(self, t: int) -> float:
+        if self.incident and self.incident[0] <= t < self.incident[0] + self.incident[1]:
+            return INCIDENT_RATIO
         hour = (t % 86400) / 3600
-        rate = 50 * (1 + 0.8 * math.sin((hour - 9) / 24 * 2 * math.pi))  # requests/s
         night = max(0.0, math.cos((hour - 3) / 24 * 2 * math.pi))
-        ratio = 0.001 + 0.005 * night**4
-        requests = rate * STEP / INSTANCES
-        failed = requests * ratio
-        total += requests - failed
-        errors += failed
-        value = total if which == "ok" else errors
-        out.append(f"http_server_requests_seconds_count{{{labels}}} {value:.3f} {t}\n")
-    return out
+        return 0.001 + 0.005 * night**4
+
+    def write(self, out: Path) -> None:
+        """OpenMetrics text, each series' samples together; every series of a status
+        carries an equal share of the SLI's traffic."""
+        share = 1 / (PODS * self.uris)
+        times = range(self.start, self.end + 1, STEP)
+        per_step = []  # (good, bad) events of the whole SLI in each step
+        for t in times:
+            hour = (t % 86400) / 3600
+            requests = RATE * (1 + 0.8 * math.sin((hour - 9) / 24 * 2 * math.pi)) * STEP
+            bad = requests * self.error_ratio(t)
+            per_step.append((requests - bad, bad))
+        with out.open("w") as f:
+            f.write("# TYPE http_server_requests_seconds_count unknown\n")
+            for pod in range(PODS):
+                for uri in range(self.uris):
+                    for which, status in enumerate(STATUSES):
+                        labels = (
+                            f'{SERVICE},instance="10.244.0.{pod}:8080",'
+                            f'uri="/api/payments/{uri}",status="{status}"'
+                        )
+                        value = 0.0
+                        lines = []
+                        for t, events in zip(times, per_step, strict=True):
+                            value += events[which] * share
+                            lines.append(
+                                f"http_server_requests_seconds_count{{{labels}}} {value:.3f} {t}\n"
+                            )
+                        f.writelines(lines)
+            f.write("# EOF\n")
+
+
+# -- Prometheus -------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -157,14 +202,14 @@ def free_port() -> int:
 
 def api(port: int, path: str, **params: str) -> dict:
     query = urllib.parse.urlencode(params)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}?{query}", timeout=120) as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}?{query}", timeout=600) as r:
         return json.loads(r.read())
 
 
 class Prometheus:
-    """A Prometheus on 127.0.0.1 over `data`, stopped on exit."""
+    """A Prometheus on 127.0.0.1 over `work/data`, stopped on exit."""
 
-    def __init__(self, work: Path, rule_files: list[Path], interval: str = "15s") -> None:
+    def __init__(self, work: Path, rule_files: tuple[Path, ...] = (), interval: str = "15s"):
         self.port = free_port()
         config = work / "prometheus.yml"
         config.write_text(
@@ -177,12 +222,13 @@ class Prometheus:
                 f"--config.file={config}",
                 f"--storage.tsdb.path={work / 'data'}",
                 "--storage.tsdb.retention.time=60d",
+                "--query.max-samples=500000000",
                 f"--web.listen-address=127.0.0.1:{self.port}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(120):
+        for _ in range(240):
             try:
                 if api(self.port, "/api/v1/status/runtimeinfo")["status"] == "success":
                     return
@@ -195,129 +241,309 @@ class Prometheus:
 
     def __exit__(self, *_: object) -> None:
         self.process.terminate()
-        self.process.wait(timeout=60)
+        self.process.wait(timeout=120)
 
 
-def scalar(port: int, expr: str, at: int) -> tuple[float, int]:
-    """The value of `expr` at `at` and the samples the query touched."""
-    body = api(port, "/api/v1/query", query=expr, time=str(at), stats="all")
+def query(port: int, expr: str, at: float) -> tuple[float, int, float]:
+    """The value of `expr` at `at` (NaN if empty), the samples the query touched, and the
+    seconds Prometheus' engine took to evaluate it (the least of three runs): what a rule
+    of that expression costs at each evaluation."""
+    seconds = []
+    for _ in range(3):
+        body = api(port, "/api/v1/query", query=expr, time=str(at), stats="all")
+        seconds.append(float(body["data"]["stats"]["timings"]["evalTotalTime"]))
     result = body["data"]["result"]
     value = float(result[0]["value"][1]) if result else float("nan")
-    return value, int(body["data"]["stats"]["samples"]["totalQueryableSamples"])
+    return value, int(body["data"]["stats"]["samples"]["totalQueryableSamples"]), min(seconds)
+
+
+def holds(port: int, expr: str, start: int, end: int, step: int) -> set[float]:
+    """The steps of [start, end] where a condition holds (its range query's points)."""
+    found: set[float] = set()
+    for a in range(start, end + 1, step * 10_000):
+        b = min(end, a + step * 9_999)
+        body = api(
+            port, "/api/v1/query_range", query=expr, start=str(a), end=str(b), step=str(step)
+        )
+        found |= {float(t) for r in body["data"]["result"] for t, _ in r["values"]}
+    return found
+
+
+def backfill(work: Path, levels: list[list[tuple[Path, int]]], start: int, end: int) -> float:
+    """Record rule files into the TSDB over [start, end], each at its interval, level by
+    level: a level reads what the ones before it recorded (Prometheus restarted between,
+    so that it loads the new blocks). Returns the seconds it took."""
+    began = time.perf_counter()
+    for level in levels:
+        with Prometheus(work) as prom:
+            for rules, every in level:
+                subprocess.run(
+                    ["promtool", "tsdb", "create-blocks-from", "rules", "-q",
+                     f"--url=http://127.0.0.1:{prom.port}", f"--start={start}",
+                     f"--end={end}", f"--eval-interval={every}s",
+                     f"--output-dir={work / 'data'}", str(rules)],
+                    check=True, capture_output=True,
+                )  # fmt: skip
+    return time.perf_counter() - began
+
+
+# -- rule files -------------------------------------------------------------------------
 
 
 def _rules(path: Path) -> list[tuple[dict, dict]]:
     return [(g, r) for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
 
 
-def per_minute(port: int, path: Path, interval: int, at: int) -> tuple[float, int]:
-    """Samples the rule file's rules read per minute, and how many rules: each rule's
-    samples per evaluation (query statistics at `at`) times its group's evaluations a
-    minute."""
-    total = 0.0
+def _write(path: Path, rules: list[dict]) -> Path:
+    path.write_text(yaml.safe_dump({"groups": [{"name": "level", "rules": rules}]}))
+    return path
+
+
+def every_of(group: dict, interval: int) -> int:
+    return parse_duration(group["interval"]) if "interval" in group else interval
+
+
+def compiled(work: Path, interval: str) -> tuple[Path, SloPlan]:
+    """Our rule file for the SLO (alerts in it, rules every `interval`) and its plan."""
+    (work / "slos").mkdir(exist_ok=True)
+    (work / "slos/payment-service.yaml").write_text(SLO_FILE)
+    (work / "config.yaml").write_text(
+        f"apiVersion: slo-compiler/v1\nevaluation_interval: {interval}\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "slo_compiler", "compile", "-q", "--config", "config.yaml",
+         "--target", "prometheus", "--out", "gen"],
+        check=True, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    [rule_file] = (work / "gen/prometheus").glob("payment-service.*.rules.yaml")
+    plan = compile_sources(discover(str(work / "slos"))).plans[0].slos[0]
+    return rule_file, plan
+
+
+def rule_files(work: Path, ours: Path) -> dict[str, Path]:
+    sloth = SLOTH_OUT.read_text()
+    for theirs, mine in zip(SLOTH_SLI, (ERRORS, TOTAL), strict=True):
+        sloth = sloth.replace(theirs, mine)
+    (work / "sloth.rules.yaml").write_text(sloth)
+    (work / "pyrra.rules.yaml").write_text(pyrra_rules())
+    return {"ours": ours, "sloth": work / "sloth.rules.yaml", "pyrra": work / "pyrra.rules.yaml"}
+
+
+def recorded_levels(
+    files: dict[str, Path], work: Path, interval: int
+) -> list[list[tuple[Path, int]]]:
+    """What the windows read, level by level: our fine slices and Sloth's 5m ratio (on the
+    counters), then our coarse slices and 5m rates (on the fine slices)."""
+    ours = _rules(files["ours"])
+    fine = [(g, r) for g, r in ours if g["name"].endswith(":slices")]
+    made = [
+        (g, r)
+        for g, r in ours
+        if r.get("record", "").startswith(("slo:sli_total:", "slo:sli_errors:"))
+        and (g, r) not in fine
+    ]
+    sloth_5m = _rules(files["sloth"])[:1]
+    return [
+        [
+            (_write(work / "fine.yaml", [r for _, r in fine]), every_of(fine[0][0], 0)),
+            (_write(work / "sloth-5m.yaml", [r for _, r in sloth_5m]), 30),
+        ],
+        [
+            (_write(work / f"made-{i}.yaml", [r]), every_of(g, interval))
+            for i, (g, r) in enumerate(made)
+        ],
+    ]
+
+
+_RANGE = re.compile(r"\[(\d+[smhdwy][0-9smhdwy]*)\]")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a rule file costs Prometheus a minute: samples read and evaluation time."""
+
+    rules: int
+    samples: float
+    ms: float
+
+
+def per_minute(port: int, path: Path, interval: int, at: int, history: int) -> Cost:
+    """What the file's rules cost a minute with every window full: each rule's samples and
+    evaluation time at `at`, scaled by range / history where its longest range outlasts
+    the history, times its group's evaluations a minute."""
+    samples = ms = 0.0
     rules = _rules(path)
     for group, rule in rules:
-        every = parse_duration(group["interval"]) if "interval" in group else interval
-        total += scalar(port, rule["expr"], at)[1] * 60 / every
-    return total, len(rules)
+        longest = max((parse_duration(r) for r in _RANGE.findall(rule["expr"])), default=0)
+        scale = max(1.0, longest / history) * 60 / every_of(group, interval)
+        _, read, seconds = query(port, rule["expr"], at)
+        samples += read * scale
+        ms += seconds * 1000 * scale
+    return Cost(len(rules), samples, ms)
 
 
-def _write_rules(path: Path, rules: list[tuple[dict, dict]]) -> Path:
-    path.write_text(yaml.safe_dump({"groups": [{"name": "base", "rules": [r for _, r in rules]}]}))
-    return path
+# -- the two parts ----------------------------------------------------------------------
+
+
+def _load(work: Path, history: History) -> None:
+    history.write(work / "traffic.om")
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
+         str(work / "traffic.om"), str(work / "data")],
+        check=True,
+    )  # fmt: skip
+    (work / "traffic.om").unlink()
+
+
+def _fired(port: int, expr: str, tier: Tier, incident: tuple[int, int], step: int) -> float | None:
+    """Minutes from the incident's start until an alert of `expr` fires (its `for`
+    applied as Prometheus applies it: replay.py), or None."""
+    start, stop = incident[0] - 3600, incident[0] + incident[1]
+    found = episodes(grid(start, stop, step), holds(port, expr, start, stop, step), tier.for_)
+    first = next((e.fired for e in found if e.fired and e.fired >= incident[0]), None)
+    return None if first is None else (first - incident[0]) / 60
+
+
+def _minutes(m: float | None) -> str:
+    return "never" if m is None else f"{m:.1f}"
+
+
+def accuracy(args: argparse.Namespace, work: Path) -> dict[str, Cost]:
+    """Part 1: prints the period's ratio, each window's and each tier's timing; returns
+    the costs with every window full."""
+    work.mkdir()
+    interval = parse_duration(args.interval)
+    end = int(time.time()) // 3600 * 3600 - 3 * 3600  # backfill must not reach the head block
+    incident = (end - 14 * 3600, int(args.incident * 3600))
+    history = History(args.series[0], end - args.days * 86400, end, incident)
+    _load(work, history)
+    ours, plan = compiled(work, args.interval)
+    files = rule_files(work, ours)
+    took = backfill(work, recorded_levels(files, work, interval), end - 31 * 86400, end)
+    ours_rules = {r.get("record"): r["expr"] for _, r in _rules(ours)}
+
+    def inline(expr: str) -> str:
+        """An expression with our recorded windows replaced by their expressions (only the
+        slices and rates the windows read are backfilled)."""
+        for record, body in ours_rules.items():
+            if record and record.startswith("slo:sli_error:ratio_rate"):
+                expr = re.sub(re.escape(record) + r"\{[^}]*\}", f"({body})", expr)
+        return expr
+
+    with Prometheus(work) as prom:
+        span = 31 * 86400
+        costs = {n: per_minute(prom.port, p, interval, end, span) for n, p in files.items()}
+        exact, exact_samples, _ = query(prom.port, EXACT, end)
+        thirty = {
+            "ours": ours_rules["slo:sli_error:ratio_rate30d"],
+            "sloth": next(r["expr"] for _, r in _rules(files["sloth"])
+                          if r.get("record") == "slo:sli_error:ratio_rate30d"),
+            "pyrra": EXACT,
+        }  # fmt: skip
+        period = {n: query(prom.port, e, end)[:2] for n, e in thirty.items()}
+        windows = {}
+        for w in (w for w in plan.windows if w < plan.period):
+            raw = f"sum(increase({ERRORS}[{w}s])) / sum(increase({TOTAL}[{w}s]))"
+            ours_w = ours_rules[f"slo:sli_error:ratio_rate{format_duration(w)}"]
+            devs = []
+            for hour in range(24):  # the day before the incident, 30s past the minute
+                at = incident[0] - 86400 + hour * 3600 + 30
+                ours_v, raw_v = query(prom.port, ours_w, at)[0], query(prom.port, raw, at)[0]
+                devs.append(abs(ours_v - raw_v) / raw_v)
+            windows[w] = max(devs)
+        burn = Decimal(repr(INCIDENT_RATIO)) / BUDGET
+        timing = []
+        for rule in (r for r in plan.alerts if r.tier is not None):
+            tier = rule.tier
+            ours_m = _fired(prom.port, inline(rule.expr), tier, incident, interval)
+            raw_m = _fired(prom.port, condition(plan, tier), tier, incident, interval)
+            predicted = detection(tier, burn, interval, fine=plan.fine_slice).fires
+            timing.append(
+                (tier, ours_m, raw_m, None if predicted is None else float(predicted) / 60)
+            )
+    print(f"## Accuracy and timing: {history.series} raw series, {args.days} days, rules every "
+          f"{args.interval}\n")  # fmt: skip
+    print(f"Backfill of the recorded series the windows read: {took:.0f} s\n")
+    print(f"The 30d error ratio at the end of the data; exact: {exact:.6f} "
+          f"({exact_samples:,} samples read)\n")  # fmt: skip
+    print("| rules of | 30d ratio | error vs exact | samples read by the 30d rule |")
+    print("|---|---:|---:|---:|")
+    for name, (value, samples) in period.items():
+        print(f"| {NAMES[name]} | {value:.6f} | {(value - exact) / exact:+.2%} | {samples:,} |")
+    print("\nEach window of ours against the same window over the raw counters, hourly over "
+          "a day (30s past the minute): the largest relative difference\n")  # fmt: skip
+    print("| window | largest difference |\n|---|---:|")
+    for w, dev in windows.items():
+        print(f"| {format_duration(w)} | {dev:.3%} |")
+    print(f"\nAn incident ({INCIDENT_RATIO:.0%} errors, a {burn:f}x burn, for "
+          f"{args.incident:g}h): minutes from its start until each tier fires\n")  # fmt: skip
+    print("| tier | windows | ours | on the raw counters | ours - raw | explain predicts |")
+    print("|---|---|---:|---:|---:|---:|")
+    for tier, ours_m, raw_m, predicted in timing:
+        diff = "" if ours_m is None or raw_m is None else f"{ours_m - raw_m:+.1f}"
+        print(f"| {tier.name} | {format_duration(tier.long_window)}/"
+              f"{format_duration(tier.short_window)} | {_minutes(ours_m)} | {_minutes(raw_m)} | "
+              f"{diff} | {_minutes(predicted)} |")  # fmt: skip
+    print(f"\n## Cost with every window full: {history.series} raw series\n")
+    print("| rules of | rules | samples read per minute | ours / this | evaluation ms per minute |")
+    print("|---|---:|---:|---:|---:|")
+    for name, cost in costs.items():
+        print(f"| {NAMES[name]} | {cost.rules} | {cost.samples:,.0f} | "
+              f"{costs['ours'].samples / cost.samples:.3f} | {cost.ms:.1f} |")  # fmt: skip
+    return costs
+
+
+def cardinality(args: argparse.Namespace, work: Path, series: int) -> dict[str, Cost]:
+    """Part 2: what each style costs a minute at `series` raw series (windows scaled)."""
+    interval = parse_duration(args.interval)
+    end = int(time.time()) // 3600 * 3600 - 3 * 3600
+    history = History(series, end - int(args.hours * 3600), end)
+    _load(work, history)
+    ours, _ = compiled(work, args.interval)
+    files = rule_files(work, ours)
+    backfill(work, recorded_levels(files, work, interval), history.start, end)
+    with Prometheus(work) as prom:
+        span = end - history.start
+        return {n: per_minute(prom.port, p, interval, end, span) for n, p in files.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--interval", default="30s", help="the rule evaluation interval")
+    parser.add_argument("--series", type=int, nargs="+", default=[8, 2048],
+                        help="raw series of the SLI (pods x uris x statuses)")  # fmt: skip
+    parser.add_argument("--days", type=int, default=32, help="history of part 1")
+    parser.add_argument("--hours", type=float, default=7, help="history of part 2")
+    parser.add_argument("--incident", type=float, default=5, help="hours of the incident")
     args = parser.parse_args()
-    interval = parse_duration(args.interval)
     for tool in ("prometheus", "promtool"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed (Debian package prometheus)")
     if not SLOTH_OUT.is_file():
         raise SystemExit(f"Sloth's generated rules are needed: {SLOTH_OUT}")
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        end = int(time.time()) // STEP * STEP - 3600  # backfill must not reach the head block
-        traffic(end, work / "traffic.om")
-        subprocess.run(
-            ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
-             str(work / "traffic.om"), str(work / "data")],
-            check=True,
-        )  # fmt: skip
-        (work / "slos").mkdir()
-        (work / "slos/payment-service.yaml").write_text(SLO_FILE)
-        (work / "config.yaml").write_text(
-            f"apiVersion: slo-compiler/v1\nevaluation_interval: {args.interval}\n"
-        )
-        subprocess.run(
-            [sys.executable, "-m", "slo_compiler", "compile", "-q", "--config", "config.yaml",
-             "--target", "prometheus", "--out", "gen"],
-            check=True, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-        [rule_file] = (work / "gen/prometheus").glob("payment-service.*.rules.yaml")
-        files = {"ours": rule_file}
-        sloth = SLOTH_OUT.read_text()
-        for theirs, ours in zip(SLOTH_SLI, (ERRORS, TOTAL), strict=True):
-            sloth = sloth.replace(theirs, ours)
-        files["sloth"] = work / "sloth.rules.yaml"
-        files["sloth"].write_text(sloth)
-        files["pyrra"] = work / "pyrra.rules.yaml"
-        files["pyrra"].write_text(pyrra_rules())
-        # The recorded series the rules read, over the 31 days the long windows need, each
-        # at its group's interval: our 5m rates and 4m slices (every 4m), Sloth's 5m ratio.
-        slices = [
-            (g, r) for g, r in _rules(files["ours"]) if r.get("record", "").endswith(":rate4m")
-        ]
-        every_slice = parse_duration(slices[0][0]["interval"])
-        bases = [
-            (_write_rules(work / "ours-base.yaml", _rules(files["ours"])[:2]), interval),
-            (_write_rules(work / "ours-slices.yaml", slices), every_slice),
-            (_write_rules(work / "sloth-base.yaml", _rules(files["sloth"])[:1]), interval),
-        ]
-        with Prometheus(work, []) as prom:
-            started = time.perf_counter()
-            for base, every in bases:
-                subprocess.run(
-                    ["promtool", "tsdb", "create-blocks-from", "rules", "-q",
-                     f"--url=http://127.0.0.1:{prom.port}", f"--start={end - 31 * 86400}",
-                     f"--end={end}", f"--eval-interval={every}s",
-                     f"--output-dir={work / 'data'}", str(base)],
-                    check=True, capture_output=True,
-                )  # fmt: skip
-            backfill = time.perf_counter() - started
-        with Prometheus(work, []) as prom:
-            costs = {
-                name: per_minute(prom.port, path, interval, end) for name, path in files.items()
-            }
-            exact, exact_samples = scalar(prom.port, EXACT, end)
-            thirty = {
-                "ours": next(r["expr"] for _, r in _rules(files["ours"])
-                             if r.get("record") == "slo:sli_error:ratio_rate30d"),
-                "sloth": next(r["expr"] for _, r in _rules(files["sloth"])
-                              if r.get("record") == "slo:sli_error:ratio_rate30d"),
-                "pyrra": EXACT,
-            }  # fmt: skip
-            accuracy = {name: scalar(prom.port, expr, end) for name, expr in thirty.items()}
-    names = {
-        "ours": "slo-compiler (compiled)",
-        "sloth": "Sloth (its generated rules)",
-        "pyrra": "Pyrra-shaped (its generator's windows)",
-    }
-    print(f"Backfill of the recorded series the long windows read: {backfill:.0f} s\n")
-    print(f"## One 30d SLO's whole rule set, {INSTANCES} pods, rules every {args.interval}\n")
-    print("| rules of | rules | samples read per minute | ours / this |")
-    print("|---|---:|---:|---:|")
-    ours = costs["ours"][0]
-    for name, (samples, count) in costs.items():
-        print(f"| {names[name]} | {count} | {samples:,.0f} | {ours / samples:.3f} |")
-    print(f"\n## The 30d error ratio at the end of the data; exact: {exact:.6f} "
-          f"({exact_samples:,} samples read)\n")  # fmt: skip
-    print("| rules of | 30d ratio | error vs exact | samples read by the 30d rule |")
-    print("|---|---:|---:|---:|")
-    for name, (value, samples) in accuracy.items():
-        print(f"| {names[name]} | {value:.6f} | {(value - exact) / exact:+.1%} | {samples:,} |")
+        full = accuracy(args, Path(tmp) / "accuracy")
+    rows = {}
+    for series in args.series:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows[series] = cardinality(args, Path(tmp), series)
+    first = args.series[0]
+    print(
+        f"\n## Cost against cardinality: the same traffic over more raw series, "
+        f"{args.hours:g}h of history, windows scaled to full, rules every {args.interval}\n"
+    )
+    print(f"| raw series | rules of | samples read per minute | x at {first} series | "
+          "evaluation ms per minute |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|")
+    for series, costs in rows.items():
+        for name, cost in costs.items():
+            growth = cost.samples / rows[first][name].samples
+            print(f"| {series:,} | {NAMES[name]} | {cost.samples:,.0f} | {growth:.2f} | "
+                  f"{cost.ms:.1f} |")  # fmt: skip
+    print(
+        f"\nScaling check at {first} series: ours {rows[first]['ours'].samples:,.0f} scaled "
+        f"from {args.hours:g}h, {full['ours'].samples:,.0f} with {args.days} days of history."
+    )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,14 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
                 parse_duration(tier["short_window"]),
             )
             factor, for_ = tier["factor"], parse_duration(tier["for"])
-            recorded = tier["long_window_from_recorded_rates"]
-            # Summed from 4m slices recorded every 4m: one slice more, 2m late on average.
-            sliced = (240 * (long_w // 240 + 1), 120)
-            long_eff, lag = sliced if recorded else (long_w, 0)
+            assert tier["long_window_from_recorded_rates"] == (long_w >= 43200)
+
+            def weighed(window: int) -> tuple[int, int]:
+                """(traffic weighed, lag): windows of 12h and more sum 4m slices recorded
+                every 4m (one slice more, 2m30s late on average with the 1m slices they
+                are made of), shorter ones 1m slices (30s late)."""
+                return (240 * (window // 240 + 1), 150) if window >= 43200 else (window, 30)
+
             assert tier["error_ratio_threshold"] == round(factor * budget, 12)
             assert abs(tier["budget_spent_at_detection"] - factor * long_w / period) < 1e-12
             for burn in tier["burns"]:
@@ -53,12 +57,14 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
                 if rate <= factor:
                     assert burn["detect_seconds"] is None and burn["fires_seconds"] is None
                     continue
-                expected = max(long_eff * factor / rate + lag, short_w * factor / rate)
+                windows = map(weighed, (long_w, short_w))
+                expected = max(w * factor / rate + lag for w, lag in windows)
                 assert abs(burn["detect_seconds"] - expected) < 1e-6
                 assert abs(burn["fires_seconds"] - expected - for_) < 1e-6
 
 
-def test_total_outage_of_a_999_slo_pages_after_51_84_seconds_plus_for() -> None:
+def test_total_outage_of_a_999_slo_pages_after_1m21_84s_plus_for() -> None:
+    """1h x 14.4 / 1000 = 51.84s, plus the fine slices' 30s of lag on average."""
     result = run_explain("gateway-service/availability")
     assert result.returncode == 0, result.stderr
     page_fast = next(line for line in result.stdout.splitlines() if "page-fast" in line)
@@ -69,7 +75,7 @@ def test_total_outage_of_a_999_slo_pages_after_51_84_seconds_plus_for() -> None:
         "1.44%",
         "1m",
         "2%",
-        "51.84s+1m",
+        "1m21.84s+1m",
     ]
 
 

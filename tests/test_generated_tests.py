@@ -50,19 +50,28 @@ def _brute_ratio(traffic: Traffic, clock: Clock, t: int, window: int) -> Fractio
     def total(x: int) -> int:
         return traffic.total * (max(0, x) // clock.sample)
 
-    if is_recorded(window):
-        points = [s for s in range(clock.step, t + 1, clock.step) if s >= t - window]
-        e = sum(errors(s) - errors(s - SLICE) for s in points)
-        n = sum(total(s) - total(s - SLICE) for s in points)
-    else:
-        e, n = errors(t) - errors(t - window), total(t) - total(t - window)
+    def evaluations(at: int, span: int) -> list[int]:
+        """Evaluation times in [at - span, at] (the range includes both ends)."""
+        return [s for s in range(clock.step, at + 1, clock.step) if s >= at - span]
+
+    def fine(counter: Any, s: int) -> int:
+        return counter(s) - counter(s - clock.fine)
+
+    def coarse(counter: Any, s: int) -> int:
+        if clock.fine == SLICE:
+            return fine(counter, s)
+        return sum(fine(counter, u) for u in evaluations(s, SLICE))
+
+    sliced = coarse if is_recorded(window) else fine
+    e = sum(sliced(errors, s) for s in evaluations(t, window))
+    n = sum(sliced(total, s) for s in evaluations(t, window))
     return Fraction(e, n) if n else Fraction(0)
 
 
 def test_closed_form_model_equals_step_by_step_evaluation() -> None:
     rng = random.Random(7)
     for _ in range(150):
-        clock = Clock(60, rng.choice([60, 120, 180, 300, 420, 1440]))
+        clock = Clock(60, rng.choice([60, 120, 180, 300, 420, 1440]), rng.choice([60, 120, 240]))
         total = rng.randint(0, 10_000)
         starts = sorted({0, *(rng.randint(1, 400) * 60 for _ in range(rng.randint(0, 3)))})
         traffic = Traffic(total, tuple((s, rng.randint(0, total)) for s in starts))
@@ -90,7 +99,9 @@ def test_step_scenarios_fire_within_one_evaluation_of_the_prediction(
         start, bad = traffic.errors[1]  # healthy from 0, then the step
         burn = Fraction(bad, traffic.total) / slo.shape.budget
         exact_burn = Decimal(burn.numerator) / Decimal(burn.denominator)
-        predicted = detection(tier, exact_burn, slo.clock.step, in_promtool=True).fires
+        predicted = detection(
+            tier, exact_burn, slo.clock.step, in_promtool=True, fine=slo.clock.fine
+        ).fires
         assert predicted is not None
         fired = scenario.end - start
         # The condition holds from the first evaluation at or after the predicted detection,

@@ -189,8 +189,9 @@ def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
     every page and ticket window pair, factor and error budget is the same, and the SLI
     reads the same series. Where we differ by design (and so do not compare): each tier is
     its own alert rule with a `for` of a fifth of its short window (Sloth: one rule per
-    severity, no `for`); long windows of a day and more are event-weighted sums of recorded
-    4m slices (Sloth averages 5m ratios); our labels are slo/slo_service, Sloth's sloth_*.
+    severity, no `for`); every window is an event-weighted sum of recorded slices (Sloth
+    reads the counters, and averages 5m ratios over its period); our labels are
+    slo/slo_service, Sloth's sloth_*.
     Then the generated promtool tests of the imported SLOs pass."""
     _require_sloth_fixtures()
     fmt = SLOTH_EXAMPLES[example]
@@ -215,7 +216,8 @@ def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
         for tier in slo.tiers
     }
     assert ours == _sloth_tiers(sloth)
-    # The SLI: Sloth's 5m error ratio reads the same series as our 5m rules.
+    # The SLI: Sloth's 5m error ratio reads the same series as our fine slices (the only
+    # rules of ours on the counters), or as a raw SLI's 5m ratio.
     theirs_5m = {
         r["labels"]["sloth_slo"]: _selectors(r["expr"])
         for g in sloth["groups"]
@@ -225,7 +227,11 @@ def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
     for plan in compiled.plans:
         for slo in plan.slos:
             ours_5m = set().union(
-                *(_selectors(r.expr) for r in slo.rules if getattr(r, "record", "").endswith("5m"))
+                *(
+                    _selectors(r.expr)
+                    for r in slo.rules
+                    if getattr(r, "record", "").endswith(("rate1m", "ratio_rate5m"))
+                )
             )
             # Sloth names an OpenSLO objective's SLO <name>-<index>; one objective keeps
             # its SLO's name here.

@@ -56,10 +56,12 @@ def recorded(text: str) -> dict[str, str]:
 def test_rule_order_is_dependency_order() -> None:
     names = [r.record if isinstance(r, RecordingRule) else r.alert for r in rules(VALID)]
     assert names == [
-        "slo:sli_total:rate5m",
-        "slo:sli_errors:rate5m",
+        "slo:sli_total:rate1m",
+        "slo:sli_errors:rate1m",
         "slo:sli_total:rate4m",
         "slo:sli_errors:rate4m",
+        "slo:sli_total:rate5m",
+        "slo:sli_errors:rate5m",
         *(
             f"slo:sli_error:ratio_rate{w}"
             for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
@@ -71,69 +73,81 @@ def test_rule_order_is_dependency_order() -> None:
         *["PaymentFailureRateBudgetBurn"] * 4,
         "PaymentFailureRateSLIMissing",
     ]
-    # Every 4m (the slow group): the slices, what is summed from them, the budget left.
-    slow = [r.record for r in rules(VALID) if isinstance(r, RecordingRule) and r.every == 240]
-    assert slow == [
+    every = [r for r in rules(VALID) if isinstance(r, RecordingRule) and r.every]
+    # Every minute (the slices group): the fine slices, the only rules on the counters.
+    assert [r.record for r in every if r.every == 60] == [
+        "slo:sli_total:rate1m",
+        "slo:sli_errors:rate1m",
+    ]
+    # Every 4m (the slow group): the coarse slices, what is summed from them, the budget left.
+    assert [r.record for r in every if r.every == 240] == [
         "slo:sli_total:rate4m",
         "slo:sli_errors:rate4m",
         *(f"slo:sli_error:ratio_rate{w}" for w in ["1d", "3d", "30d"]),
         "slo:period_error_budget_remaining:ratio",
     ]
-    assert all(r.every in (None, 240) for r in rules(VALID) if isinstance(r, RecordingRule))
+    assert all(r.every in (60, 240) for r in every)
 
 
-def test_short_windows_read_counters_and_long_windows_read_slices() -> None:
+def test_only_the_fine_slices_read_the_counters() -> None:
+    """Every other rule reads recorded series: what an SLO costs grows with its groups,
+    not with its raw series (issue 29)."""
     exprs = recorded(VALID)
-    assert "rate(http_server_requests_seconds_count" in exprs["slo:sli_error:ratio_rate6h"]
-    assert "[6h]" in exprs["slo:sli_error:ratio_rate6h"]
-    assert exprs["slo:sli_total:rate4m"] == (
-        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[4m]))'
+    counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
+    assert counters == ["slo:sli_errors:rate1m", "slo:sli_total:rate1m"]
+    assert exprs["slo:sli_total:rate1m"] == (
+        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[1m]))'
     )
-    for window in ("1d", "3d", "30d"):
+    mean = 'sum_over_time(slo:sli_total:rate1m{slo="payment-failure-rate",'
+    assert exprs["slo:sli_total:rate5m"].startswith(mean)
+    assert exprs["slo:sli_total:rate5m"].endswith("[5m]) / 5")
+    assert exprs["slo:sli_total:rate4m"].startswith(mean)
+    assert exprs["slo:sli_total:rate4m"].endswith("[4m]) / 4")
+    for window, slices in [("30m", "1m"), ("6h", "1m"), ("1d", "4m"), ("3d", "4m"), ("30d", "4m")]:
         expr = exprs[f"slo:sli_error:ratio_rate{window}"]
-        assert "http_server_requests" not in expr
-        assert 'sum_over_time(slo:sli_errors:rate4m{slo="payment-failure-rate",' in expr
-        assert 'sum_over_time(slo:sli_total:rate4m{slo="payment-failure-rate",' in expr
+        assert f'sum_over_time(slo:sli_errors:rate{slices}{{slo="payment-failure-rate",' in expr
+        assert f'sum_over_time(slo:sli_total:rate{slices}{{slo="payment-failure-rate",' in expr
         assert f"[{window}]" in expr
 
 
+def test_a_service_scraped_less_often_gets_longer_fine_slices() -> None:
+    """Four scrapes a slice: 2m slices every 2m at 30s; at 1m one level of 4m slices."""
+    for scrape, fine, every in (("30s", "2m", {120, 240}), ("1m", "4m", {240})):
+        text = VALID.replace("slos:\n", f"scrape_interval: {scrape}\nslos:\n", 1)
+        exprs = recorded(text)
+        counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
+        assert counters == [f"slo:sli_errors:rate{fine}", f"slo:sli_total:rate{fine}"]
+        assert f"[{fine}]))" in exprs[f"slo:sli_total:rate{fine}"]
+        assert {r.every for r in rules(text) if isinstance(r, RecordingRule) and r.every} == every
+        assert f"sum_over_time(slo:sli_errors:rate{fine}{{" in exprs["slo:sli_error:ratio_rate6h"]
+        assert "sum_over_time(slo:sli_errors:rate4m{" in exprs["slo:sli_error:ratio_rate30d"]
+
+
 def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
-    """From the counters: `/ (total > 0) or 0 * <the recorded 5m total>` (errors may be
-    missing; the window's total is read once). From the recorded rates, whose errors
-    exist wherever the total does: `/ clamp_min(total, eps)`, reading the total once.
-    Either way 0 without traffic (the generated tests' idle scenario shows it in
-    promtool)."""
-    forms = set()
+    """Every window is a ratio of recorded rates, whose errors exist wherever the total
+    does: `/ clamp_min(total, eps)`, reading the total once; 0 without traffic (the
+    generated tests' idle scenario shows it in promtool)."""
     for record, expr in recorded(VALID).items():
         if record.startswith("slo:sli_error:ratio_rate"):
             lines = expr.splitlines()
-            if lines[0].startswith(("slo:", "sum_over_time(slo:")):
-                assert len(lines) == 2 and lines[1].startswith("/ clamp_min("), expr
-                assert lines[1].endswith(", 1e-12)"), expr
-                forms.add("recorded")
-            else:
-                assert lines[1].startswith("/ (") and lines[1].endswith(" > 0)"), expr
-                assert lines[2] == (
-                    'or 0 * sum(slo:sli_total:rate5m{slo="payment-failure-rate",'
-                    'slo_service="payment-service"})'
-                ), expr
-                forms.add("counters")
-    assert forms == {"recorded", "counters"}
+            assert lines[0].startswith(("slo:", "sum_over_time(slo:")), expr
+            assert len(lines) == 2 and lines[1].startswith("/ clamp_min("), expr
+            assert lines[1].endswith(", 1e-12)"), expr
 
 
 def test_missing_error_series_count_as_zero_errors() -> None:
-    expr = recorded(VALID)["slo:sli_errors:rate5m"]
+    expr = recorded(VALID)["slo:sli_errors:rate1m"]
     assert expr.splitlines()[1] == (
-        'or 0 * sum(slo:sli_total:rate5m{slo="payment-failure-rate",slo_service="payment-service"})'
+        'or 0 * sum(slo:sli_total:rate1m{slo="payment-failure-rate",slo_service="payment-service"})'
     )
 
 
 def test_good_events_are_subtracted_and_grouping_is_kept() -> None:
-    expr = recorded(GOOD)["slo:sli_errors:rate5m"]
+    expr = recorded(GOOD)["slo:sli_errors:rate1m"]
     assert expr == (
-        "clamp_min(sum by (uri, method) (rate(http_requests_total[5m])) - "
-        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[5m])) '
-        "or 0 * sum by (uri, method) (rate(http_requests_total[5m]))), 0)"
+        "clamp_min(sum by (uri, method) (rate(http_requests_total[1m])) - "
+        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[1m])) '
+        "or 0 * sum by (uri, method) (rate(http_requests_total[1m]))), 0)"
     )
 
 
@@ -141,10 +155,10 @@ def test_latency_matches_both_spellings_of_le() -> None:
     exprs = recorded(LATENCY)
     assert (
         'urr_queue_wait_seconds_bucket{service="queue-service",le=~"300|300\\\\.0"}'
-        in (exprs["slo:sli_errors:rate5m"])
+        in (exprs["slo:sli_errors:rate1m"])
     )
-    assert "urr_queue_wait_seconds_count{" in exprs["slo:sli_total:rate5m"]
-    le = promql_parser.parse(exprs["slo:sli_errors:rate5m"])
+    assert "urr_queue_wait_seconds_count{" in exprs["slo:sli_total:rate1m"]
+    le = promql_parser.parse(exprs["slo:sli_errors:rate1m"])
     found = []
     promql_parser.walk(
         le,
@@ -225,7 +239,7 @@ def test_label_values_with_quotes_are_escaped_in_selectors() -> None:
         '{service="payment-service", status=~"5.."}', '{service="pay\\"ment\\\\svc", status=~"5.."}'
     )
     exprs = recorded(text)
-    assert 'service="pay\\"ment\\\\svc"' in exprs["slo:sli_errors:rate5m"]
+    assert 'service="pay\\"ment\\\\svc"' in exprs["slo:sli_errors:rate1m"]
 
 
 def test_a_tier_may_fire_without_for() -> None:
@@ -264,10 +278,12 @@ def test_sliced_windows_and_the_budget_left_are_evaluated_in_a_slower_group() ->
     def slow_groups(text: str) -> list[tuple[str, list[str]]]:
         groups = yaml.safe_load(rules_of(compile_texts(text), "file0"))
         slow = [g for g in groups["groups"] if g["name"].endswith(":slow")]
-        assert all("interval" not in g for g in groups["groups"] if g not in slow)
+        fine = [g for g in groups["groups"] if g["name"].endswith(":slices")]
+        assert all(g["interval"] == "1m" for g in fine)
+        assert all("interval" not in g for g in groups["groups"] if g not in slow + fine)
         return [(g["interval"], [r["record"] for r in g["rules"]]) for g in slow]
 
-    sliced = ["slo:sli_total:rate4m", "slo:sli_errors:rate4m"]
+    sliced = ["slo:sli_total:rate4m", "slo:sli_errors:rate4m"]  # fine ones: every minute
     ratios = [f"slo:sli_error:ratio_rate{w}" for w in ("1d", "3d", "30d")]
     left = ["slo:period_error_budget_remaining:ratio"]
     assert slow_groups(VALID) == [("4m", sliced + ratios + left)]

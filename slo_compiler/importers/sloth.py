@@ -3,10 +3,11 @@
 
 Sloth's defaults are ours at 30d (the workbook's four tiers: 14.4x 1h/5m, 6x 6h/30m,
 3x 1d/2h, 1x 3d/6h), so an imported SLO keeps Sloth's windows and factors without
-overrides; the period is written out (Sloth's 30d). What differs by design: our long
-windows of a day and more are event-weighted sums of recorded 4m slices (Sloth averages
-5m ratios), each tier is its own alert rule with a `for` of a fifth of its short window
-(Sloth's page and ticket alerts are one rule each, without `for`).
+overrides; the period is written out (Sloth's 30d). What differs by design: our windows
+are event-weighted sums of recorded slices (Sloth reads the counters for each window up to
+3d and averages 5m ratios over its period), each tier is its own alert rule with a `for`
+of a fifth of its short window (Sloth's page and ticket alerts are one rule each, without
+`for`).
 """
 
 from __future__ import annotations

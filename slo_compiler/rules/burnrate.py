@@ -26,16 +26,21 @@ MIN_SCRAPES_PER_WINDOW = 4
 DEFAULT_SCRAPE_INTERVAL = parse_duration("15s")
 # The recorded base rate: the shortest window, the current burn, the SLI-missing alert.
 BASE_RATE_WINDOW = parse_duration("5m")
+# Every window of an event SLI is summed from recorded slices, so that only the fine
+# slices read the raw counters, each raw sample once: the samples a window reads per
+# evaluation grow with the SLI's groups (group_by), not with its raw series (pods x uris x
+# statuses; bench/rule_eval.py). A fine slice is the rate over FINE_SLICE (or over a
+# longer fine_slice() for a service scraped less often), recorded every as long in a group
+# of its own: tiles that cover time once, half a minute of lag. The 5m base rates and the
+# windows shorter than RECORDED_WINDOW_MIN (the page tiers') sum them at every evaluation.
+FINE_SLICE = parse_duration("1m")
 # Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
-# windows and the period itself) are summed from recorded slices instead of rate() over
-# raw samples: a few minutes of lag is harmless on a window that fires after hours, and it
-# spares Prometheus from reading days of raw samples every evaluation.
+# windows and the period itself) sum coarse slices, each SLICE of fine ones, recorded
+# every SLICE: a few minutes of lag is harmless on a window that fires after hours, and a
+# 30d window reads 10,800 samples per series every 4m instead of 43,200 every minute.
 RECORDED_WINDOW_MIN = parse_duration("12h")
-# A slice: the rate over SLICE, recorded every SLICE in a group of its own (tiles that
-# cover time once), with the windows summed from them. A window of W reads W / SLICE
-# samples per series every SLICE instead of W / interval at every evaluation (30x fewer
-# per minute at a 30s interval; bench/RESULTS.md). Under Prometheus' 5m lookback, so an
-# instant query never finds the windows stale between evaluations.
+# Under Prometheus' 5m lookback, so an instant query never finds the windows stale
+# between evaluations.
 SLICE = parse_duration("4m")
 SLI_MISSING_FOR = parse_duration("10m")
 # Prometheus' default rule evaluation interval; what explain's timings assume.
@@ -255,39 +260,94 @@ def windows(tiers: list[Tier], period: int) -> list[int]:
 
 
 def is_recorded(window: int) -> bool:
-    """Whether the ratio over `window` is summed from the recorded slices (planning emits
-    it so, and the detection model adds the lag that costs)."""
+    """Whether the ratio over `window` is summed from the coarse (SLICE) slices, in the
+    slow group; shorter windows sum the fine slices at every evaluation."""
     return window >= RECORDED_WINDOW_MIN
 
 
+# What a fine slice may last: the divisors of a minute, then of SLICE, so that slices tile
+# both the minute and the coarse slices.
+_FINE_LENGTHS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 240)
+
+
+def fine_slice(
+    scrape_interval: int = DEFAULT_SCRAPE_INTERVAL, windows: tuple[int, ...] = ()
+) -> int:
+    """The fine slices' length for a service scraped every `scrape_interval`: the shortest
+    that holds MIN_SCRAPES_PER_WINDOW scrapes (rate() needs two samples, and a missed
+    scrape must not empty a slice), tiles SLICE, and divides every window and the 5m base
+    (else the shortest that holds the scrapes): 1m at 15s, 2m at 30s, 4m at 1m (one level
+    of slices then), 5s at 1s with a 10s window."""
+    wanted = MIN_SCRAPES_PER_WINDOW * scrape_interval
+    fitting = [s for s in _FINE_LENGTHS if s >= wanted] or [SLICE]
+    return next(
+        (s for s in fitting if all(w % s == 0 for w in (BASE_RATE_WINDOW, *windows))), fitting[0]
+    )
+
+
+def _coarse_span(fine: int, evaluation_interval: int) -> int:
+    """How far back a coarse slice holds traffic in promtool, which runs every group at
+    each step: its own fine slice and those of the evaluations within SLICE before it
+    (Prometheus 2.x ranges include both ends); a single level of slices holds its own."""
+    if fine == SLICE:
+        return fine
+    return SLICE // evaluation_interval * evaluation_interval + fine
+
+
 def effective_window(
-    window: int, evaluation_interval: int = EVALUATION_INTERVAL, in_promtool: bool = False
+    window: int,
+    evaluation_interval: int = EVALUATION_INTERVAL,
+    in_promtool: bool = False,
+    fine: int | None = FINE_SLICE,
 ) -> Decimal:
-    """How much traffic a window's ratio weighs. A window from the counters spans exactly
-    `window`; one summed from slices holds the slices at both ends of its range
-    (Prometheus 2.x includes both): one slice interval more, where slices are recorded
-    every SLICE (in Prometheus) or at every evaluation (promtool ignores a group's
-    interval in unit tests)."""
-    if not is_recorded(window):
+    """How much traffic a window's ratio weighs. In Prometheus a window of fine slices,
+    read by the alerts' group at a phase of its own, holds window / fine tiles; a window
+    of coarse slices, read in their own group, holds the slices at both ends of its range
+    (Prometheus 2.x includes both): one SLICE more. In promtool every group runs at each
+    step (it ignores a group's interval in unit tests), so a window holds a slice from
+    each evaluation in its range, both ends included. `fine` None: a raw SLI, whose
+    windows are its own expression at the window's length."""
+    if fine is None:
         return Decimal(window)
-    every = evaluation_interval if in_promtool else SLICE
+    if in_promtool:
+        every = evaluation_interval
+    elif is_recorded(window):
+        every = SLICE
+    else:
+        return Decimal(window)
     return Decimal(every * (window // every + 1))
 
 
 def lag(
-    window: int, evaluation_interval: int = EVALUATION_INTERVAL, in_promtool: bool = False
+    window: int,
+    evaluation_interval: int = EVALUATION_INTERVAL,
+    in_promtool: bool = False,
+    fine: int | None = FINE_SLICE,
 ) -> Decimal:
     """How far a window's ratio trails a step change, beyond the alert's own evaluation.
-    In Prometheus the slices' group runs every SLICE at a phase of its own: an alert sees
-    a window as of its last evaluation, SLICE / 2 old on average (2m). In promtool every
-    group runs at each step, in order, so the window is current; but slices recorded more
-    often than they are long overlap, and a step change reaches them over SLICE in steps
-    of one evaluation: (SLICE - interval) / 2 late."""
-    if not is_recorded(window):
+    In Prometheus each group of slices runs at a phase of its own: the alerts see fine
+    slices fine / 2 old on average (30s), and coarse ones SLICE / 2 older again (2m30s).
+    In promtool every group runs at each step, in order: a slice is as current as the
+    alert, but one that spans more than a step (a coarse slice, a fine one longer than
+    the step) takes a step change in over its span, one evaluation at a time."""
+    if fine is None:
         return Decimal(0)
     if in_promtool:
-        return Decimal(max(0, SLICE - evaluation_interval)) / 2
-    return Decimal(SLICE) / 2
+        span = _coarse_span(fine, evaluation_interval) if is_recorded(window) else fine
+        return Decimal(max(0, span - evaluation_interval)) / 2
+    if not is_recorded(window):
+        return Decimal(fine) / 2
+    return Decimal(SLICE + (fine if fine < SLICE else 0)) / 2
+
+
+def reach(window: int, evaluation_interval: int, fine: int | None = FINE_SLICE) -> int:
+    """How far back a window's ratio holds traffic in promtool, at evaluations every
+    `evaluation_interval`: the window and the span of the slice at its old end."""
+    if fine is None:
+        return window
+    if is_recorded(window):
+        return window + _coarse_span(fine, evaluation_interval)
+    return window + fine
 
 
 @dataclass(frozen=True)
@@ -305,18 +365,20 @@ def detection(
     burn: Decimal,
     evaluation_interval: int = EVALUATION_INTERVAL,
     in_promtool: bool = False,
+    fine: int | None = FINE_SLICE,
 ) -> Detection:
     """The workbook's model, for the expressions we emit: after a step to burn rate `burn`
     (error ratio / budget) a window of length W holds the burn for t of its W seconds, so
     its ratio crosses `factor x budget` at W x factor / burn (a recorded window: its
     effective length and its lag, see above). Both windows must cross; the tier then fires
     after its `for`, at the first evaluation from then on. A burn at or below the factor
-    never fires. `in_promtool`: the rules as promtool's unit tests run them."""
+    never fires. `in_promtool`: the rules as promtool's unit tests run them; `fine`: the
+    SLO's fine slices (`SloPlan.fine_slice`), None for a raw SLI."""
     if burn <= tier.factor:
         return Detection(burn, None, None, None)
     detect = max(
-        effective_window(window, evaluation_interval, in_promtool) * tier.factor / burn
-        + lag(window, evaluation_interval, in_promtool)
+        effective_window(window, evaluation_interval, in_promtool, fine) * tier.factor / burn
+        + lag(window, evaluation_interval, in_promtool, fine)
         for window in (tier.long_window, tier.short_window)
     )
     fires = detect + tier.for_

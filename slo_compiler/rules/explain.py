@@ -12,6 +12,8 @@ from typing import Any
 
 from ..source.config import Config
 from .burnrate import (
+    BASE_RATE_WINDOW,
+    FINE_SLICE,
     RECORDED_WINDOW_MIN,
     SLICE,
     Tier,
@@ -66,10 +68,10 @@ def _alert(rule: AlertRule, config: Config) -> dict[str, Any]:
     }
 
 
-def _tier(tier: Tier, budget: Decimal, interval: int) -> dict[str, Any]:
+def _tier(tier: Tier, budget: Decimal, interval: int, fine: int | None) -> dict[str, Any]:
     burns = []
     for label, burn in _burns(budget):
-        d = detection(tier, burn, interval)
+        d = detection(tier, burn, interval, fine=fine)
         burns.append(
             {
                 "burn": label,
@@ -108,7 +110,7 @@ def document(plans: list[SloPlan], interval: int, config: Config) -> dict[str, A
                 "period": format_duration(p.period),
                 "evaluation_interval": format_duration(interval),
                 "group_by": list(p.group_by),
-                "tiers": [_tier(t, p.budget, interval) for t in p.tiers],
+                "tiers": [_tier(t, p.budget, interval, p.fine_slice) for t in p.tiers],
                 "alerts": [_alert(r, config) for r in p.alerts],
             }
             for p in plans
@@ -125,8 +127,8 @@ def _shown(value: Decimal) -> str:
     return "~" + decimal_str(value.quantize(Decimal(1).scaleb(value.adjusted() - 5)))
 
 
-def _cell(tier: Tier, burn: Decimal, interval: int) -> str:
-    d = detection(tier, burn, interval)
+def _cell(tier: Tier, burn: Decimal, interval: int, fine: int | None) -> str:
+    d = detection(tier, burn, interval, fine=fine)
     if d.detect is None:
         return "never"
     return f"{human(d.detect)}+{format_duration(tier.for_)}"
@@ -164,7 +166,7 @@ def text(plans: list[SloPlan], interval: int, config: Config) -> str:
                     f"{_shown(t.threshold(p.budget) * 100)}%",
                     format_duration(t.for_),
                     f"{_shown(t.budget_spent * 100)}%",
-                    *(_cell(t, b, interval) for _, b in burns),
+                    *(_cell(t, b, interval, p.fine_slice) for _, b in burns),
                 ]
             )
         out += ["  " + line for line in _table(rows)]
@@ -179,8 +181,9 @@ def text(plans: list[SloPlan], interval: int, config: Config) -> str:
         "Cells: time from the start of a constant burn until both windows exceed the "
         "threshold, + the tier's `for` (then it fires), with rules evaluated every "
         f"{format_duration(interval)}. budget spent: share of the period's budget "
-        f"gone at detection. *: long window summed from {format_duration(SLICE)} slices "
-        f"recorded every {format_duration(SLICE)}: it weighs one slice more and trails a "
-        f"change by {human(lag(RECORDED_WINDOW_MIN, interval))} on average (both included)."
+        f"gone at detection. Windows are summed from slices recorded every "
+        f"{format_duration(FINE_SLICE)} (every {format_duration(SLICE)}: *), which trail a "
+        f"change by {human(lag(BASE_RATE_WINDOW))} ({human(lag(RECORDED_WINDOW_MIN))}) on "
+        "average; a * window weighs one slice more (both included)."
     )
     return "\n".join(out) + "\n"

@@ -8,17 +8,19 @@ slow group, which reads only the counters and itself.
 
 Expressions built here (R = window, G = group_by):
 
-* base rates (event SLIs): `slo:sli_total:rate5m` and `slo:sli_errors:rate5m`
-  (errors absent means no errors, not no data: `... or 0 * <the total just recorded>`);
-* slices: `slo:sli_total:rate4m` and `slo:sli_errors:rate4m`, in a group of their own
-  evaluated every 4m (`burnrate.SLICE`): tiles that cover time once;
-* `slo:sli_error:ratio_rate<R>`: short windows straight from the counters (exact, fastest
-  detection), long windows `sum_over_time` of the slices, in the slices' group
-  (event-weighted, and a 30d window reads 10,800 samples per series every 4m, not 86,400
-  at every evaluation); from the counters `errors / (total > 0) or 0 * <recorded total>`
-  (the window's total read once: where there is no traffic, or no error series, the 5m
-  rate recorded a moment earlier says the SLI exists), from the slices
-  `errors / clamp_min(total, 1e-12)`: no traffic gives 0, never NaN;
+* fine slices (event SLIs): `slo:sli_total:rate1m` and `slo:sli_errors:rate1m` (the rate
+  over `burnrate.fine_slice`, longer for a service scraped less often than every 15s), in
+  a group of their own evaluated every as long: tiles that cover time once, and the only
+  rules that read the raw counters, each sample once (errors absent means no errors, not
+  no data: `... or 0 * <the total just recorded>`);
+* base rates: `slo:sli_total:rate5m` and `slo:sli_errors:rate5m`, the mean of the fine
+  slices over 5m (the shortest window, the current burn, the SLI-missing alert);
+* coarse slices: `slo:sli_total:rate4m` and `slo:sli_errors:rate4m`, the mean of the fine
+  slices over 4m, in a group of their own evaluated every 4m (`burnrate.SLICE`);
+* `slo:sli_error:ratio_rate<R>`: `sum_over_time` of the fine slices for windows under 12h
+  (at every evaluation), of the coarse slices for longer ones (in their group), as
+  `errors / clamp_min(total, 1e-12)`: event-weighted, no traffic gives 0, never NaN; what
+  a window reads grows with the SLI's groups, not with its raw series;
 * metadata: objective, error budget, current burn rate, budget remaining over the period
   (the period's ratio and the budget left every 4m, for raw SLIs too);
 * one alert per tier (both windows must burn), one SLI-missing alert.
@@ -30,7 +32,7 @@ from decimal import Decimal
 
 from ..source.model import Slo
 from . import burnrate, templates
-from .burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, is_recorded
+from .burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, fine_slice, is_recorded
 from .durations import format_duration as dur
 from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
@@ -57,12 +59,21 @@ def ratio_metric(window: int) -> str:
 class ExprBuilder:
     """Expression text for one SLO; holds what every expression of it shares. The live
     checks (slo_compiler.live) build their raw-counter queries here too, so what they
-    query is by construction what the rules compute."""
+    query is by construction what the rules compute. `fine`: the fine slices' length."""
 
-    def __init__(self, query: SliQuery, group_by: tuple[str, ...], selector_labels: dict[str, str]):
+    def __init__(
+        self,
+        query: SliQuery,
+        group_by: tuple[str, ...],
+        selector_labels: dict[str, str],
+        fine: int = burnrate.FINE_SLICE,
+    ):
         self.query = query
         self.group_by = group_by
         self.labels = selector_labels
+        self.fine = fine
+        self.fine_total = "slo:sli_total:rate" + dur(fine)
+        self.fine_errors = "slo:sli_errors:rate" + dur(fine)
         self._recorded: dict[str, str] = {}
 
     def sum_rate(self, selector: Selector, window: int, func: str = "rate") -> str:
@@ -111,18 +122,26 @@ class ExprBuilder:
         good = self.sum_rate(sli.good, window, func)
         return f"clamp_min({total} - ({good} or 0 * {total}), 0)"
 
+    def _over(self, metric: str, window: int) -> str:
+        return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
+
     def ratio(self, window: int) -> str:
         if isinstance(self.query, RawTemplate):
             return self.query.at(dur(window))
         if window == BASE_RATE_WINDOW:
             return self.recorded_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))
-        if is_recorded(window):
+        errors, total = self.coarse() if is_recorded(window) else self.fine_metrics()
+        return self.recorded_ratio(self._over(errors, window), self._over(total, window))
 
-            def over(metric: str) -> str:
-                return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
+    def fine_metrics(self) -> tuple[str, str]:
+        return self.fine_errors, self.fine_total
 
-            return self.recorded_ratio(over(SLICE_ERRORS), over(SLICE_TOTAL))
-        return self.counter_ratio(window, self.sum_recorded(TOTAL_RATE))
+    def coarse(self) -> tuple[str, str]:
+        """The (errors, total) slices the long windows sum: the coarse ones, or the fine
+        ones when they are as long (a service scraped every minute)."""
+        if self.fine == SLICE:
+            return self.fine_metrics()
+        return SLICE_ERRORS, SLICE_TOTAL
 
     def counter_ratio(self, window: int, present: str | None = None) -> str:
         """The error ratio over `window` straight from the counters (event SLIs). 0 where
@@ -142,17 +161,34 @@ class ExprBuilder:
             errors = f"{errors}\nor 0 * {self.sum_recorded(total_metric)}"
         return [(total_metric, total), (errors_metric, errors)]
 
-    def base_rates(self) -> list[tuple[str, str]]:
+    def fine_slices(self) -> list[tuple[str, str]]:
+        """The slices every window is summed from; the only rules that read the raw
+        counters."""
         if not isinstance(self.query, EventSli):
             return []
-        return self._rates(TOTAL_RATE, ERRORS_RATE, BASE_RATE_WINDOW)
+        return self._rates(self.fine_total, self.fine_errors, self.fine)
+
+    def _means(self, total_metric: str, errors_metric: str, window: int) -> list[tuple[str, str]]:
+        """The (total, errors) rates over `window` as the mean of the fine slices in it
+        (their sum over the number of tiles it holds: a constant, so ratios of them are
+        ratios of events). The recorded errors exist wherever the total does."""
+        if not isinstance(self.query, EventSli):
+            return []
+        tiles = decimal_str(Decimal(window) / self.fine)
+        return [
+            (metric, f"{self._over(fine, window)} / {tiles}")
+            for metric, fine in ((total_metric, self.fine_total), (errors_metric, self.fine_errors))
+        ]
+
+    def base_rates(self) -> list[tuple[str, str]]:
+        return self._means(TOTAL_RATE, ERRORS_RATE, BASE_RATE_WINDOW)
 
     def slices(self) -> list[tuple[str, str]]:
-        """The slices the recorded windows are summed from: every event SLI has one, its
-        period (1d to 90d)."""
-        if not isinstance(self.query, EventSli):
+        """The coarse slices the long windows are summed from (every event SLI has one
+        such window, its period of 1d to 90d), unless the fine ones are as long."""
+        if self.fine == SLICE:
             return []
-        return self._rates(SLICE_TOTAL, SLICE_ERRORS, SLICE)
+        return self._means(SLICE_TOTAL, SLICE_ERRORS, SLICE)
 
 
 def _annotations(
@@ -229,28 +265,27 @@ def plan_slo(
     selector_labels = {"slo": slo.name, "slo_service": service}
     user_labels = {**dict(sorted(file_labels.items())), **dict(sorted(slo.labels.items()))}
     series_labels = {**selector_labels, **user_labels}
-    build = ExprBuilder(query, tuple(slo.group_by), selector_labels)
+    fine = fine_slice(scrape_interval, tuple(windows))
+    build = ExprBuilder(query, tuple(slo.group_by), selector_labels, fine)
     labels = tuple(series_labels.items())
 
-    def record(metric: str, expr: str, field: str, slow: bool = False) -> RecordingRule:
+    def record(metric: str, expr: str, field: str, every: int | None = None) -> RecordingRule:
         return RecordingRule(
-            metric,
-            expr,
-            labels,
-            Origin(origin.path, origin.line, origin.col, field),
-            SLICE if slow else None,
+            metric, expr, labels, Origin(origin.path, origin.line, origin.col, field), every
         )
 
-    def slow(window: int) -> bool:
-        """Sliced windows; and a raw SLI's period, unless an alert reads it."""
+    def every(window: int) -> int | None:
+        """Sliced long windows in the slices' group; a raw SLI's period too, unless an
+        alert reads it."""
         if isinstance(query, EventSli):
-            return is_recorded(window)
+            return SLICE if is_recorded(window) else None
         alerted = any(window in (t.long_window, t.short_window) for t in tiers)
-        return window == period and not alerted
+        return SLICE if window == period and not alerted else None
 
-    rules: list[Rule] = [record(m, e, "sli") for m, e in build.base_rates()]
-    rules += [record(m, e, "sli", slow=True) for m, e in build.slices()]
-    rules += [record(ratio_metric(w), build.ratio(w), "sli", slow(w)) for w in windows]
+    rules: list[Rule] = [record(m, e, "sli", fine) for m, e in build.fine_slices()]
+    rules += [record(m, e, "sli", SLICE) for m, e in build.slices()]
+    rules += [record(m, e, "sli") for m, e in build.base_rates()]
+    rules += [record(ratio_metric(w), build.ratio(w), "sli", every(w)) for w in windows]
     shortest = build.recorded(ratio_metric(windows[0]))
     rules += [
         record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
@@ -260,7 +295,7 @@ def plan_slo(
             BUDGET_REMAINING,
             f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}",
             "period",
-            slow=True,
+            SLICE,
         ),
     ]
     alert_name = slo.alert_name
@@ -334,4 +369,5 @@ def plan_slo(
         rules=tuple(rules),
         loadtest=slo.loadtest,
         scrape_interval=scrape_interval,
+        fine_slice=fine if isinstance(query, EventSli) else None,
     )

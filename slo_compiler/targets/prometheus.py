@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rules.burnrate import SLICE
 from ..rules.durations import format_duration
-from ..rules.ir import AlertRule, RecordingRule, Rule, SourcePlan
+from ..rules.ir import AlertRule, RecordingRule, Rule, SloPlan, SourcePlan
 from ..source.config import Config
 from ..write.text import yaml_file
 from ..write.tree import Deferred
@@ -36,30 +37,31 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 def rule_groups(plan: SourcePlan, alerts: bool = True, recording: bool = True) -> dict[str, Any]:
     """The rule file document of one source (also what a PrometheusRule's spec holds):
-    its recording rules, its alerts, or both. Per SLO a group of what its alerts read at
-    every evaluation, a slower one (`slow_group_name`) for the rules planning gave an
-    interval (slices, the windows summed from them, the period), and the alerts' own
-    when apart."""
+    its recording rules, its alerts, or both. Per SLO one group per interval planning gave
+    rules (`interval_group_name`: the fine slices every minute, the coarse slices and the
+    windows summed from them every 4m), a group of what its alerts read at every
+    evaluation, and the alerts' own when apart."""
     groups = []
     for slo in plan.slos:
         rules: list[dict[str, Any]] = []
-        slow: list[RecordingRule] = []
+        timed: dict[int, list[dict[str, Any]]] = {}
         for r in slo.rules:
             if isinstance(r, RecordingRule) and recording and r.every:
-                slow.append(r)
+                timed.setdefault(r.every, []).append(_rule(r))
             elif alerts if isinstance(r, AlertRule) else recording:
                 rules.append(_rule(r))
+        # In dependency order, for tools that replay a file group after group (vmalert's
+        # replay, backfills): each group reads only the counters and the groups before it.
+        groups += [
+            {
+                "name": interval_group_name(slo.group_name, every),
+                "interval": format_duration(every),
+                "rules": timed[every],
+            }
+            for every in sorted(timed)
+        ]
         if rules:
             groups.append({"name": group_name(slo.group_name, alerts, recording), "rules": rules})
-        if slow:
-            (every,) = {r.every for r in slow}  # planning gives them one interval
-            groups.append(
-                {
-                    "name": slow_group_name(slo.group_name),
-                    "interval": format_duration(every),
-                    "rules": [_rule(r) for r in slow],
-                }
-            )
     return {"groups": groups}
 
 
@@ -68,8 +70,18 @@ def group_name(name: str, alerts: bool, recording: bool) -> str:
     return f"{name}:alerts" if alerts and not recording else name
 
 
-def slow_group_name(name: str) -> str:
-    return f"{name}:slow"
+def interval_group_name(name: str, every: int) -> str:
+    """The group of an SLO's rules evaluated every `every` seconds: `:slow` for the coarse
+    slices' (its name since before there were fine slices), `:slices` for the fine
+    slices' (shorter)."""
+    return f"{name}:slow" if every == SLICE else f"{name}:slices"
+
+
+def interval_group_names(slo: SloPlan) -> list[str]:
+    """The names of an SLO's interval groups, in the order promtool must evaluate them:
+    each reads only the raw counters and the groups before it."""
+    everies = sorted({r.every for r in slo.rules if isinstance(r, RecordingRule) and r.every})
+    return [interval_group_name(slo.group_name, every) for every in everies]
 
 
 def _rule_file(plan: SourcePlan, alerts: bool) -> dict[str, bytes]:

@@ -5,12 +5,14 @@ alert starts firing and what `$value` its annotations will show. Rather than int
 PromQL, this models the few expression shapes planning emits, on counters that grow
 linearly (piecewise: a step in the error rate at one instant):
 
-* `rate(c[W])` at t, with samples every `sample` seconds from 0 (all counters start at 0,
-  so Prometheus does not extrapolate before the first sample), is (c(t) - c(t-W)) / W;
-* a recorded slice (the rate over SLICE) exists at every evaluation after 0: promtool
-  ignores the slices' group interval and runs every group at each step, slices first
-  (`group_eval_order`); `sum_over_time(s[W])` sums those in [t-W, t] (both ends included
-  in Prometheus 2.x);
+* `rate(c[F])` at t, with samples every `sample` seconds from 0 (all counters start at 0,
+  so Prometheus does not extrapolate before the first sample), is (c(t) - c(t-F)) / F;
+* every group runs at each step, in order (promtool ignores a group's interval in unit
+  tests; `group_eval_order`): the fine slices (the rate over F) first, then the coarse
+  ones (the fine slices in [t - SLICE, t]), then the windows: `sum_over_time(s[W])` sums
+  the slices recorded at the evaluations in [t - W, t] (both ends included in Prometheus
+  2.x), the 5m base and windows under 12h the fine ones, longer windows the coarse ones;
+  a constant factor (rates, not counts; the mean's divisor) cancels in every ratio;
 * ratios are errors/total, 0 without traffic; a tier's condition is both windows above
   `factor x budget`; it fires at the first evaluation `for` after it became true.
 
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from ...rules.burnrate import SLICE, Tier, is_recorded
+from ...rules.burnrate import FINE_SLICE, SLICE, Tier, is_recorded
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Traffic:
 class Clock:
     sample: int  # seconds between input samples
     step: int  # evaluation interval, a multiple of `sample`
+    fine: int = FINE_SLICE  # the rules' fine slices (SloPlan.fine_slice)
 
 
 def _ramp_sum(offset: int, first: int, last: int, step: int) -> int:
@@ -96,22 +99,30 @@ class GroupModel:
         self.total = _Counter(((0, traffic.total),), clock.sample)
         self.errors = _Counter(traffic.errors, clock.sample)
 
-    def _recorded(self, counter: _Counter, t: int, window: int) -> int:
-        """Sum over the recorded slices' increases at evaluations in [t - window, t], t > 0."""
-        step = self.clock.step
-        first, last = max(1, -(-(t - window) // step)), t // step
+    def _fine(self, counter: _Counter, first: int, last: int) -> int:
+        """Sum of the fine slices' increases at evaluations first..last (from 1)."""
+        first = max(1, first)
         if first > last:
             return 0
-        return counter.grid_sum(0, first, last, step) - counter.grid_sum(SLICE, first, last, step)
+        step, fine = self.clock.step, self.clock.fine
+        return counter.grid_sum(0, first, last, step) - counter.grid_sum(fine, first, last, step)
+
+    def _window(self, counter: _Counter, t: int, window: int) -> int:
+        """What a window's sum at t is made of, in events (scaled alike for both
+        counters): its slices at the evaluations in [t - window, t]; a coarse slice at
+        evaluation j is the fine ones at j - SLICE // step .. j."""
+        step = self.clock.step
+        first, last = -(-(t - window) // step), t // step
+        if not is_recorded(window) or self.clock.fine == SLICE:
+            return self._fine(counter, first, last)
+        return sum(
+            self._fine(counter, max(1, first) - back, last - back)
+            for back in range(SLICE // step + 1)
+        )
 
     def counts(self, t: int, window: int) -> tuple[int, int]:
         """(bad, all) events the ratio over `window` at t is made of (scaled alike)."""
-        if is_recorded(window):
-            return self._recorded(self.errors, t, window), self._recorded(self.total, t, window)
-        return (
-            self.errors.at(t) - self.errors.at(t - window),
-            self.total.at(t) - self.total.at(t - window),
-        )
+        return self._window(self.errors, t, window), self._window(self.total, t, window)
 
     def ratio(self, t: int, window: int) -> Fraction:
         errors, total = self.counts(t, window)

@@ -18,6 +18,7 @@ exact (a fractional step accumulates rounding error that reads as a counter rese
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from ...rules.burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, detection, is_recorded
+from ...rules.burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection, reach
 from ...rules.durations import format_duration as dur
 from ...rules.explain import human
 from ...rules.ir import AlertRule, Labels, SloPlan, SourcePlan
@@ -39,7 +40,7 @@ from ...write.text import yaml_file
 from ...write.tree import Content, Deferred
 from .. import Files, Output
 from ..prometheus import FOLDER as RULES_FOLDER
-from ..prometheus import group_name, rule_file_path, rule_groups, slow_group_name
+from ..prometheus import group_name, interval_group_names, rule_file_path, rule_groups
 from .simulate import Clock, GroupModel, Tie, Traffic, burn_if_firing, first_firing
 from .synth import group_values, series_for
 
@@ -162,6 +163,7 @@ class _Shape:
             Decimal(burn.numerator) / Decimal(burn.denominator),
             self.clock.step,
             in_promtool=True,
+            fine=self.clock.fine,
         )
         assert predicted.fires is not None
         quiet = max(start, fire - step * max(2, (fire - start) // step // 5))
@@ -204,9 +206,8 @@ class _Shape:
         error_ratio = Fraction(bad, self.events)
         if error_ratio <= margin:
             return None
-        # The short window empties a slice later when it is summed from slices.
-        clears = tier.short_window + (SLICE if is_recorded(tier.short_window) else 0)
-        clears = _ceil(clears, step) + step
+        # The short window empties once the slice at its old end has passed too.
+        clears = _ceil(reach(tier.short_window, step, self.clock.fine), step) + step
         fire = self.first_fire(Traffic.steady(self.events, bad), tier, tier.for_ + 2 * step)
         assert fire is not None
         ends = _ceil(
@@ -260,6 +261,8 @@ class _Slo:
 
     def __init__(self, plan: SloPlan, clock: Clock) -> None:
         self.plan = plan
+        if plan.fine_slice is not None:
+            clock = dataclasses.replace(clock, fine=plan.fine_slice)
         self.clock = clock
         self.shape = _Shape(clock, Fraction(plan.budget), plan.tiers)
         alerts = [r for r in plan.rules if isinstance(r, AlertRule)]
@@ -531,10 +534,10 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
         by_step[base.step].append(_absent(_Slo(slo_plan, base)))
     rule_files = [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"]
     # promtool runs every group at each step, in this order (unlisted groups in any
-    # order): the slices and the windows summed from them first, as the model assumes,
-    # then what the alerts read, then the alerts when apart.
+    # order): the fine slices, then the coarse ones and the windows summed from them, as
+    # the model assumes, then what the alerts read, then the alerts when apart.
     order = [
-        *(slow_group_name(s.group_name) for s in plan.slos),
+        *(name for s in plan.slos for name in interval_group_names(s)),
         *(s.group_name for s in plan.slos),
     ]
     if alerts_apart:
