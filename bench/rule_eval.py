@@ -52,20 +52,22 @@ STEP = 15  # the platform scrapes every 10-15 s
 PODS = 4
 STATUSES = ("200", "500")
 RATE = 50.0  # requests/s of the whole SLI at the day's mean
-BUDGET = Decimal("0.001")
+BUDGET = Decimal("0.005")
 SERVICE = 'service="payment-service"'
 TOTAL = f"http_server_requests_seconds_count{{{SERVICE}}}"
 ERRORS = f'http_server_requests_seconds_count{{{SERVICE},status=~"5.."}}'
-INCIDENT_RATIO = 0.02  # a 20x burn of a 99.9% SLO
+INCIDENT_RATIO = 0.1  # a 20x burn of a 99.5% SLO
+PHASE = 7  # seconds between the minute and a scrape: an evaluation meets 4 scrapes a minute
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from slo_compiler.compiler import compile_sources  # noqa: E402
 from slo_compiler.live.queries import condition  # noqa: E402
 from slo_compiler.live.replay import episodes, grid  # noqa: E402
-from slo_compiler.rules.burnrate import Tier, detection  # noqa: E402
+from slo_compiler.rules.burnrate import SLICE, Tier, decimal_str, detection, is_recorded  # noqa: E402
 from slo_compiler.rules.durations import format_duration, parse_duration  # noqa: E402
 from slo_compiler.rules.ir import SloPlan  # noqa: E402
+from slo_compiler.rules.plan import ExprBuilder  # noqa: E402
 from slo_compiler.source.files import discover  # noqa: E402
 
 SLOTH_OUT = ROOT.parent / "shared/fixtures/sloth/out/getting-started.yml"
@@ -77,7 +79,7 @@ SLO_FILE = f"""apiVersion: slo-compiler/v1
 service: payment-service
 slos:
   - name: payment
-    objective: 99.9
+    objective: 99.5
     period: 30d
     sli:
       ratio:
@@ -95,6 +97,7 @@ PYRRA_WINDOWS = (
 EXACT = f"sum(increase({ERRORS}[30d])) / sum(increase({TOTAL}[30d]))"
 NAMES = {
     "ours": "slo-compiler",
+    "before": "slo-compiler before #29 (windows under 12h on the counters)",
     "sloth": "Sloth (its generated rules)",
     "pyrra": "Pyrra-shaped (its generator's windows)",
 }
@@ -153,6 +156,11 @@ class History:
     def uris(self) -> int:
         return max(1, self.series // (PODS * len(STATUSES)))
 
+    @property
+    def series_kept(self) -> int:
+        """The raw series written: `series` rounded to pods x uris x statuses."""
+        return PODS * self.uris * len(STATUSES)
+
     def error_ratio(self, t: int) -> float:
         if self.incident and self.incident[0] <= t < self.incident[0] + self.incident[1]:
             return INCIDENT_RATIO
@@ -164,7 +172,7 @@ class History:
         """OpenMetrics text, each series' samples together; every series of a status
         carries an equal share of the SLI's traffic."""
         share = 1 / (PODS * self.uris)
-        times = range(self.start, self.end + 1, STEP)
+        times = range(self.start + PHASE, self.end + 1, STEP)
         per_step = []  # (good, bad) events of the whole SLI in each step
         for t in times:
             hour = (t % 86400) / 3600
@@ -320,20 +328,84 @@ def compiled(work: Path, interval: str) -> tuple[Path, SloPlan]:
     return rule_file, plan
 
 
-def rule_files(work: Path, ours: Path) -> dict[str, Path]:
+def before_rules(plan: SloPlan, interval: int) -> tuple[str, dict[Tier, str]]:
+    """Our rules as they were before every window was summed from slices (the 5m rates
+    and the windows under 12h on the counters, 4m slices of the counters), with
+    `before:` names so that they do not meet ours in the TSDB; and each tier's condition
+    with every window written out (only the rates and slices are backfilled)."""
+    build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)
+    labels = dict(plan.series_labels)
+    query = plan.query
+
+    def rates(window: int) -> list[tuple[str, str]]:
+        total, errors = f"before:sli_total:rate{window}s", f"before:sli_errors:rate{window}s"
+        present = build.sum_recorded(total)
+        errors_expr = f"{build.errors_over(query, window)}\nor 0 * {present}"
+        return [(total, build.sum_rate(query.total, window)), (errors, errors_expr)]
+
+    def ratio(window: int) -> str:
+        if window == 300:
+            return build.recorded_ratio(
+                *(
+                    build.recorded(m)
+                    for m in ("before:sli_errors:rate300s", "before:sli_total:rate300s")
+                )
+            )
+        if not is_recorded(window):
+            return build.counter_ratio(window, build.sum_recorded("before:sli_total:rate300s"))
+        over = [
+            f"sum_over_time({build.recorded(m)}[{window}s])"
+            for m in (f"before:sli_errors:rate{SLICE}s", f"before:sli_total:rate{SLICE}s")
+        ]
+        return build.recorded_ratio(*over)
+
+    def rule(record: str, expr: str) -> dict:
+        return {"record": record, "expr": expr, "labels": labels}
+
+    base = [rule(m, e) for m, e in rates(300)]
+    slow = [rule(m, e) for m, e in rates(SLICE)]
+    for w in plan.windows:
+        (slow if is_recorded(w) else base).append(
+            rule(f"before:sli_error:ratio_rate{w}s", ratio(w))
+        )
+    conditions = {}
+    for tier in plan.tiers:
+        b, f = decimal_str(plan.budget), decimal_str(tier.factor)
+        parts = [f"(({ratio(w)}) / {b} > {f})" for w in (tier.long_window, tier.short_window)]
+        conditions[tier] = "\nand\n".join(parts)
+        recorded = [
+            f"{build.recorded(f'before:sli_error:ratio_rate{w}s')} / {b} > {f}"
+            for w in (tier.long_window, tier.short_window)
+        ]
+        base.append({"alert": "Before", "expr": "\nand\n".join(recorded), "for": f"{tier.for_}s"})
+    groups = [
+        {"name": "before", "rules": base},
+        {"name": "before:slow", "interval": f"{SLICE}s", "rules": slow},
+    ]
+    return yaml.safe_dump({"groups": groups}), conditions
+
+
+def rule_files(work: Path, ours: Path, plan: SloPlan, interval: int) -> dict[str, Path]:
     sloth = SLOTH_OUT.read_text()
     for theirs, mine in zip(SLOTH_SLI, (ERRORS, TOTAL), strict=True):
         sloth = sloth.replace(theirs, mine)
     (work / "sloth.rules.yaml").write_text(sloth)
     (work / "pyrra.rules.yaml").write_text(pyrra_rules())
-    return {"ours": ours, "sloth": work / "sloth.rules.yaml", "pyrra": work / "pyrra.rules.yaml"}
+    (work / "before.rules.yaml").write_text(before_rules(plan, interval)[0])
+    return {
+        "ours": ours,
+        "before": work / "before.rules.yaml",
+        "sloth": work / "sloth.rules.yaml",
+        "pyrra": work / "pyrra.rules.yaml",
+    }
 
 
 def recorded_levels(
     files: dict[str, Path], work: Path, interval: int
 ) -> list[list[tuple[Path, int]]]:
-    """What the windows read, level by level: our fine slices and Sloth's 5m ratio (on the
-    counters), then our coarse slices and 5m rates (on the fine slices)."""
+    """What the windows read, level by level: our fine slices, the rates and slices of our
+    rules before #29 and Sloth's 5m ratio (on the counters), then our coarse slices and 5m
+    rates (on the fine slices)."""
     ours = _rules(files["ours"])
     fine = [(g, r) for g, r in ours if g["name"].endswith(":slices")]
     made = [
@@ -343,8 +415,14 @@ def recorded_levels(
         and (g, r) not in fine
     ]
     sloth_5m = _rules(files["sloth"])[:1]
+    before = [
+        (_write(work / f"before-{i}.yaml", [r]), every_of(g, interval))
+        for i, (g, r) in enumerate(_rules(files["before"]))
+        if r.get("record", "").startswith(("before:sli_total:", "before:sli_errors:"))
+    ]
     return [
         [
+            *before,
             (_write(work / "fine.yaml", [r for _, r in fine]), every_of(fine[0][0], 0)),
             (_write(work / "sloth-5m.yaml", [r for _, r in sloth_5m]), 30),
         ],
@@ -418,9 +496,10 @@ def accuracy(args: argparse.Namespace, work: Path) -> dict[str, Cost]:
     history = History(args.series[0], end - args.days * 86400, end, incident)
     _load(work, history)
     ours, plan = compiled(work, args.interval)
-    files = rule_files(work, ours)
+    files = rule_files(work, ours, plan, interval)
     took = backfill(work, recorded_levels(files, work, interval), end - 31 * 86400, end)
     ours_rules = {r.get("record"): r["expr"] for _, r in _rules(ours)}
+    before = before_rules(plan, interval)[1]
 
     def inline(expr: str) -> str:
         """An expression with our recorded windows replaced by their expressions (only the
@@ -457,10 +536,10 @@ def accuracy(args: argparse.Namespace, work: Path) -> dict[str, Cost]:
             tier = rule.tier
             ours_m = _fired(prom.port, inline(rule.expr), tier, incident, interval)
             raw_m = _fired(prom.port, condition(plan, tier), tier, incident, interval)
-            predicted = detection(tier, burn, interval, fine=plan.fine_slice).fires
-            timing.append(
-                (tier, ours_m, raw_m, None if predicted is None else float(predicted) / 60)
-            )
+            before_m = _fired(prom.port, before[tier], tier, incident, interval)
+            predicted = detection(tier, burn, interval, slices=plan.slices).fires
+            shown = None if predicted is None else float(predicted) / 60
+            timing.append((tier, ours_m, before_m, raw_m, shown))
     print(f"## Accuracy and timing: {history.series} raw series, {args.days} days, rules every "
           f"{args.interval}\n")  # fmt: skip
     print(f"Backfill of the recorded series the windows read: {took:.0f} s\n")
@@ -477,13 +556,15 @@ def accuracy(args: argparse.Namespace, work: Path) -> dict[str, Cost]:
         print(f"| {format_duration(w)} | {dev:.3%} |")
     print(f"\nAn incident ({INCIDENT_RATIO:.0%} errors, a {burn:f}x burn, for "
           f"{args.incident:g}h): minutes from its start until each tier fires\n")  # fmt: skip
-    print("| tier | windows | ours | on the raw counters | ours - raw | explain predicts |")
-    print("|---|---|---:|---:|---:|---:|")
-    for tier, ours_m, raw_m, predicted in timing:
-        diff = "" if ours_m is None or raw_m is None else f"{ours_m - raw_m:+.1f}"
+    print("| tier | windows | ours | before #29 | ours - before | on the raw counters | "
+          "explain predicts |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for tier, ours_m, before_m, raw_m, predicted in timing:
+        diff = "" if ours_m is None or before_m is None else f"{ours_m - before_m:+.1f}"
         print(f"| {tier.name} | {format_duration(tier.long_window)}/"
-              f"{format_duration(tier.short_window)} | {_minutes(ours_m)} | {_minutes(raw_m)} | "
-              f"{diff} | {_minutes(predicted)} |")  # fmt: skip
+              f"{format_duration(tier.short_window)} | {_minutes(ours_m)} | "
+              f"{_minutes(before_m)} | {diff} | {_minutes(raw_m)} | "
+              f"{_minutes(predicted)} |")  # fmt: skip
     print(f"\n## Cost with every window full: {history.series} raw series\n")
     print("| rules of | rules | samples read per minute | ours / this | evaluation ms per minute |")
     print("|---|---:|---:|---:|---:|")
@@ -499,8 +580,8 @@ def cardinality(args: argparse.Namespace, work: Path, series: int) -> dict[str, 
     end = int(time.time()) // 3600 * 3600 - 3 * 3600
     history = History(series, end - int(args.hours * 3600), end)
     _load(work, history)
-    ours, _ = compiled(work, args.interval)
-    files = rule_files(work, ours)
+    ours, plan = compiled(work, args.interval)
+    files = rule_files(work, ours, plan, interval)
     backfill(work, recorded_levels(files, work, interval), history.start, end)
     with Prometheus(work) as prom:
         span = end - history.start
@@ -540,6 +621,10 @@ def main() -> None:
             growth = cost.samples / rows[first][name].samples
             print(f"| {series:,} | {NAMES[name]} | {cost.samples:,.0f} | {growth:.2f} | "
                   f"{cost.ms:.1f} |")  # fmt: skip
+        raw = History(series, 0, 0)
+        floor = raw.series_kept * (1 + 1 / len(STATUSES)) * 60 / STEP
+        print(f"| {raw.series_kept:,} | (the raw samples the selectors match a minute: no rule "
+              f"set that reads each can read fewer) | {floor:,.0f} | | |")  # fmt: skip
     print(
         f"\nScaling check at {first} series: ours {rows[first]['ours'].samples:,.0f} scaled "
         f"from {args.hours:g}h, {full['ours'].samples:,.0f} with {args.days} days of history."

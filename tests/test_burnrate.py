@@ -72,10 +72,11 @@ def test_detection_time_of_a_total_outage_of_a_999_slo() -> None:
     page_fast = plan_tiers(D30)[0]
     burn = 1 / error_budget(to_decimal(99.9))  # every event fails: burn rate 1000
     d = detection(page_fast, burn)
-    # 1h x 14.4 / 1000, plus the fine slices' 30s of lag (their group's phase)
-    assert d.detect == Decimal("81.84")
-    assert d.fires == Decimal("141.84")  # plus `for: 1m`
-    raw = detection(page_fast, burn, fine=None)  # a raw SLI's windows are its expression
+    # 1h x 14.4 / 1000, plus the fine slices' 37.5s of lag (their group's phase, 30s on
+    # average, and the scrapes a slice is made of end half a scrape before it)
+    assert d.detect == Decimal("89.34")
+    assert d.fires == Decimal("149.34")  # plus `for: 1m`
+    raw = detection(page_fast, burn, slices=None)  # a raw SLI's windows are its expression
     assert raw.detect == Decimal("51.84")
 
 
@@ -87,21 +88,24 @@ def test_burn_at_or_below_the_factor_never_fires(burn: str) -> None:
 
 def test_a_double_factor_burn_is_detected_after_half_the_long_window() -> None:
     tier = plan_tiers(D30)[0]
-    assert detection(tier, Decimal("28.8")).detect == 1800 + 30  # + the fine slices' lag
+    assert detection(tier, Decimal("28.8")).detect == 1800 + 37.5  # + the fine slices' lag
 
 
 def test_sliced_long_windows_weigh_one_more_slice_and_trail_by_half_of_one() -> None:
     ticket_fast = plan_tiers(D30)[2]  # 1d from 4m slices of 1m ones, 2h from the 1m ones
-    # SLICE / 2 + FINE_SLICE / 2: the two slice groups' phases
-    assert burnrate.lag(ticket_fast.long_window) == 150
-    assert burnrate.lag(ticket_fast.short_window) == 30
-    # (1d + 4m) x 3 / 6 + 2m30s
-    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 150
-    # promtool records the slices at every step, with the alerts: a coarse slice holds
-    # the fine ones of 5 steps at 1m ((5m - 1m) / 2 late, one step more traffic), its own
-    # alone from 4m on (no lag).
-    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True) == 120
-    assert detection(ticket_fast, Decimal("6"), 60, True).detect == (86400 + 60) / 2 + 120
+    # SLICE / 2 + (FINE_SLICE + a scrape) / 2: the two slice groups' phases, and the
+    # scrapes a fine slice reads end half a scrape before it
+    assert burnrate.lag(ticket_fast.long_window) == 157.5
+    assert burnrate.lag(ticket_fast.short_window) == 37.5
+    # (1d + 4m) x 3 / 6 + 2m37.5s
+    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 157.5
+    # promtool records the slices at every step, with the alerts: a fine slice reading
+    # 1m15s takes a step change in over two steps at 1m (60 - 60^2 / 75 = 12s late), a
+    # coarse slice holds the fine ones of 5 steps (4m / 2 later again, one step more
+    # traffic), its own alone from 4m on (no lag).
+    assert burnrate.lag(ticket_fast.short_window, 60, in_promtool=True) == 12
+    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True) == 132
+    assert detection(ticket_fast, Decimal("6"), 60, True).detect == (86400 + 60) / 2 + 132
     assert burnrate.lag(ticket_fast.long_window, 720, in_promtool=True) == 0
 
 
@@ -121,26 +125,31 @@ def test_fine_slices_hold_four_scrapes_and_tile_the_windows(
     scrape: str, windows: str, fine: str
 ) -> None:
     spans = tuple(parse_duration(w) for w in windows.split())
-    assert burnrate.fine_slice(parse_duration(scrape), spans) == parse_duration(fine)
+    slices = burnrate.slices_for(parse_duration(scrape), spans)
+    assert slices.fine == parse_duration(fine)
+    # rate() reads one scrape more: consecutive slices see every scrape interval once
+    assert slices.range == parse_duration(fine) + parse_duration(scrape)
 
 
 def test_a_single_level_of_slices_lags_by_the_coarse_phase_alone() -> None:
-    four = parse_duration("4m")  # a service scraped every minute: the slices are 4m long
+    # A service scraped every minute: 4m slices, reading 5m.
+    four = burnrate.slices_for(parse_duration("1m"))
+    assert (four.fine, four.range, four.single) == (240, 300, True)
     ticket_fast = plan_tiers(D30)[2]
-    assert burnrate.lag(ticket_fast.long_window, fine=four) == 120
-    assert burnrate.lag(ticket_fast.short_window, fine=four) == 120
-    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True, fine=four) == 90
+    assert burnrate.lag(ticket_fast.long_window, slices=four) == 150
+    assert burnrate.lag(ticket_fast.short_window, slices=four) == 150
+    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True, slices=four) == 120
 
 
 def test_page_tiers_detect_having_spent_the_workbook_share_whatever_the_burn() -> None:
     """A tier has spent factor x long / period of the budget when it detects a burn,
     whatever the burn: 2% and 5% for the page tiers at 30d; plus what the burn spends in
-    the fine slices' 30s of lag."""
+    the fine slices' 37.5s of lag."""
     for tier, share in zip(plan_tiers(D30)[:2], ("0.02", "0.05"), strict=True):
         for burn in (Decimal(15), Decimal(100), Decimal(1000)):
             d = detection(tier, burn)
             assert d.detect is not None
-            assert burn * (d.detect - 30) / D30 == Decimal(share)
+            assert burn * (d.detect - Decimal("37.5")) / D30 == Decimal(share)
 
 
 def test_tier_overrides() -> None:

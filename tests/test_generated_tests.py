@@ -16,7 +16,7 @@ import yaml
 from conftest import ROOT, compile_texts, run
 
 from slo_compiler.compiler import compile_sources
-from slo_compiler.rules.burnrate import SLICE, detection, is_recorded
+from slo_compiler.rules.burnrate import SLICE, Slices, detection, is_recorded
 from slo_compiler.rules.durations import parse_duration
 from slo_compiler.rules.ir import SloPlan, SourcePlan
 from slo_compiler.source.files import discover
@@ -55,10 +55,10 @@ def _brute_ratio(traffic: Traffic, clock: Clock, t: int, window: int) -> Fractio
         return [s for s in range(clock.step, at + 1, clock.step) if s >= at - span]
 
     def fine(counter: Any, s: int) -> int:
-        return counter(s) - counter(s - clock.fine)
+        return counter(s) - counter(s - clock.slices.range)
 
     def coarse(counter: Any, s: int) -> int:
-        if clock.fine == SLICE:
+        if clock.slices.fine == SLICE:
             return fine(counter, s)
         return sum(fine(counter, u) for u in evaluations(s, SLICE))
 
@@ -71,7 +71,9 @@ def _brute_ratio(traffic: Traffic, clock: Clock, t: int, window: int) -> Fractio
 def test_closed_form_model_equals_step_by_step_evaluation() -> None:
     rng = random.Random(7)
     for _ in range(150):
-        clock = Clock(60, rng.choice([60, 120, 180, 300, 420, 1440]), rng.choice([60, 120, 240]))
+        scrape = rng.choice([15, 30, 60])
+        slices = Slices(rng.choice([60, 120, 240]), scrape)
+        clock = Clock(scrape, rng.choice([60, 120, 180, 300, 420, 1440]), slices)
         total = rng.randint(0, 10_000)
         starts = sorted({0, *(rng.randint(1, 400) * 60 for _ in range(rng.randint(0, 3)))})
         traffic = Traffic(total, tuple((s, rng.randint(0, total)) for s in starts))
@@ -100,7 +102,7 @@ def test_step_scenarios_fire_within_one_evaluation_of_the_prediction(
         burn = Fraction(bad, traffic.total) / slo.shape.budget
         exact_burn = Decimal(burn.numerator) / Decimal(burn.denominator)
         predicted = detection(
-            tier, exact_burn, slo.clock.step, in_promtool=True, fine=slo.clock.fine
+            tier, exact_burn, slo.clock.step, in_promtool=True, slices=slo.clock.slices
         ).fires
         assert predicted is not None
         fired = scenario.end - start
@@ -246,7 +248,7 @@ def test_firing_state_equals_an_evaluation_by_evaluation_state_machine() -> None
     tiers = plan_tiers(parse_duration("7d"))
     budget = Fraction(1, 100)
     for _ in range(30):
-        clock = Clock(60, rng.choice([60, 420]))  # as fine as a fast tier's, as a slow one's
+        clock = Clock(15, rng.choice([60, 420]))  # as fine as a fast tier's, as a slow one's
         total = 10_000
         start, stop = rng.randint(0, 300) * 60, rng.randint(301, 900) * 60
         shape = rng.choice(["step", "steady", "recovery"])

@@ -96,7 +96,7 @@ def test_only_the_fine_slices_read_the_counters() -> None:
     counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
     assert counters == ["slo:sli_errors:rate1m", "slo:sli_total:rate1m"]
     assert exprs["slo:sli_total:rate1m"] == (
-        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[1m]))'
+        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[1m15s]))'
     )
     mean = 'sum_over_time(slo:sli_total:rate1m{slo="payment-failure-rate",'
     assert exprs["slo:sli_total:rate5m"].startswith(mean)
@@ -111,13 +111,17 @@ def test_only_the_fine_slices_read_the_counters() -> None:
 
 
 def test_a_service_scraped_less_often_gets_longer_fine_slices() -> None:
-    """Four scrapes a slice: 2m slices every 2m at 30s; at 1m one level of 4m slices."""
-    for scrape, fine, every in (("30s", "2m", {120, 240}), ("1m", "4m", {240})):
+    """Four scrapes a slice: 2m slices every 2m at 30s (reading 2m30s); at 1m one level of
+    4m slices (reading 5m)."""
+    for scrape, fine, reads, every in (
+        ("30s", "2m", "2m30s", {120, 240}),
+        ("1m", "4m", "5m", {240}),
+    ):
         text = VALID.replace("slos:\n", f"scrape_interval: {scrape}\nslos:\n", 1)
         exprs = recorded(text)
         counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
         assert counters == [f"slo:sli_errors:rate{fine}", f"slo:sli_total:rate{fine}"]
-        assert f"[{fine}]))" in exprs[f"slo:sli_total:rate{fine}"]
+        assert f"[{reads}]))" in exprs[f"slo:sli_total:rate{fine}"]
         assert {r.every for r in rules(text) if isinstance(r, RecordingRule) and r.every} == every
         assert f"sum_over_time(slo:sli_errors:rate{fine}{{" in exprs["slo:sli_error:ratio_rate6h"]
         assert "sum_over_time(slo:sli_errors:rate4m{" in exprs["slo:sli_error:ratio_rate30d"]
@@ -145,9 +149,9 @@ def test_missing_error_series_count_as_zero_errors() -> None:
 def test_good_events_are_subtracted_and_grouping_is_kept() -> None:
     expr = recorded(GOOD)["slo:sli_errors:rate1m"]
     assert expr == (
-        "clamp_min(sum by (uri, method) (rate(http_requests_total[1m])) - "
-        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[1m])) '
-        "or 0 * sum by (uri, method) (rate(http_requests_total[1m]))), 0)"
+        "clamp_min(sum by (uri, method) (rate(http_requests_total[1m15s])) - "
+        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[1m15s])) '
+        "or 0 * sum by (uri, method) (rate(http_requests_total[1m15s]))), 0)"
     )
 
 

@@ -27,12 +27,12 @@ DEFAULT_SCRAPE_INTERVAL = parse_duration("15s")
 # The recorded base rate: the shortest window, the current burn, the SLI-missing alert.
 BASE_RATE_WINDOW = parse_duration("5m")
 # Every window of an event SLI is summed from recorded slices, so that only the fine
-# slices read the raw counters, each raw sample once: the samples a window reads per
+# slices read the raw counters, each raw sample about once: the samples a window reads per
 # evaluation grow with the SLI's groups (group_by), not with its raw series (pods x uris x
-# statuses; bench/rule_eval.py). A fine slice is the rate over FINE_SLICE (or over a
-# longer fine_slice() for a service scraped less often), recorded every as long in a group
-# of its own: tiles that cover time once, half a minute of lag. The 5m base rates and the
-# windows shorter than RECORDED_WINDOW_MIN (the page tiers') sum them at every evaluation.
+# statuses; bench/rule_eval.py). A fine slice is the rate of FINE_SLICE (longer for a
+# service scraped less often: Slices), recorded every as long in a group of its own: tiles
+# that cover time once. The 5m base rates and the windows shorter than RECORDED_WINDOW_MIN
+# (the page tiers') sum them at every evaluation.
 FINE_SLICE = parse_duration("1m")
 # Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
 # windows and the period itself) sum coarse slices, each SLICE of fine ones, recorded
@@ -270,44 +270,69 @@ def is_recorded(window: int) -> bool:
 _FINE_LENGTHS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 240)
 
 
-def fine_slice(
+@dataclass(frozen=True)
+class Slices:
+    """The recorded slices an event SLI's windows are summed from."""
+
+    fine: int  # a fine slice's length; recorded every as long
+    scrape: int  # the service's scrape interval
+
+    @property
+    def range(self) -> int:
+        """What a fine slice's rate() reads: its length and one scrape more. Consecutive
+        slices then see every interval between two scrapes once, each in one slice; a
+        range of the slice's length alone leaves the interval from the last scrape of one
+        slice to the first of the next unseen (a quarter of a 1m slice at 15s: a burst of
+        errors there would count in no window)."""
+        return self.fine + self.scrape
+
+    @property
+    def single(self) -> bool:
+        """One level of slices: the fine ones are as long as the coarse ones."""
+        return self.fine == SLICE
+
+    def coarse_span(self, evaluation_interval: int) -> int:
+        """How far back a coarse slice holds traffic in promtool, which runs every group
+        at each step: its own fine slice and those of the evaluations within SLICE before
+        it (Prometheus 2.x ranges include both ends); a single level, its own."""
+        if self.single:
+            return self.range
+        return SLICE // evaluation_interval * evaluation_interval + self.range
+
+
+def slices_for(
     scrape_interval: int = DEFAULT_SCRAPE_INTERVAL, windows: tuple[int, ...] = ()
-) -> int:
-    """The fine slices' length for a service scraped every `scrape_interval`: the shortest
-    that holds MIN_SCRAPES_PER_WINDOW scrapes (rate() needs two samples, and a missed
-    scrape must not empty a slice), tiles SLICE, and divides every window and the 5m base
-    (else the shortest that holds the scrapes): 1m at 15s, 2m at 30s, 4m at 1m (one level
-    of slices then), 5s at 1s with a 10s window."""
+) -> Slices:
+    """The slices of a service scraped every `scrape_interval`. A fine slice is the
+    shortest length that holds MIN_SCRAPES_PER_WINDOW scrapes (rate() needs two samples,
+    and a missed scrape must not empty a slice), tiles SLICE, and divides every window and
+    the 5m base (else the shortest that holds the scrapes): 1m at 15s, 2m at 30s, 4m at 1m
+    (one level of slices then), 5s at 1s with a 10s window."""
     wanted = MIN_SCRAPES_PER_WINDOW * scrape_interval
     fitting = [s for s in _FINE_LENGTHS if s >= wanted] or [SLICE]
-    return next(
+    fine = next(
         (s for s in fitting if all(w % s == 0 for w in (BASE_RATE_WINDOW, *windows))), fitting[0]
     )
+    return Slices(fine, scrape_interval)
 
 
-def _coarse_span(fine: int, evaluation_interval: int) -> int:
-    """How far back a coarse slice holds traffic in promtool, which runs every group at
-    each step: its own fine slice and those of the evaluations within SLICE before it
-    (Prometheus 2.x ranges include both ends); a single level of slices holds its own."""
-    if fine == SLICE:
-        return fine
-    return SLICE // evaluation_interval * evaluation_interval + fine
+DEFAULT_SLICES = slices_for()
 
 
 def effective_window(
     window: int,
     evaluation_interval: int = EVALUATION_INTERVAL,
     in_promtool: bool = False,
-    fine: int | None = FINE_SLICE,
+    slices: Slices | None = DEFAULT_SLICES,
 ) -> Decimal:
     """How much traffic a window's ratio weighs. In Prometheus a window of fine slices,
     read by the alerts' group at a phase of its own, holds window / fine tiles; a window
     of coarse slices, read in their own group, holds the slices at both ends of its range
     (Prometheus 2.x includes both): one SLICE more. In promtool every group runs at each
     step (it ignores a group's interval in unit tests), so a window holds a slice from
-    each evaluation in its range, both ends included. `fine` None: a raw SLI, whose
-    windows are its own expression at the window's length."""
-    if fine is None:
+    each evaluation in its range, both ends included. `slices` None: a raw SLI, whose
+    windows are its own expression."""
+    if slices is None:
         return Decimal(window)
     if in_promtool:
         every = evaluation_interval
@@ -322,32 +347,47 @@ def lag(
     window: int,
     evaluation_interval: int = EVALUATION_INTERVAL,
     in_promtool: bool = False,
-    fine: int | None = FINE_SLICE,
+    slices: Slices | None = DEFAULT_SLICES,
 ) -> Decimal:
     """How far a window's ratio trails a step change, beyond the alert's own evaluation.
     In Prometheus each group of slices runs at a phase of its own: the alerts see fine
-    slices fine / 2 old on average (30s), and coarse ones SLICE / 2 older again (2m30s).
-    In promtool every group runs at each step, in order: a slice is as current as the
-    alert, but one that spans more than a step (a coarse slice, a fine one longer than
-    the step) takes a step change in over its span, one evaluation at a time."""
-    if fine is None:
+    slices fine / 2 old on average, each made of the scrapes half a scrape before its end
+    (37.5s for 1m slices at 15s), and coarse ones SLICE / 2 older again (2m37.5s). In
+    promtool every group runs at each step, in order: a slice is as current as the alert,
+    but one that spans more than a step takes a step change in over its span, one
+    evaluation at a time (_promtool_lag)."""
+    if slices is None:
         return Decimal(0)
     if in_promtool:
-        span = _coarse_span(fine, evaluation_interval) if is_recorded(window) else fine
-        return Decimal(max(0, span - evaluation_interval)) / 2
-    if not is_recorded(window):
-        return Decimal(fine) / 2
-    return Decimal(SLICE + (fine if fine < SLICE else 0)) / 2
+        return _promtool_lag(window, evaluation_interval, slices)
+    if not is_recorded(window) or slices.single:
+        return Decimal(slices.range) / 2
+    return Decimal(SLICE + slices.range) / 2
 
 
-def reach(window: int, evaluation_interval: int, fine: int | None = FINE_SLICE) -> int:
+def _promtool_lag(window: int, step: int, slices: Slices) -> Decimal:
+    """A window's lag in promtool, where every group runs at each step. A fine slice reads
+    `range` back from its step: after a step change the first k = ceil(range / step) - 1
+    slices hold it for 1..k steps, the rest whole, so the window's share of it trails by
+    step x k - step^2 x k(k+1) / (2 range) (none where a slice is no longer than a step).
+    A coarse slice is the fine ones of its own and the SLICE // step steps before it: on
+    average half of those steps older again."""
+    reads = slices.range
+    k = -(-reads // step) - 1
+    fine = Decimal(step * k) - Decimal(step * step * k * (k + 1)) / (2 * reads)
+    if is_recorded(window) and not slices.single:
+        return fine + Decimal(SLICE // step * step) / 2
+    return fine
+
+
+def reach(window: int, evaluation_interval: int, slices: Slices | None = DEFAULT_SLICES) -> int:
     """How far back a window's ratio holds traffic in promtool, at evaluations every
     `evaluation_interval`: the window and the span of the slice at its old end."""
-    if fine is None:
+    if slices is None:
         return window
     if is_recorded(window):
-        return window + _coarse_span(fine, evaluation_interval)
-    return window + fine
+        return window + slices.coarse_span(evaluation_interval)
+    return window + slices.range
 
 
 @dataclass(frozen=True)
@@ -365,20 +405,20 @@ def detection(
     burn: Decimal,
     evaluation_interval: int = EVALUATION_INTERVAL,
     in_promtool: bool = False,
-    fine: int | None = FINE_SLICE,
+    slices: Slices | None = DEFAULT_SLICES,
 ) -> Detection:
     """The workbook's model, for the expressions we emit: after a step to burn rate `burn`
     (error ratio / budget) a window of length W holds the burn for t of its W seconds, so
     its ratio crosses `factor x budget` at W x factor / burn (a recorded window: its
     effective length and its lag, see above). Both windows must cross; the tier then fires
     after its `for`, at the first evaluation from then on. A burn at or below the factor
-    never fires. `in_promtool`: the rules as promtool's unit tests run them; `fine`: the
-    SLO's fine slices (`SloPlan.fine_slice`), None for a raw SLI."""
+    never fires. `in_promtool`: the rules as promtool's unit tests run them; `slices`: the
+    SLO's (`SloPlan.slices`), None for a raw SLI."""
     if burn <= tier.factor:
         return Detection(burn, None, None, None)
     detect = max(
-        effective_window(window, evaluation_interval, in_promtool, fine) * tier.factor / burn
-        + lag(window, evaluation_interval, in_promtool, fine)
+        effective_window(window, evaluation_interval, in_promtool, slices) * tier.factor / burn
+        + lag(window, evaluation_interval, in_promtool, slices)
         for window in (tier.long_window, tier.short_window)
     )
     fires = detect + tier.for_

@@ -16,6 +16,7 @@ from .burnrate import (
     FINE_SLICE,
     RECORDED_WINDOW_MIN,
     SLICE,
+    Slices,
     Tier,
     decimal_str,
     detection,
@@ -68,10 +69,10 @@ def _alert(rule: AlertRule, config: Config) -> dict[str, Any]:
     }
 
 
-def _tier(tier: Tier, budget: Decimal, interval: int, fine: int | None) -> dict[str, Any]:
+def _tier(tier: Tier, budget: Decimal, interval: int, slices: Slices | None) -> dict[str, Any]:
     burns = []
     for label, burn in _burns(budget):
-        d = detection(tier, burn, interval, fine=fine)
+        d = detection(tier, burn, interval, slices=slices)
         burns.append(
             {
                 "burn": label,
@@ -110,7 +111,7 @@ def document(plans: list[SloPlan], interval: int, config: Config) -> dict[str, A
                 "period": format_duration(p.period),
                 "evaluation_interval": format_duration(interval),
                 "group_by": list(p.group_by),
-                "tiers": [_tier(t, p.budget, interval, p.fine_slice) for t in p.tiers],
+                "tiers": [_tier(t, p.budget, interval, p.slices) for t in p.tiers],
                 "alerts": [_alert(r, config) for r in p.alerts],
             }
             for p in plans
@@ -127,8 +128,8 @@ def _shown(value: Decimal) -> str:
     return "~" + decimal_str(value.quantize(Decimal(1).scaleb(value.adjusted() - 5)))
 
 
-def _cell(tier: Tier, burn: Decimal, interval: int, fine: int | None) -> str:
-    d = detection(tier, burn, interval, fine=fine)
+def _cell(tier: Tier, burn: Decimal, interval: int, slices: Slices | None) -> str:
+    d = detection(tier, burn, interval, slices=slices)
     if d.detect is None:
         return "never"
     return f"{human(d.detect)}+{format_duration(tier.for_)}"
@@ -166,7 +167,7 @@ def text(plans: list[SloPlan], interval: int, config: Config) -> str:
                     f"{_shown(t.threshold(p.budget) * 100)}%",
                     format_duration(t.for_),
                     f"{_shown(t.budget_spent * 100)}%",
-                    *(_cell(t, b, interval, p.fine_slice) for _, b in burns),
+                    *(_cell(t, b, interval, p.slices) for _, b in burns),
                 ]
             )
         out += ["  " + line for line in _table(rows)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..source.model import LoadTest
-from .burnrate import DEFAULT_SCRAPE_INTERVAL, FINE_SLICE, Tier
+from .burnrate import DEFAULT_SCRAPE_INTERVAL, DEFAULT_SLICES, Slices, Tier
 from .sli import SliQuery
 
 Labels = tuple[tuple[str, str], ...]
@@ -86,9 +86,9 @@ class SloPlan:
     loadtest: LoadTest | None = field(default=None, hash=False, compare=False)
     # The file's scrape interval (seconds): what the live checks expect between samples.
     scrape_interval: int = field(default=DEFAULT_SCRAPE_INTERVAL, hash=False, compare=False)
-    # The length of the fine slices every window is summed from (burnrate.fine_slice);
-    # None for a raw SLI, whose windows are its own expression.
-    fine_slice: int | None = FINE_SLICE
+    # The slices every window is summed from (burnrate.Slices); None for a raw SLI, whose
+    # windows are its own expression.
+    slices: Slices | None = DEFAULT_SLICES
 
     @property
     def selector_labels(self) -> dict[str, str]:

@@ -8,11 +8,12 @@ slow group, which reads only the counters and itself.
 
 Expressions built here (R = window, G = group_by):
 
-* fine slices (event SLIs): `slo:sli_total:rate1m` and `slo:sli_errors:rate1m` (the rate
-  over `burnrate.fine_slice`, longer for a service scraped less often than every 15s), in
-  a group of their own evaluated every as long: tiles that cover time once, and the only
-  rules that read the raw counters, each sample once (errors absent means no errors, not
-  no data: `... or 0 * <the total just recorded>`);
+* fine slices (event SLIs): `slo:sli_total:rate1m` and `slo:sli_errors:rate1m`, the rate
+  of each minute (`burnrate.Slices`: longer for a service scraped less often than every
+  15s), in a group of their own evaluated every minute: tiles that cover time once, the
+  range one scrape longer than the slice so that consecutive slices see every interval
+  between scrapes once; the only rules that read the raw counters (errors absent means no
+  errors, not no data: `... or 0 * <the total just recorded>`);
 * base rates: `slo:sli_total:rate5m` and `slo:sli_errors:rate5m`, the mean of the fine
   slices over 5m (the shortest window, the current burn, the SLI-missing alert);
 * coarse slices: `slo:sli_total:rate4m` and `slo:sli_errors:rate4m`, the mean of the fine
@@ -32,7 +33,7 @@ from decimal import Decimal
 
 from ..source.model import Slo
 from . import burnrate, templates
-from .burnrate import BASE_RATE_WINDOW, SLICE, Tier, decimal_str, fine_slice, is_recorded
+from .burnrate import BASE_RATE_WINDOW, SLICE, Slices, Tier, decimal_str, is_recorded, slices_for
 from .durations import format_duration as dur
 from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
@@ -59,21 +60,21 @@ def ratio_metric(window: int) -> str:
 class ExprBuilder:
     """Expression text for one SLO; holds what every expression of it shares. The live
     checks (slo_compiler.live) build their raw-counter queries here too, so what they
-    query is by construction what the rules compute. `fine`: the fine slices' length."""
+    query is by construction what the rules compute. `slices`: what its windows sum."""
 
     def __init__(
         self,
         query: SliQuery,
         group_by: tuple[str, ...],
         selector_labels: dict[str, str],
-        fine: int = burnrate.FINE_SLICE,
+        slices: Slices = burnrate.DEFAULT_SLICES,
     ):
         self.query = query
         self.group_by = group_by
         self.labels = selector_labels
-        self.fine = fine
-        self.fine_total = "slo:sli_total:rate" + dur(fine)
-        self.fine_errors = "slo:sli_errors:rate" + dur(fine)
+        self.slices = slices
+        self.fine_total = "slo:sli_total:rate" + dur(slices.fine)
+        self.fine_errors = "slo:sli_errors:rate" + dur(slices.fine)
         self._recorded: dict[str, str] = {}
 
     def sum_rate(self, selector: Selector, window: int, func: str = "rate") -> str:
@@ -139,7 +140,7 @@ class ExprBuilder:
     def coarse(self) -> tuple[str, str]:
         """The (errors, total) slices the long windows sum: the coarse ones, or the fine
         ones when they are as long (a service scraped every minute)."""
-        if self.fine == SLICE:
+        if self.slices.single:
             return self.fine_metrics()
         return SLICE_ERRORS, SLICE_TOTAL
 
@@ -166,7 +167,7 @@ class ExprBuilder:
         counters."""
         if not isinstance(self.query, EventSli):
             return []
-        return self._rates(self.fine_total, self.fine_errors, self.fine)
+        return self._rates(self.fine_total, self.fine_errors, self.slices.range)
 
     def _means(self, total_metric: str, errors_metric: str, window: int) -> list[tuple[str, str]]:
         """The (total, errors) rates over `window` as the mean of the fine slices in it
@@ -174,7 +175,7 @@ class ExprBuilder:
         ratios of events). The recorded errors exist wherever the total does."""
         if not isinstance(self.query, EventSli):
             return []
-        tiles = decimal_str(Decimal(window) / self.fine)
+        tiles = decimal_str(Decimal(window) / self.slices.fine)
         return [
             (metric, f"{self._over(fine, window)} / {tiles}")
             for metric, fine in ((total_metric, self.fine_total), (errors_metric, self.fine_errors))
@@ -183,10 +184,10 @@ class ExprBuilder:
     def base_rates(self) -> list[tuple[str, str]]:
         return self._means(TOTAL_RATE, ERRORS_RATE, BASE_RATE_WINDOW)
 
-    def slices(self) -> list[tuple[str, str]]:
+    def coarse_slices(self) -> list[tuple[str, str]]:
         """The coarse slices the long windows are summed from (every event SLI has one
         such window, its period of 1d to 90d), unless the fine ones are as long."""
-        if self.fine == SLICE:
+        if self.slices.single:
             return []
         return self._means(SLICE_TOTAL, SLICE_ERRORS, SLICE)
 
@@ -265,8 +266,8 @@ def plan_slo(
     selector_labels = {"slo": slo.name, "slo_service": service}
     user_labels = {**dict(sorted(file_labels.items())), **dict(sorted(slo.labels.items()))}
     series_labels = {**selector_labels, **user_labels}
-    fine = fine_slice(scrape_interval, tuple(windows))
-    build = ExprBuilder(query, tuple(slo.group_by), selector_labels, fine)
+    slices = slices_for(scrape_interval, tuple(windows))
+    build = ExprBuilder(query, tuple(slo.group_by), selector_labels, slices)
     labels = tuple(series_labels.items())
 
     def record(metric: str, expr: str, field: str, every: int | None = None) -> RecordingRule:
@@ -282,8 +283,8 @@ def plan_slo(
         alerted = any(window in (t.long_window, t.short_window) for t in tiers)
         return SLICE if window == period and not alerted else None
 
-    rules: list[Rule] = [record(m, e, "sli", fine) for m, e in build.fine_slices()]
-    rules += [record(m, e, "sli", SLICE) for m, e in build.slices()]
+    rules: list[Rule] = [record(m, e, "sli", slices.fine) for m, e in build.fine_slices()]
+    rules += [record(m, e, "sli", SLICE) for m, e in build.coarse_slices()]
     rules += [record(m, e, "sli") for m, e in build.base_rates()]
     rules += [record(ratio_metric(w), build.ratio(w), "sli", every(w)) for w in windows]
     shortest = build.recorded(ratio_metric(windows[0]))
@@ -369,5 +370,5 @@ def plan_slo(
         rules=tuple(rules),
         loadtest=slo.loadtest,
         scrape_interval=scrape_interval,
-        fine_slice=fine if isinstance(query, EventSli) else None,
+        slices=slices if isinstance(query, EventSli) else None,
     )

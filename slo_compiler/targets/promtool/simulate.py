@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from ...rules.burnrate import FINE_SLICE, SLICE, Tier, is_recorded
+from ...rules.burnrate import DEFAULT_SLICES, SLICE, Slices, Tier, is_recorded
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Traffic:
 class Clock:
     sample: int  # seconds between input samples
     step: int  # evaluation interval, a multiple of `sample`
-    fine: int = FINE_SLICE  # the rules' fine slices (SloPlan.fine_slice)
+    slices: Slices = DEFAULT_SLICES  # the rules' (SloPlan.slices)
 
 
 def _ramp_sum(offset: int, first: int, last: int, step: int) -> int:
@@ -104,8 +104,8 @@ class GroupModel:
         first = max(1, first)
         if first > last:
             return 0
-        step, fine = self.clock.step, self.clock.fine
-        return counter.grid_sum(0, first, last, step) - counter.grid_sum(fine, first, last, step)
+        step, reads = self.clock.step, self.clock.slices.range
+        return counter.grid_sum(0, first, last, step) - counter.grid_sum(reads, first, last, step)
 
     def _window(self, counter: _Counter, t: int, window: int) -> int:
         """What a window's sum at t is made of, in events (scaled alike for both
@@ -113,7 +113,7 @@ class GroupModel:
         evaluation j is the fine ones at j - SLICE // step .. j."""
         step = self.clock.step
         first, last = -(-(t - window) // step), t // step
-        if not is_recorded(window) or self.clock.fine == SLICE:
+        if not is_recorded(window) or self.clock.slices.single:
             return self._fine(counter, first, last)
         return sum(
             self._fine(counter, max(1, first) - back, last - back)

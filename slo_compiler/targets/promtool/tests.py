@@ -163,7 +163,7 @@ class _Shape:
             Decimal(burn.numerator) / Decimal(burn.denominator),
             self.clock.step,
             in_promtool=True,
-            fine=self.clock.fine,
+            slices=self.clock.slices,
         )
         assert predicted.fires is not None
         quiet = max(start, fire - step * max(2, (fire - start) // step // 5))
@@ -207,7 +207,7 @@ class _Shape:
         if error_ratio <= margin:
             return None
         # The short window empties once the slice at its old end has passed too.
-        clears = _ceil(reach(tier.short_window, step, self.clock.fine), step) + step
+        clears = _ceil(reach(tier.short_window, step, self.clock.slices), step) + step
         fire = self.first_fire(Traffic.steady(self.events, bad), tier, tier.for_ + 2 * step)
         assert fire is not None
         ends = _ceil(
@@ -261,8 +261,11 @@ class _Slo:
 
     def __init__(self, plan: SloPlan, clock: Clock) -> None:
         self.plan = plan
-        if plan.fine_slice is not None:
-            clock = dataclasses.replace(clock, fine=plan.fine_slice)
+        if plan.slices is not None:
+            # Inputs sampled at the scrape interval (or a divisor of the minute under it):
+            # every fine slice's range then starts and ends on a sample.
+            sample = math.gcd(plan.slices.scrape, 60)
+            clock = dataclasses.replace(clock, sample=sample, slices=plan.slices)
         self.clock = clock
         self.shape = _Shape(clock, Fraction(plan.budget), plan.tiers)
         alerts = [r for r in plan.rules if isinstance(r, AlertRule)]
