@@ -4,6 +4,7 @@ against `promtool check rules` on the rule files that compile emitted, in the sa
     python bench/compile.py                 # 100, 1000, 5000 SLOs; prints a Markdown report
     python bench/compile.py --sizes 1000 --profile
     python bench/compile.py --sizes 1500 5000 --per-file 1    # a service per SLO (issue 25)
+    python bench/compile.py --sizes 1500 --per-file 1 --config slo-compiler.yaml  # + Component
 
 Every measurement runs the real command line in a child process (a fresh interpreter, as
 CI and users run it), so peak memory is the child's maximum resident set. The synthetic
@@ -148,8 +149,12 @@ def slo_compiler(*args: str) -> list[str]:
     return [sys.executable, "-m", "slo_compiler", *args]
 
 
-def run_size(count: int, work: Path, per_file: int = SLOS_PER_FILE) -> dict[str, float]:
+def run_size(
+    count: int, work: Path, per_file: int = SLOS_PER_FILE, config: Path | None = None
+) -> dict[str, float]:
     write_slos(work / "slos", count, per_file)
+    if config is not None:  # a config with a kubernetes section brings the Component
+        shutil.copy(config, work / "slo-compiler.yaml")
     env_root = str(ROOT)
     os.environ["PYTHONPATH"] = env_root
     row: dict[str, float] = {"slos": count}
@@ -204,6 +209,9 @@ def main() -> None:
     parser.add_argument(
         "--per-file", type=int, default=SLOS_PER_FILE, help="SLOs per file (1: a service each)"
     )
+    parser.add_argument(
+        "--config", type=Path, help="a config for the compiles (the platform's: the Component)"
+    )
     options = parser.parse_args()
     if shutil.which("promtool") is None:
         raise SystemExit("promtool is needed (Debian package prometheus)")
@@ -215,7 +223,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in options.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            r = run_size(size, Path(tmp), options.per_file)
+            config = options.config and options.config.resolve()
+            r = run_size(size, Path(tmp), options.per_file, config)
         print(
             f"| {size} | {int(r['rules'])} | {r['rules_s']:.2f} s "
             f"| {r['rules_kib'] / 1024:.0f} MiB "

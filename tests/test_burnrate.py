@@ -72,10 +72,10 @@ def test_detection_time_of_a_total_outage_of_a_999_slo() -> None:
     page_fast = plan_tiers(D30)[0]
     burn = 1 / error_budget(to_decimal(99.9))  # every event fails: burn rate 1000
     d = detection(page_fast, burn)
-    # 1h x 14.4 / 1000, plus the fine slices' 37.5s of lag (their group's phase, 30s on
+    # 1h x 14.4 / 1000, plus the fine slices' 22.5s of lag (their group's phase, 15s on
     # average, and the scrapes a slice is made of end half a scrape before it)
-    assert d.detect == Decimal("89.34")
-    assert d.fires == Decimal("149.34")  # plus `for: 1m`
+    assert d.detect == Decimal("74.34")
+    assert d.fires == Decimal("134.34")  # plus `for: 1m`
     raw = detection(page_fast, burn, slices=None)  # a raw SLI's windows are its expression
     assert raw.detect == Decimal("51.84")
 
@@ -88,40 +88,43 @@ def test_burn_at_or_below_the_factor_never_fires(burn: str) -> None:
 
 def test_a_double_factor_burn_is_detected_after_half_the_long_window() -> None:
     tier = plan_tiers(D30)[0]
-    assert detection(tier, Decimal("28.8")).detect == 1800 + 37.5  # + the fine slices' lag
+    assert detection(tier, Decimal("28.8")).detect == 1800 + 22.5  # + the fine slices' lag
 
 
 def test_sliced_long_windows_weigh_one_more_slice_and_trail_by_half_of_one() -> None:
-    ticket_fast = plan_tiers(D30)[2]  # 1d from 4m slices of 1m ones, 2h from the 1m ones
+    ticket_fast = plan_tiers(D30)[2]  # 1d from 4m slices of 30s ones, 2h from the 30s ones
     # SLICE / 2 + (FINE_SLICE + a scrape) / 2: the two slice groups' phases, and the
     # scrapes a fine slice reads end half a scrape before it
-    assert burnrate.lag(ticket_fast.long_window) == 157.5
-    assert burnrate.lag(ticket_fast.short_window) == 37.5
-    # (1d + 4m) x 3 / 6 + 2m37.5s
-    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 157.5
+    assert burnrate.lag(ticket_fast.long_window) == 142.5
+    assert burnrate.lag(ticket_fast.short_window) == 22.5
+    # (1d + 4m) x 3 / 6 + 2m22.5s
+    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 142.5
     # promtool records the slices at every step, with the alerts: a fine slice reading
-    # 1m15s takes a step change in over two steps at 1m (60 - 60^2 / 75 = 12s late), a
-    # coarse slice holds the fine ones of 5 steps (4m / 2 later again, one step more
-    # traffic), its own alone from 4m on (no lag).
-    assert burnrate.lag(ticket_fast.short_window, 60, in_promtool=True) == 12
-    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True) == 132
-    assert detection(ticket_fast, Decimal("6"), 60, True).detect == (86400 + 60) / 2 + 132
+    # 45s is current at a 1m step, a coarse slice holds the fine ones of 5 steps (4m / 2
+    # late, one step more traffic), its own alone from 4m on (no lag).
+    assert burnrate.lag(ticket_fast.short_window, 60, in_promtool=True) == 0
+    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True) == 120
+    assert detection(ticket_fast, Decimal("6"), 60, True).detect == (86400 + 60) / 2 + 120
+    # A fine slice reading more than a step takes a change in over two steps:
+    # 30 - 30^2 / 45 = 10s late at 30s.
+    assert burnrate.lag(ticket_fast.short_window, 30, in_promtool=True) == 10
     assert burnrate.lag(ticket_fast.long_window, 720, in_promtool=True) == 0
 
 
 @pytest.mark.parametrize(
     ("scrape", "windows", "fine"),
     [
-        ("10s", "1h 5m", "1m"),
-        ("15s", "1h 5m", "1m"),
-        ("20s", "1h 5m", "2m"),  # 80s: the next length that tiles the minute's multiples
-        ("30s", "1h 5m", "2m"),
-        ("1m", "1h 5m", "4m"),  # one level of slices
-        ("1s", "2m 10s", "5s"),  # 4s holds the scrapes, 5s divides the windows
-        ("1s", "2m 7s", "4s"),  # nothing divides 7s: the shortest that holds the scrapes
+        ("10s", "1h 5m", "20s"),
+        ("15s", "1h 5m", "30s"),
+        ("20s", "1h 5m", "1m"),  # 40s: the next length that tiles the minute
+        ("30s", "1h 5m", "1m"),
+        ("1m", "1h 5m", "2m"),
+        ("2m", "1h 10m", "4m"),  # one level of slices
+        ("1s", "2m 10s", "2s"),
+        ("1s", "2m 7s", "2s"),  # nothing divides 7s: the shortest that holds the scrapes
     ],
 )
-def test_fine_slices_hold_four_scrapes_and_tile_the_windows(
+def test_fine_slices_hold_two_scrapes_and_tile_the_windows(
     scrape: str, windows: str, fine: str
 ) -> None:
     spans = tuple(parse_duration(w) for w in windows.split())
@@ -132,24 +135,25 @@ def test_fine_slices_hold_four_scrapes_and_tile_the_windows(
 
 
 def test_a_single_level_of_slices_lags_by_the_coarse_phase_alone() -> None:
-    # A service scraped every minute: 4m slices, reading 5m.
-    four = burnrate.slices_for(parse_duration("1m"))
-    assert (four.fine, four.range, four.single) == (240, 300, True)
+    # A service scraped every 2m: 4m slices, reading 6m.
+    four = burnrate.slices_for(parse_duration("2m"))
+    assert (four.fine, four.range, four.single) == (240, 360, True)
     ticket_fast = plan_tiers(D30)[2]
-    assert burnrate.lag(ticket_fast.long_window, slices=four) == 150
-    assert burnrate.lag(ticket_fast.short_window, slices=four) == 150
-    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True, slices=four) == 120
+    assert burnrate.lag(ticket_fast.long_window, slices=four) == 180
+    assert burnrate.lag(ticket_fast.short_window, slices=four) == 180
+    # 60 x 5 - 60^2 x 5 x 6 / (2 x 360): five steps of a change coming in
+    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True, slices=four) == 150
 
 
 def test_page_tiers_detect_having_spent_the_workbook_share_whatever_the_burn() -> None:
     """A tier has spent factor x long / period of the budget when it detects a burn,
     whatever the burn: 2% and 5% for the page tiers at 30d; plus what the burn spends in
-    the fine slices' 37.5s of lag."""
+    the fine slices' 22.5s of lag."""
     for tier, share in zip(plan_tiers(D30)[:2], ("0.02", "0.05"), strict=True):
         for burn in (Decimal(15), Decimal(100), Decimal(1000)):
             d = detection(tier, burn)
             assert d.detect is not None
-            assert burn * (d.detect - Decimal("37.5")) / D30 == Decimal(share)
+            assert burn * (d.detect - Decimal("22.5")) / D30 == Decimal(share)
 
 
 def test_tier_overrides() -> None:

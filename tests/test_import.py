@@ -230,7 +230,7 @@ def test_sloth_examples_keep_sloths_windows_factors_and_thresholds(
                 *(
                     _selectors(r.expr)
                     for r in slo.rules
-                    if getattr(r, "record", "").endswith(("rate1m", "ratio_rate5m"))
+                    if getattr(r, "record", "").endswith(("rate30s", "ratio_rate5m"))
                 )
             )
             # Sloth names an OpenSLO objective's SLO <name>-<index>; one objective keeps

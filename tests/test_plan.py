@@ -56,8 +56,8 @@ def recorded(text: str) -> dict[str, str]:
 def test_rule_order_is_dependency_order() -> None:
     names = [r.record if isinstance(r, RecordingRule) else r.alert for r in rules(VALID)]
     assert names == [
-        "slo:sli_total:rate1m",
-        "slo:sli_errors:rate1m",
+        "slo:sli_total:rate30s",
+        "slo:sli_errors:rate30s",
         "slo:sli_total:rate4m",
         "slo:sli_errors:rate4m",
         "slo:sli_total:rate5m",
@@ -74,10 +74,10 @@ def test_rule_order_is_dependency_order() -> None:
         "PaymentFailureRateSLIMissing",
     ]
     every = [r for r in rules(VALID) if isinstance(r, RecordingRule) and r.every]
-    # Every minute (the slices group): the fine slices, the only rules on the counters.
-    assert [r.record for r in every if r.every == 60] == [
-        "slo:sli_total:rate1m",
-        "slo:sli_errors:rate1m",
+    # Every 30s (the slices group): the fine slices, the only rules on the counters.
+    assert [r.record for r in every if r.every == 30] == [
+        "slo:sli_total:rate30s",
+        "slo:sli_errors:rate30s",
     ]
     # Every 4m (the slow group): the coarse slices, what is summed from them, the budget left.
     assert [r.record for r in every if r.every == 240] == [
@@ -86,7 +86,7 @@ def test_rule_order_is_dependency_order() -> None:
         *(f"slo:sli_error:ratio_rate{w}" for w in ["1d", "3d", "30d"]),
         "slo:period_error_budget_remaining:ratio",
     ]
-    assert all(r.every in (60, 240) for r in every)
+    assert all(r.every in (30, 240) for r in every)
 
 
 def test_only_the_fine_slices_read_the_counters() -> None:
@@ -94,16 +94,17 @@ def test_only_the_fine_slices_read_the_counters() -> None:
     not with its raw series (issue 29)."""
     exprs = recorded(VALID)
     counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
-    assert counters == ["slo:sli_errors:rate1m", "slo:sli_total:rate1m"]
-    assert exprs["slo:sli_total:rate1m"] == (
-        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[1m15s]))'
+    assert counters == ["slo:sli_errors:rate30s", "slo:sli_total:rate30s"]
+    assert exprs["slo:sli_total:rate30s"] == (
+        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[45s]))'
     )
-    mean = 'sum_over_time(slo:sli_total:rate1m{slo="payment-failure-rate",'
+    mean = 'sum_over_time(slo:sli_total:rate30s{slo="payment-failure-rate",'
     assert exprs["slo:sli_total:rate5m"].startswith(mean)
-    assert exprs["slo:sli_total:rate5m"].endswith("[5m]) / 5")
+    assert exprs["slo:sli_total:rate5m"].endswith("[5m]) / 10")  # the mean of 10 slices
     assert exprs["slo:sli_total:rate4m"].startswith(mean)
-    assert exprs["slo:sli_total:rate4m"].endswith("[4m]) / 4")
-    for window, slices in [("30m", "1m"), ("6h", "1m"), ("1d", "4m"), ("3d", "4m"), ("30d", "4m")]:
+    assert exprs["slo:sli_total:rate4m"].endswith("[4m]) / 8")
+    windows = [("30m", "30s"), ("6h", "30s"), ("1d", "4m"), ("3d", "4m"), ("30d", "4m")]
+    for window, slices in windows:
         expr = exprs[f"slo:sli_error:ratio_rate{window}"]
         assert f'sum_over_time(slo:sli_errors:rate{slices}{{slo="payment-failure-rate",' in expr
         assert f'sum_over_time(slo:sli_total:rate{slices}{{slo="payment-failure-rate",' in expr
@@ -111,20 +112,21 @@ def test_only_the_fine_slices_read_the_counters() -> None:
 
 
 def test_a_service_scraped_less_often_gets_longer_fine_slices() -> None:
-    """Four scrapes a slice: 2m slices every 2m at 30s (reading 2m30s); at 1m one level of
-    4m slices (reading 5m)."""
+    """Two scrapes a slice at least: 1m slices every minute at 30s (reading 1m30s); at 2m
+    one level of 4m slices (reading 6m; a 90d period, so that its windows hold 4 scrapes)."""
     for scrape, fine, reads, every in (
-        ("30s", "2m", "2m30s", {120, 240}),
-        ("1m", "4m", "5m", {240}),
+        ("30s", "1m", "1m30s", {60, 240}),
+        ("2m", "4m", "6m", {240}),
     ):
         text = VALID.replace("slos:\n", f"scrape_interval: {scrape}\nslos:\n", 1)
+        text = text.replace("    sli:", "    period: 90d\n    sli:", 1)
         exprs = recorded(text)
         counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
         assert counters == [f"slo:sli_errors:rate{fine}", f"slo:sli_total:rate{fine}"]
         assert f"[{reads}]))" in exprs[f"slo:sli_total:rate{fine}"]
         assert {r.every for r in rules(text) if isinstance(r, RecordingRule) and r.every} == every
         assert f"sum_over_time(slo:sli_errors:rate{fine}{{" in exprs["slo:sli_error:ratio_rate6h"]
-        assert "sum_over_time(slo:sli_errors:rate4m{" in exprs["slo:sli_error:ratio_rate30d"]
+        assert "sum_over_time(slo:sli_errors:rate4m{" in exprs["slo:sli_error:ratio_rate90d"]
 
 
 def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
@@ -140,18 +142,19 @@ def test_every_ratio_is_zero_not_nan_without_traffic() -> None:
 
 
 def test_missing_error_series_count_as_zero_errors() -> None:
-    expr = recorded(VALID)["slo:sli_errors:rate1m"]
+    expr = recorded(VALID)["slo:sli_errors:rate30s"]
     assert expr.splitlines()[1] == (
-        'or 0 * sum(slo:sli_total:rate1m{slo="payment-failure-rate",slo_service="payment-service"})'
+        "or 0 * sum(slo:sli_total:rate30s"
+        '{slo="payment-failure-rate",slo_service="payment-service"})'
     )
 
 
 def test_good_events_are_subtracted_and_grouping_is_kept() -> None:
-    expr = recorded(GOOD)["slo:sli_errors:rate1m"]
+    expr = recorded(GOOD)["slo:sli_errors:rate30s"]
     assert expr == (
-        "clamp_min(sum by (uri, method) (rate(http_requests_total[1m15s])) - "
-        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[1m15s])) '
-        "or 0 * sum by (uri, method) (rate(http_requests_total[1m15s]))), 0)"
+        "clamp_min(sum by (uri, method) (rate(http_requests_total[45s])) - "
+        '(sum by (uri, method) (rate(http_requests_total{code=~"2.."}[45s])) '
+        "or 0 * sum by (uri, method) (rate(http_requests_total[45s]))), 0)"
     )
 
 
@@ -159,10 +162,10 @@ def test_latency_matches_both_spellings_of_le() -> None:
     exprs = recorded(LATENCY)
     assert (
         'urr_queue_wait_seconds_bucket{service="queue-service",le=~"300|300\\\\.0"}'
-        in (exprs["slo:sli_errors:rate1m"])
+        in (exprs["slo:sli_errors:rate30s"])
     )
-    assert "urr_queue_wait_seconds_count{" in exprs["slo:sli_total:rate1m"]
-    le = promql_parser.parse(exprs["slo:sli_errors:rate1m"])
+    assert "urr_queue_wait_seconds_count{" in exprs["slo:sli_total:rate30s"]
+    le = promql_parser.parse(exprs["slo:sli_errors:rate30s"])
     found = []
     promql_parser.walk(
         le,
@@ -243,7 +246,7 @@ def test_label_values_with_quotes_are_escaped_in_selectors() -> None:
         '{service="payment-service", status=~"5.."}', '{service="pay\\"ment\\\\svc", status=~"5.."}'
     )
     exprs = recorded(text)
-    assert 'service="pay\\"ment\\\\svc"' in exprs["slo:sli_errors:rate1m"]
+    assert 'service="pay\\"ment\\\\svc"' in exprs["slo:sli_errors:rate30s"]
 
 
 def test_a_tier_may_fire_without_for() -> None:
@@ -283,7 +286,7 @@ def test_sliced_windows_and_the_budget_left_are_evaluated_in_a_slower_group() ->
         groups = yaml.safe_load(rules_of(compile_texts(text), "file0"))
         slow = [g for g in groups["groups"] if g["name"].endswith(":slow")]
         fine = [g for g in groups["groups"] if g["name"].endswith(":slices")]
-        assert all(g["interval"] == "1m" for g in fine)
+        assert all(g["interval"] == "30s" for g in fine)
         assert all("interval" not in g for g in groups["groups"] if g not in slow + fine)
         return [(g["interval"], [r["record"] for r in g["rules"]]) for g in slow]
 

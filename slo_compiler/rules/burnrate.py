@@ -33,7 +33,10 @@ BASE_RATE_WINDOW = parse_duration("5m")
 # service scraped less often: Slices), recorded every as long in a group of its own: tiles
 # that cover time once. The 5m base rates and the windows shorter than RECORDED_WINDOW_MIN
 # (the page tiers') sum them at every evaluation.
-FINE_SLICE = parse_duration("1m")
+FINE_SLICE = parse_duration("30s")
+# A fine slice lasts this many scrapes at least: with the scrape more its range reads, it
+# holds three samples, and a missed scrape still leaves the two rate() needs.
+SLICE_SCRAPES = 2
 # Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
 # windows and the period itself) sum coarse slices, each SLICE of fine ones, recorded
 # every SLICE: a few minutes of lag is harmless on a window that fires after hours, and a
@@ -304,11 +307,11 @@ def slices_for(
     scrape_interval: int = DEFAULT_SCRAPE_INTERVAL, windows: tuple[int, ...] = ()
 ) -> Slices:
     """The slices of a service scraped every `scrape_interval`. A fine slice is the
-    shortest length that holds MIN_SCRAPES_PER_WINDOW scrapes (rate() needs two samples,
-    and a missed scrape must not empty a slice), tiles SLICE, and divides every window and
-    the 5m base (else the shortest that holds the scrapes): 1m at 15s, 2m at 30s, 4m at 1m
-    (one level of slices then), 5s at 1s with a 10s window."""
-    wanted = MIN_SCRAPES_PER_WINDOW * scrape_interval
+    shortest length of SLICE_SCRAPES scrapes or more that tiles SLICE and divides every
+    window and the 5m base (else the shortest that holds the scrapes): short, because an
+    alert sees a slice half a slice old on average; 30s at 15s, 1m at 30s, 2m at 1m, 2s at
+    1s with a 10s window."""
+    wanted = SLICE_SCRAPES * scrape_interval
     fitting = [s for s in _FINE_LENGTHS if s >= wanted] or [SLICE]
     fine = next(
         (s for s in fitting if all(w % s == 0 for w in (BASE_RATE_WINDOW, *windows))), fitting[0]
@@ -352,7 +355,7 @@ def lag(
     """How far a window's ratio trails a step change, beyond the alert's own evaluation.
     In Prometheus each group of slices runs at a phase of its own: the alerts see fine
     slices fine / 2 old on average, each made of the scrapes half a scrape before its end
-    (37.5s for 1m slices at 15s), and coarse ones SLICE / 2 older again (2m37.5s). In
+    (22.5s for 30s slices at 15s), and coarse ones SLICE / 2 older again (2m22.5s). In
     promtool every group runs at each step, in order: a slice is as current as the alert,
     but one that spans more than a step takes a step change in over its span, one
     evaluation at a time (_promtool_lag)."""

@@ -8,9 +8,9 @@ slow group, which reads only the counters and itself.
 
 Expressions built here (R = window, G = group_by):
 
-* fine slices (event SLIs): `slo:sli_total:rate1m` and `slo:sli_errors:rate1m`, the rate
-  of each minute (`burnrate.Slices`: longer for a service scraped less often than every
-  15s), in a group of their own evaluated every minute: tiles that cover time once, the
+* fine slices (event SLIs): `slo:sli_total:rate30s` and `slo:sli_errors:rate30s`, the
+  rate of each 30s (`burnrate.Slices`: longer for a service scraped less often than every
+  15s), in a group of their own evaluated every 30s: tiles that cover time once, the
   range one scrape longer than the slice so that consecutive slices see every interval
   between scrapes once; the only rules that read the raw counters (errors absent means no
   errors, not no data: `... or 0 * <the total just recorded>`);
@@ -139,7 +139,7 @@ class ExprBuilder:
 
     def coarse(self) -> tuple[str, str]:
         """The (errors, total) slices the long windows sum: the coarse ones, or the fine
-        ones when they are as long (a service scraped every minute)."""
+        ones when they are as long (a service scraped every 2m)."""
         if self.slices.single:
             return self.fine_metrics()
         return SLICE_ERRORS, SLICE_TOTAL

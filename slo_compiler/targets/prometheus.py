@@ -38,7 +38,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 def rule_groups(plan: SourcePlan, alerts: bool = True, recording: bool = True) -> dict[str, Any]:
     """The rule file document of one source (also what a PrometheusRule's spec holds):
     its recording rules, its alerts, or both. Per SLO one group per interval planning gave
-    rules (`interval_group_name`: the fine slices every minute, the coarse slices and the
+    rules (`interval_group_name`: the fine slices every 30s, the coarse slices and the
     windows summed from them every 4m), a group of what its alerts read at every
     evaluation, and the alerts' own when apart."""
     groups = []

@@ -66,7 +66,7 @@ def _ceil(seconds: int, step: int) -> int:
 
 def tier_clock(tier: Tier, floor: int = 60) -> Clock:
     """Evaluate a tier's scenarios twice per `for` (a tenth of the short window without one),
-    in whole minutes, inputs sampled every minute: the alert is pending for one evaluation
+    in whole minutes (inputs sampled as _Slo says): the alert is pending for one evaluation
     before it fires, which the step scenario checks.
 
     promtool evaluates every rule at every step, and the long windows read more samples the
