@@ -17,7 +17,8 @@ from slo_compiler.compiler import compile_sources
 from slo_compiler.rules.durations import parse_duration
 from slo_compiler.source import credentials
 from slo_compiler.targets import prometheus
-from slo_compiler.targets.kubernetes import RULES_DIR
+from slo_compiler.targets.kubernetes import NEEDS, RULES_DIR
+from slo_compiler.write.tree import Tree
 
 OVERLAY = ROOT / "tests/fixtures/platform/overlays/kind"
 
@@ -333,3 +334,24 @@ def test_intervals_the_compiler_reads_must_be_durations(tmp_path: Path) -> None:
     result = cli("validate", cwd=repo)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "'prometheus.yml' scrape_configs.0.scrape_interval 10 is not a duration" in result.stderr
+
+
+def test_the_files_the_component_packs_are_rendered_once() -> None:
+    """The Component reads the rule files, alerting files and dashboards to pack them into
+    ConfigMaps; the writer then takes those bytes (kept compressed) instead of rendering
+    each again, and each ConfigMap is made only when it is written."""
+    from slo_compiler.source.files import discover
+    from slo_compiler.targets import render_targets
+    from slo_compiler.write.tree import Deferred, Packed
+
+    config = source((ROOT / "slo-compiler.yaml").read_bytes(), "slo-compiler.yaml")
+    result = compile_sources(discover(str(ROOT / "slos")), config)
+    files, _ = render_targets(["kubernetes", *NEEDS], result.plans, result.config)
+    needed = [p for p in files if p.startswith(("prometheus/", "grafana/"))]
+    assert needed and not any(isinstance(files[p], Deferred) for p in needed)
+    rule_files = [p for p in needed if p.endswith(".rules.yaml")]
+    assert rule_files and all(isinstance(files[p], Packed) for p in rule_files)
+    configmaps = [p for p in files if "/configmaps/" in p]
+    assert configmaps and not any(isinstance(files[p], bytes | Deferred) for p in configmaps)
+    # And what they hold is what the targets render.
+    assert {p: Tree(files)[p] for p in files} == {p: result.files[p] for p in files}

@@ -4,7 +4,7 @@ here, nothing else. `select` decides which a compile renders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..diagnostics import Code, Diagnostic
@@ -29,7 +29,7 @@ class Output:
     expressions: list[Expression] = field(default_factory=list)
 
 
-Files = Mapping[str, bytes]
+Files = Tree  # the files of the targets one needs, in path order
 # plans, config, and the files of the targets it needs -> what it writes
 Renderer = Callable[[list[SourcePlan], Config, Files], Output]
 
@@ -70,7 +70,13 @@ def render_targets(
             needed: dict[str, Content] = {}
             for need in target.needs:
                 needed.update(output(need).files)
-            outputs[name] = target.render(plans, config, Tree(needed))
+            inputs = Tree(needed, keep=True)
+            outputs[name] = target.render(plans, config, inputs)
+            # What it read is written as read: rendered once, not again by the writer.
+            for need in target.needs:
+                files = outputs[need].files
+                kept = inputs.kept or {}
+                files.update({p: kept[p] for p in files if p in kept})
         return outputs[name]
 
     files: dict[str, Content] = {}

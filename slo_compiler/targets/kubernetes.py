@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..diagnostics import Code, CompileError, Diagnostic
@@ -38,6 +40,7 @@ from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names
 from ..write.text import header, yaml_file, yaml_text
+from ..write.tree import Content, Packed
 from . import Files, Output
 from .shards import APPLY_LIMIT, BOUND, member_size, object_size, pack, shard_name
 
@@ -313,13 +316,42 @@ def _grafana_patches(
     return [deployment, datasource_patch]
 
 
-def _pick(files: dict[str, bytes], prefix: str, suffix: str = "") -> dict[str, bytes]:
-    return {k: v for k, v in files.items() if k.startswith(prefix) and k.endswith(suffix)}
-
-
 NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards")
 # A ConfigMap's JSON without files, with the longest name a shard can have.
 _EMPTY = object_size(_configmap("slo-grafana-dashboard-provider-" + "f" * 16, {}))
+
+
+@dataclass
+class _Kind:
+    """The files of one kind (rule files, alerting, dashboards, the provider), as the
+    Component packs them: sizes and a checksum from one pass over them, the files kept
+    compressed until their ConfigMaps are written."""
+
+    members: dict[str, Packed] = field(default_factory=dict)  # by file name
+    sizes: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # file name -> path
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    def add(self, path: str, packed: Packed) -> None:
+        name = path.rsplit("/", 1)[-1]
+        data = packed()
+        self.members[name], self.sources[name] = packed, path
+        self.sizes[name] = member_size(name, data)
+        self.digest.update(name.encode() + b"\0" + data + b"\0")
+
+
+def _read(generated: Files, prefix: str, suffix: str) -> _Kind:
+    kind = _Kind()
+    for path in generated:
+        if path.startswith(prefix) and path.endswith(suffix):
+            kind.add(path, generated.packed(path))
+    return kind
+
+
+def _configmap_file(sources: list[str], name: str, members: dict[str, Packed]) -> bytes:
+    """One ConfigMap's manifest, made when the writer reads it: a fleet's ConfigMaps are
+    tens of MB, held compressed until then."""
+    return yaml_file(sources, _configmap(name, {k: p() for k, p in members.items()}))
 
 
 def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
@@ -331,24 +363,24 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
         DASHBOARDS_CONFIGMAP: ("grafana/dashboards/", ""),
         PROVIDER_CONFIGMAP: ("grafana/dashboard-providers/", ""),
     }
-    files: dict[str, bytes] = {}
+    files: dict[str, Content] = {}
     shards: dict[str, list[str]] = {}
     sums: dict[str, str] = {}
     problems: list[Diagnostic] = []
-    # One kind at a time: a fleet's dashboards are held only while they are packed.
     for base, (prefix, suffix) in kinds.items():
-        data = {k.rsplit("/", 1)[-1]: v for k, v in _pick(generated, prefix, suffix).items()}
-        sums[base] = _checksum(data)
-        packed = pack({k: member_size(k, v) for k, v in data.items()}, _EMPTY)
+        kind = _read(generated, prefix, suffix)
+        sums[base] = kind.digest.hexdigest()[:16]
+        packed = pack(kind.sizes, _EMPTY)
         shards[base] = [shard_name(base, p) for p in packed]
         for hash_prefix, names in packed.items():
-            members = {n: data[n] for n in names}
-            configmap = _configmap(shard_name(base, hash_prefix), members)
-            problems += _too_large(configmap, members, plans, config)
-            files[f"{FOLDER}/configmaps/{configmap['metadata']['name']}.yaml"] = yaml_file(
-                sources, configmap
+            name = shard_name(base, hash_prefix)
+            size = object_size(_configmap(name, {})) + sum(kind.sizes[n] for n in names) - 1
+            if size > BOUND and len(names) == 1:
+                problems.append(_file_too_large(name, size, kind.sources[names[0]], plans, config))
+            members = {n: kind.members[n] for n in names}
+            files[f"{FOLDER}/configmaps/{name}.yaml"] = partial(
+                _configmap_file, sources, name, members
             )
-        del data
     prometheus_config, prometheus_deployment, *claim = _prometheus_patches(
         config, plans, sums[RULES_CONFIGMAP], shards[RULES_CONFIGMAP]
     )
@@ -363,7 +395,7 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
         "grafana-datasources.yaml": grafana_datasources,
     }
     for name, patch in patches.items():
-        problems += _too_large(patch, {}, plans, config)
+        problems += _patch_too_large(patch, config)
         files[f"{FOLDER}/patches/{name}"] = yaml_file(sources, patch)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
@@ -377,36 +409,39 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
     return Output(files)
 
 
-def _too_large(
-    obj: dict[str, Any], members: dict[str, bytes], plans: list[SourcePlan], config: Config
-) -> list[Diagnostic]:
-    """An object `kubectl apply` would refuse: one file too large for a ConfigMap of its
-    own (said at its SLO file), or a patch grown too large (said at the config)."""
-    size = object_size(obj)
+_LIMIT = f"over the {APPLY_LIMIT:,} bytes `kubectl apply` keeps of an object"
+
+
+def _file_too_large(
+    name: str, size: int, path: str, plans: list[SourcePlan], config: Config
+) -> Diagnostic:
+    """One file too large for a ConfigMap of its own, said at its SLO file."""
+    key = path.rsplit("/", 1)[-1]
+    stem = key.split(".", 1)[0]
+    source = next((p.source for p in plans if p.stem == stem), config.source)
+    return Diagnostic(
+        source,
+        1,
+        1,
+        Code.OUTPUT_TOO_LARGE,
+        f"ConfigMap {name} would be {size:,} bytes with {key} alone, {_LIMIT}: give the "
+        "service fewer SLOs, or deploy its files with server-side apply "
+        "(kubectl apply --server-side)",
+    )
+
+
+def _patch_too_large(patch: dict[str, Any], config: Config) -> list[Diagnostic]:
+    """A patch grown too large for `kubectl apply` (said at the config)."""
+    size = object_size(patch)
     if size <= BOUND:
         return []
-    what = f"{obj['kind']} {obj['metadata']['name']} would be {size:,} bytes"
-    limit = f"over the {APPLY_LIMIT:,} bytes `kubectl apply` keeps of an object"
-    if members:
-        (key,) = members
-        stem = key.rsplit("/", 1)[-1].split(".", 1)[0]
-        source = next((p.source for p in plans if p.stem == stem), config.source)
-        return [
-            Diagnostic(
-                source,
-                1,
-                1,
-                Code.OUTPUT_TOO_LARGE,
-                f"{what} with {key} alone, {limit}: give the service fewer SLOs, or deploy "
-                "its files with server-side apply (kubectl apply --server-side)",
-            )
-        ]
+    what = f"{patch['kind']} {patch['metadata']['name']} would be {size:,} bytes"
     return [
         Diagnostic(
             config.source,
             1,
             1,
             Code.OUTPUT_TOO_LARGE,
-            f"{what}, {limit}: too many services for one Component",
+            f"{what}, {_LIMIT}: too many services for one Component",
         )
     ]
