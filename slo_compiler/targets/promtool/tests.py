@@ -558,12 +558,16 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
 
 
 def _rendered(plan: SourcePlan, alerts_apart: bool) -> dict[str, bytes]:
-    """The test files of one rule file, as bytes: rendered together when the writer reads
-    them (tree.Deferred)."""
-    return {
+    """The test files of one rule file, and the alerts they load when apart, as bytes:
+    rendered together when the writer reads them (tree.Deferred)."""
+    files = {
         path: yaml_file([plan.source], doc)
         for path, doc in test_documents(plan, alerts_apart).items()
     }
+    if alerts_apart:
+        alerts = rule_groups(plan, alerts=True, recording=False)
+        files[alerts_file_path(plan)] = yaml_file([plan.source], alerts)
+    return files
 
 
 def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
@@ -576,7 +580,6 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
             path = test_file_path(plan, None if step == steps[0] else step)
             files[path] = Deferred(_rendered, (plan, alerts_apart), path)
         if alerts_apart:
-            files[alerts_file_path(plan)] = yaml_file(
-                [plan.source], rule_groups(plan, alerts=True, recording=False)
-            )
+            path = alerts_file_path(plan)
+            files[path] = Deferred(_rendered, (plan, alerts_apart), path)
     return Output(files)
