@@ -25,10 +25,11 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .layout import RECORD
-from .tree import Renderer, Tree
+from .tree import Renderer, Task, Tree, render_task
 
 # Files in the output folder that are not part of the compiled tree: the record of the
 # last compile (a local speed-up, ignored by git through the generated .gitignore).
@@ -98,26 +99,69 @@ def strays(folder: Path) -> list[str]:
     return found
 
 
+def _same_as(path: Path, data: bytes) -> bool | None:
+    """Whether the regular file at `path` holds `data`; None where there is none."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return None
+        return path.read_bytes() == data
+    except FileNotFoundError:
+        return None
+
+
+def _put(staging: Path | None, rel: str, data: bytes) -> None:
+    if staging is not None:
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def _written(
+    staging: Path | None, folder: Path, groups: Task
+) -> dict[str, tuple[bytes, bool | None]]:
+    """A task's files, in a helper process: rendered, each compared with the file in
+    `folder` and written below `staging`, so that creating the files (a third of a large
+    compile on a slow disk: bench/RESULTS.md) runs on every core. Returns each file's
+    digest and whether `folder` holds it as it is (None: not at all)."""
+    out = {}
+    for rel, data in render_task(groups).items():
+        out[rel] = (file_digest(data), _same_as(folder / rel, data))
+        _put(staging, rel, data)
+    return out
+
+
 def _compare(
     folder: Path, files: Mapping[str, bytes], staging: Path | None, renderer: Renderer | None
 ) -> Changes:
     """What writing `files` to `folder` changes, reading each file of `files` once (a
     deferred one is rendered here, or by the helpers: in any order) and each existing
     file as it is compared, never a whole tree at a time; each new file is written below
-    `staging` as it comes, if given."""
+    `staging` as it comes, if given (by the helper that rendered it, if any)."""
     current = dict(walk(folder))
     changes = Changes(removed=sorted({*(set(current) - set(files)), *strays(folder)}))
     digests: dict[str, bytes] = {}
-    for rel, data in files.read(renderer) if isinstance(files, Tree) else files.items():
-        digests[rel] = file_digest(data)
+
+    def record(rel: str, digest: bytes, same: bool | None) -> None:
+        digests[rel] = digest
         if rel not in current:
             changes.added.append(rel)
-        elif current[rel].read_bytes() != data:
+        elif not same:
             changes.changed.append(rel)
-        if staging is not None:
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+
+    plain, tasks = files.split() if isinstance(files, Tree) and renderer else (list(files), [])
+    for rel in plain:
+        data = files[rel]
+        record(rel, file_digest(data), rel in current and current[rel].read_bytes() == data)
+        _put(staging, rel, data)
+    if tasks:
+        assert renderer is not None
+        try:
+            for results in renderer.map(partial(_written, staging, folder), tasks):
+                for rel, (digest, same) in results.items():
+                    record(rel, digest, same)
+        except BaseException:
+            renderer.stop()  # no helper may go on writing below staging once it goes
+            raise
     assert len(digests) == len(files), "every file of the tree, once"
     changes.added.sort()
     changes.changed.sort()

@@ -15,11 +15,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .tree import Task, render_task
+from .tree import Task
 
 # Beyond a few helpers the writer (one process) is the bottleneck, and each holds tens of
 # MiB (bench/RESULTS.md): a 64-core CI runner must not fork 64.
@@ -35,8 +35,11 @@ class Helpers:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
-    def render(self, tasks: Iterable[Task]) -> Iterator[dict[str, bytes]]:
-        return self._pool.imap(render_task, tasks)
+    def map(self, function: Callable[[Task], Any], tasks: Iterable[Task]) -> Iterator[Any]:
+        return self._pool.imap(function, tasks)
+
+    def stop(self) -> None:
+        _stop(self._pool)
 
 
 @contextmanager

@@ -65,9 +65,13 @@ Task = list[tuple[Render, tuple[Any, ...]]]  # the groups of one SLO file
 
 
 class Renderer(Protocol):
-    """What renders deferred groups elsewhere (helpers.Helpers): a task's files each."""
+    """What runs tasks elsewhere (helpers.Helpers): `function` (module-level, or a partial
+    of one) on each task, the results as they come, in any order; `stop` ends whatever is
+    still running (before the writer removes what it was writing into)."""
 
-    def render(self, tasks: Iterable[Task]) -> Iterator[dict[str, bytes]]: ...
+    def map(self, function: Callable[[Task], Any], tasks: Iterable[Task]) -> Iterator[Any]: ...
+
+    def stop(self) -> None: ...
 
 
 def render_task(groups: Task) -> dict[str, bytes]:
@@ -117,6 +121,20 @@ class Tree(Mapping[str, bytes]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def split(self) -> tuple[list[str], list[Task]]:
+        """The paths of the files rendered here, and the deferred ones as tasks: one per
+        plan, pickled once with every group of it."""
+        plain: list[str] = []
+        bundles: dict[int, list[Deferred]] = {}  # by plan: the first file of each group
+        for path, content in self._entries.items():
+            if not isinstance(content, Deferred):
+                plain.append(path)
+                continue
+            bundle = bundles.setdefault(id(content.args[0]), [])
+            if not (bundle and _same(bundle[-1], content)):
+                bundle.append(content)
+        return plain, [[(g.render, g.args) for g in bundle] for bundle in bundles.values()]
+
     def read(self, renderer: Renderer | None = None) -> Iterator[tuple[str, bytes]]:
         """Every file once: in path order, or with a renderer the files rendered here
         first, then the deferred ones as it finishes each SLO file's (in the order of the
@@ -124,17 +142,10 @@ class Tree(Mapping[str, bytes]):
         if renderer is None:
             yield from self.items()
             return
-        bundles: dict[int, list[Deferred]] = {}  # by plan: the first file of each group
-        for path, content in self._entries.items():
-            if not isinstance(content, Deferred):
-                yield path, self[path]
-                continue
-            bundle = bundles.setdefault(id(content.args[0]), [])
-            if not (bundle and _same(bundle[-1], content)):
-                bundle.append(content)
-        # One task per plan, pickled once with every group of it.
-        tasks = ([(g.render, g.args) for g in bundle] for bundle in bundles.values())
-        for files in renderer.render(tasks):
+        plain, tasks = self.split()
+        for path in plain:
+            yield path, self[path]
+        for files in renderer.map(render_task, tasks):
             for path, data in files.items():
                 assert isinstance(self._entries.get(path), Deferred), path
                 yield path, data
