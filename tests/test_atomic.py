@@ -65,19 +65,25 @@ def test_a_render_failing_on_purpose_leaves_the_old_tree(
     assert not list(repo.glob(".generated.*"))
 
 
-def test_reading_a_tree_with_helpers_gives_every_file_once() -> None:
-    """Tree.read with helper processes (the writer's; on a machine with more than one
-    core) against reading each file in this process, in path order."""
+def test_writing_a_tree_with_helpers_gives_every_file_once(tmp_path: Path) -> None:
+    """The helper processes (the writer's, on a machine with more than one core) render
+    and write the deferred files themselves: the tree they write, and what the writer
+    reports of it, are those of writing every file in this process."""
     from slo_compiler.compiler import compile_sources
     from slo_compiler.source.files import discover
     from slo_compiler.write.helpers import helpers
 
+    files = compile_sources(discover(str(ROOT / "slos"))).files
     with helpers() as renderer:
-        files = compile_sources(discover(str(ROOT / "slos"))).files
-        read = list(files.read(renderer))
-    assert len(read) == len(files) and dict(read) == dict(files.items())
-    # Helpers hand back whole SLO files: not in path order (unless there is one core).
-    assert [path for path, _ in read] != sorted(files) or len(os.sched_getaffinity(0)) < 2
+        assert renderer is not None or len(os.sched_getaffinity(0)) < 2
+        helped = write_tree(tmp_path / "helped", files, renderer=renderer)
+    alone = write_tree(tmp_path / "alone", files)
+    assert read_tree(tmp_path / "helped") == read_tree(tmp_path / "alone") == dict(files.items())
+    assert (helped.added, helped.tree) == (alone.added, alone.tree) == (sorted(files), alone.tree)
+    # Written again over itself: nothing changes, whichever writes.
+    with helpers() as renderer:
+        again = write_tree(tmp_path / "alone", files, renderer=renderer)
+    assert not again and again.tree == alone.tree
 
 
 def test_a_write_interrupted_half_way_leaves_the_old_tree(

@@ -151,7 +151,7 @@ def _compare(
     plain, tasks = files.split() if isinstance(files, Tree) and renderer else (list(files), [])
     for rel in plain:
         data = files[rel]
-        record(rel, file_digest(data), rel in current and current[rel].read_bytes() == data)
+        record(rel, file_digest(data), _same_as(folder / rel, data))
         _put(staging, rel, data)
     if tasks:
         assert renderer is not None

@@ -9,8 +9,8 @@ memory only while it is written. Reading one again renders it again: the same by
 the cost of the rendering.
 
 Deferred files are rendered in groups (a rule file's tests; a dashboard). Given helper
-processes (helpers.py), `Tree.read` has them rendered there, all the groups of one SLO
-file in one task: they are most of a large compile's time.
+processes (helpers.py), the writer has them rendered and written there (`Tree.split`: all
+the groups of one SLO file in one task): they are most of a large compile's time.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ class Deferred:
     path: str
 
     def __call__(self) -> bytes:
-        """This file alone (its group rendered for it: Tree.read renders a group once)."""
+        """This file alone (its group rendered for it: a Tree read in path order renders a
+        group once)."""
         return self.render(*self.args)[self.path]
 
 
@@ -134,18 +135,3 @@ class Tree(Mapping[str, bytes]):
             if not (bundle and _same(bundle[-1], content)):
                 bundle.append(content)
         return plain, [[(g.render, g.args) for g in bundle] for bundle in bundles.values()]
-
-    def read(self, renderer: Renderer | None = None) -> Iterator[tuple[str, bytes]]:
-        """Every file once: in path order, or with a renderer the files rendered here
-        first, then the deferred ones as it finishes each SLO file's (in the order of the
-        files; the writer sorts what it records)."""
-        if renderer is None:
-            yield from self.items()
-            return
-        plain, tasks = self.split()
-        for path in plain:
-            yield path, self[path]
-        for files in renderer.map(render_task, tasks):
-            for path, data in files.items():
-                assert isinstance(self._entries.get(path), Deferred), path
-                yield path, data
