@@ -68,10 +68,15 @@ def _configmap(name: str, data: dict[str, bytes]) -> dict[str, Any]:
     }
 
 
+def _entry(name: str, data: bytes) -> bytes:
+    """What a checksum of files reads of one: its name and its bytes."""
+    return name.encode() + b"\0" + data + b"\0"
+
+
 def _checksum(files: dict[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
-        digest.update(name.encode() + b"\0" + data + b"\0")
+        digest.update(_entry(name, data))
     return digest.hexdigest()[:16]
 
 
@@ -332,19 +337,19 @@ class _Kind:
     sources: dict[str, str] = field(default_factory=dict)  # file name -> path
     digest: Any = field(default_factory=hashlib.sha256)
 
-    def add(self, path: str, packed: Packed) -> None:
+    def add(self, path: str, data: bytes, packed: Packed) -> None:
         name = path.rsplit("/", 1)[-1]
-        data = packed()
         self.members[name], self.sources[name] = packed, path
         self.sizes[name] = member_size(name, data)
-        self.digest.update(name.encode() + b"\0" + data + b"\0")
+        self.digest.update(_entry(name, data))  # in name order, as _checksum
 
 
 def _read(generated: Files, prefix: str, suffix: str) -> _Kind:
     kind = _Kind()
     for path in generated:
         if path.startswith(prefix) and path.endswith(suffix):
-            kind.add(path, generated.packed(path))
+            data = generated[path]  # rendered once, kept compressed by the tree
+            kind.add(path, data, generated.packed(path))
     return kind
 
 

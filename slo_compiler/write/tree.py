@@ -110,11 +110,11 @@ class Tree(Mapping[str, bytes]):
         return data
 
     def packed(self, path: str) -> Packed:
-        """The file compressed: kept from its rendering with `keep`, else packed now."""
-        data = self[path]
+        """The file compressed: kept from its rendering with `keep` (read it first),
+        else packed now."""
         if self.kept is not None and path in self.kept:
             return self.kept[path]
-        return Packed.of(data)
+        return Packed.of(self[path])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
