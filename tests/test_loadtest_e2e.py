@@ -71,9 +71,25 @@ def _load_command(running: stack.Stack, seconds: int) -> list[str]:
 
 
 def _report(code: int, stdout: str, stderr: str) -> tuple[int, dict]:
+    """The exit code and the JSON report, which keeps the end of the run's log under
+    "_log" for _why."""
     start = stdout.find('{\n  "prometheus"')
     assert start >= 0, stdout[-2000:] + stderr[-3000:]
-    return code, json.loads(stdout[start:])
+    return code, {**json.loads(stdout[start:]), "_log": stderr[-1500:]}
+
+
+def _why(report: dict) -> str:
+    """What a failed assertion shows: each SLO's verdict, reasons and gaps, then the log
+    (a timing-dependent failure is otherwise a truncated dict in the CI's output)."""
+    window = f"window {report['start']:.1f}..{report['end']:.1f}"
+    lines = [f"{window}, gate {report['gate']}: {report['status']}"]
+    for slo in report["slos"]:
+        lines.append(f"{slo['service']}/{slo['slo']}: {slo['status']} {slo['reasons']}")
+        lines += [f"  gap {gap}" for gap in slo["gaps"]]
+        for group in slo["groups"]:
+            events = f"{group['bad_events']:g}/{group['total_events']:g} bad"
+            lines.append(f"  {group['group']} {group['status']} {events} {group['reasons']}")
+    return "\n".join([*lines, report["_log"]])
 
 
 def _verify(running: stack.Stack, cwd: Path, *args: str) -> tuple[int, dict]:
@@ -98,7 +114,7 @@ def test_a_payment_storm_fails_the_payment_slo_and_the_healthy_stretch_after_it_
         code, report = _load_test(storm, tmp_path, seconds=32)
     finally:
         timer.cancel()
-    assert code == 1, report
+    assert code == 1, _why(report)
     verdicts = {s["service"]: s for s in report["slos"]}
     payment = verdicts["payment-service"]
     assert payment["status"] == "violated", payment
@@ -107,7 +123,7 @@ def test_a_payment_storm_fails_the_payment_slo_and_the_healthy_stretch_after_it_
     assert any("page-fast" in r for r in group["reasons"]), group["reasons"]
     assert verdicts["ticket-service"]["status"] == "pass", verdicts["ticket-service"]
     assert verdicts["queue-service"]["status"] == "pass", verdicts["queue-service"]
-    assert all(s["gaps"] == [] for s in report["slos"]), report
+    assert all(s["gaps"] == [] for s in report["slos"]), _why(report)
     # The deployed rules (evaluated every second) paged too, as the replay says.
     page_fast = next(t for t in group["tiers"] if t["tier"] == "page-fast")
     assert page_fast["fired_at"] is not None and page_fast["actual_fired_at"] is not None
@@ -116,7 +132,7 @@ def test_a_payment_storm_fails_the_payment_slo_and_the_healthy_stretch_after_it_
     storm_only = ("--from", str(report["start"]), "--to", str(healed))
     expect = ("--expect-fire", "payment-failure-rate:page", "payment-failure-rate")
     code, expected = _verify(storm, tmp_path, *storm_only, *expect)
-    assert code == 0, expected
+    assert code == 0, _why(expected)
     # The healthy stretch after it: the alert still firing at its start was carried in
     # from the storm; the stretch's own events pass the gate.
     code, after = _verify(storm, tmp_path, "--from", str(healed + 3), "--to", str(report["end"]))
@@ -132,7 +148,7 @@ def test_a_payment_storm_fails_the_payment_slo_and_the_healthy_stretch_after_it_
     code, strict = _verify(
         storm, tmp_path, "--from", str(healed + 3), "--to", str(report["end"]), "--carried-in-fails"
     )
-    assert code == 1, strict
+    assert code == 1, _why(strict)
     # status: the storm spent the payment SLO's budget for the day (read from the raw
     # counters until the rules' slow group has recorded the period's ratio, every 4m).
     now = cli("status", *_against(storm), "payment-failure-rate", cwd=tmp_path)
@@ -149,11 +165,11 @@ def test_healthy_load_passes_then_lock_leak_and_slow_queue_fail_their_own_slos(
     require_tool("prometheus")
     with stack.running(tmp_path) as running:
         healthy, report = _load_test(running, tmp_path, seconds=10)
-        assert healthy == 0, report
+        assert healthy == 0, _why(report)
         assert {s["status"] for s in report["slos"]} == {"pass"}
         running.fault(lock_leak=True, slow_queue=True)
         code, report = _load_test(running, tmp_path)
-    assert code == 1, report
+    assert code == 1, _why(report)
     verdicts = {s["service"]: s for s in report["slos"]}
     assert verdicts["payment-service"]["status"] == "pass", verdicts["payment-service"]
     for service in ("ticket-service", "queue-service"):
@@ -182,7 +198,7 @@ def test_an_app_killed_half_way_fails_the_gate_naming_the_gap(tmp_path: Path) ->
         os.kill(running.simulator_pid, signal.SIGKILL)
         stdout, stderr = run.communicate(timeout=120)
     code, report = _report(run.returncode, stdout, stderr)
-    assert code == 1, report
+    assert code == 1, _why(report)
     port = running.simulator.rsplit(":", 1)[1]
     for slo in report["slos"]:
         assert slo["status"] == "violated", slo
