@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many, read_tree, run_patched, wait_ready
+from conftest import ROOT, cli, compile_many, read_tree, run_patched, source, wait_ready
 
 from slo_compiler.write import files as output
 from slo_compiler.write.files import write_tree
@@ -84,6 +84,34 @@ def test_writing_a_tree_with_helpers_gives_every_file_once(tmp_path: Path) -> No
     with helpers() as renderer:
         again = write_tree(tmp_path / "alone", files, renderer=renderer)
     assert not again and again.tree == alone.tree
+
+
+def test_the_helpers_get_one_task_per_slo_file_with_each_group_once() -> None:
+    """What the helpers are handed (Tree.split): one task per SLO file, holding every
+    group of its files once, though its targets hold plans of their own (one per SLO for
+    the rule files and tests, whose alerts files come with them here); together they
+    render exactly the files the tree defers."""
+    from slo_compiler.compiler import compile_sources
+    from slo_compiler.source.files import discover
+    from slo_compiler.write.tree import render_task
+
+    sources = discover(str(ROOT / "slos"))
+    # Grafana evaluates the alerts: the tests load theirs from files of their own.
+    config = source("apiVersion: slo-compiler/v1\nalert_engine: grafana\n", "config.yaml")
+    files = compile_sources(sources, config).files
+    assert any(path.endswith(".alerts.yaml") for path in files)
+    plain, tasks = files.split()
+    assert len(tasks) == len(sources) > 1
+    rendered: dict[str, bytes] = {}
+    for task in tasks:
+        assert len({args[0].source for _, args in task}) == 1
+        groups = [(render, tuple(map(id, args))) for render, args in task]
+        assert len(groups) == len(set(groups)), "a group twice in a task"
+        files_of_task = render_task(task)
+        assert not set(files_of_task) & set(rendered), "a file in two tasks"
+        rendered.update(files_of_task)
+    assert sorted([*plain, *rendered]) == sorted(files)
+    assert rendered == {path: files[path] for path in rendered}
 
 
 def test_a_write_interrupted_half_way_leaves_the_old_tree(

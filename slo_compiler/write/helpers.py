@@ -24,6 +24,10 @@ from .tree import Task
 # Beyond a few helpers the writer (one process) is the bottleneck, and each holds tens of
 # MiB (bench/RESULTS.md): a 64-core CI runner must not fork 64.
 MAX_HELPERS = 4
+# Tasks (SLO files) a helper is handed at a time: one at a time, the pool's queues cost a
+# large compile of one-SLO files a tenth of its rendering (bench/RESULTS.md); a few keep
+# the helpers evenly busy to the end.
+CHUNK = 4
 # Seconds the pool gets to stop before its helpers are killed.
 STOP_GRACE = 5
 _CAUGHT = {signal.SIGINT, signal.SIGTERM}
@@ -36,7 +40,7 @@ class Helpers:
         self._pool = pool
 
     def map(self, function: Callable[[Task], Any], tasks: Iterable[Task]) -> Iterator[Any]:
-        return self._pool.imap(function, tasks)
+        return self._pool.imap(function, tasks, CHUNK)
 
     def stop(self) -> None:
         _stop(self._pool)

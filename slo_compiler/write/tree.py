@@ -124,14 +124,17 @@ class Tree(Mapping[str, bytes]):
 
     def split(self) -> tuple[list[str], list[Task]]:
         """The paths of the files rendered here, and the deferred ones as tasks: one per
-        plan, pickled once with every group of it."""
+        SLO file, with every group of it. Its targets each hold plans of their own (the
+        rule files and tests one per SLO), which share the SLOs' plans: pickled in one
+        task, each SLO's plan goes once (unpickling them was most of what the helpers
+        spent beyond rendering: bench/RESULTS.md)."""
         plain: list[str] = []
-        bundles: dict[int, list[Deferred]] = {}  # by plan: the first file of each group
+        bundles: dict[str, list[Deferred]] = {}  # by SLO file: the first file of each group
         for path, content in self._entries.items():
             if not isinstance(content, Deferred):
                 plain.append(path)
                 continue
-            bundle = bundles.setdefault(id(content.args[0]), [])
-            if not (bundle and _same(bundle[-1], content)):
+            bundle = bundles.setdefault(content.args[0].source, [])
+            if not any(_same(group, content) for group in bundle):
                 bundle.append(content)
         return plain, [[(g.render, g.args) for g in bundle] for bundle in bundles.values()]
