@@ -329,3 +329,23 @@ def test_adding_an_slo_file_changes_no_file_in_its_header_alone(repo: Path) -> N
     assert changed  # the ConfigMaps and deployments that carry the new files
     header_only = [k for k in changed if _body(before[k]) == _body(after[k])]
     assert header_only == []
+
+
+def test_a_compile_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
+    """The compile runs with the cyclic collector off (common._collector_off); the
+    commands that go on for minutes after it (loadtest run, verify, backtest) need it
+    back on, after a compile that fails too."""
+    import gc
+
+    import pytest
+
+    from slo_compiler.cli.common import compile_inputs, read_inputs
+
+    assert gc.isenabled()
+    result = compile_inputs(read_inputs(str(ROOT / "slos"), str(ROOT / "slo-compiler.yaml")))
+    assert result.files and gc.isenabled()
+    (tmp_path / "bad.yaml").write_text("apiVersion: slo-compiler/v1\nservice: [\n")
+    bad = read_inputs(str(tmp_path), None)
+    with pytest.raises(SystemExit):
+        compile_inputs(bad)
+    assert gc.isenabled()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import gc
 import json
 import os
 import sys
@@ -234,9 +235,27 @@ def read_inputs(slos: str, config: str | None) -> Inputs:
 def compile_inputs(read: Inputs, targets: tuple[str, ...] = ()) -> Result:
     """Compile, or exit 1 with every diagnostic on stderr."""
     try:
-        return compile_sources(read.sources, read.config, targets or None, read.platform)
+        with _collector_off():
+            return compile_sources(read.sources, read.config, targets or None, read.platform)
     except CompileError as err:
         fail(err)
+
+
+@contextmanager
+def _collector_off() -> Iterator[None]:
+    """The cyclic garbage collector off while the compile builds its plans, and what it
+    built frozen after (never scanned again). A compile is a heap of objects that all
+    live to its end, and the collector scanned them over and over as they were made: a
+    fifth of a 1,500-file compile's time (bench/RESULTS.md), to find almost nothing
+    (18,000 objects in cycles, a few MB: what the collector finds after the compile)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def select_slos(plans: list[SloPlan], wanted: tuple[str, ...]) -> list[SloPlan]:
