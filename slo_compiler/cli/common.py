@@ -246,8 +246,8 @@ def _collector_off() -> Iterator[None]:
     """The cyclic garbage collector off while the compile builds its plans, and what it
     built frozen after (never scanned again). A compile is a heap of objects that all
     live to its end, and the collector scanned them over and over as they were made: a
-    fifth of a 1,500-file compile's time (bench/RESULTS.md), to find almost nothing
-    (18,000 objects in cycles, a few MB: what the collector finds after the compile)."""
+    fifth of the compile's own time at 1,500 files (bench/RESULTS.md), to find almost
+    nothing (18,000 objects in cycles, a few MB: what it finds after the compile)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
