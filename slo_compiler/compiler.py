@@ -13,15 +13,16 @@ and tests run the whole compiler on in-memory sources.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .diagnostics import CompileError
+from .diagnostics import CompileError, Diagnostic
 from .rules.durations import parse_duration
 from .rules.expressions import invalid, validate_expressions
 from .rules.ids import dashboard_url
 from .rules.ir import AlertRule, Origin, SourcePlan, slo_folder
 from .rules.plan import plan_slo
 from .source.checks.buckets import check_buckets
+from .source.checks.routing import check_routing
 from .source.checks.slos import CheckedFile
 from .source.config import Config
 from .source.files import Source
@@ -45,6 +46,8 @@ class Result:
     config: Config
     files: Tree  # the generated tests rendered as they are read (tree.py)
     stats: Stats
+    # What compiles but is likely not meant (an alert no route takes), for the CLI to say.
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def _plan(source: Source, checked: CheckedFile, config: Config) -> SourcePlan:
@@ -71,14 +74,18 @@ def compile_sources(
     config_source: Source | None = None,
     targets: Iterable[str] | None = None,
     platform: Source | None = None,
+    strict: bool = False,
 ) -> Result:
-    """Compile; raise CompileError with every problem found if anything is wrong.
-    `targets` as `targets.select` reads them; `platform` is the manifest the config's
-    kubernetes.prometheus_config_file names."""
+    """Compile; raise CompileError with every problem found if anything is wrong (with
+    `strict`, warnings too). `targets` as `targets.select` reads them; `platform` is the
+    manifest the config's kubernetes.prometheus_config_file names."""
     config, problems = load_config(config_source, platform)
     targets, found = select(targets or (), config, config_source and config_source.path)
     checked, loaded = load_files(sorted(sources, key=lambda s: s.stem))
     problems += found + loaded + check_buckets([c for _, c in checked], config.histogram_buckets)
+    warnings = check_routing([c for _, c in checked], config)
+    if strict:
+        problems += [replace(w, level="error") for w in warnings]
     if problems:
         raise CompileError(problems)
     plans = [_plan(source, c, config) for source, c in checked]
@@ -104,4 +111,4 @@ def compile_sources(
         alerts=alerts,
         files=len(files),
     )
-    return Result(plans, config, Tree(files), stats)
+    return Result(plans, config, Tree(files), stats, tuple(sorted(warnings)))

@@ -65,6 +65,7 @@ class Code(StrEnum):
     LITERAL_SECRET = "C001"
     UNKNOWN_RECEIVER = "C002"
     DUPLICATE_RECEIVER = "C003"
+    UNROUTED = "C004"
     # O: the output folder
     OUTPUT_REFUSED = "O001"
     OUTPUT_WRITE = "O002"

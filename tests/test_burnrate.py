@@ -72,10 +72,10 @@ def test_detection_time_of_a_total_outage_of_a_999_slo() -> None:
     page_fast = plan_tiers(D30)[0]
     burn = 1 / error_budget(to_decimal(99.9))  # every event fails: burn rate 1000
     d = detection(page_fast, burn)
-    # 1h x 14.4 / 1000, plus the fine slices' 22.5s of lag (their group's phase, 15s on
-    # average, and the scrapes a slice is made of end half a scrape before it)
-    assert d.detect == Decimal("74.34")
-    assert d.fires == Decimal("134.34")  # plus `for: 1m`
+    # 1h x 14.4 / 1000, plus the fine slices' 37.5s of lag (their group's phase, 15s on
+    # average; a slice ends 15s before its evaluation, at the scrape half a scrape before)
+    assert d.detect == Decimal("89.34")
+    assert d.fires == Decimal("149.34")  # plus `for: 1m`
     raw = detection(page_fast, burn, slices=None)  # a raw SLI's windows are its expression
     assert raw.detect == Decimal("51.84")
 
@@ -88,26 +88,26 @@ def test_burn_at_or_below_the_factor_never_fires(burn: str) -> None:
 
 def test_a_double_factor_burn_is_detected_after_half_the_long_window() -> None:
     tier = plan_tiers(D30)[0]
-    assert detection(tier, Decimal("28.8")).detect == 1800 + 22.5  # + the fine slices' lag
+    assert detection(tier, Decimal("28.8")).detect == 1800 + 37.5  # + the fine slices' lag
 
 
 def test_sliced_long_windows_weigh_one_more_slice_and_trail_by_half_of_one() -> None:
     ticket_fast = plan_tiers(D30)[2]  # 1d from 4m slices of 30s ones, 2h from the 30s ones
-    # SLICE / 2 + (FINE_SLICE + a scrape) / 2: the two slice groups' phases, and the
-    # scrapes a fine slice reads end half a scrape before it
-    assert burnrate.lag(ticket_fast.long_window) == 142.5
-    assert burnrate.lag(ticket_fast.short_window) == 22.5
-    # (1d + 4m) x 3 / 6 + 2m22.5s
-    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 142.5
+    # SLICE / 2 + (FINE_SLICE + a scrape) / 2 + SLICE_DELAY: the two slice groups'
+    # phases, the delay, and the scrape before it half a scrape earlier
+    assert burnrate.lag(ticket_fast.long_window) == 157.5
+    assert burnrate.lag(ticket_fast.short_window) == 37.5
+    # (1d + 4m) x 3 / 6 + 2m37.5s
+    assert detection(ticket_fast, Decimal("6")).detect == (86400 + 240) / 2 + 157.5
     # promtool records the slices at every step, with the alerts: a fine slice reading
-    # 45s is current at a 1m step, a coarse slice holds the fine ones of 5 steps (4m / 2
-    # late, one step more traffic), its own alone from 4m on (no lag).
+    # 45s back is whole at a 1m step, a coarse slice holds the fine ones of 5 steps (4m /
+    # 2 late, one step more traffic), its own alone from 4m on (no lag).
     assert burnrate.lag(ticket_fast.short_window, 60, in_promtool=True) == 0
     assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True) == 120
     assert detection(ticket_fast, Decimal("6"), 60, True).detect == (86400 + 60) / 2 + 120
-    # A fine slice reading more than a step takes a change in over two steps:
-    # 30 - 30^2 / 45 = 10s late at 30s.
-    assert burnrate.lag(ticket_fast.short_window, 30, in_promtool=True) == 10
+    # A fine slice reading back more than a step takes a change in over two steps: at
+    # 30s, the slice one step after it holds (30 - 15) / 30 of it: 30 x (1 - 1/2) late.
+    assert burnrate.lag(ticket_fast.short_window, 30, in_promtool=True) == 15
     assert burnrate.lag(ticket_fast.long_window, 720, in_promtool=True) == 0
 
 
@@ -130,30 +130,30 @@ def test_fine_slices_hold_two_scrapes_and_tile_the_windows(
     spans = tuple(parse_duration(w) for w in windows.split())
     slices = burnrate.slices_for(parse_duration(scrape), spans)
     assert slices.fine == parse_duration(fine)
-    # rate() reads one scrape more: consecutive slices see every scrape interval once
-    assert slices.range == parse_duration(fine) + parse_duration(scrape)
+    # the counters at the slice's two ends, SLICE_DELAY before its evaluation
+    assert (slices.delay, slices.reads) == (15, parse_duration(fine) + 15)
 
 
 def test_a_single_level_of_slices_lags_by_the_coarse_phase_alone() -> None:
-    # A service scraped every 2m: 4m slices, reading 6m.
+    # A service scraped every 2m: 4m slices, reading back 4m15s.
     four = burnrate.slices_for(parse_duration("2m"))
-    assert (four.fine, four.range, four.single) == (240, 360, True)
+    assert (four.fine, four.reads, four.single) == (240, 255, True)
     ticket_fast = plan_tiers(D30)[2]
-    assert burnrate.lag(ticket_fast.long_window, slices=four) == 180
-    assert burnrate.lag(ticket_fast.short_window, slices=four) == 180
-    # 60 x 5 - 60^2 x 5 x 6 / (2 x 360): five steps of a change coming in
-    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True, slices=four) == 150
+    assert burnrate.lag(ticket_fast.long_window, slices=four) == 195
+    assert burnrate.lag(ticket_fast.short_window, slices=four) == 195
+    # 60 x (4 - (45 + 105 + 165 + 225) / 240): four steps of a change coming in
+    assert burnrate.lag(ticket_fast.long_window, 60, in_promtool=True, slices=four) == 105
 
 
 def test_page_tiers_detect_having_spent_the_workbook_share_whatever_the_burn() -> None:
     """A tier has spent factor x long / period of the budget when it detects a burn,
     whatever the burn: 2% and 5% for the page tiers at 30d; plus what the burn spends in
-    the fine slices' 22.5s of lag."""
+    the fine slices' 37.5s of lag."""
     for tier, share in zip(plan_tiers(D30)[:2], ("0.02", "0.05"), strict=True):
         for burn in (Decimal(15), Decimal(100), Decimal(1000)):
             d = detection(tier, burn)
             assert d.detect is not None
-            assert burn * (d.detect - Decimal("22.5")) / D30 == Decimal(share)
+            assert burn * (d.detect - Decimal("37.5")) / D30 == Decimal(share)
 
 
 def test_tier_overrides() -> None:

@@ -46,12 +46,12 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
 
             def weighed(window: int) -> tuple[int, int]:
                 """(traffic weighed, lag): windows of 12h and more sum 4m slices recorded
-                every 4m (one slice more, 2m22.5s late on average with the 30s slices they
-                are made of), shorter ones 30s slices (22.5s late: the slices' phase, and
-                the scrapes of a slice end half a scrape before it)."""
+                every 4m (one slice more, 2m37.5s late on average with the 30s slices they
+                are made of), shorter ones 30s slices (37.5s late: the slices' phase, and
+                a slice ends 15s before its evaluation, at the scrape before that)."""
                 if window >= 43200:
-                    return 240 * (window // 240 + 1), 142.5
-                return window, 22.5
+                    return 240 * (window // 240 + 1), 157.5
+                return window, 37.5
 
             assert tier["error_ratio_threshold"] == round(factor * budget, 12)
             assert abs(tier["budget_spent_at_detection"] - factor * long_w / period) < 1e-12
@@ -66,8 +66,8 @@ def test_json_matches_the_formula_for_every_example_slo() -> None:
                 assert abs(burn["fires_seconds"] - expected - for_) < 1e-6
 
 
-def test_total_outage_of_a_999_slo_pages_after_1m14_34s_plus_for() -> None:
-    """1h x 14.4 / 1000 = 51.84s, plus the fine slices' 22.5s of lag on average."""
+def test_total_outage_of_a_999_slo_pages_after_1m29_34s_plus_for() -> None:
+    """1h x 14.4 / 1000 = 51.84s, plus the fine slices' 37.5s of lag on average."""
     result = run_explain("gateway-service/availability")
     assert result.returncode == 0, result.stderr
     page_fast = next(line for line in result.stdout.splitlines() if "page-fast" in line)
@@ -78,7 +78,7 @@ def test_total_outage_of_a_999_slo_pages_after_1m14_34s_plus_for() -> None:
         "1.44%",
         "1m",
         "2%",
-        "1m14.34s+1m",
+        "1m29.34s+1m",
     ]
 
 

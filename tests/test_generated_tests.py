@@ -3,6 +3,7 @@ them on the real rules, and that they fail when the rules are wrong (mutation ch
 
 from __future__ import annotations
 
+import math
 import random
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,9 @@ def _brute_ratio(traffic: Traffic, clock: Clock, t: int, window: int) -> Fractio
         return [s for s in range(clock.step, at + 1, clock.step) if s >= at - span]
 
     def fine(counter: Any, s: int) -> int:
-        return counter(s) - counter(s - clock.slices.range)
+        if s < clock.slices.reads:  # the earlier instant is before the series' first sample
+            return 0
+        return counter(s - clock.slices.delay) - counter(s - clock.slices.reads)
 
     def coarse(counter: Any, s: int) -> int:
         if clock.slices.fine == SLICE:
@@ -73,7 +76,9 @@ def test_closed_form_model_equals_step_by_step_evaluation() -> None:
     for _ in range(150):
         scrape = rng.choice([15, 30, 60])
         slices = Slices(rng.choice([60, 120, 240]), scrape)
-        clock = Clock(scrape, rng.choice([60, 120, 180, 300, 420, 1440]), slices)
+        # Inputs sampled on the slices' instants, as the generated tests sample them.
+        sample = math.gcd(scrape, slices.delay)
+        clock = Clock(sample, rng.choice([60, 120, 180, 300, 420, 1440]), slices)
         total = rng.randint(0, 10_000)
         starts = sorted({0, *(rng.randint(1, 400) * 60 for _ in range(rng.randint(0, 3)))})
         traffic = Traffic(total, tuple((s, rng.randint(0, total)) for s in starts))

@@ -95,8 +95,12 @@ def test_only_the_fine_slices_read_the_counters() -> None:
     exprs = recorded(VALID)
     counters = sorted(k for k, e in exprs.items() if "http_server_requests" in e)
     assert counters == ["slo:sli_errors:rate30s", "slo:sli_total:rate30s"]
+    # The counters 15s and 45s before the evaluation: their increase (or, after a reset,
+    # the later value) over the 30s between them.
+    counter = 'http_server_requests_seconds_count{service="payment-service"}'
     assert exprs["slo:sli_total:rate30s"] == (
-        'sum(rate(http_server_requests_seconds_count{service="payment-service"}[45s]))'
+        f"sum({counter} offset 15s - {counter} offset 45s >= 0\n"
+        f"or {counter} offset 15s < {counter} offset 45s) / 30"
     )
     mean = 'sum_over_time(slo:sli_total:rate30s{slo="payment-failure-rate",'
     assert exprs["slo:sli_total:rate5m"].startswith(mean)

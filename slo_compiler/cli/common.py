@@ -232,13 +232,19 @@ def read_inputs(slos: str, config: str | None) -> Inputs:
     return Inputs(sources, config_source, platform)
 
 
-def compile_inputs(read: Inputs, targets: tuple[str, ...] = ()) -> Result:
-    """Compile, or exit 1 with every diagnostic on stderr."""
+def compile_inputs(read: Inputs, targets: tuple[str, ...] = (), strict: bool = False) -> Result:
+    """Compile, or exit 1 with every diagnostic on stderr; warnings on stderr too (errors,
+    with `strict`)."""
     try:
         with _collector_off():
-            return compile_sources(read.sources, read.config, targets or None, read.platform)
+            result = compile_sources(
+                read.sources, read.config, targets or None, read.platform, strict
+            )
     except CompileError as err:
         fail(err)
+    for warning in result.warnings:
+        click.echo(str(warning), err=True)
+    return result
 
 
 @contextmanager

@@ -37,22 +37,34 @@ from .verbosity import say, verbose
 _SHOWN = 5  # removed files named in the summary
 
 
+STRICT_HELP = "Treat warnings (an alert no route takes) as errors."
+strict_option = click.option("--strict", is_flag=True, help=STRICT_HELP)
+
+
 @click.command()
 @inputs
 @click.option("--out", default="generated", show_default=True, help=OUT_HELP)
 @targets_option
-def compile(slos: str, config: str | None, out: str, targets: tuple[str, ...]) -> None:
+@strict_option
+def compile(
+    slos: str, config: str | None, out: str, targets: tuple[str, ...], strict: bool
+) -> None:
     """Compile SLO files into OUT.
 
     Nothing is written unless every file is valid; the new tree replaces the old one in a
     single rename, and files of deleted SLOs disappear with it.
     """
     with helpers() as renderer:
-        _compile(slos, config, out, targets, renderer)
+        _compile(slos, config, out, targets, renderer, strict)
 
 
 def _compile(
-    slos: str, config: str | None, out: str, targets: tuple[str, ...], renderer: Helpers | None
+    slos: str,
+    config: str | None,
+    out: str,
+    targets: tuple[str, ...],
+    renderer: Helpers | None,
+    strict: bool = False,
 ) -> None:
     read = read_inputs(slos, config)
     config_path = read.config and read.config.path
@@ -60,7 +72,13 @@ def _compile(
         real = folder.prepare(out, slos, config_path)
         with folder.writing(real, out):
             _write(
-                read, real, out, targets, renderer, lambda: folder.prepare(out, slos, config_path)
+                read,
+                real,
+                out,
+                targets,
+                renderer,
+                lambda: folder.prepare(out, slos, config_path),
+                strict,
             )
     except CompileError as err:
         fail(err)
@@ -73,10 +91,11 @@ def _write(
     targets: tuple[str, ...],
     renderer: Helpers | None,
     still_ours: Callable[[], object],
+    strict: bool = False,
 ) -> None:
     """Compile and write, the folder's lock held: sweep what dead runs left, write the
     tree, and check the folder is still ours right before the swap."""
-    result = compile_inputs(read, targets)
+    result = compile_inputs(read, targets, strict)
     for name in folder.sweep(real):
         click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
     try:
@@ -109,9 +128,10 @@ def _same_flags(targets: tuple[str, ...]) -> str:
 
 @click.command()
 @inputs
-def validate(slos: str, config: str | None) -> None:
+@strict_option
+def validate(slos: str, config: str | None, strict: bool) -> None:
     """Check SLO files and the config without writing anything (exit 1 on any problem)."""
-    result = compile_inputs(read_inputs(slos, config))
+    result = compile_inputs(read_inputs(slos, config), strict=strict)
     say(f"{result.stats.slos} SLOs OK")
 
 
@@ -122,7 +142,8 @@ def validate(slos: str, config: str | None) -> None:
 @click.option(
     "--strict",
     is_flag=True,
-    help="Always compile and compare in full (the default when CI=true).",
+    help="Always compile and compare in full (the default when CI=true), and treat "
+    "warnings (an alert no route takes) as errors.",
 )
 def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], strict: bool) -> None:
     """Exit 1 if OUT is not exactly what compiling SLOS produces (for CI).
@@ -140,7 +161,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
         say(f"{out}/ is up to date ({count} files; inputs unchanged).")
         return
     with helpers() as renderer:
-        result = compile_inputs(read, targets)
+        result = compile_inputs(read, targets, strict)
         changes = diff(Path(out), result.files, renderer)
     if changes:
         for line in changes.summary():

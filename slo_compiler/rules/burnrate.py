@@ -27,16 +27,23 @@ DEFAULT_SCRAPE_INTERVAL = parse_duration("15s")
 # The recorded base rate: the shortest window, the current burn, the SLI-missing alert.
 BASE_RATE_WINDOW = parse_duration("5m")
 # Every window of an event SLI is summed from recorded slices, so that only the fine
-# slices read the raw counters, each raw sample about once: the samples a window reads per
-# evaluation grow with the SLI's groups (group_by), not with its raw series (pods x uris x
-# statuses; bench/rule_eval.py). A fine slice is the rate of FINE_SLICE (longer for a
-# service scraped less often: Slices), recorded every as long in a group of its own: tiles
-# that cover time once. The 5m base rates and the windows shorter than RECORDED_WINDOW_MIN
-# (the page tiers') sum them at every evaluation.
+# slices read the raw counters: the samples a window reads per evaluation grow with the
+# SLI's groups (group_by), not with its raw series (pods x uris x statuses;
+# bench/rule_eval.py). A fine slice is the increase of the counters between two instants
+# FINE_SLICE apart (longer for a service declared to be scraped less often: Slices),
+# recorded every as long in a group of its own: consecutive slices telescope, so every
+# increase between two scrapes is counted once whatever the real scrape interval is (1s or
+# Alloy's 60s alike), where a rate() over a range sized for the declared interval is
+# empty when the real one is longer. The 5m base rates and the windows shorter than
+# RECORDED_WINDOW_MIN (the page tiers') sum them at every evaluation.
 FINE_SLICE = parse_duration("30s")
-# A fine slice lasts this many scrapes at least: with the scrape more its range reads, it
-# holds three samples, and a missed scrape still leaves the two rate() needs.
+# How many declared scrapes a fine slice lasts at least: fewer would only record zeros
+# between scrapes.
 SLICE_SCRAPES = 2
+# A fine slice ends this long before its evaluation: a sample appended after the
+# evaluation that follows its timestamp (a scrape still running, a remote-write batch in
+# flight) would otherwise fall between two slices and count in neither.
+SLICE_DELAY = parse_duration("15s")
 # Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
 # windows and the period itself) sum coarse slices, each SLICE of fine ones, recorded
 # every SLICE: a few minutes of lag is harmless on a window that fires after hours, and a
@@ -46,6 +53,13 @@ RECORDED_WINDOW_MIN = parse_duration("12h")
 # between evaluations.
 SLICE = parse_duration("4m")
 SLI_MISSING_FOR = parse_duration("10m")
+# The scrape interval is measured over this many declared scrapes (at least SLICE): enough
+# samples that one more or less at the range's ends barely moves the estimate.
+SCRAPE_SAMPLE_SCRAPES = 8
+# A measured interval this much over the declared one is a mismatch: jitter and one
+# sample more or less at a range's end stay under it.
+SCRAPE_MISMATCH = Decimal("1.5")
+SCRAPE_MISMATCH_FOR = parse_duration("15m")
 # Prometheus' default rule evaluation interval; what explain's timings assume.
 EVALUATION_INTERVAL = parse_duration("1m")
 
@@ -278,16 +292,18 @@ class Slices:
     """The recorded slices an event SLI's windows are summed from."""
 
     fine: int  # a fine slice's length; recorded every as long
-    scrape: int  # the service's scrape interval
+    scrape: int  # the service's declared scrape interval
 
     @property
-    def range(self) -> int:
-        """What a fine slice's rate() reads: its length and one scrape more. Consecutive
-        slices then see every interval between two scrapes once, each in one slice; a
-        range of the slice's length alone leaves the interval from the last scrape of one
-        slice to the first of the next unseen (a quarter of a 1m slice at 15s: a burst of
-        errors there would count in no window)."""
-        return self.fine + self.scrape
+    def delay(self) -> int:
+        """How long before its evaluation a fine slice ends (SLICE_DELAY)."""
+        return SLICE_DELAY
+
+    @property
+    def reads(self) -> int:
+        """How far back a fine slice reads: the counters at `delay` and at `delay + fine`
+        before its evaluation."""
+        return self.delay + self.fine
 
     @property
     def single(self) -> bool:
@@ -299,8 +315,8 @@ class Slices:
         at each step: its own fine slice and those of the evaluations within SLICE before
         it (Prometheus 2.x ranges include both ends); a single level, its own."""
         if self.single:
-            return self.range
-        return SLICE // evaluation_interval * evaluation_interval + self.range
+            return self.reads
+        return SLICE // evaluation_interval * evaluation_interval + self.reads
 
 
 def slices_for(
@@ -354,30 +370,33 @@ def lag(
 ) -> Decimal:
     """How far a window's ratio trails a step change, beyond the alert's own evaluation.
     In Prometheus each group of slices runs at a phase of its own: the alerts see fine
-    slices fine / 2 old on average, each made of the scrapes half a scrape before its end
-    (22.5s for 30s slices at 15s), and coarse ones SLICE / 2 older again (2m22.5s). In
-    promtool every group runs at each step, in order: a slice is as current as the alert,
-    but one that spans more than a step takes a step change in over its span, one
-    evaluation at a time (_promtool_lag)."""
+    slices fine / 2 old on average, each ending `delay` before its evaluation at the
+    scrape before that, half a scrape earlier on average (37.5s for 30s slices at 15s);
+    coarse ones SLICE / 2 older again. In promtool every group runs at each step, in
+    order (_promtool_lag)."""
     if slices is None:
         return Decimal(0)
     if in_promtool:
         return _promtool_lag(window, evaluation_interval, slices)
+    fine = Decimal(slices.fine + slices.scrape) / 2 + slices.delay
     if not is_recorded(window) or slices.single:
-        return Decimal(slices.range) / 2
-    return Decimal(SLICE + slices.range) / 2
+        return fine
+    return fine + Decimal(SLICE) / 2
 
 
 def _promtool_lag(window: int, step: int, slices: Slices) -> Decimal:
-    """A window's lag in promtool, where every group runs at each step. A fine slice reads
-    `range` back from its step: after a step change the first k = ceil(range / step) - 1
-    slices hold it for 1..k steps, the rest whole, so the window's share of it trails by
-    step x k - step^2 x k(k+1) / (2 range) (none where a slice is no longer than a step).
-    A coarse slice is the fine ones of its own and the SLICE // step steps before it: on
-    average half of those steps older again."""
-    reads = slices.range
-    k = -(-reads // step) - 1
-    fine = Decimal(step * k) - Decimal(step * step * k * (k + 1)) / (2 * reads)
+    """A window's lag in promtool, where every group runs at each step. The fine slice of
+    evaluation j holds the traffic of (j x step - reads, j x step - delay]: after a step
+    change, the slices of the k = ceil(reads / step) - 1 evaluations before `reads` hold
+    it in part, (j x step - delay) / fine of it those past `delay`, so the window's share
+    trails by step x (k - that sum). A coarse slice is the fine ones of its own and the
+    SLICE // step steps before it: on average half of those steps older again."""
+    k = -(-slices.reads // step) - 1
+    partial = sum(
+        (Decimal(max(0, j * step - slices.delay)) / slices.fine for j in range(1, k + 1)),
+        Decimal(0),
+    )
+    fine = step * (k - partial)
     if is_recorded(window) and not slices.single:
         return fine + Decimal(SLICE // step * step) / 2
     return fine
@@ -390,7 +409,7 @@ def reach(window: int, evaluation_interval: int, slices: Slices | None = DEFAULT
         return window
     if is_recorded(window):
         return window + slices.coarse_span(evaluation_interval)
-    return window + slices.range
+    return window + slices.reads
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def _alert(rule: AlertRule, config: Config) -> dict[str, Any]:
         receiver = "Alertmanager's routes"
     return {
         "alert": title(rule) if config.grafana_alerts else rule.alert,
-        "tier": rule.tier.name if rule.tier else "sli-missing",
+        "tier": rule.tier.name if rule.tier else rule.check,
         "severity": labels.get("severity", ""),
         "for": format_duration(rule.for_),
         "receiver": receiver,

@@ -52,7 +52,10 @@ class AlertRule:
     # queries and thresholds apart (Grafana): the burn rate over each window and the
     # factor; for the SLI-missing alert, absent(...) and 0.
     conditions: tuple[tuple[str, str], ...] = ()
-    tier: Tier | None = None  # None for the SLI-missing alert
+    tier: Tier | None = None  # None for the alerts about the SLI itself (`check`)
+    # What a tier-less alert checks: "sli-missing" or "scrape-interval" (its Grafana uid
+    # and explain's tier column); "" for a burn-rate tier.
+    check: str = ""
 
 
 Rule = RecordingRule | AlertRule
@@ -98,6 +101,10 @@ class SloPlan:
     @property
     def alerts(self) -> list[AlertRule]:
         return [r for r in self.rules if isinstance(r, AlertRule)]
+
+    def check(self, name: str) -> AlertRule | None:
+        """The SLO's alert about its SLI of one kind (AlertRule.check), if it has one."""
+        return next((r for r in self.alerts if r.check == name), None)
 
     def alert_names(self) -> set[str]:
         """Every name on-call sees for this SLO's alerts: the Prometheus alertname, and

@@ -29,6 +29,7 @@ Expressions built here (R = window, G = group_by):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from ..source.model import Slo
@@ -48,6 +49,9 @@ OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 CURRENT_BURN = "slo:current_burn_rate:ratio"
 BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+SCRAPE_INTERVAL = "slo:sli_scrape_interval:seconds"
+SLI_MISSING = "sli-missing"
+SCRAPE_CHECK = "scrape-interval"
 SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
 # Below any non-zero sum of recorded event rates (at least 1/300 per second).
 RATIO_EPSILON = "1e-12"
@@ -77,13 +81,31 @@ class ExprBuilder:
         self.fine_errors = "slo:sli_errors:rate" + dur(slices.fine)
         self._recorded: dict[str, str] = {}
 
+    def _sum(self, inner: str) -> str:
+        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
+        return f"sum{by}({inner})"
+
     def sum_rate(self, selector: Selector, window: int, func: str = "rate") -> str:
         """`sum by (…) (rate(selector[window]))`; `func` "increase" counts the events
         instead (the live checks: MetricsQL's rate divides by the time that had samples,
         so rate x window overcounts a window that starts before the data; increase does
         not, in either engine)."""
-        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
-        return f"sum{by}({func}({selector.render()}[{dur(window)}]))"
+        return self._sum(f"{func}({selector.render()}[{dur(window)}])")
+
+    def sum_slice(self, selector: Selector) -> str:
+        """The fine slice of a counter as a rate: its increase from `reads` to `delay`
+        before the evaluation (a reset, where the later value is the lower: the later
+        value, as rate() assumes a restart from 0; a series not there at both instants:
+        none, as rate() counts nothing before a series' first sample), over the slice's
+        length. Two instant reads per series whatever the scrape interval: consecutive
+        slices telescope, every increase between two scrapes in exactly one of them."""
+        text = selector.render()
+        now, before = (
+            f"{text} offset {dur(self.slices.delay)}",
+            f"{text} offset {dur(self.slices.reads)}",
+        )
+        inner = f"{now} - {before} >= 0\nor {now} < {before}"
+        return f"{self._sum(inner)} / {self.slices.fine}"
 
     def recorded(self, metric: str) -> str:
         """The selector of one of this SLO's recorded series (each rendered once: an SLO's
@@ -95,8 +117,7 @@ class ExprBuilder:
     def sum_recorded(self, metric: str) -> str:
         """A recorded metric summed to the SLI's groups, labels as a window's sum has
         them: what `or` can stand in with where a window's own series are missing."""
-        by = f" by ({', '.join(self.group_by)}) " if self.group_by else ""
-        return f"sum{by}({self.recorded(metric)})"
+        return self._sum(self.recorded(metric))
 
     @staticmethod
     def safe_ratio(errors: str, total: str, present: str) -> str:
@@ -115,13 +136,18 @@ class ExprBuilder:
         return f"{errors}\n/ clamp_min({total}, {RATIO_EPSILON})"
 
     def errors_over(self, sli: EventSli, window: int, func: str = "rate") -> str:
-        total = self.sum_rate(sli.total, window, func)
+        """The bad events' rate (or increase) over `window`."""
+        return self._bad(sli, lambda s: self.sum_rate(s, window, func))
+
+    @staticmethod
+    def _bad(sli: EventSli, summed: Callable[[Selector], str]) -> str:
+        """The bad events, by the SLI's errors, or as total - good: good events absent
+        while total is not means every event was bad."""
         if sli.errors is not None:
-            return self.sum_rate(sli.errors, window, func)
+            return summed(sli.errors)
         assert sli.good is not None
-        # Good events absent while total is not means every event was bad.
-        good = self.sum_rate(sli.good, window, func)
-        return f"clamp_min({total} - ({good} or 0 * {total}), 0)"
+        total = summed(sli.total)
+        return f"clamp_min({total} - ({summed(sli.good)} or 0 * {total}), 0)"
 
     def _over(self, metric: str, window: int) -> str:
         return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
@@ -152,22 +178,17 @@ class ExprBuilder:
         total = self.sum_rate(self.query.total, window)
         return self.safe_ratio(self.errors_over(self.query, window), total, present or total)
 
-    def _rates(self, total_metric: str, errors_metric: str, window: int) -> list[tuple[str, str]]:
-        """The (total, errors) rate rules over `window`: errors absent are none, where the
-        total recorded just before says the SLI exists."""
-        assert isinstance(self.query, EventSli)
-        total = self.sum_rate(self.query.total, window)
-        errors = self.errors_over(self.query, window)
-        if self.query.errors is not None:
-            errors = f"{errors}\nor 0 * {self.sum_recorded(total_metric)}"
-        return [(total_metric, total), (errors_metric, errors)]
-
     def fine_slices(self) -> list[tuple[str, str]]:
-        """The slices every window is summed from; the only rules that read the raw
-        counters."""
+        """The (total, errors) slices every window is summed from; the only rules that
+        read the raw counters. Errors absent are none, where the total recorded just
+        before says the SLI exists."""
         if not isinstance(self.query, EventSli):
             return []
-        return self._rates(self.fine_total, self.fine_errors, self.slices.range)
+        total = self.sum_slice(self.query.total)
+        errors = self._bad(self.query, self.sum_slice)
+        if self.query.errors is not None:
+            errors = f"{errors}\nor 0 * {self.sum_recorded(self.fine_total)}"
+        return [(self.fine_total, total), (self.fine_errors, errors)]
 
     def _means(self, total_metric: str, errors_metric: str, window: int) -> list[tuple[str, str]]:
         """The (total, errors) rates over `window` as the mean of the fine slices in it
@@ -180,6 +201,17 @@ class ExprBuilder:
             (metric, f"{self._over(fine, window)} / {tiles}")
             for metric, fine in ((total_metric, self.fine_total), (errors_metric, self.fine_errors))
         ]
+
+    def scrape_interval(self, declared: int) -> tuple[str, str] | None:
+        """The SLI's scrape interval as measured: the median over the total's series of
+        a range over the samples it holds (a new pod's short history is an outlier the
+        median leaves out), the range SCRAPE_SAMPLE_SCRAPES declared scrapes and at
+        least SLICE, which its group runs every: each sample is read about once more."""
+        if not isinstance(self.query, EventSli):
+            return None
+        span = max(SLICE, burnrate.SCRAPE_SAMPLE_SCRAPES * declared)
+        counted = f"count_over_time({self.query.total.render()}[{dur(span)}])"
+        return SCRAPE_INTERVAL, f"quantile(0.5, {span} / {counted})"
 
     def base_rates(self) -> list[tuple[str, str]]:
         return self._means(TOTAL_RATE, ERRORS_RATE, BASE_RATE_WINDOW)
@@ -288,6 +320,8 @@ def plan_slo(
     rules += [record(m, e, "sli") for m, e in build.base_rates()]
     rules += [record(ratio_metric(w), build.ratio(w), "sli", every(w)) for w in windows]
     shortest = build.recorded(ratio_metric(windows[0]))
+    measured = build.scrape_interval(scrape_interval)
+    rules += [record(*measured, "sli", SLICE)] if measured else []
     rules += [
         record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
         record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
@@ -328,30 +362,8 @@ def plan_slo(
                 tier,
             )
         )
-    missing_source = TOTAL_RATE if isinstance(query, EventSli) else ratio_metric(windows[0])
-    absent = f"absent({build.recorded(missing_source)})"
-    rules.append(
-        AlertRule(
-            alert_name.removesuffix("BudgetBurn") + "SLIMissing",
-            absent,
-            burnrate.SLI_MISSING_FOR,
-            _alert_labels(
-                user_labels,
-                {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
-                slo.alerting.ticket.labels,
-            ),
-            _merge(
-                {
-                    "summary": f"{service} {slo.name}: SLI has no data",
-                    "description": f"No series of the SLI of {slo.name} ({service}) for "
-                    f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. "
-                    "Check the selectors and that the service is scraped.",
-                },
-                links,
-            ),
-            Origin(origin.path, origin.line, origin.col, "sli"),
-            ((absent, "0"),),
-        )
+    rules += _sli_alerts(
+        slo, service, build, user_labels, scrape_interval, windows[0], origin, links
     )
     return SloPlan(
         service=service,
@@ -372,3 +384,88 @@ def plan_slo(
         scrape_interval=scrape_interval,
         slices=slices if isinstance(query, EventSli) else None,
     )
+
+
+def _sli_alerts(
+    slo: Slo,
+    service: str,
+    build: ExprBuilder,
+    user_labels: dict[str, str],
+    declared: int,
+    shortest: int,
+    origin: Origin,
+    links: dict[str, str],
+) -> list[Rule]:
+    """The alerts about the SLI itself, routed as tickets: its series missing, and (event
+    SLIs) its series scraped less often than the file declares. Both carry the SLO's
+    labels of their own, since an absent() has none of the recorded series'."""
+    base = slo.alert_name.removesuffix("BudgetBurn")
+    at = Origin(origin.path, origin.line, origin.col, "sli")
+    labels = _alert_labels(
+        build.labels,
+        user_labels,
+        {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
+        slo.alerting.ticket.labels,
+    )
+    what = f"{service} {slo.name}"
+    if isinstance(build.query, EventSli):
+        read = build.query.presence()
+        absent = "\nor ".join(f"absent({s.render()})" for s in read)
+        metrics = ", ".join(sorted({s.metric for s in read}))
+        why = (
+            f"No series of {metrics} matching the SLI's selectors (without the bad or "
+            f"good events' own matchers) for {dur(burnrate.SLI_MISSING_FOR)}: "
+            "its burn-rate alerts cannot fire. A metric name never seen may be misspelt "
+            "(`slo-compiler doctor` names the closest known ones); else check that the "
+            "service is scraped."
+        )
+    else:
+        absent = f"absent({build.recorded(ratio_metric(shortest))})"
+        why = (
+            f"No series of the SLI of {slo.name} ({service}) for "
+            f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. Check the "
+            "expression's selectors and that the service is scraped."
+        )
+    alerts: list[Rule] = [
+        AlertRule(
+            base + "SLIMissing",
+            absent,
+            burnrate.SLI_MISSING_FOR,
+            labels,
+            _merge({"summary": f"{what}: SLI has no data", "description": why}, links),
+            at,
+            ((absent, "0"),),
+            check=SLI_MISSING,
+        )
+    ]
+    measured = build.scrape_interval(declared)
+    if measured is None:
+        return alerts
+    limit = decimal_str(burnrate.SCRAPE_MISMATCH * declared)
+    value = build.recorded(measured[0])
+    alerts.append(
+        AlertRule(
+            base + "ScrapeIntervalMismatch",
+            f"{value} > {limit}",
+            burnrate.SCRAPE_MISMATCH_FOR,
+            labels,
+            _merge(
+                {
+                    "summary": f"{what}: SLI scraped every "
+                    f'{{{{ $value | printf "%.0f" }}}}s, the SLO file says {dur(declared)}',
+                    "description": f"The series of the SLI of {slo.name} ({service}) are "
+                    f'scraped about every {{{{ $value | printf "%.0f" }}}}s, over '
+                    f"{decimal_str(burnrate.SCRAPE_MISMATCH)}x the {dur(declared)} the SLO "
+                    "file declares (scrape_interval). The windows stay right, but the "
+                    "shortest hold fewer scrapes than were checked at compile time, and "
+                    "the live commands look for gaps at the declared interval. Set "
+                    "scrape_interval to the real one.",
+                },
+                links,
+            ),
+            at,
+            ((value, limit),),
+            check=SCRAPE_CHECK,
+        )
+    )
+    return alerts

@@ -28,6 +28,23 @@ class EventSli:
     good: Selector | None = None
     le: tuple[str, ...] = ()  # latency SLIs: the spellings of the bucket boundary matched
 
+    def presence(self) -> tuple[Selector, ...]:
+        """What must have series for the SLI to be seen at all: the total, and each other
+        metric it reads with only the matchers it shares with the total. The bad (or
+        good) events' own matchers (`status=~"5.."`, `le="300"`) may match nothing until
+        the first such event: no error yet is not a missing SLI, while a misspelt metric
+        name or a histogram without buckets is."""
+        found = [self.total]
+        for other in (self.errors, self.good):
+            # Of the total's metric, the shared matchers pick a superset of the total's
+            # series: there whenever the total is.
+            if other is None or other.metric == self.total.metric:
+                continue
+            shared = tuple(m for m in other.matchers if m in self.total.matchers)
+            if Selector(other.metric, shared) not in found:
+                found.append(Selector(other.metric, shared))
+        return tuple(found)
+
 
 @dataclass(frozen=True)
 class RawTemplate:

@@ -103,7 +103,7 @@ def refs(rule: AlertRule) -> list[str]:
 def _rule(slo: SloPlan, index: int, rule: AlertRule, config: Config) -> dict[str, Any]:
     names = refs(rule)
     condition = chr(ord(names[-1]) + 1)
-    window = rule.tier.name if rule.tier else "sli-missing"
+    window = rule.tier.name if rule.tier else rule.check
     data = [
         _query(ref, expr, config) for ref, (expr, _) in zip(names, rule.conditions, strict=True)
     ]

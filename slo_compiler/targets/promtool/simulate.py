@@ -5,10 +5,11 @@ alert starts firing and what `$value` its annotations will show. Rather than int
 PromQL, this models the few expression shapes planning emits, on counters that grow
 linearly (piecewise: a step in the error rate at one instant):
 
-* `rate(c[F])` at t, with samples every `sample` seconds from 0 (all counters start at 0,
-  so Prometheus does not extrapolate before the first sample), is (c(t) - c(t-F)) / F;
+* a fine slice at t, with samples every `sample` seconds from 0, is c(t - delay) -
+  c(t - reads) (the latest samples at or before those instants; none before the series'
+  first sample at 0);
 * every group runs at each step, in order (promtool ignores a group's interval in unit
-  tests; `group_eval_order`): the fine slices (the rate over F) first, then the coarse
+  tests; `group_eval_order`): the fine slices first, then the coarse
   ones (the fine slices in [t - SLICE, t]), then the windows: `sum_over_time(s[W])` sums
   the slices recorded at the evaluations in [t - W, t] (both ends included in Prometheus
   2.x), the 5m base and windows under 12h the fine ones, longer windows the coarse ones;
@@ -100,12 +101,15 @@ class GroupModel:
         self.errors = _Counter(traffic.errors, clock.sample)
 
     def _fine(self, counter: _Counter, first: int, last: int) -> int:
-        """Sum of the fine slices' increases at evaluations first..last (from 1)."""
-        first = max(1, first)
+        """Sum of the fine slices' increases at evaluations first..last: from the first
+        whose earlier instant has a sample (at or after 0)."""
+        step, slices = self.clock.step, self.clock.slices
+        first = max(1, first, -(-slices.reads // step))
         if first > last:
             return 0
-        step, reads = self.clock.step, self.clock.slices.range
-        return counter.grid_sum(0, first, last, step) - counter.grid_sum(reads, first, last, step)
+        return counter.grid_sum(slices.delay, first, last, step) - counter.grid_sum(
+            slices.reads, first, last, step
+        )
 
     def _window(self, counter: _Counter, t: int, window: int) -> int:
         """What a window's sum at t is made of, in events (scaled alike for both

@@ -8,6 +8,8 @@ For each SLO with an event SLI, from its own selectors and the planned tiers:
 * steady: a burn of 0.9x a tier's factor from the start; that tier never fires;
 * idle: series present, no events; no alert, and every recorded ratio is 0 (not NaN);
 * absent: no series at all; the SLI-missing alert fires after its `for`;
+* scraped less often: the series sampled at twice the declared scrape interval; the
+  scrape-interval alert fires after its `for` (quiet in every other scenario);
 * groups (grouped SLOs): one group in a total outage, another healthy; only the first alerts.
 
 Times and `$value`s come from `simulate`, a closed-form model of our rules; promtool then
@@ -27,11 +29,20 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from ...rules.burnrate import BASE_RATE_WINDOW, Tier, decimal_str, detection, reach
+from ...rules.burnrate import (
+    BASE_RATE_WINDOW,
+    SCRAPE_SAMPLE_SCRAPES,
+    SLICE,
+    Tier,
+    decimal_str,
+    detection,
+    reach,
+)
 from ...rules.durations import format_duration as dur
 from ...rules.explain import human
 from ...rules.ir import AlertRule, Labels, SloPlan, SourcePlan
-from ...rules.plan import ratio_metric
+from ...rules.plan import SCRAPE_CHECK, SLI_MISSING, ratio_metric
+from ...rules.promql import Selector
 from ...rules.promql import series as selector
 from ...rules.sli import EventSli, RawTemplate
 from ...rules.templates import render as render_template
@@ -262,15 +273,19 @@ class _Slo:
     def __init__(self, plan: SloPlan, clock: Clock) -> None:
         self.plan = plan
         if plan.slices is not None:
-            # Inputs sampled at the scrape interval (or a divisor of the minute under it):
-            # every fine slice's range then starts and ends on a sample.
-            sample = math.gcd(plan.slices.scrape, 60)
+            # Inputs sampled at the scrape interval, or a divisor of it that falls on the
+            # minute and on the instants a fine slice reads (the model counts samples on
+            # that grid).
+            sample = math.gcd(plan.slices.scrape, 60, plan.slices.delay)
             clock = dataclasses.replace(clock, sample=sample, slices=plan.slices)
         self.clock = clock
         self.shape = _Shape(clock, Fraction(plan.budget), plan.tiers)
         alerts = [r for r in plan.rules if isinstance(r, AlertRule)]
         self.burn_rules = {r.tier.name: r for r in alerts if r.tier is not None}
-        self.missing_rule = next(r for r in alerts if r.tier is None)
+        missing = plan.check(SLI_MISSING)
+        assert missing is not None  # every SLO has one
+        self.missing_rule = missing
+        self.scrape_rule = plan.check(SCRAPE_CHECK)
 
     # -- expected alerts ------------------------------------------------------------------
     def expect(self, scenario: _Scenario) -> _Scenario:
@@ -402,17 +417,19 @@ def _notation(phases: list[tuple[int, int]], end: int, sample: int) -> str:
     return " ".join(parts)
 
 
-def _input_series(slo: _Slo, scenario: _Scenario) -> list[dict[str, str]]:
+def _input_series(
+    slo: _Slo, scenario: _Scenario, sample: int | None = None
+) -> list[dict[str, str]]:
+    """The scenario's counters, sampled as the SLO's clock says (or every `sample`)."""
     assert isinstance(slo.plan.query, EventSli)
+    every = sample or slo.clock.sample
     out = []
     for group, traffic in scenario.traffic:
         for notation, total, errors in _synthesised(slo.plan.query, tuple(group.items())):
             phases = [
                 (start, total * traffic.total + errors * bad) for start, bad in traffic.errors
             ]
-            out.append(
-                {"series": notation, "values": _notation(phases, scenario.end, slo.clock.sample)}
-            )
+            out.append({"series": notation, "values": _notation(phases, scenario.end, every)})
     return out
 
 
@@ -422,13 +439,11 @@ def _test_group(slo: _Slo, scenario: _Scenario) -> dict[str, Any]:
         {"eval_time": dur(t), "alertname": plan.alert_name, "exp_alerts": alerts}
         for t, alerts in scenario.expected.items()
     ]
-    checks.append(
-        {
-            "eval_time": dur(scenario.end),
-            "alertname": slo.missing_rule.alert,
-            "exp_alerts": [],
-        }
-    )
+    checks += [
+        {"eval_time": dur(scenario.end), "alertname": rule.alert, "exp_alerts": []}
+        for rule in (slo.missing_rule, slo.scrape_rule)
+        if rule is not None
+    ]
     group: dict[str, Any] = {
         "name": scenario.name,
         "interval": dur(slo.clock.sample),
@@ -455,12 +470,29 @@ def _test_group(slo: _Slo, scenario: _Scenario) -> dict[str, Any]:
     return group
 
 
+def absent_labels(read: Selector) -> Labels:
+    """The labels absent() gives its one series, as Prometheus builds them: each label
+    matched by exactly one equality matcher (an empty value is no label); a label with
+    any other matcher has none."""
+    names = [m.name for m in read.matchers]
+    return tuple(
+        (m.name, m.value)
+        for m in read.matchers
+        if m.op == "=" and m.value and names.count(m.name) == 1 and m.name != "__name__"
+    )
+
+
 def _absent(slo: _Slo) -> dict[str, Any]:
     rule = slo.missing_rule
     fires = _ceil(rule.for_, slo.clock.step)
-    expr_labels = tuple(slo.plan.selector_labels.items())
+    plan = slo.plan
+    if isinstance(plan.query, EventSli):
+        # `absent(a) or absent(b)`: one series per distinct label set, the first kept.
+        found = dict.fromkeys(absent_labels(s) for s in plan.query.presence())
+    else:
+        found = {tuple(plan.selector_labels.items()): None}
     return {
-        "name": f"{slo.plan.name}: the SLI-missing alert fires {dur(rule.for_)} after the "
+        "name": f"{plan.name}: the SLI-missing alert fires {dur(rule.for_)} after the "
         "SLI's series are gone",
         "interval": dur(slo.clock.sample),
         "input_series": [
@@ -471,7 +503,40 @@ def _absent(slo: _Slo) -> dict[str, Any]:
             {
                 "eval_time": dur(fires),
                 "alertname": rule.alert,
-                "exp_alerts": [_expected_alert(rule, expr_labels, 0.0)],
+                "exp_alerts": [_expected_alert(rule, labels, 0.0) for labels in found],
+            },
+        ],
+    }
+
+
+def _scraped_slower(slo: _Slo, groups: list[dict[str, str]]) -> dict[str, Any] | None:
+    """The SLI's series sampled at twice the declared scrape interval, idle: the
+    scrape-interval alert holds from the first evaluation (a range of few samples reads
+    as long intervals too) and fires after its `for`, showing the interval it measured
+    (the span of its range over the samples in it, both ends included)."""
+    rule, plan = slo.scrape_rule, slo.plan
+    if rule is None or plan.slices is None:
+        return None
+    sample, step = 2 * plan.slices.scrape, slo.clock.step
+    fires = _ceil(rule.for_, step)
+    span = max(SLICE, SCRAPE_SAMPLE_SCRAPES * plan.slices.scrape)
+    count = fires // sample - max(0, -(-(fires - span) // sample)) + 1
+    scenario = _Scenario(
+        f"{plan.name}: the scrape-interval alert fires {dur(rule.for_)} after the SLI's "
+        f"series are scraped every {dur(sample)}, not {dur(plan.slices.scrape)}",
+        [(g, Traffic.steady(slo.shape.events, 0)) for g in groups],
+        end=fires,
+    )
+    return {
+        "name": scenario.name,
+        "interval": dur(sample),
+        "input_series": _input_series(slo, scenario, sample),
+        "alert_rule_test": [
+            {"eval_time": dur(fires - step), "alertname": rule.alert, "exp_alerts": []},
+            {
+                "eval_time": dur(fires),
+                "alertname": rule.alert,
+                "exp_alerts": [_expected_alert(rule, plan.series_labels, span / count)],
             },
         ],
     }
@@ -535,6 +600,10 @@ def test_documents(plan: SourcePlan, alerts_apart: bool) -> dict[str, dict[str, 
         for slo, scenario in _scenarios(slo_plan, base, floor):
             by_step[slo.clock.step].append(_test_group(slo, scenario))
         by_step[base.step].append(_absent(_Slo(slo_plan, base)))
+        synthesised = _groups(slo_plan)
+        slower = synthesised and _scraped_slower(_Slo(slo_plan, base), [synthesised[1]])
+        if slower:
+            by_step[base.step].append(slower)
     rule_files = [f"../{rule_file_path(plan).rsplit('/', 1)[1]}"]
     # promtool runs every group at each step, in this order (unlisted groups in any
     # order): the fine slices, then the coarse ones and the windows summed from them, as
