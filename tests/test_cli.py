@@ -37,7 +37,7 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "6 SLOs -> 39 files under generated/ (39 added, 0 changed, 0 removed): "
-        "6 Prometheus rule files (108 recording rules, 30 alerts), 23 promtool test files, "
+        "6 Prometheus rule files (114 recording rules, 36 alerts), 23 promtool test files, "
         "6 dashboards\n"
     )
     stems = sorted(p.stem for p in (ROOT / "slos").glob("*.yaml"))

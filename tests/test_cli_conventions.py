@@ -25,12 +25,12 @@ def test_summary_counts_what_was_written_per_kind(repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
         "6 SLOs -> 9 files under only-rules/ (9 added, 0 changed, 0 removed): "
-        "6 Prometheus rule files (108 recording rules)"
+        "6 Prometheus rule files (114 recording rules)"
     )
     full = cli("compile", "--out", "all", cwd=repo).stdout.splitlines()[0]
     assert full.endswith(
-        "6 Prometheus rule files (108 recording rules), 23 promtool test files, "
-        "6 Grafana alert rule files (30 alerts), 6 dashboards, 9 Kubernetes manifests"
+        "6 Prometheus rule files (114 recording rules), 23 promtool test files, "
+        "6 Grafana alert rule files (36 alerts), 6 dashboards, 9 Kubernetes manifests"
     )
 
 

@@ -126,13 +126,20 @@ def test_explain_by_the_alert_name_on_call_sees_shows_severity_for_and_receiver(
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("payment-service/payment-failure-rate:")
     lines = cli("explain", "PaymentFailureBudgetBurn", cwd=repo).stdout.splitlines()
-    start = lines.index("  tier         alert                        severity  for    receiver")
-    assert [line.split() for line in lines[start + 1 : start + 6]] == [
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["tier", "alert"])
+    assert [line.split() for line in lines[start + 1 : start + 7]] == [
         ["page-fast", "PaymentFailureBudgetBurn", "1h", "critical", "1m", "pagerduty-oncall"],
         ["page-slow", "PaymentFailureBudgetBurn", "6h", "critical", "6m", "pagerduty-oncall"],
         ["ticket-fast", "PaymentFailureBudgetBurn", "1d", "warning", "24m", "slack-payments"],
         ["ticket-slow", "PaymentFailureBudgetBurn", "3d", "warning", "1h12m", "slack-payments"],
         ["sli-missing", "PaymentFailureSLIMissing", "warning", "10m", "slack-payments"],
+        [
+            "scrape-interval",
+            "PaymentFailureScrapeIntervalMismatch",
+            "warning",
+            "15m",
+            "slack-payments",
+        ],
     ]
     doc = json.loads(
         cli("explain", "PaymentFailureBudgetBurn", "--format", "json", cwd=repo).stdout

@@ -118,17 +118,13 @@ def test_step_scenarios_fire_within_one_evaluation_of_the_prediction(
         assert 0 <= fired - predicted <= step + -tier.for_ % step, (slo.plan.name, tier.name)
 
 
-def _alert_key(alert: dict[str, Any]) -> tuple[str, str]:
-    labels = alert["exp_labels"]
-    return labels.get("slo", ""), labels.get("slo_window", "missing")
-
-
 @pytest.mark.parametrize("stem", [u.stem for u in UNITS])
 def test_every_alert_has_a_firing_and_a_quiet_case(stem: str) -> None:
-    """Across a rule file's test files (its tiers are tested at different intervals)."""
+    """Across a rule file's test files (its tiers are tested at different intervals): an
+    alert is its name and its tier's window (none for the alerts about the SLI)."""
     docs = [(path, yaml.safe_load(path.read_text())) for path in _test_files(stem)]
     alerts = {
-        (rule["expr"].split('slo="')[1].split('"')[0], rule["labels"].get("slo_window", "missing"))
+        (rule["alert"], rule["labels"].get("slo_window", ""))
         for path, doc in docs
         for rule_file in doc["rule_files"]
         for group in yaml.safe_load((path.parent / rule_file).read_text())["groups"]
@@ -140,11 +136,10 @@ def test_every_alert_has_a_firing_and_a_quiet_case(stem: str) -> None:
     quiet: set[tuple[str, str]] = set()
     for group in (g for _, doc in docs for g in doc["tests"]):
         for case in group["alert_rule_test"]:
-            listed = {_alert_key(a) for a in case["exp_alerts"]}
+            name = case["alertname"]
+            listed = {(name, a["exp_labels"].get("slo_window", "")) for a in case["exp_alerts"]}
             firing |= listed
-            slo = group["name"].split(":")[0]
-            names = {a for a in alerts if a[0] == slo}
-            quiet |= {a for a in names if a not in listed}
+            quiet |= {a for a in alerts if a[0] == name and a not in listed}
     assert alerts <= firing, alerts - firing
     assert alerts <= quiet, alerts - quiet
 

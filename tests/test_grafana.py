@@ -204,9 +204,11 @@ def test_grafana_rules_fire_on_the_prometheus_alerts_windows_and_thresholds() ->
         assert condition["type"] == "math"
         assert parse_duration(rule["for"]) == parse_duration(alert["for"])
         assert rule["labels"] == alert["labels"]
-        if not window:  # SLI-missing: absent() > 0
-            assert queries["A"]["model"]["expr"] == alert["expr"]
-            assert condition["expression"] == "$A > 0"
+        if not window:  # about the SLI: absent() > 0, the scrape interval > 1.5x declared
+            threshold = "0" if "SLIMissing" in name else alert["expr"].rsplit(" > ", 1)[1]
+            expr = alert["expr"].removesuffix(f" > {threshold}")
+            assert queries["A"]["model"]["expr"] == expr
+            assert condition["expression"] == f"$A > {threshold}"
             continue
         grafana = [
             (queries[ref]["model"]["expr"].removesuffix(f" / {budget}").strip(), threshold)
@@ -377,12 +379,12 @@ def test_alert_engine_decides_where_alerts_are_evaluated() -> None:
     def alerts_in_rules(result: Any) -> int:
         return rules_of(result, "svc").count(b"- alert: ")
 
-    assert alerts_in_rules(prometheus_only) == 5
+    assert alerts_in_rules(prometheus_only) == 6
     assert not any(p.startswith("grafana/alerting/svc") for p in prometheus_only.files)
     assert alerts_in_rules(grafana_only) == 0
     assert b"- alert: " in rules_of(grafana_only, "svc", "prometheus/tests", "alerts")
     assert "grafana/alerting/svc.rules.yaml" in grafana_only.files
-    assert alerts_in_rules(both) == 5 and "grafana/alerting/svc.rules.yaml" in both.files
+    assert alerts_in_rules(both) == 6 and "grafana/alerting/svc.rules.yaml" in both.files
 
 
 def test_the_example_config_compiles_as_committed() -> None:

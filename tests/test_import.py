@@ -165,10 +165,11 @@ def _sloth_tiers(rules: dict) -> set[tuple[str, str, int, int, float]]:
 
 
 def _selectors(expr: str) -> set[tuple[str, frozenset]]:
-    """The selectors read by range in an expression, matchers in any order (le aside: we
-    match a bucket boundary in both spellings Prometheus versions write it in)."""
+    """The counters an expression reads, by range (Sloth's) or at an offset (our fine
+    slices), matchers in any order (le aside: we match a bucket boundary in both
+    spellings Prometheus versions write it in)."""
     out = set()
-    for text in re.findall(r"([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\[", expr):
+    for text in re.findall(r"([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)(?:\[| offset )", expr):
         s = parse_selector(text)
         out.add((s.metric, frozenset(m for m in s.matchers if m.name != "le")))
     return out
