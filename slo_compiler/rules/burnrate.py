@@ -40,9 +40,10 @@ FINE_SLICE = parse_duration("30s")
 # How many declared scrapes a fine slice lasts at least: fewer would only record zeros
 # between scrapes.
 SLICE_SCRAPES = 2
-# A fine slice ends this long before its evaluation: a sample appended after the
-# evaluation that follows its timestamp (a scrape still running, a remote-write batch in
-# flight) would otherwise fall between two slices and count in neither.
+# A fine slice ends this long before its evaluation (at most; Slices.delay): a sample
+# appended after the evaluation that follows its timestamp (a scrape still running, a
+# remote-write batch in flight) would otherwise fall between two slices and count in
+# neither.
 SLICE_DELAY = parse_duration("15s")
 # Windows of this length and above (for a 28d or 30d period: both ticket tiers' long
 # windows and the period itself) sum coarse slices, each SLICE of fine ones, recorded
@@ -296,8 +297,11 @@ class Slices:
 
     @property
     def delay(self) -> int:
-        """How long before its evaluation a fine slice ends (SLICE_DELAY)."""
-        return SLICE_DELAY
+        """How long before its evaluation a fine slice ends: SLICE_DELAY, or the scrape
+        interval where that is shorter (a scrape lasts less than its interval: Prometheus
+        caps its timeout there), so that a service scraped every second is not read 15s
+        late."""
+        return min(SLICE_DELAY, self.scrape)
 
     @property
     def reads(self) -> int:

@@ -1,0 +1,189 @@
+"""What a live Prometheus says about the world an SLO assumes, measured rather than
+assumed: are the metrics its SLI reads there at all (and if not, which known names are
+closest: a misspelling reads as a perfect SLO otherwise), how often are they really
+scraped, are their targets up, does the histogram publish the threshold's bucket, are
+the compiled rules loaded and for how much of the period have they recorded.
+
+`doctor` prints all of it; verify, backtest, status, report and the load-test gate share
+`missing` (a metric with no series is inconclusive, never a pass) and `closest`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..rules.ir import SloPlan
+from ..rules.plan import TOTAL_RATE, ratio_metric
+from ..rules.promql import Selector, series
+from ..rules.sli import EventSli
+from .client import Client
+from .queries import Window, has_series
+
+# Every metric name Prometheus knows: an index look-up, no samples read.
+_ANY = '{__name__=~".+"}'
+CLOSEST = 3
+
+
+def closest(client: Client, metric: str, start: float, end: float) -> list[str]:
+    """The known metric names nearest to `metric` (a misspelling's likely meaning)."""
+    names = client.metric_names(_ANY, start, end)
+    return difflib.get_close_matches(metric, names, n=CLOSEST, cutoff=0.6)
+
+
+def _unknown(client: Client, selector: Selector, window: Window) -> str:
+    """Why `selector` has no series: its metric is unknown (and what is near), or known
+    with other labels only."""
+    if client.metric_names(selector.metric, window.start, window.end):
+        return f"no series of {selector.render()} (its metric has series with other labels)"
+    near = closest(client, selector.metric, window.start, window.end)
+    hint = f"; closest known: {', '.join(near)}" if near else "; no metric name is close"
+    return f"metric {selector.metric} is unknown to Prometheus{hint}"
+
+
+def missing(client: Client, plan: SloPlan, window: Window) -> list[str]:
+    """One reason per metric the SLI reads (EventSli.presence: the bad or good events'
+    own matchers left out) with no series in the window. An errors selector without
+    series is no error yet; an errors metric without series at all is a misspelt name
+    or a metric not exported, and reading it as zero errors would pass anything."""
+    if not isinstance(plan.query, EventSli):
+        return []
+    return [
+        _unknown(client, selector, window)
+        for selector in plan.query.presence()
+        if not has_series(client, selector.render(), window)
+    ]
+
+
+@dataclass
+class Finding:
+    """One thing measured about an SLO: `ok` False is a problem to fix."""
+
+    what: str
+    ok: bool
+    detail: str
+
+    def document(self) -> dict[str, Any]:
+        return {"check": self.what, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Diagnosis:
+    service: str
+    slo: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.findings)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "slo": self.slo,
+            "ok": self.ok,
+            "findings": [f.document() for f in self.findings],
+        }
+
+
+def _scalar(client: Client, expr: str, at: float) -> float | None:
+    found = client.query(expr, at)
+    return found[0][1] if found else None
+
+
+def _metrics(client: Client, sli: EventSli, window: Window) -> list[Finding]:
+    out = []
+    for selector in sli.presence():
+        count = _scalar(client, f"count({selector.render()})", window.end)
+        if count:
+            out.append(Finding(f"series of {selector.metric}", True, f"{count:g} now"))
+        elif has_series(client, selector.render(), window):
+            out.append(
+                Finding(f"series of {selector.metric}", False, "none now, some in the window")
+            )
+        else:
+            out.append(
+                Finding(f"series of {selector.metric}", False, _unknown(client, selector, window))
+            )
+    return out
+
+
+def _interval(client: Client, plan: SloPlan, sli: EventSli, at: float) -> Finding:
+    """The real scrape interval of the total's series: 10m over the samples each holds,
+    the slowest series named (intervals differ per job)."""
+    span = max(600, 8 * plan.scrape_interval)
+    counts = client.query(f"count_over_time({sli.total.render()}[{span}s])", at)
+    if not counts:
+        return Finding("scrape interval", False, "no samples in the last 10m to measure it by")
+    intervals = sorted(span / max(1.0, value) for _, value in counts)
+    median, slowest = intervals[len(intervals) // 2], intervals[-1]
+    declared = plan.scrape_interval
+    ok = median <= 1.5 * declared
+    detail = (
+        f"about {median:.0f}s (slowest series {slowest:.0f}s); the SLO file says {declared}s"
+        + ("" if ok else ": set scrape_interval to the real one")
+    )
+    return Finding("scrape interval", ok, detail)
+
+
+def _targets(client: Client, sli: EventSli, at: float) -> Finding:
+    """The targets exporting the total's series, and which of them are down now."""
+    exporting = client.query(f"count by (job, instance) ({sli.total.render()})", at)
+    if not exporting:
+        return Finding("targets", False, "no target exports the SLI's series now")
+    down = [
+        f"{labels.get('instance', '?')} (job {labels.get('job', '?')})"
+        for labels, _ in exporting
+        if _scalar(client, series("up", _target(labels)).render(), at) == 0
+    ]
+    if down:
+        return Finding("targets", False, f"down now: {', '.join(down)} of {len(exporting)}")
+    return Finding("targets", True, f"{len(exporting)} up")
+
+
+def _target(labels: dict[str, str]) -> dict[str, str]:
+    return {"job": labels.get("job", ""), "instance": labels.get("instance", "")}
+
+
+def _buckets(client: Client, sli: EventSli, at: float) -> Finding | None:
+    """A latency SLI: the bucket the threshold needs, among those the histogram has."""
+    if not sli.le or sli.good is None:
+        return None
+    base = Selector(sli.good.metric, tuple(m for m in sli.good.matchers if m.name != "le"))
+    found = client.query(f"count by (le) ({base.render()})", at)
+    have = sorted({labels.get("le", "") for labels, _ in found})
+    if any(le in have for le in sli.le):
+        return Finding("histogram bucket", True, f"le={sli.le[0]} published")
+    shown = ", ".join(have) if have else "none"
+    return Finding("histogram bucket", False, f"no le={sli.le[0]} bucket; published: {shown}")
+
+
+def _rules(client: Client, plan: SloPlan, at: float) -> Finding:
+    """Whether the compiled rules are loaded (their recorded series exist now) and for
+    how much of the period they have recorded: the status and report read recorded
+    series only where they cover it."""
+    recorded = TOTAL_RATE if plan.slices else ratio_metric(plan.windows[0])
+    base = series(recorded, plan.selector_labels)
+    if not _scalar(client, f"count({base.render()})", at):
+        return Finding("rules", False, "not loaded (no recorded series of this SLO now)")
+    period = series(ratio_metric(plan.period), plan.selector_labels).render()
+    samples = _scalar(client, f"max(count_over_time({period}[{plan.period}s]))", at) or 0
+    # The period's ratio is recorded every SLICE (4m).
+    covered = min(1.0, samples * 240 / plan.period)
+    return Finding("rules", True, f"loaded; recorded for about {covered:.1%} of the period")
+
+
+def diagnose(client: Client, plan: SloPlan, at: float) -> Diagnosis:
+    """Everything `doctor` measures about one SLO."""
+    result = Diagnosis(plan.service, plan.name)
+    window = Window(at - 3600, at, 1)
+    if isinstance(plan.query, EventSli):
+        result.findings += _metrics(client, plan.query, window)
+        if all(f.ok for f in result.findings):
+            result.findings.append(_interval(client, plan, plan.query, at))
+            result.findings.append(_targets(client, plan.query, at))
+            bucket = _buckets(client, plan.query, at)
+            result.findings += [bucket] if bucket else []
+    result.findings.append(_rules(client, plan, at))
+    return result
