@@ -26,6 +26,7 @@ COMMANDS = {
     "backtest": ("backtest", "backtest"),
     "check": ("compiling", "check"),
     "compile": ("compiling", "compile"),
+    "doctor": ("doctor", "doctor"),
     "explain": ("compiling", "explain"),
     "import": ("importing", "import_"),
     "loadtest": ("gate", "loadtest"),

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from ..live import loadtool, verify_formats
+from ..live import environment, loadtool, verify_formats
 from ..live import verify as verify_
 from ..live.client import PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
@@ -29,7 +29,6 @@ from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
-from ..rules.sli import EventSli
 from ..write.files import Interrupted, write_file
 from .common import (
     checked,
@@ -210,41 +209,33 @@ def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> 
 
 
 def preflight(opts: GateOptions, selected: Selected) -> int:
-    """Before a load test: Prometheus answers (else 4) and knows every selected SLO's
-    metrics (else 3), so that a long load test is not wasted on a gate that cannot judge
-    it. A selector without series yet, whose metric exists, is only a note: an app
-    creates a request's series on its first request."""
+    """Before a load test: Prometheus answers (else 4), so that a long load test is not
+    wasted on a gate that cannot reach its server. A metric without series is a note,
+    not a refusal: an app deployed a minute ago creates its request counters on its
+    first request (Micrometer, prometheus_client), which is the load test itself; the
+    verdict after the load says inconclusive (3) if the metric never appeared, with the
+    known names closest to it."""
     now = time.time()
     try:
         prometheus = client(opts.url, opts.headers, opts.ca, opts.timeout)
         prometheus.query("vector(1)", now)
-        unknown = []
-        for plan in selected.plans:
-            if not isinstance(plan.query, EventSli):
-                continue
-            for selector in (s for s in (plan.query.total, plan.query.good) if s):
-                since = now - PREFLIGHT_LOOKBACK
-                if prometheus.metric_names(selector.render(), since, now):
-                    continue
-                if prometheus.metric_names(selector.metric, since, now):
-                    click.echo(
-                        f"note: no series of {selector.render()} yet: its first requests "
-                        "create them",
-                        err=True,
-                    )
-                else:
-                    unknown.append(f"{plan.service}/{plan.name}: no series of {selector.metric}")
+        window = Window(now - PREFLIGHT_LOOKBACK, now, 1)
+        notes = [
+            f"{plan.service}/{plan.name}: {reason}"
+            for plan in selected.plans
+            for reason in environment.missing(prometheus, plan, window)
+        ]
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler loadtest run: {err}; the load test was not started", err=True)
         return UNREACHABLE_EXIT
-    for problem in unknown:
+    for note in notes:
         click.echo(
-            f"slo-compiler loadtest run: {problem} in Prometheus in the last "
-            f"{format_duration(PREFLIGHT_LOOKBACK)} (a misspelt metric, or a service not "
-            "scraped?); the load test was not started",
+            f"note: {note} in the last {format_duration(PREFLIGHT_LOOKBACK)}; starting "
+            "anyway (an app creates its series on its first requests): the verdict is "
+            "inconclusive if they do not appear",
             err=True,
         )
-    return INCONCLUSIVE_EXIT if unknown else 0
+    return 0
 
 
 @click.command()

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..rules.ir import SloPlan
 from ..rules.sli import EventSli
+from . import environment
 from .client import Client, Labels
 from .coverage import Gap, coverage
 from .queries import Window, events, replay
@@ -153,6 +154,12 @@ def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
     if seen.targets == 0:
         result.status = NO_DATA
         result.reasons.append(f"no series of {total_selector.render()} in the range")
+        return result
+    # A metric the SLI reads with no series at all (a misspelt errors metric) would read
+    # as no bad events: no data, not a clean history.
+    missing = environment.missing(client, plan, window)
+    if missing:
+        result.status, result.reasons = NO_DATA, missing
         return result
     names = plan.group_by
     totals, errors = events(client, plan, window)

@@ -19,11 +19,13 @@ from ..rules.plan import TOTAL_RATE, ratio_metric
 from ..rules.promql import Selector, series
 from ..rules.sli import EventSli
 from .client import Client
-from .queries import Window, has_series
+from .queries import Window
 
 # Every metric name Prometheus knows: an index look-up, no samples read.
 _ANY = '{__name__=~".+"}'
 CLOSEST = 3
+# How far back `doctor` asks whether a metric is known (an index look-up: cheap).
+LOOKBACK = 86400
 
 
 def closest(client: Client, metric: str, start: float, end: float) -> list[str]:
@@ -46,13 +48,14 @@ def missing(client: Client, plan: SloPlan, window: Window) -> list[str]:
     """One reason per metric the SLI reads (EventSli.presence: the bad or good events'
     own matchers left out) with no series in the window. An errors selector without
     series is no error yet; an errors metric without series at all is a misspelt name
-    or a metric not exported, and reading it as zero errors would pass anything."""
+    or a metric not exported, and reading it as zero errors would pass anything. An
+    index look-up (no samples read), so a 90d period costs what an hour does."""
     if not isinstance(plan.query, EventSli):
         return []
     return [
         _unknown(client, selector, window)
         for selector in plan.query.presence()
-        if not has_series(client, selector.render(), window)
+        if not client.metric_names(selector.render(), window.start, window.end)
     ]
 
 
@@ -98,9 +101,9 @@ def _metrics(client: Client, sli: EventSli, window: Window) -> list[Finding]:
         count = _scalar(client, f"count({selector.render()})", window.end)
         if count:
             out.append(Finding(f"series of {selector.metric}", True, f"{count:g} now"))
-        elif has_series(client, selector.render(), window):
+        elif client.metric_names(selector.render(), window.start, window.end):
             out.append(
-                Finding(f"series of {selector.metric}", False, "none now, some in the window")
+                Finding(f"series of {selector.metric}", False, "none now, some in the last day")
             )
         else:
             out.append(
@@ -177,7 +180,7 @@ def _rules(client: Client, plan: SloPlan, at: float) -> Finding:
 def diagnose(client: Client, plan: SloPlan, at: float) -> Diagnosis:
     """Everything `doctor` measures about one SLO."""
     result = Diagnosis(plan.service, plan.name)
-    window = Window(at - 3600, at, 1)
+    window = Window(at - LOOKBACK, at, 1)
     if isinstance(plan.query, EventSli):
         result.findings += _metrics(client, plan.query, window)
         if all(f.ok for f in result.findings):

@@ -25,6 +25,7 @@ from ..rules.ir import SloPlan
 from ..rules.plan import BUDGET_REMAINING, ExprBuilder, ratio_metric
 from ..rules.promql import series
 from ..rules.sli import EventSli
+from . import environment
 from .client import Client, Labels
 from .coverage import Gap, coverage
 from .queries import Key, Window, by_group, events, group_key, has_series
@@ -226,6 +227,10 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
         if seen.targets == 0:
             result.status = NO_DATA
             result.reasons.append(f"no series of {plan.query.total.render()} in the period")
+            return result
+        missing = environment.missing(client, plan, period)
+        if missing:
+            result.status, result.reasons = NO_DATA, missing
             return result
     else:
         result.covered = 1.0

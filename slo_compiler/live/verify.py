@@ -31,6 +31,7 @@ from ..rules.ir import SloPlan
 from ..rules.plan import TOTAL_RATE
 from ..rules.promql import series
 from ..rules.sli import EventSli
+from . import environment
 from .client import Client, Labels
 from .coverage import Gap, coverage
 from .queries import Key, Window, burn, events, group_key, has_series, over_window, replay
@@ -153,18 +154,6 @@ def worst_status(statuses: list[str]) -> str:
     return next(s for s in (VIOLATED, INCONCLUSIVE, PASS) if s in statuses)
 
 
-def _preflight(client: Client, plan: SloPlan, window: Window) -> list[str]:
-    assert isinstance(plan.query, EventSli)
-    # No series of the errors selector is no errors (the rules read it so); no series of
-    # the total, or of a good selector such as a latency bucket, is missing data.
-    selectors = [s for s in (plan.query.total, plan.query.good) if s]
-    return [
-        f"no series of {s.render()} in the window"
-        for s in selectors
-        if not has_series(client, s.render(), window)
-    ]
-
-
 def _covered(client: Client, plan: SloPlan, opts: Options, result: SloResult) -> None:
     """Coverage of the SLI's total selector: gaps over --allow-gaps fail the SLO."""
     assert isinstance(plan.query, EventSli)
@@ -217,7 +206,7 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
     window = opts.window
-    missing = _preflight(client, plan, window)
+    missing = environment.missing(client, plan, window)
     if missing:
         result.status, result.reasons = INCONCLUSIVE, missing
         return result
