@@ -51,11 +51,15 @@ def _json(handler: BaseHTTPRequestHandler, body: object, status: int = 200) -> N
     handler.wfile.write(data)
 
 
-def _shape(instant: object, ranged: object) -> Answer:
-    """Every instant query answered `instant`, every range query `ranged` (whole bodies)."""
+def _shape(instant: object, ranged: object, names: object = None) -> Answer:
+    """Every instant query answered `instant`, every range query `ranged` (whole bodies);
+    label-value look-ups (which metrics are known) `names`, if given, else `instant`."""
 
     def answer(handler: BaseHTTPRequestHandler, path: str) -> None:
-        _json(handler, ranged if path.endswith("query_range") else instant)
+        if names is not None and path.endswith("/values"):
+            _json(handler, names)
+        else:
+            _json(handler, ranged if path.endswith("query_range") else instant)
 
     return answer
 
@@ -225,7 +229,7 @@ def test_credentials_are_never_printed_nor_forwarded(fake: Callable, shop: Path)
     assert seen and seen[0].get("X-Scope-OrgID") == "tenant-secret"  # sent where asked
     assert other_seen == []  # and nowhere else
     # The same in a report: a server that answers, with a password in its URL.
-    answers = fake(_shape(_ok(_vector("0")), _ok(_matrix())))[0]
+    answers = fake(_shape(_ok(_vector("0")), _ok(_matrix()), _ok(["req_total"])))[0]
     secret_url = answers.replace("http://", "http://alice:S3CRET-PW@")
     code, out, err = _verify(shop, secret_url, "--format", "json")
     assert "S3CRET-PW" not in out + err, out

@@ -395,3 +395,18 @@ def test_the_example_config_compiles_as_committed() -> None:
         "grafana/alerting/contact-points.yaml",
         "grafana/alerting/policies.yaml",
     }
+
+
+def test_a_team_no_route_takes_is_a_warning_naming_where_its_alerts_go() -> None:
+    """Issue 34: `team: search` with routes only for payments pages the default receiver
+    in silence; it is a warning at the label (an error with --strict)."""
+    text = VALID.replace("team: payments", "team: search")
+    result = compile_sources([source(text)], config_source(OK_CONFIG))
+    [warning] = result.warnings
+    assert (warning.code, warning.level) == (Code.UNROUTED, "warning")
+    assert "team 'search' has no route under teams:" in warning.message
+    assert "its alerts go to chat" in warning.message
+    assert not compile_with_config(OK_CONFIG).warnings  # payments has its route
+    with pytest.raises(CompileError) as info:
+        compile_sources([source(text)], config_source(OK_CONFIG), strict=True)
+    assert [d.code for d in info.value.diagnostics] == [Code.UNROUTED]

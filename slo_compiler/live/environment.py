@@ -39,7 +39,9 @@ def _unknown(client: Client, selector: Selector, window: Window) -> str:
     with other labels only."""
     if client.metric_names(selector.metric, window.start, window.end):
         return f"no series of {selector.render()} (its metric has series with other labels)"
-    near = closest(client, selector.metric, window.start, window.end)
+    # Names known over the last day at least: a load test's window of minutes may hold
+    # no series of the metric the misspelling meant.
+    near = closest(client, selector.metric, min(window.start, window.end - LOOKBACK), window.end)
     hint = f"; closest known: {', '.join(near)}" if near else "; no metric name is close"
     return f"metric {selector.metric} is unknown to Prometheus{hint}"
 
