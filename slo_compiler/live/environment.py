@@ -14,6 +14,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..rules.burnrate import SLICE
 from ..rules.ir import SloPlan
 from ..rules.plan import TOTAL_RATE, ratio_metric
 from ..rules.promql import Selector, series
@@ -174,8 +175,8 @@ def _rules(client: Client, plan: SloPlan, at: float) -> Finding:
         return Finding("rules", False, "not loaded (no recorded series of this SLO now)")
     period = series(ratio_metric(plan.period), plan.selector_labels).render()
     samples = _scalar(client, f"max(count_over_time({period}[{plan.period}s]))", at) or 0
-    # The period's ratio is recorded every SLICE (4m).
-    covered = min(1.0, samples * 240 / plan.period)
+    # The period's ratio is recorded every SLICE.
+    covered = min(1.0, samples * SLICE / plan.period)
     return Finding("rules", True, f"loaded; recorded for about {covered:.1%} of the period")
 
 

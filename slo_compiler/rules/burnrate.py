@@ -61,6 +61,14 @@ SCRAPE_SAMPLE_SCRAPES = 8
 # sample more or less at a range's end stay under it.
 SCRAPE_MISMATCH = Decimal("1.5")
 SCRAPE_MISMATCH_FOR = parse_duration("15m")
+
+
+def scrape_span(declared: int) -> int:
+    """The range the scrape interval is measured over: SCRAPE_SAMPLE_SCRAPES declared
+    scrapes, and at least SLICE, which the measure's group runs every."""
+    return max(SLICE, SCRAPE_SAMPLE_SCRAPES * declared)
+
+
 # Prometheus' default rule evaluation interval; what explain's timings assume.
 EVALUATION_INTERVAL = parse_duration("1m")
 
@@ -85,6 +93,8 @@ WORKBOOK_TIERS = (
 # neighbours, the importers' targets.
 TIER_NAMES = tuple(t.name for t in WORKBOOK_TIERS)
 FASTEST_PAGE = WORKBOOK_TIERS[0]
+# The severity label each routing class's alerts carry unless the SLO file says otherwise.
+SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
 
 
 def tiers_of(severity: str) -> tuple[str, ...]:

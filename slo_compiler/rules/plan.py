@@ -34,7 +34,16 @@ from decimal import Decimal
 
 from ..source.model import Slo
 from . import burnrate, templates
-from .burnrate import BASE_RATE_WINDOW, SLICE, Slices, Tier, decimal_str, is_recorded, slices_for
+from .burnrate import (
+    BASE_RATE_WINDOW,
+    SEVERITY_DEFAULTS,
+    SLICE,
+    Slices,
+    Tier,
+    decimal_str,
+    is_recorded,
+    slices_for,
+)
 from .durations import format_duration as dur
 from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
@@ -52,7 +61,6 @@ BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 SCRAPE_INTERVAL = "slo:sli_scrape_interval:seconds"
 SLI_MISSING = "sli-missing"
 SCRAPE_CHECK = "scrape-interval"
-SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
 # Below any non-zero sum of recorded event rates (at least 1/300 per second).
 RATIO_EPSILON = "1e-12"
 
@@ -209,7 +217,7 @@ class ExprBuilder:
         least SLICE, which its group runs every: each sample is read about once more."""
         if not isinstance(self.query, EventSli):
             return None
-        span = max(SLICE, burnrate.SCRAPE_SAMPLE_SCRAPES * declared)
+        span = burnrate.scrape_span(declared)
         counted = f"count_over_time({self.query.total.render()}[{dur(span)}])"
         return SCRAPE_INTERVAL, f"quantile(0.5, {span} / {counted})"
 
@@ -322,6 +330,7 @@ def plan_slo(
     shortest = build.recorded(ratio_metric(windows[0]))
     measured = build.scrape_interval(scrape_interval)
     rules += [record(*measured, "sli", SLICE)] if measured else []
+    measured_metric = measured[0] if measured else None
     rules += [
         record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
         record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
@@ -363,7 +372,14 @@ def plan_slo(
             )
         )
     rules += _sli_alerts(
-        slo, service, build, user_labels, scrape_interval, windows[0], origin, links
+        slo,
+        service,
+        build,
+        user_labels,
+        (scrape_interval, measured_metric),
+        windows[0],
+        origin,
+        links,
     )
     return SloPlan(
         service=service,
@@ -391,14 +407,16 @@ def _sli_alerts(
     service: str,
     build: ExprBuilder,
     user_labels: dict[str, str],
-    declared: int,
+    scrape: tuple[int, str | None],
     shortest: int,
     origin: Origin,
     links: dict[str, str],
 ) -> list[Rule]:
     """The alerts about the SLI itself, routed as tickets: its series missing, and (event
-    SLIs) its series scraped less often than the file declares. Both carry the SLO's
-    labels of their own, since an absent() has none of the recorded series'."""
+    SLIs) its series scraped less often than the file declares: `scrape` is the declared
+    interval and the recorded series that measures it (None for a raw SLI). Both carry
+    the SLO's labels of their own, since an absent() has none of the recorded series'."""
+    declared, measured = scrape
     base = slo.alert_name.removesuffix("BudgetBurn")
     at = Origin(origin.path, origin.line, origin.col, "sli")
     labels = _alert_labels(
@@ -438,11 +456,10 @@ def _sli_alerts(
             check=SLI_MISSING,
         )
     ]
-    measured = build.scrape_interval(declared)
     if measured is None:
         return alerts
     limit = decimal_str(burnrate.SCRAPE_MISMATCH * declared)
-    value = build.recorded(measured[0])
+    value = build.recorded(measured)
     alerts.append(
         AlertRule(
             base + "ScrapeIntervalMismatch",

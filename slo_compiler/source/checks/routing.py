@@ -10,11 +10,9 @@ as a team whose alerts all go to the default, but rarely is.
 from __future__ import annotations
 
 from ...diagnostics import Code, Diagnostic
-from ...rules.burnrate import WORKBOOK_TIERS
+from ...rules.burnrate import SEVERITY_DEFAULTS, WORKBOOK_TIERS
 from ..config import Config
 from .slos import CheckedFile
-
-SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
 
 
 def _written(c: CheckedFile, index: int, label: str) -> list[tuple[tuple, dict[str, str]]]:

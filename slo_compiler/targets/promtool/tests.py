@@ -31,12 +31,11 @@ from typing import Any
 
 from ...rules.burnrate import (
     BASE_RATE_WINDOW,
-    SCRAPE_SAMPLE_SCRAPES,
-    SLICE,
     Tier,
     decimal_str,
     detection,
     reach,
+    scrape_span,
 )
 from ...rules.durations import format_duration as dur
 from ...rules.explain import human
@@ -519,7 +518,7 @@ def _scraped_slower(slo: _Slo, groups: list[dict[str, str]]) -> dict[str, Any] |
         return None
     sample, step = 2 * plan.slices.scrape, slo.clock.step
     fires = _ceil(rule.for_, step)
-    span = max(SLICE, SCRAPE_SAMPLE_SCRAPES * plan.slices.scrape)
+    span = scrape_span(plan.slices.scrape)
     count = fires // sample - max(0, -(-(fires - span) // sample)) + 1
     scenario = _Scenario(
         f"{plan.name}: the scrape-interval alert fires {dur(rule.for_)} after the SLI's "
