@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
 
 pytestmark = pytest.mark.live
+THREE = ("shop", "lenient", "books")
 EXACT = 9200 / 72000
 LENIENT = """\
 apiVersion: slo-compiler/v1
@@ -44,24 +45,60 @@ slos:
 """
 
 
-def _recorded(end: int) -> dict[str, list[tuple[str, float, int]]]:
-    """What the compiled rules of the `books` service (the shop's SLO on books_total) would
-    have recorded in the last 20 minutes: the 7d ratio 0.5% (half the budget left), every
-    tier window at 2% (a 2x burn, under the factors), and page-fast's alert firing (as it
-    would, for a while, after a storm)."""
-    labels = 'slo="checkout",slo_service="books"'
-    times = range(end - 1200, end + 1, 60)
-
-    def gauge(name: str, value: float, extra: str = "") -> tuple[str, list]:
-        return name, [(f"{name}{{{labels}{extra}}}", value, t) for t in times]
-
-    ratios = {"7d": 0.005, "10m": 0.02, "1m": 0.02, "30m": 0.02, "5m": 0.02}
-    out = dict(gauge(f"slo:sli_error:ratio_rate{w}", r) for w, r in ratios.items())
-    out.update([gauge("slo:period_error_budget_remaining:ratio", 0.5)])
-    out.update([gauge("slo:sli_total:rate5m", 10.0)])
-    alert = ',alertname="CheckoutBudgetBurn",alertstate="firing",slo_window="10m"'
-    out.update([gauge("ALERTS", 1.0, alert)])
+def _gauges(service: str, since: int, until: int, values: dict[str, float]) -> dict:
+    """Recorded series of `service`'s SLO every minute over [since, until]."""
+    labels = f'slo="checkout",slo_service="{service}"'
+    times = range(since, until + 1, 60)
+    out = {}
+    for name, value in values.items():
+        metric, _, extra = name.partition("{")
+        body = labels + ("," + extra.rstrip("}") if extra else "")
+        out[f"{service}:{metric}"] = [(f"{metric}{{{body}}}", value, t) for t in times]
     return out
+
+
+def _recorded(start: int, end: int) -> dict[str, list[tuple[str, float, int]]]:
+    """What the compiled rules would have recorded.
+
+    * `books` (the shop's SLO on books_total), since its counters' first sample: the 7d
+      ratio 0.5% (half the budget left), every tier window at 2% (a 2x burn, under the
+      factors), and page-fast's alert firing (as it would, for a while, after a storm);
+    * `young` (the lenient SLO on young_total), loaded 4 minutes ago: one sample that
+      says the budget is spent five times over, against 14.8% left in the counters;
+    * `stopped` (the same), whose rules stopped 7 minutes ago: stale now.
+    """
+    ratios = {"7d": 0.005, "10m": 0.02, "1m": 0.02, "30m": 0.02, "5m": 0.02}
+    books = {f"slo:sli_error:ratio_rate{w}": r for w, r in ratios.items()}
+    books["slo:period_error_budget_remaining:ratio"] = 0.5
+    books["slo:sli_total:rate5m"] = 10.0
+    books['ALERTS{alertname="CheckoutBudgetBurn",alertstate="firing",slo_window="10m"}'] = 1.0
+    wrong = {"slo:sli_error:ratio_rate7d": 0.9, "slo:period_error_budget_remaining:ratio": -5}
+    return {
+        **_gauges("books", start, end, books),
+        **_gauges("young", end - 240, end, wrong),
+        **_gauges("stopped", start, end - 300, wrong),
+    }
+
+
+def _down(start: int, end: int) -> dict[str, list[tuple[str, float, int]]]:
+    """`down_total` of two targets, healthy as `req_total`'s good samples, until both
+    targets went down 7 minutes ago (their series stop; `up` reads 0 since)."""
+    stop = end - 420
+    out: dict[str, list[tuple[str, float, int]]] = {"down": [], "up": []}
+    for instance in ("a:80", "b:80"):
+        target = f'instance="{instance}",job="tickets"'
+        out["down"] += [
+            (f'down_total{{code="200",{target}}}', (t - start) // 15 * 100, t)
+            for t in range(start, stop + 1, 15)
+        ]
+        out["up"] += [
+            (f"up{{{target}}}", 1 if t <= stop else 0, t) for t in range(start, end + 1, 15)
+        ]
+    return out
+
+
+def _renamed(start: int, name: str) -> list[tuple[str, int, int]]:
+    return [(s.replace("req_total", f"{name}_total"), v, t) for s, v, t in outages.samples(start)]
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +108,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("prometheus")
     now = int(time.time())
     start = (now - 5 * 3600) // 3600 * 3600
-    books = [(s.replace("req_total", "books_total"), v, t) for s, v, t in outages.samples(start)]
-    families = {**outages.families(start), "books": books, **_recorded(now - 120)}
+    families = {
+        **outages.families(start),
+        **{name: _renamed(start, name) for name in ("books", "young", "stopped")},
+        **_recorded(start, now - 120),
+        **_down(now - 3600, now - 60),
+    }
     with stack.history(work, families, "global: {evaluation_interval: 1m}\n") as url:
         yield url
 
@@ -83,12 +124,19 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (work / "slos").mkdir()
     (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
     (work / "slos/lenient.yaml").write_text(LENIENT)
-    (work / "slos/books.yaml").write_text(
-        (outages.SLO % "2m")
-        .replace("service: shop", "service: books")
-        .replace("req_total", "books_total")
-    )
+    (work / "slos/books.yaml").write_text(_as(outages.SLO % "2m", "books"))
+    for name in ("young", "stopped", "down"):
+        (work / f"slos/{name}.yaml").write_text(_as(LENIENT, name))
     return work
+
+
+def _as(text: str, service: str) -> str:
+    """An SLO file of another service, reading that service's counters."""
+    return (
+        text.replace("service: shop", f"service: {service}")
+        .replace("service: lenient", f"service: {service}")
+        .replace("req_total", f"{service}_total")
+    )
 
 
 def _status(shop: Path, url: str, *args: str) -> tuple[int, str, str]:
@@ -123,7 +171,7 @@ def test_a_budget_left_is_exit_0(history: str, shop: Path) -> None:
 
 
 def test_text_and_markdown(history: str, shop: Path) -> None:
-    code, out, _ = _status(shop, history)
+    code, out, _ = _status(shop, history, *THREE)
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("status at ") and "shop/checkout (objective 99% over 7d" in out
@@ -132,7 +180,7 @@ def test_text_and_markdown(history: str, shop: Path) -> None:
     # left lasts 0.148 / 0.852 of 7d.
     assert "budget left 14.8%, spent in 1d5h13m" in out and "current burn (0.85x): ok" in out
     assert any(line.split()[:2] == ["tier", "long"] for line in lines)
-    _, md, _ = _status(shop, history, "--format", "markdown")
+    _, md, _ = _status(shop, history, *THREE, "--format", "markdown")
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| SLO | group | SLI |") and len(rows) == 4  # a row an SLO
     assert "❌ budget spent" in md and "✅ ok" in md
@@ -163,3 +211,39 @@ def test_the_recorded_series_answer_where_the_rules_are_deployed(history: str, s
     assert page_fast["long_burn"] == pytest.approx(2) and page_fast["alert"] == "firing"
     # Half the budget left at twice the sustainable burn: a quarter of the period.
     assert group["exhausted_in_seconds"] == pytest.approx(7 * 86400 / 4)
+
+
+def test_recorded_series_younger_than_the_data_are_not_believed(history: str, shop: Path) -> None:
+    """Rules loaded 4 minutes ago hold one sample of the 7d ratio (spent five times over);
+    the counters hold 3h (14.8% left): the counters answer, and the report says why."""
+    code, out, err = _status(shop, history, "young", "--format", "json")
+    assert code == 0, out + err
+    [slo] = json.loads(out)["slos"]
+    assert (slo["source"], slo["status"]) == ("raw", "ok"), slo
+    assert slo["groups"][0]["budget_left"] == pytest.approx(1 - EXACT / 0.15, abs=0.001)
+    [why] = slo["reasons"]
+    assert why.startswith("the compiled rules have recorded ") and "raw counters cover 3h" in why
+
+
+def test_rules_that_stopped_leave_the_counters_to_answer(history: str, shop: Path) -> None:
+    """Recorded series 7 minutes old are stale now: the counters answer (was NO-DATA)."""
+    code, out, err = _status(shop, history, "stopped", "--format", "json")
+    assert code == 0, out + err
+    [slo] = json.loads(out)["slos"]
+    assert (slo["source"], slo["status"]) == ("raw", "ok"), slo
+    assert "have stopped" in slo["reasons"][0]
+
+
+def test_targets_down_now_are_not_ok(history: str, shop: Path) -> None:
+    """Both targets exporting the SLI went down 7 minutes ago: a 7d period's coverage is
+    looked at 10 minutes a step, so only `up` now tells; within budget, still exit 3."""
+    code, out, err = _status(shop, history, "down", "--format", "json")
+    assert code == 3, out + err
+    [slo] = json.loads(out)["slos"]
+    assert slo["status"] == "targets-down", slo
+    assert slo["reasons"][0].startswith(
+        "targets down now (2 of 2): a:80 (job tickets), b:80 (job tickets)"
+    ), slo
+    assert slo["groups"][0]["budget_left"] == pytest.approx(1.0)
+    text = _status(shop, history, "down")[1]
+    assert "): TARGETS-DOWN\n" in text, text

@@ -1,7 +1,8 @@
 """`slo-compiler status`: where each SLO stands now (slo_compiler/live/status.py).
 
-Exit 0 every SLO within its budget; 1 a budget spent or a page tier burning now; 3 no
-data for any selected SLO; 4 Prometheus unreachable, an answer that is no answer, or
+Exit 0 every SLO within its budget and seen; 1 a budget spent or a page tier burning now;
+3 otherwise, where an SLO could not be read (no data, a metric unknown, a raw SLI without
+its rules, targets down now); 4 Prometheus unreachable, an answer that is no answer, or
 --timeout spent."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 import click
 
 from ..live import status_formats
-from ..live.status import BURNING, EXHAUSTED, NO_DATA, UNSUPPORTED, status
+from ..live.status import BURNING, EXHAUSTED, OK, status
 from .common import inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import FAILED_EXIT, INCONCLUSIVE_EXIT, answered, client, prometheus_options
 
@@ -58,5 +59,5 @@ def status_command(
     states = {s.status for s in report.slos}
     if states & {EXHAUSTED, BURNING}:
         sys.exit(FAILED_EXIT)
-    if states <= {NO_DATA, UNSUPPORTED}:
+    if states - {OK}:
         sys.exit(INCONCLUSIVE_EXIT)

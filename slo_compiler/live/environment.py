@@ -27,6 +27,11 @@ _ANY = '{__name__=~".+"}'
 CLOSEST = 3
 # How far back `doctor` asks whether a metric is known (an index look-up: cheap).
 LOOKBACK = 86400
+# A target that exported the SLI this recently and is down now is one we cannot see.
+TARGETS_LOOKBACK = 3600
+# Over this span a recorded series' samples tell the interval they come at: three of the
+# slow group's evaluations at least, so one more or less barely moves it.
+RECORDING_SPAN = 3 * SLICE
 
 
 def closest(client: Client, metric: str, start: float, end: float) -> list[str]:
@@ -133,23 +138,26 @@ def _interval(client: Client, plan: SloPlan, sli: EventSli, at: float) -> Findin
     return Finding("scrape interval", ok, detail)
 
 
+def targets_down(client: Client, sli: EventSli, at: float) -> tuple[int, list[str]]:
+    """How many targets exported the total's series in the last TARGETS_LOOKBACK, and
+    which of them are down now. A target down has stale series, so the targets exporting
+    them now would leave it out; one gone from service discovery (a replaced pod) has no
+    `up` any more and is not down."""
+    recent = f"group by (job, instance) (last_over_time({sli.total.render()}[{TARGETS_LOOKBACK}s]))"
+    exporting = _scalar(client, f"count({recent})", at) or 0
+    down = client.query(f"{recent} and on (job, instance) (up == 0)", at)
+    return int(exporting), sorted(
+        f"{labels.get('instance', '?')} (job {labels.get('job', '?')})" for labels, _ in down
+    )
+
+
 def _targets(client: Client, sli: EventSli, at: float) -> Finding:
-    """The targets exporting the total's series, and which of them are down now."""
-    exporting = client.query(f"count by (job, instance) ({sli.total.render()})", at)
+    exporting, down = targets_down(client, sli, at)
     if not exporting:
-        return Finding("targets", False, "no target exports the SLI's series now")
-    down = [
-        f"{labels.get('instance', '?')} (job {labels.get('job', '?')})"
-        for labels, _ in exporting
-        if _scalar(client, series("up", _target(labels)).render(), at) == 0
-    ]
+        return Finding("targets", False, "no target exported the SLI's series in the last hour")
     if down:
-        return Finding("targets", False, f"down now: {', '.join(down)} of {len(exporting)}")
-    return Finding("targets", True, f"{len(exporting)} up")
-
-
-def _target(labels: dict[str, str]) -> dict[str, str]:
-    return {"job": labels.get("job", ""), "instance": labels.get("instance", "")}
+        return Finding("targets", False, f"down now: {', '.join(down)} of {exporting}")
+    return Finding("targets", True, f"{exporting} up")
 
 
 def _buckets(client: Client, sli: EventSli, at: float) -> Finding | None:
@@ -165,18 +173,28 @@ def _buckets(client: Client, sli: EventSli, at: float) -> Finding | None:
     return Finding("histogram bucket", False, f"no le={sli.le[0]} bucket; published: {shown}")
 
 
+def recorded_for(client: Client, plan: SloPlan, at: float) -> float:
+    """For how many seconds of the period the compiled rules have recorded its ratio: its
+    samples over the period times the interval they come at, measured over the last
+    RECORDING_SPAN (rules loaded a minute ago hold one sample; a Prometheus down for a
+    day left a day out). The status and report read recorded series only where this
+    covers the period."""
+    period = series(ratio_metric(plan.period), plan.selector_labels).render()
+    samples = _scalar(client, f"max(count_over_time({period}[{plan.period}s]))", at) or 0
+    recent = _scalar(client, f"max(count_over_time({period}[{RECORDING_SPAN}s]))", at) or 0
+    if not recent:
+        return 0.0
+    return min(float(plan.period), samples * RECORDING_SPAN / recent)
+
+
 def _rules(client: Client, plan: SloPlan, at: float) -> Finding:
     """Whether the compiled rules are loaded (their recorded series exist now) and for
-    how much of the period they have recorded: the status and report read recorded
-    series only where they cover it."""
+    how much of the period they have recorded."""
     recorded = TOTAL_RATE if plan.slices else ratio_metric(plan.windows[0])
     base = series(recorded, plan.selector_labels)
     if not _scalar(client, f"count({base.render()})", at):
         return Finding("rules", False, "not loaded (no recorded series of this SLO now)")
-    period = series(ratio_metric(plan.period), plan.selector_labels).render()
-    samples = _scalar(client, f"max(count_over_time({period}[{plan.period}s]))", at) or 0
-    # The period's ratio is recorded every SLICE.
-    covered = min(1.0, samples * SLICE / plan.period)
+    covered = recorded_for(client, plan, at) / plan.period
     return Finding("rules", True, f"loaded; recorded for about {covered:.1%} of the period")
 
 

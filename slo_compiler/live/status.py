@@ -10,9 +10,13 @@ Per SLO, and per group of a grouped SLO:
 * the tier alerts pending or firing now (`ALERTS`), where Prometheus evaluates them;
 * how much of the period had data (coverage.py: gaps are named, never taken as quiet).
 
-Where the compiled rules are deployed the recorded series answer (cheap: what dashboards
-and alerts read); otherwise the raw counters do, through the same expressions the rules
-are built from (plan.ExprBuilder). The report says which.
+Where the compiled rules are deployed and have recorded the period (as far as the raw
+counters reach) the recorded series answer (cheap: what dashboards and alerts read);
+otherwise the raw counters do, through the same expressions the rules are built from
+(plan.ExprBuilder). The report says which, and why not the recorded series. Targets that
+exported the SLI and are down now make it TARGETS_DOWN, never OK: their requests fail
+where nobody counts them, and a period's coverage is looked at too coarsely to see
+minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..rules.burnrate import FASTEST_PAGE, Tier
+from ..rules.burnrate import FASTEST_PAGE, SLICE, Tier
+from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.plan import BUDGET_REMAINING, ExprBuilder, ratio_metric
 from ..rules.promql import series
@@ -28,20 +33,26 @@ from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
 from .coverage import Gap, coverage
-from .queries import Key, Window, by_group, events, group_key, has_series
+from .queries import Key, Window, by_group, events, group_key
 
-OK, EXHAUSTED, BURNING, NO_DATA, UNSUPPORTED = (
+OK, EXHAUSTED, BURNING, NO_DATA, UNSUPPORTED, TARGETS_DOWN = (
     "ok",
     "exhausted",
     "burning",
     "no-data",
     "unsupported",
+    "targets-down",
 )
 RECORDED, RAW = "recorded", "raw"
 # The period is looked at in this many steps for its coverage.
 COVERAGE_STEPS = 1000
-# How recent a recorded series must be for the rules to count as deployed.
-DEPLOYED_WITHIN = 600
+# The recorded series may cover this many coverage steps less than the raw counters
+# (the raw counters' gaps are seen a step at a time).
+COVERAGE_SLACK = 2
+NOT_LOADED = (
+    "the compiled rules are not loaded in this Prometheus (or have stopped: their series "
+    "have no value now): read from the raw counters"
+)
 
 
 @dataclass
@@ -202,39 +213,75 @@ def _tier(tier: Tier, key: Key, burns: dict[tuple[int, Key], float], alert: str 
     )
 
 
+def _source(
+    client: Client, plan: SloPlan, at: float, raw_covered: float | None
+) -> tuple[str, float, str | None]:
+    """Where the numbers come from: (RECORDED or RAW, the seconds of the period the
+    rules have recorded, why not the recorded series). They answer where they have a
+    value now and cover the period as far as the raw counters do (`raw_covered`; None
+    for a raw SLI, which has nothing else to read): rules loaded a minute ago hold one
+    sample of a 30d ratio, rules stopped a while ago hold a stale one."""
+    now = series(ratio_metric(plan.period), plan.selector_labels).render()
+    if not client.query(now, at):
+        return RAW, 0.0, NOT_LOADED
+    recorded = environment.recorded_for(client, plan, at)
+    slack = max(COVERAGE_SLACK * plan.period / COVERAGE_STEPS, 3 * SLICE)
+    if raw_covered is None or recorded >= raw_covered - slack:
+        return RECORDED, recorded, None
+    young = (
+        f"the compiled rules have recorded {format_duration(int(recorded))} of the period, "
+        f"the raw counters cover {format_duration(int(raw_covered))}: read from the raw "
+        "counters until the rules cover it"
+    )
+    return RAW, recorded, young
+
+
+def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloStatus) -> bool:
+    """The raw counters' coverage of the period, and what makes the SLO unreadable: no
+    series at all, a metric the SLI reads unknown (NO_DATA); targets that exported the
+    SLI down now (their requests are not counted: TARGETS_DOWN unless the budget says
+    worse). Whether the SLO can be read."""
+    period = Window(at - plan.period, at, 1)
+    step = plan.period / COVERAGE_STEPS
+    seen = coverage(client, sli.total, period.start, at, plan.scrape_interval, step)
+    result.gaps = seen.gaps
+    missing = sum(g.seconds for g in seen.gaps if g.target is None)
+    result.covered = max(0.0, 1 - missing / plan.period)
+    if seen.targets == 0:
+        result.status = NO_DATA
+        result.reasons.append(f"no series of {sli.total.render()} in the period")
+        return False
+    unknown = environment.missing(client, plan, period)
+    if unknown:
+        result.status, result.reasons = NO_DATA, unknown
+        return False
+    exporting, down = environment.targets_down(client, sli, at)
+    if down:
+        result.status = TARGETS_DOWN
+        result.reasons.append(
+            f"targets down now ({len(down)} of {exporting}): {', '.join(down)}; "
+            "their requests are not counted"
+        )
+    return True
+
+
 def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) -> SloStatus:
     result = SloStatus(plan.service, plan.name, float(plan.objective), plan.period)
-    # The period's ratio is recorded every few minutes, in the slow group: until its
-    # first evaluation the raw counters answer.
-    recent = Window(at - DEPLOYED_WITHIN, at, 1)
-    recorded = has_series(
-        client, series(ratio_metric(plan.period), plan.selector_labels).render(), recent
-    )
-    if not isinstance(plan.query, EventSli) and not recorded:
+    event = isinstance(plan.query, EventSli)
+    if event and not _seen(client, plan, plan.query, at, result):
+        return result
+    raw_covered = result.covered * plan.period if event else None
+    result.source, recorded_for, why = _source(client, plan, at, raw_covered)
+    if not event and result.source == RAW:
         result.status = UNSUPPORTED
         result.reasons.append(
             "a raw SLI's events cannot be counted from its expression, and its rules "
-            "are not loaded in this Prometheus"
+            "have no value in this Prometheus now"
         )
         return result
-    period = Window(at - plan.period, at, 1)
-    if isinstance(plan.query, EventSli):
-        step = plan.period / COVERAGE_STEPS
-        seen = coverage(client, plan.query.total, period.start, at, plan.scrape_interval, step)
-        result.gaps = seen.gaps
-        missing = sum(g.seconds for g in seen.gaps if g.target is None)
-        result.covered = max(0.0, 1 - missing / plan.period)
-        if seen.targets == 0:
-            result.status = NO_DATA
-            result.reasons.append(f"no series of {plan.query.total.render()} in the period")
-            return result
-        missing = environment.missing(client, plan, period)
-        if missing:
-            result.status, result.reasons = NO_DATA, missing
-            return result
-    else:
-        result.covered = 1.0
-    result.source = RECORDED if recorded else RAW
+    if not event:
+        result.covered = recorded_for / plan.period
+    recorded = result.source == RECORDED
     budget = float(plan.budget)
     totals: dict[Key, float] = {}
     bad: dict[Key, float] = {}
@@ -243,7 +290,7 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
         remaining = series(BUDGET_REMAINING, plan.selector_labels).render()
         left = by_group(client, remaining, at, plan.group_by)
     else:
-        totals, bad = events(client, plan, period)
+        totals, bad = events(client, plan, Window(at - plan.period, at, 1))
         ratios = {k: bad.get(k, 0.0) / t for k, t in totals.items() if t > 0}
         left = {k: 1 - r / budget for k, r in ratios.items()}
     burns = _burns(client, plan, at, recorded)
@@ -267,12 +314,11 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
         result.reasons.append("no events in the period")
     else:
         result.status = next(
-            (s for s in (EXHAUSTED, BURNING) if any(g.status == s for g in result.groups)), OK
+            (s for s in (EXHAUSTED, BURNING) if any(g.status == s for g in result.groups)),
+            result.status,
         )
-    if result.source == RAW:
-        result.reasons.append(
-            "the compiled rules are not loaded in this Prometheus: read from the raw counters"
-        )
+    if why:
+        result.reasons.append(why)
     return result
 
 

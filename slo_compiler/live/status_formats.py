@@ -88,6 +88,7 @@ _MARK = {
     "exhausted": "❌ budget spent",
     "no-data": "⚠️ no data",
     "unsupported": "⚠️ unsupported",
+    "targets-down": "⚠️ targets down",
 }
 
 
