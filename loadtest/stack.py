@@ -61,10 +61,11 @@ def wait_ready(url: str, log: Path) -> None:
     raise RuntimeError(f"{url} did not come up:\n{log.read_text()[-2000:]}")
 
 
-def wait_scraped(url: str, job: str) -> None:
-    """Until Prometheus has scraped `job` once (a gate asks for its metrics at once)."""
+def wait_scraped(url: str, job: str, within: float = 10) -> None:
+    """Until Prometheus has scraped `job` once (a gate asks for its metrics at once); its
+    first scrape falls anywhere in the first scrape interval, hence `within`."""
     query = urllib.parse.urlencode({"query": f'up{{job="{job}"}} == 1'})
-    for _ in range(100):
+    for _ in range(int(within * 10)):
         with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
             if json.load(answer)["data"]["result"]:
                 return
@@ -238,3 +239,30 @@ def locust(host: str, seconds: int, users: int = 10) -> list[str]:
         "--exit-code-on-error",
         "0",
     ]
+
+
+@contextmanager
+def fastapi_app(work: Path, scrape_interval: str, fail_every: int) -> Iterator[tuple[str, str]]:
+    """loadtest/fastapi_app.py (no request served yet) and a Prometheus scraping it every
+    `scrape_interval`, once scraped; yields (app URL, Prometheus URL)."""
+    port = free_port()
+    options = ["--port", str(port), "--fail-every", str(fail_every)]
+    app = subprocess.Popen(
+        [sys.executable, str(HERE / "fastapi_app.py"), *options],
+        stdout=(work / "app.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    config_text = (
+        f"global: {{scrape_interval: {scrape_interval}, evaluation_interval: 15s}}\n"
+        "scrape_configs:\n"
+        f"  - job_name: shop\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    )
+    try:
+        # Not /metrics: its own scrape would be a request served.
+        wait_ready(f"http://127.0.0.1:{port}/docs", work / "app.log")
+        with prometheus(work, config_text) as url:
+            seconds = float(scrape_interval.rstrip("s"))
+            wait_scraped(url, "shop", within=seconds + 10)
+            yield f"http://127.0.0.1:{port}", url
+    finally:
+        _stop(app)

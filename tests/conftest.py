@@ -59,10 +59,14 @@ def errors_of(*texts: str | bytes) -> list[Diagnostic]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that run servers and a load (marked live) share one xdist worker, one
     after the other: they wait on real time far more than they compute, so the other
-    worker runs the rest of the suite meanwhile, and two loads never compete. First of
-    the hooks: xdist's own (loadgroup) reads the group from the marker."""
+    worker runs the rest of the suite meanwhile, and two loads never compete. A live test
+    that mostly waits on slow scrapes, with a load too small to compete (marked waits
+    too), is a group of its own, beside the others. First of the hooks: xdist's own
+    (loadgroup) reads the group from the marker."""
     for item in items:
-        if item.get_closest_marker("live"):
+        if item.get_closest_marker("waits"):
+            item.add_marker(pytest.mark.xdist_group("waits"))
+        elif item.get_closest_marker("live"):
             item.add_marker(pytest.mark.xdist_group("live"))
 
 
@@ -72,7 +76,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     and the grouping then silently stops. The live tests ran on both workers at once,
     each load starving the other of CPU: a healthy load test failed its gate in CI."""
     live = item.get_closest_marker("live") is not None
-    if getattr(item.config.option, "loadgroup", False) and live and "@live" not in item.nodeid:
+    grouped = "@live" in item.nodeid or "@waits" in item.nodeid
+    if getattr(item.config.option, "loadgroup", False) and live and not grouped:
         pytest.fail(
             "xdist did not group the live tests on one worker: this pytest and "
             "pytest-xdist cannot group tests (pyproject.toml pins pytest below 9.2)"
@@ -116,7 +121,7 @@ def promtool() -> str:
 
 
 def cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """The slo-compiler command line, run as a real process in `cwd`, from this checkout
     (PYTHONPATH), whatever copy of the package is installed."""
@@ -125,7 +130,7 @@ def cli(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,14 +53,16 @@ def _json(handler: BaseHTTPRequestHandler, body: object, status: int = 200) -> N
 
 
 def _shape(instant: object, ranged: object, names: object = None) -> Answer:
-    """Every instant query answered `instant`, every range query `ranged` (whole bodies);
+    """Every instant query answered `instant`, every range query `ranged` (whole bodies),
+    and so is an instant query of a range selector (`up[10m]`: a matrix, in Prometheus);
     label-value look-ups (which metrics are known) `names`, if given, else `instant`."""
 
     def answer(handler: BaseHTTPRequestHandler, path: str) -> None:
         if names is not None and path.endswith("/values"):
             _json(handler, names)
         else:
-            _json(handler, ranged if path.endswith("query_range") else instant)
+            matrix = path.endswith("query_range") or handler.query.endswith("]")
+            _json(handler, ranged if matrix else instant)
 
     return answer
 
@@ -104,7 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _any(self) -> None:
         self.server.seen.append(dict(self.headers))
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        self.query = form.get("query", [""])[0]
         with suppress(BrokenPipeError, ConnectionResetError):  # the client gave up, rightly
             self.server.answer(self, self.path.split("?")[0])
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import click
 
 from ..live import environment, loadtool, verify_formats
 from ..live import verify as verify_
-from ..live.client import PrometheusUnreachable, QueryFailed
+from ..live.client import Client, PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
 from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
@@ -61,8 +62,11 @@ FORMATS = {
 }
 # A window that ends less than this before now "ends now": wait for the last scrape.
 NOW_SLACK = 1.0
-# The scrape interval assumed for --settle's default when no SLO is selected.
-SCRAPE_INTERVAL = 15
+# The longest a window that ends now waits for the scrapes after it: Prometheus' lookback,
+# past which PromQL cannot read a target's samples anyway.
+SETTLE_LIMIT = 300
+# How often the settle asks whether the targets have been scraped since.
+SETTLE_POLL = 1.0
 # How far back `loadtest run` looks for the selected SLOs' metrics before it starts.
 PREFLIGHT_LOOKBACK = 24 * 3600
 # Seconds a load tool gets to print its summary and stop after a signal.
@@ -116,8 +120,8 @@ _GATE = [
         "--settle",
         metavar="DURATION",
         help="When the window ends now, wait this long first so that its last events are "
-        "scraped and evaluated (default: the selected SLOs' longest scrape interval and "
-        "the rule evaluation interval).",
+        "scraped and evaluated (default: until every target exporting the SLIs has been "
+        "scraped since, then a rule evaluation interval).",
     ),
     click.option(
         "--allow-gaps",
@@ -178,34 +182,78 @@ def select(opts: GateOptions) -> Selected:
 
 def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> int:
     """Verify the selected SLOs over [begin, finish], print the report; the exit code."""
-    scrape = max((p.scrape_interval for p in selected.plans), default=SCRAPE_INTERVAL)
-    settle = duration(opts.settle, "--settle") if opts.settle else scrape + selected.interval
     expected = tuple(
         (w.rsplit(":", 1)[0], w.rsplit(":", 1)[1]) if ":" in w else (None, w)
         for w in opts.expect_fire
     )
-    options = Options(
-        Window(begin, finish, selected.interval),
-        opts.gate,
-        opts.min_events,
-        expected,
-        selected.alerts_in_prometheus,
-        duration(opts.allow_gaps, "--allow-gaps"),
-        opts.carried_in_fails,
-    )
+    until = None
+
+    def connect() -> Client:
+        return client(opts.url, opts.headers, opts.ca, opts.timeout)
+
     try:
-        if time.time() - finish < NOW_SLACK and settle:
-            # An unreachable server fails before the wait.
-            client(opts.url, opts.headers, opts.ca, opts.timeout).query("vector(1)", time.time())
-            click.echo(f"settling {format_duration(settle)} for the last scrape...", err=True)
-            time.sleep(settle)
-        prometheus = client(opts.url, opts.headers, opts.ca, opts.timeout)
+        if time.time() - finish < NOW_SLACK:
+            until = settle(connect, opts, selected, finish)
+        prometheus = connect()  # --timeout counts from here, not from the wait
+        options = Options(
+            Window(begin, finish, selected.interval),
+            opts.gate,
+            opts.min_events,
+            expected,
+            selected.alerts_in_prometheus,
+            duration(opts.allow_gaps, "--allow-gaps"),
+            opts.carried_in_fails,
+            until,
+            time.time(),
+        )
         report = run_verify(prometheus, selected.plans, options)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler verify: {err}", err=True)
         return UNREACHABLE_EXIT
     click.echo(render(report, opts.fmt, FORMATS), nl=False)
     return EXIT[report.status]
+
+
+def settle(
+    connect: Callable[[], Client], opts: GateOptions, selected: Selected, finish: float
+) -> float | None:
+    """Wait until a window that ends now can be read: --settle as given, else until every
+    target exporting the SLIs has been scraped since its end (at a 2m scrape a minute's
+    load test may exist only in the scrape after it; at 1s this is a second), then, where
+    the compiled rules are loaded, a rule evaluation interval for the deployed alerts.
+    The time the scrapes were there, for verify to read the events at; None where
+    --settle decided. Each question gets a client of its own: --timeout bounds a
+    question, not the wait."""
+    connect().query("vector(1)", time.time())  # an unreachable server fails before the wait
+    if opts.settle:
+        wait = duration(opts.settle, "--settle")
+        if wait:
+            click.echo(f"settling {format_duration(wait)} for the last scrape...", err=True)
+            time.sleep(wait)
+        return None
+    click.echo("settling: waiting for a scrape of each target after the load...", err=True)
+    deadline = finish + SETTLE_LIMIT
+    while not environment.scraped_since(connect(), selected.plans, finish, time.time()):
+        if time.time() >= deadline:
+            click.echo(
+                f"note: some targets were not scraped within {format_duration(SETTLE_LIMIT)} "
+                "of the load's end: their last events may be missing",
+                err=True,
+            )
+            break
+        time.sleep(SETTLE_POLL)
+    until = time.time()
+    waited = format_duration(max(1, round(until - finish)))
+    if environment.rules_loaded(connect(), selected.plans, until):
+        click.echo(
+            f"scraped {waited} after the load; waiting "
+            f"{format_duration(selected.interval)} for the rules to evaluate...",
+            err=True,
+        )
+        time.sleep(selected.interval)
+    else:
+        click.echo(f"scraped {waited} after the load", err=True)
+    return until
 
 
 def preflight(opts: GateOptions, selected: Selected) -> int:

@@ -261,6 +261,12 @@ class Client:
         data = self._data("/api/v1/query", {"query": expr, "time": at})
         return self._checked(expr, parse_vector, data)
 
+    def samples(self, selector: str, at: float) -> list[tuple[Labels, Samples]]:
+        """The raw samples of a range selector (`up{...}[10m]`) as stored, at their own
+        timestamps: what a scrape interval is measured from."""
+        data = self._data("/api/v1/query", {"query": selector, "time": at})
+        return self._checked(selector, parse_matrix, data)
+
     def query_range(
         self, expr: str, start: float, end: float, step: float
     ) -> list[tuple[Labels, Samples]]:

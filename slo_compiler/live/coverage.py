@@ -110,7 +110,9 @@ def _by_target(
     return out
 
 
-def _up_selector(targets: list[tuple[str, str]]) -> Selector:
+def up_selector(targets: list[tuple[str, str]]) -> Selector:
+    """`up` of these (job, instance) targets (and, rarely, of other pairs of their jobs
+    and instances: callers keep the pairs they asked for)."""
     matchers = tuple(
         Matcher(name, "=~", "|".join(sorted({regex_literal(k[i]) for k in targets})))
         for i, name in enumerate(TARGET)
@@ -151,7 +153,7 @@ def coverage(
     up = (
         _by_target(
             client,
-            f"max by ({by}) (max_over_time({_up_selector(named).render()}[{duration_ms(reach)}]))",
+            f"max by ({by}) (max_over_time({up_selector(named).render()}[{duration_ms(reach)}]))",
             times,
             step,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from ..rules.burnrate import SLICE
@@ -20,6 +21,7 @@ from ..rules.plan import TOTAL_RATE, ratio_metric
 from ..rules.promql import Selector, series
 from ..rules.sli import EventSli
 from .client import Client
+from .coverage import TARGET, up_selector
 from .queries import Window
 
 # Every metric name Prometheus knows: an index look-up, no samples read.
@@ -29,6 +31,9 @@ CLOSEST = 3
 LOOKBACK = 86400
 # A target that exported the SLI this recently and is down now is one we cannot see.
 TARGETS_LOOKBACK = 3600
+# Over this span the samples of `up` tell a target's real scrape interval: the longest
+# interval the rules are designed for (2m) five times over.
+INTERVAL_SPAN = 600
 # Over this span a recorded series' samples tell the interval they come at: three of the
 # slow group's evaluations at least, so one more or less barely moves it.
 RECORDING_SPAN = 3 * SLICE
@@ -138,17 +143,67 @@ def _interval(client: Client, plan: SloPlan, sli: EventSli, at: float) -> Findin
     return Finding("scrape interval", ok, detail)
 
 
+def _exporting(sli: EventSli) -> str:
+    """The (job, instance) targets that exported the SLI's total in the last
+    TARGETS_LOOKBACK. A target down has stale series, so the targets exporting them now
+    would leave it out."""
+    total = sli.total.render()
+    return f"group by (job, instance) (last_over_time({total}[{TARGETS_LOOKBACK}s]))"
+
+
 def targets_down(client: Client, sli: EventSli, at: float) -> tuple[int, list[str]]:
-    """How many targets exported the total's series in the last TARGETS_LOOKBACK, and
-    which of them are down now. A target down has stale series, so the targets exporting
-    them now would leave it out; one gone from service discovery (a replaced pod) has no
-    `up` any more and is not down."""
-    recent = f"group by (job, instance) (last_over_time({sli.total.render()}[{TARGETS_LOOKBACK}s]))"
+    """How many targets exported the total's series lately, and which of them are down
+    now; one gone from service discovery (a replaced pod) has no `up` any more and is not
+    down."""
+    recent = _exporting(sli)
     exporting = _scalar(client, f"count({recent})", at) or 0
     down = client.query(f"{recent} and on (job, instance) (up == 0)", at)
     return int(exporting), sorted(
         f"{labels.get('instance', '?')} (job {labels.get('job', '?')})" for labels, _ in down
     )
+
+
+def scrape_interval(client: Client, sli: EventSli, at: float) -> float | None:
+    """The real scrape interval of the targets that exported the SLI lately: the slowest
+    target's median spacing of its `up` samples over INTERVAL_SPAN, read as stored. `up`
+    is written at every scrape from the target's first, where an app's request counters
+    appear on its first request; a target with one sample so far tells nothing. None
+    where nothing could be measured."""
+    targets = {
+        tuple(labels.get(k, "") for k in TARGET) for labels, _ in client.query(_exporting(sli), at)
+    }
+    if not targets:
+        return None
+    found = client.samples(f"{up_selector(sorted(targets)).render()}[{INTERVAL_SPAN}s]", at)
+    spacings = []
+    for labels, samples in found:
+        times = [t for t, _ in samples]
+        if tuple(labels.get(k, "") for k in TARGET) in targets and len(times) > 1:
+            gaps = sorted(b - a for a, b in pairwise(times))
+            spacings.append(gaps[len(gaps) // 2])
+    return max(spacings, default=None)
+
+
+def scraped_since(client: Client, plans: list[SloPlan], since: float, at: float) -> bool:
+    """Whether every target exporting the SLIs has been scraped at or after `since` (its
+    `up`, written at each scrape, is that new): then the counters hold every event up to
+    `since`. Where an SLI has no series yet (an app whose first request was the load),
+    every target: the first scrape after the load is the one that creates them."""
+    sources = [_exporting(p.query) for p in plans if isinstance(p.query, EventSli)]
+    if any(not client.query(f"count({source})", at) for source in sources):
+        sources = []
+    lagging = f"timestamp(up) < {since:.3f}"
+    if sources:
+        lagging += f" and on (job, instance) ({' or '.join(sources)})"
+    return not client.query(f"count({lagging})", at)
+
+
+def effective_interval(client: Client, plan: SloPlan, at: float) -> float:
+    """The interval the live checks judge gaps and a scrape after a window by: the real
+    one where it is longer than the file says (Prometheus' default is 1m, Alloy's 60s,
+    whatever the file declares), else the declared one."""
+    measured = scrape_interval(client, plan.query, at) if isinstance(plan.query, EventSli) else None
+    return max(float(plan.scrape_interval), measured or 0.0)
 
 
 def _targets(client: Client, sli: EventSli, at: float) -> Finding:
@@ -187,12 +242,21 @@ def recorded_for(client: Client, plan: SloPlan, at: float) -> float:
     return min(float(plan.period), samples * RECORDING_SPAN / recent)
 
 
+def _recorded_base(plan: SloPlan) -> str:
+    """A series every loaded rule set of the SLO records at every evaluation."""
+    recorded = TOTAL_RATE if plan.slices else ratio_metric(plan.windows[0])
+    return series(recorded, plan.selector_labels).render()
+
+
+def rules_loaded(client: Client, plans: list[SloPlan], at: float) -> bool:
+    """Whether this Prometheus evaluates the compiled rules of any of the SLOs now."""
+    return any(_scalar(client, f"count({_recorded_base(p)})", at) for p in plans)
+
+
 def _rules(client: Client, plan: SloPlan, at: float) -> Finding:
     """Whether the compiled rules are loaded (their recorded series exist now) and for
     how much of the period they have recorded."""
-    recorded = TOTAL_RATE if plan.slices else ratio_metric(plan.windows[0])
-    base = series(recorded, plan.selector_labels)
-    if not _scalar(client, f"count({base.render()})", at):
+    if not rules_loaded(client, [plan], at):
         return Finding("rules", False, "not loaded (no recorded series of this SLO now)")
     covered = recorded_for(client, plan, at) / plan.period
     return Finding("rules", True, f"loaded; recorded for about {covered:.1%} of the period")

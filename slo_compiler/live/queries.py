@@ -69,6 +69,21 @@ def events(
     return by_group(client, total, window.end, names), by_group(client, bad, window.end, names)
 
 
+def counted(
+    client: Client, plan: SloPlan, window: Window, until: float
+) -> tuple[dict[Key, float], dict[Key, float]]:
+    """Per group, all events and bad events from the last scrape at or before the
+    window's start to the last at or before `until`: the gate's time by which every
+    target had been scraped after the window's end (a counter scraped every 2m holds a
+    1m load test's events only there), else the scrape nearest to the end. Series
+    created in the window count from 0 (ExprBuilder.sum_counted)."""
+    assert isinstance(plan.query, EventSli)
+    build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)
+    total, bad = build.counted(plan.query, until - window.start)
+    names = plan.group_by
+    return by_group(client, total, until, names), by_group(client, bad, until, names)
+
+
 def condition(plan: SloPlan, tier: Tier) -> str:
     """The tier's alert condition over the raw counters, as the rules state it."""
     build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)

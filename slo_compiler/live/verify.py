@@ -4,11 +4,13 @@ Per SLO, and per group of a grouped SLO, in this order:
 
 1. preflight: the SLI's selectors have series in the window (else *inconclusive*, never
    a pass);
-2. coverage: the SLI was seen through the window (coverage.py): a target down or the
-   series missing for longer than --allow-gaps fails the gate, with the gap's times and
-   target; counter resets are reported;
-3. events: all and bad events from the raw counters (increase() estimates), the SLI and
-   the budget burn;
+2. coverage: the SLI was seen through the window (coverage.py), judged at the real scrape
+   interval where it is longer than declared: a target down or the series missing for
+   longer than --allow-gaps fails the gate, with the gap's times and target; counter
+   resets are reported;
+3. events: all and bad events from the raw counters, from the last scrape before the
+   window to the first after it, series created in the window counted from zero (an app
+   creates its request counters on first use), the SLI and the budget burn;
 4. the tier gate: which tiers' factors the window's burn crosses;
 5. the replay: each tier's condition, in raw-counter form, at the rule evaluation interval
    with its `for`, from `for` before the window so that an alert already pending or firing
@@ -21,7 +23,7 @@ The verdict is data (Report); rendering it is the edge's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +36,8 @@ from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
 from .coverage import Gap, coverage
-from .queries import Key, Window, burn, events, group_key, has_series, over_window, replay
+from .environment import INTERVAL_SPAN
+from .queries import Key, Window, burn, counted, group_key, has_series, over_window, replay
 from .replay import MAX_POINTS, Episode
 from .timespec import iso
 
@@ -44,6 +47,9 @@ CLASSES = ("page", "ticket")
 # Who evaluates the alerts that verify compares the replay with.
 PROMETHEUS, GRAFANA, NOT_LOADED = "prometheus", "grafana", "not-loaded"
 PENDING, FIRING = "pending", "firing"
+# Without the gate's wait, events are read up to the scrape nearest to the window's end:
+# up to this many scrape intervals after it.
+AFTER_END = 0.5
 
 
 @dataclass
@@ -145,6 +151,10 @@ class Options:
     alerts_in_prometheus: bool = True  # the config's alert engine evaluates them there
     allow_gaps: float = 0  # seconds: a gap up to this long is reported, not failed
     carried_in_fails: bool = False  # judge alerts carried in from before the window too
+    # When every target exporting the SLI had been scraped after the window's end (the
+    # gate waits for it); None: the scrape nearest to the window's end, or now.
+    until: float | None = None
+    now: float | None = None  # the time of the run: no later scrape is asked for
 
 
 def worst_status(statuses: list[str]) -> str:
@@ -154,14 +164,24 @@ def worst_status(statuses: list[str]) -> str:
     return next(s for s in (VIOLATED, INCONCLUSIVE, PASS) if s in statuses)
 
 
-def _covered(client: Client, plan: SloPlan, opts: Options, result: SloResult) -> None:
-    """Coverage of the SLI's total selector: gaps over --allow-gaps fail the SLO."""
+def _covered(
+    client: Client,
+    plan: SloPlan,
+    opts: Options,
+    window: Window,
+    interval: float,
+    result: SloResult,
+) -> None:
+    """Coverage of the SLI's total selector over `window`, judged at the real scrape
+    interval: gaps over --allow-gaps fail the SLO."""
     assert isinstance(plan.query, EventSli)
-    window = opts.window
-    step = max(plan.scrape_interval / 2, (window.end - window.start) / MAX_POINTS)
-    seen = coverage(client, plan.query.total, window.start, window.end, plan.scrape_interval, step)
-    result.gaps, result.resets = seen.gaps, seen.resets
-    for gap in seen.gaps:
+    step = max(interval / 2, (window.end - window.start) / MAX_POINTS)
+    seen = coverage(client, plan.query.total, window.start, window.end, interval, step)
+    # Looked at up to the scrape after the window; told within the window.
+    end = opts.window.end
+    result.gaps = [replace(g, end=min(g.end, end)) for g in seen.gaps if g.start < end]
+    result.resets = seen.resets
+    for gap in result.gaps:
         span = f"from {iso(gap.start)} to {iso(gap.end)} ({format_duration(int(gap.seconds))})"
         if gap.seconds > opts.allow_gaps:
             result.status = VIOLATED
@@ -206,13 +226,22 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
     window = opts.window
-    missing = environment.missing(client, plan, window)
+    # Measured where the samples are: the window's end, or now for a window that has
+    # just ended (a fresh Prometheus has scraped a 2m target twice by then).
+    at = window.end if opts.now is None else min(opts.now, window.end + INTERVAL_SPAN)
+    interval = environment.effective_interval(client, plan, at)
+    until = opts.until or window.end + AFTER_END * interval
+    until = until if opts.now is None else min(until, opts.now)
+    # What was scraped up to `until` holds the window: a series created by a load test's
+    # first request may first be scraped after its end.
+    seen = Window(window.start, max(window.end, until), window.interval)
+    missing = environment.missing(client, plan, seen)
     if missing:
         result.status, result.reasons = INCONCLUSIVE, missing
         return result
-    _covered(client, plan, opts, result)
+    _covered(client, plan, opts, seen, interval, result)
     names = plan.group_by
-    totals, errors = events(client, plan, window)
+    totals, errors = counted(client, plan, window, until)
     replays = {
         tier.name: replay(client, plan, tier, window, lead=tier.for_ + window.interval)
         for tier in plan.tiers

@@ -115,6 +115,28 @@ class ExprBuilder:
         inner = f"{now} - {before} >= 0\nor {now} < {before}"
         return f"{self._sum(inner)} / {self.slices.fine}"
 
+    def sum_counted(self, selector: Selector, span: float) -> str:
+        """A counter's events from its last samples at or before `span` ago to its last
+        ones now, per group: their difference; a series not there `span` ago counted from
+        0 (request counters are created on their first event, by prometheus_client's
+        labelled children and Micrometer's timers alike, so their first sample holds
+        events that rate() and increase() never count); one that reset, or ended, by
+        increase(). Exact at scrape resolution where increase() extrapolates: what a load
+        test's gate counts."""
+        # In milliseconds: a sample on the span's start is read as at or before it.
+        text, span_text = selector.render(), f"{max(1, round(span * 1000))}ms"
+        before = f"{text} offset {span_text}"
+        inner = (
+            f"{text} - {before} >= 0\nor ({text} unless {before})\nor increase({text}[{span_text}])"
+        )
+        return self._sum(inner)
+
+    def counted(self, sli: EventSli, span: float) -> tuple[str, str]:
+        """(all events, bad events) over the last `span` by sum_counted."""
+        return self.sum_counted(sli.total, span), self._bad(
+            sli, lambda s: self.sum_counted(s, span)
+        )
+
     def recorded(self, metric: str) -> str:
         """The selector of one of this SLO's recorded series (each rendered once: an SLO's
         rules name them two dozen times)."""
