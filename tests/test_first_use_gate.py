@@ -9,11 +9,13 @@ exit 3); and a counter scraped less often than the load lasted held its events o
 the scrape after the load, which increase() over the window never read, nor the first
 sample of a series created by the load. Now each run starts with a note, waits for the
 scrape after the load, and counts every request the app served: 200 payments, every 5th
-failed (40), violates the payment SLO; 200 page views pass theirs."""
+failed (40), violates the payment SLO; 200 page views pass theirs. Where the real
+interval is not the file's, the gate's report and `doctor` say so with the measured one."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -58,8 +60,9 @@ INTERVALS = ("15s", "60s", "120s")
 CONFIG = "apiVersion: slo-compiler/v1\nevaluation_interval: 15s\n"
 
 
-def _gate(work: Path, interval: str, k6: str) -> tuple[int, dict, str]:
-    """A fresh app and Prometheus at `interval`, then `loadtest run` with k6."""
+def _gate(work: Path, interval: str, k6: str) -> tuple[int, dict, str, dict]:
+    """A fresh app and Prometheus at `interval`, then `loadtest run` with k6, then
+    `doctor`: (exit code, report, stderr) of the gate, doctor's report."""
     work.mkdir()
     (work / "slos").mkdir()
     (work / "slos/shop.yaml").write_text(SLOS)
@@ -81,9 +84,22 @@ def _gate(work: Path, interval: str, k6: str) -> tuple[int, dict, str]:
             cwd=work,
             timeout=400,  # a scrape after the load: up to 2m; the rules: 15s
         )
+        doctor = cli("doctor", "--prometheus", prometheus, "--format", "json", cwd=work)
     start = result.stdout.find('{\n  "prometheus"')
     assert start >= 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result.returncode, json.loads(result.stdout[start:]), result.stderr
+    return (
+        result.returncode,
+        json.loads(result.stdout[start:]),
+        result.stderr,
+        doctor_report(doctor),
+    )
+
+
+def doctor_report(doctor: subprocess.CompletedProcess[str]) -> dict:
+    """doctor's findings by SLO and check, its exit code under "exit"."""
+    slos = json.loads(doctor.stdout)["slos"]
+    found = {s["slo"]: {f["check"]: f for f in s["findings"]} for s in slos}
+    return {"exit": doctor.returncode, **found}
 
 
 def test_the_gate_counts_every_request_of_a_fresh_app_at_any_scrape_interval(
@@ -91,7 +107,7 @@ def test_the_gate_counts_every_request_of_a_fresh_app_at_any_scrape_interval(
 ) -> None:
     require_tool("prometheus")
     k6 = require_tool("k6")
-    results: dict[str, tuple[int, dict, str]] = {}
+    results: dict[str, tuple[int, dict, str, dict]] = {}
     errors: list[BaseException] = []
 
     def run(interval: str) -> None:
@@ -109,7 +125,7 @@ def test_the_gate_counts_every_request_of_a_fresh_app_at_any_scrape_interval(
     if errors:
         raise errors[0]
     for interval in INTERVALS:
-        code, report, stderr = results[interval]
+        code, report, stderr, doctor = results[interval]
         why = f"{interval}: {json.dumps(report['slos'], indent=1)}\n{stderr[-2000:]}"
         assert "note: shop/payments: no series of" in stderr, why
         assert "starting anyway" in stderr, why
@@ -122,3 +138,12 @@ def test_the_gate_counts_every_request_of_a_fresh_app_at_any_scrape_interval(
         assert (browsing["total_events"], browsing["bad_events"]) == (200, 0), why
         assert slos["browsing"]["status"] == "pass", why
         assert slos["payments"]["gaps"] == slos["browsing"]["gaps"] == [], why
+        # Every live command says where the file's 15s is wrong, with the measured one.
+        seconds = int(interval.rstrip("s"))
+        note = f"scraped every {seconds}s, the SLO file says 15s"
+        assert any(note in r for r in slos["payments"]["reasons"]) == (seconds > 15), why
+        found = doctor["payments"]["scrape interval"]
+        assert found["ok"] == (seconds == 15), doctor
+        assert found["detail"].startswith(f"{seconds}s (slowest target {seconds}s)"), doctor
+        assert doctor["payments"]["rules"]["ok"] is False  # not loaded here, and said so
+        assert doctor["exit"] == 1, doctor

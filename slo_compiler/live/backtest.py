@@ -147,9 +147,11 @@ def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
     total_selector = plan.query.total
-    seen = coverage(
-        client, total_selector, window.start, window.end, plan.scrape_interval, window.interval
-    )
+    # Gaps judged at the real scrape interval (measured at the range's end) where it is
+    # longer than declared: at 2m every declared 15s would be a gap.
+    interval = environment.effective_interval(client, plan, window.end)
+    result.reasons += environment.interval_note(plan, interval)
+    seen = coverage(client, total_selector, window.start, window.end, interval, window.interval)
     result.gaps = seen.gaps
     if seen.targets == 0:
         result.status = NO_DATA

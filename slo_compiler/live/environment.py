@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from ..rules.burnrate import SLICE
+from ..rules.burnrate import SCRAPE_MISMATCH, SLICE
 from ..rules.ir import SloPlan
 from ..rules.plan import TOTAL_RATE, ratio_metric
 from ..rules.promql import Selector, series
@@ -126,19 +126,16 @@ def _metrics(client: Client, sli: EventSli, window: Window) -> list[Finding]:
 
 
 def _interval(client: Client, plan: SloPlan, sli: EventSli, at: float) -> Finding:
-    """The real scrape interval of the total's series: 10m over the samples each holds,
-    the slowest series named (intervals differ per job)."""
-    span = max(600, 8 * plan.scrape_interval)
-    counts = client.query(f"count_over_time({sli.total.render()}[{span}s])", at)
-    if not counts:
-        return Finding("scrape interval", False, "no samples in the last 10m to measure it by")
-    intervals = sorted(span / max(1.0, value) for _, value in counts)
+    """The real scrape interval of the targets exporting the SLI, the slowest named
+    (intervals differ per job)."""
+    intervals = target_intervals(client, sli, at)
+    if not intervals:
+        return Finding("scrape interval", False, "no target scraped twice lately to measure it by")
     median, slowest = intervals[len(intervals) // 2], intervals[-1]
     declared = plan.scrape_interval
-    ok = median <= 1.5 * declared
-    detail = (
-        f"about {median:.0f}s (slowest series {slowest:.0f}s); the SLO file says {declared}s"
-        + ("" if ok else ": set scrape_interval to the real one")
+    ok = slowest <= float(SCRAPE_MISMATCH) * declared
+    detail = f"{median:g}s (slowest target {slowest:g}s); the SLO file says {declared}s" + (
+        "" if ok else ": set scrape_interval to the real one"
     )
     return Finding("scrape interval", ok, detail)
 
@@ -163,17 +160,17 @@ def targets_down(client: Client, sli: EventSli, at: float) -> tuple[int, list[st
     )
 
 
-def scrape_interval(client: Client, sli: EventSli, at: float) -> float | None:
-    """The real scrape interval of the targets that exported the SLI lately: the slowest
-    target's median spacing of its `up` samples over INTERVAL_SPAN, read as stored. `up`
-    is written at every scrape from the target's first, where an app's request counters
-    appear on its first request; a target with one sample so far tells nothing. None
-    where nothing could be measured."""
+def target_intervals(client: Client, sli: EventSli, at: float) -> list[float]:
+    """The real scrape interval of each target that exported the SLI lately: the median
+    spacing of its `up` samples over INTERVAL_SPAN, read as stored. `up` is written at
+    every scrape from the target's first, where an app's request counters appear on its
+    first request; a target with one sample so far tells nothing, and a Prometheus
+    started a minute ago tells as much as one up for days."""
     targets = {
         tuple(labels.get(k, "") for k in TARGET) for labels, _ in client.query(_exporting(sli), at)
     }
     if not targets:
-        return None
+        return []
     found = client.samples(f"{up_selector(sorted(targets)).render()}[{INTERVAL_SPAN}s]", at)
     spacings = []
     for labels, samples in found:
@@ -181,7 +178,7 @@ def scrape_interval(client: Client, sli: EventSli, at: float) -> float | None:
         if tuple(labels.get(k, "") for k in TARGET) in targets and len(times) > 1:
             gaps = sorted(b - a for a, b in pairwise(times))
             spacings.append(gaps[len(gaps) // 2])
-    return max(spacings, default=None)
+    return sorted(spacings)
 
 
 def scraped_since(client: Client, plans: list[SloPlan], since: float, at: float) -> bool:
@@ -202,8 +199,20 @@ def effective_interval(client: Client, plan: SloPlan, at: float) -> float:
     """The interval the live checks judge gaps and a scrape after a window by: the real
     one where it is longer than the file says (Prometheus' default is 1m, Alloy's 60s,
     whatever the file declares), else the declared one."""
-    measured = scrape_interval(client, plan.query, at) if isinstance(plan.query, EventSli) else None
-    return max(float(plan.scrape_interval), measured or 0.0)
+    if not isinstance(plan.query, EventSli):
+        return float(plan.scrape_interval)
+    return max([float(plan.scrape_interval), *target_intervals(client, plan.query, at)])
+
+
+def interval_note(plan: SloPlan, interval: float) -> list[str]:
+    """What a live command says where the real scrape interval is not the declared one:
+    its gaps were judged at the real one, and the rules need the file to say it."""
+    if interval <= float(SCRAPE_MISMATCH) * plan.scrape_interval:
+        return []
+    return [
+        f"the SLI's targets are scraped every {interval:g}s, the SLO file says "
+        f"{plan.scrape_interval}s: judged at {interval:g}s; set scrape_interval to it"
+    ]
 
 
 def _targets(client: Client, sli: EventSli, at: float) -> Finding:
@@ -239,6 +248,8 @@ def recorded_for(client: Client, plan: SloPlan, at: float) -> float:
     recent = _scalar(client, f"max(count_over_time({period}[{RECORDING_SPAN}s]))", at) or 0
     if not recent:
         return 0.0
+    if samples <= recent:  # younger than the span: its samples' spacing is all there is
+        return min(float(plan.period), (samples - 1) * RECORDING_SPAN / recent)
     return min(float(plan.period), samples * RECORDING_SPAN / recent)
 
 

@@ -243,7 +243,9 @@ def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloSt
     worse). Whether the SLO can be read."""
     period = Window(at - plan.period, at, 1)
     step = plan.period / COVERAGE_STEPS
-    seen = coverage(client, sli.total, period.start, at, plan.scrape_interval, step)
+    interval = environment.effective_interval(client, plan, at)
+    result.reasons += environment.interval_note(plan, interval)
+    seen = coverage(client, sli.total, period.start, at, interval, step)
     result.gaps = seen.gaps
     missing = sum(g.seconds for g in seen.gaps if g.target is None)
     result.covered = max(0.0, 1 - missing / plan.period)

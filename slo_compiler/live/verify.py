@@ -239,6 +239,7 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
     if missing:
         result.status, result.reasons = INCONCLUSIVE, missing
         return result
+    result.reasons += environment.interval_note(plan, interval)
     _covered(client, plan, opts, seen, interval, result)
     names = plan.group_by
     totals, errors = counted(client, plan, window, until)
