@@ -11,14 +11,21 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-# Characters that would break the one-line format or the terminal: C0/C1 controls and
-# the other Unicode line breaks.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that would break the one-line format or the terminal: C0/C1 controls (an
+# escape sequence clears or retitles a terminal), the other Unicode line breaks (a forged
+# line, in CI a forged workflow command), and the bidirectional marks, overrides and
+# isolates (text that reorders what a reader sees).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def printable(text: str) -> str:
-    """`text` safe to print on one line in any locale: undecodable bytes of file names
-    (surrogate escapes) as \\xNN, control characters and line breaks escaped."""
+    """`text` safe to print on one line in any locale, from any source (file names,
+    label values and error text from Prometheus, diagnostics): undecodable bytes of file
+    names (surrogate escapes) as \\xNN, control, line-break and bidirectional characters
+    escaped. Every text the commands print to a terminal, a CI log, Markdown, JUnit or
+    HTML passes here."""
     try:
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:

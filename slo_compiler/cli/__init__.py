@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from ..diagnostics import printable
 from ..entry import interrupted
 from ..write.files import Interrupted, raise_interrupted
 from .verbosity import options as verbosity
@@ -97,7 +98,20 @@ def main(args: Sequence[str] | None = None) -> None:
     handler until the command is loaded, then Interrupted); `write_tree` holds them while
     it swaps a tree in, so an interrupt never leaves a half-swapped folder."""
     try:
-        cli.main(args=args, prog_name="slo-compiler", obj=_OWN_SIGNALS)
+        code = cli.main(
+            args=args, prog_name="slo-compiler", obj=_OWN_SIGNALS, standalone_mode=False
+        )
+        if isinstance(code, int):  # --help, --version, ctx.exit()
+            sys.exit(code)
+    except click.ClickException as err:
+        # A usage error quotes what was typed (a file name, a time, a URL): printed as
+        # every text is, on one line, without escape sequences or bidi overrides.
+        err.message = printable(err.message)
+        err.show()
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
     except Interrupted as stop:
         click.echo(interrupted(stop.signum), err=True)
         sys.exit(128 + stop.signum)

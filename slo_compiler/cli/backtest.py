@@ -98,9 +98,9 @@ def backtest(
     slo-compiler backtest --prometheus http://prometheus:9090 --last 30d \\
         --compare /tmp/old.yaml payment-service --format markdown
     """
-    begin, finish = span(start, end, last)
     read = read_inputs(slos, config)
     result, plans = plans_of(read, slo)
+    begin, finish = span(start, end, last, result.config.rule_interval)
     old = _compare(compare, read.config, read.platform) if compare else None
     window = Window(begin, finish, result.config.rule_interval)
     prometheus = client(url, headers, ca, timeout)

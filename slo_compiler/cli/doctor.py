@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
+from ..diagnostics import printable
 from ..live.environment import Diagnosis, diagnose
-from ..live.terminal import printable
 from .common import inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import FAILED_EXIT, answered, client, prometheus_options
 

@@ -299,8 +299,9 @@ def verify(start: str | None, end: str | None, last: str | None, **gate_: Any) -
     is no answer, or --timeout spent.
     """
     opts = GateOptions(**gate_)
-    begin, finish = span(start, end, last)
-    sys.exit(gate(opts, select(opts), begin, finish))
+    selected = select(opts)
+    begin, finish = span(start, end, last, selected.interval)
+    sys.exit(gate(opts, selected, begin, finish))
 
 
 @click.group()

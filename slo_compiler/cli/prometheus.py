@@ -11,11 +11,12 @@ import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from ..live import timespec
-from ..live.client import Client, PrometheusUnreachable, QueryFailed
+from ..live.client import Client, PrometheusUnreachable, QueryFailed, redact
 from ..rules.durations import parse_duration
 
 FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
@@ -110,10 +111,11 @@ def _all(options: list[Decorator]) -> Decorator:
     return decorate
 
 
-def span(start: str | None, end: str | None, last: str | None) -> tuple[float, float]:
-    """The range the options name, or a usage error."""
+def span(start: str | None, end: str | None, last: str | None, step: float) -> tuple[float, float]:
+    """The range the options name, looked at every `step` (the rule evaluation interval),
+    or a usage error: a time that is none, or a range too long to look at."""
     try:
-        return timespec.window(start, end, last, time.time())
+        return timespec.capped(*timespec.window(start, end, last, time.time()), step)
     except (timespec.TimeSpecError, ValueError) as err:
         raise click.UsageError(str(err)) from None
 
@@ -127,7 +129,29 @@ def answered(command: str, ask: Callable[[], T]) -> T:
         sys.exit(UNREACHABLE_EXIT)
 
 
+def _checked_url(url: str, headers: dict[str, str]) -> str:
+    """--prometheus as a usage error where it is no http(s) URL with a host (a broken
+    IPv6 literal raised deep in the HTTP library), or where a user and password in it
+    would silently replace an Authorization header (requests prefers the URL's)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as err:
+        raise click.BadParameter(f"{redact(url)!r}: {err}", param_hint="--prometheus") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(
+            f"{redact(url)!r}: an http:// or https:// URL with a host", param_hint="--prometheus"
+        )
+    if "@" in parts.netloc and any(name.lower() == "authorization" for name in headers):
+        raise click.BadParameter(
+            "a user and password in the URL and an Authorization header: give one of them",
+            param_hint="--prometheus",
+        )
+    return url
+
+
 def client(url: str, headers: tuple[str, ...], ca: str | None, timeout: str) -> Client:
     """The command's Prometheus client: its deadline starts now."""
     seconds = duration(timeout, "--timeout")
-    return Client(url, headers=headers_from_env(headers), ca_bundle=ca, timeout=seconds)
+    sent = headers_from_env(headers)
+    return Client(_checked_url(url, sent), headers=sent, ca_bundle=ca, timeout=seconds)

@@ -13,7 +13,7 @@ import click
 from ..live import report_formats
 from ..live.backtest import NO_DATA, UNSUPPORTED
 from ..live.report import MISSED, report
-from ..live.timespec import TimeSpecError, calendar
+from ..live.timespec import TimeSpecError, calendar, capped
 from ..write.files import write_file
 from .common import inputs, out_file, out_folder, plans_of, read_inputs, slo_arguments, written
 from .prometheus import (
@@ -37,20 +37,21 @@ def _period(
     start: str | None,
     end: str | None,
     last: str | None,
+    step: float,
 ) -> tuple[float, float, str]:
-    """The period the options name: a calendar one in `zone` (and its name), or a range
-    (no name)."""
+    """The period the options name, looked at every `step`: a calendar one in `zone` (and
+    its name), or a range (no name)."""
     given = [(k, v) for k, v in (("month", month), ("quarter", quarter), ("week", week)) if v]
     if len(given) > 1 or (given and (start or end or last)):
         raise click.UsageError("give one of --month, --quarter, --week or a range")
     if given:
         kind, text = given[0]
         try:
-            begin, finish = calendar(kind, text, zone)
+            begin, finish = capped(*calendar(kind, text, zone), step)
         except TimeSpecError as err:
             raise click.UsageError(str(err)) from None
         return begin, finish, text
-    begin, finish = span(start, end, last)
+    begin, finish = span(start, end, last, step)
     return begin, finish, ""
 
 
@@ -135,10 +136,10 @@ def report_command(
             "--format markdown writes the report and its charts: give --out FOLDER"
         )
     (out_folder if fmt == "markdown" else out_file)(out)
-    begin, finish, period = _period(month, quarter, week, zone, start, end, last)
     result, plans = plans_of(read_inputs(slos, config), slo)
-    prometheus = client(url, headers, ca, timeout)
     interval = result.config.rule_interval
+    begin, finish, period = _period(month, quarter, week, zone, start, end, last, interval)
+    prometheus = client(url, headers, ca, timeout)
     made = answered(
         "report", lambda: report(prometheus, plans, begin, finish, interval, period, zone)
     )

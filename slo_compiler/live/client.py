@@ -31,6 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..diagnostics import printable
 from ..rules.durations import format_duration
 
 T = TypeVar("T")
@@ -45,21 +46,40 @@ CONNECT_TIMEOUT = 10.0
 _CHUNK = 64 * 1024
 
 
-class PrometheusUnreachable(Exception):
+class _Printed(Exception):
+    """An error whose message quotes the server (its error text, a redirect's Location):
+    made printable once, here, whatever prints it (a terminal, a CI log)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
+
+
+class PrometheusUnreachable(_Printed):
     """No answer from the server (connection refused, TLS, the deadline spent)."""
 
 
-class QueryFailed(Exception):
+class QueryFailed(_Printed):
     """The server answered a query with an error, or with something that is no answer."""
 
 
 def redact(url: str) -> str:
-    """`url` with any user and password replaced, for every place a URL is printed."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+    """`url` with any user and password, and every query parameter's value (`?token=`),
+    replaced, for every place a URL is printed; a URL that does not parse (a broken IPv6
+    literal) loses everything from its user part on."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}{sep}***" if sep else "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(
+        f"{pair.partition('=')[0]}=***" if "=" in pair else pair
+        for pair in parts.query.split("&")
+        if pair
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=""))
 
 
 def _brief(expr: str) -> str:

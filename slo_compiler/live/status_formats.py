@@ -4,9 +4,10 @@ Prometheus: every line goes through terminal.py's escaping for its destination."
 
 from __future__ import annotations
 
+from ..diagnostics import printable
 from ..rules.durations import format_duration
 from .status import GroupStatus, SloStatus, StatusReport, TierBurn
-from .terminal import markdown_cell, printable
+from .terminal import markdown_cell
 from .timespec import iso
 
 

@@ -3,11 +3,12 @@ calendar periods (a month, a quarter, an ISO week) in a time zone."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..rules.durations import parse_duration
+from ..rules.durations import format_duration, parse_duration
 
 _RELATIVE = re.compile(r"^now(?:-(?P<ago>.+))?$")
 
@@ -29,9 +30,13 @@ def parse_time(text: str, now: float) -> float:
         ago = relative["ago"]
         return now - (parse_duration(ago) if ago else 0)
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise TimeSpecError(f"'{text}' is not a time: unix seconds are a finite number")
+        return seconds
     try:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -41,6 +46,24 @@ def parse_time(text: str, now: float) -> float:
     if stamp.tzinfo is None:
         raise TimeSpecError(f"'{text}' has no time zone: add Z or an offset such as +01:00")
     return stamp.timestamp()
+
+
+# The most evaluation steps a command looks at in one range: a replay, a coverage check
+# and a report build a list of them before any query (half a year at 15s, two at 1m).
+MAX_STEPS = 1_000_000
+
+
+def capped(begin: float, finish: float, step: float) -> tuple[float, float]:
+    """The range, refused before anything is built for it where it holds more than
+    MAX_STEPS steps, naming the largest range at this step."""
+    if (finish - begin) / step > MAX_STEPS:
+        largest = format_duration(int(MAX_STEPS * step))
+        raise TimeSpecError(
+            f"the range is {format_duration(int(finish - begin))}, over {MAX_STEPS:,} "
+            f"evaluations of {format_duration(int(step)) if step >= 1 else f'{step}s'}: "
+            f"the largest range at this evaluation interval is {largest}"
+        )
+    return begin, finish
 
 
 def window(start: str | None, end: str | None, last: str | None, now: float) -> tuple[float, float]:

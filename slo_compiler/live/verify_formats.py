@@ -9,7 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from .terminal import markdown_cell, printable
+from ..diagnostics import printable
+from .terminal import markdown_cell
 from .timespec import iso
 from .verify import (
     GRAFANA,
