@@ -209,3 +209,32 @@ def test_a_linked_folder_outside_the_repository_is_an_error_never_zero_slos(
     (loop / "slos/up").symlink_to(loop, target_is_directory=True)
     looped = cli("validate", cwd=loop)
     assert looped.returncode == 1 and "slos/up:1:1: error[Y006]" in looped.stderr
+
+
+def test_a_dangling_linked_folder_is_an_error_and_its_outputs_stay(tmp_path: Path) -> None:
+    """Issue 35 item 5: the linked folder's target renamed, compile exited 0 and removed
+    that service's files; now an error naming the link, generated/ untouched."""
+    repo = _linked_repo(tmp_path, tmp_path / "repo/teams/team")
+    compiled = cli("compile", cwd=repo)
+    assert compiled.returncode == 0, compiled.stderr
+    # The summary counts the subfolder's files too (it counted 1 rule file and 1 dashboard).
+    assert "2 Prometheus rule files" in compiled.stdout and "2 dashboards" in compiled.stdout
+    before = sorted(str(p) for p in (repo / "generated").rglob("*") if p.is_file())
+    assert any("/team/" in name for name in before)
+    (repo / "teams/team").rename(repo / "teams/renamed")
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "slos/team:1:1: error[Y006]: is a symlink to "
+        f"{tmp_path / 'repo/teams/team'}, which does not exist; it is not read" in result.stderr
+    )
+    after = sorted(str(p) for p in (repo / "generated").rglob("*") if p.is_file())
+    assert after == before
+
+
+def test_a_link_to_the_slo_folder_itself_is_an_error(tmp_path: Path) -> None:
+    repo = _linked_repo(tmp_path, tmp_path / "repo/teams/team")
+    (repo / "slos/again").symlink_to(repo / "slos", target_is_directory=True)
+    result = cli("validate", cwd=repo)
+    assert result.returncode == 1
+    assert "slos/again:1:1: error[Y006]: is a symlink to the SLO folder itself" in result.stderr

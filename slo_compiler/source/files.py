@@ -115,6 +115,9 @@ def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
                 )
             )
             return False
+        if real == real_root:
+            problems.append(_error(shown, "is a symlink to the SLO folder itself; it is not read"))
+            return False
         if real in roots:
             return False  # already read through another link
         roots.append(real)
@@ -123,9 +126,20 @@ def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and followed(dirpath, d))
         for filename in sorted(filenames):
-            if filename.startswith(".") or not filename.endswith(suffixes):
+            if filename.startswith("."):
                 continue
             path = Path(dirpath) / filename
+            if path.is_symlink() and not path.exists():
+                # Dangling, or a loop: a renamed folder's SLOs would vanish in silence,
+                # and their generated files with them.
+                shown = os.path.join(folder, path.relative_to(root).as_posix())
+                target = os.readlink(path)
+                problems.append(
+                    _error(shown, f"is a symlink to {target}, which does not exist; it is not read")
+                )
+                continue
+            if not filename.endswith(suffixes):
+                continue
             rel = path.relative_to(root).as_posix()
             shown = os.path.join(folder, rel)
             data, problem = _read_bytes(path, shown, tuple(roots))

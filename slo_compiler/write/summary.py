@@ -24,11 +24,11 @@ def _count(n: int, what: str) -> str:
 
 
 def _kind(path: str) -> str | None:
-    """What a generated file is: files directly in a kind's folder (any depth under k8s/)."""
-    for folder, suffix, what in KINDS:
-        rest = path.removeprefix(folder)
-        if rest != path and path.endswith(suffix) and ("/" not in rest or folder == "k8s/"):
-            return what
+    """What a generated file is: the kind of the deepest kind's folder it is in, at any
+    depth (an SLO file in a subfolder of slos/ has its outputs in one too)."""
+    for folder, suffix, what in sorted(KINDS, key=lambda k: -len(k[0])):
+        if path.startswith(folder):
+            return what if path.endswith(suffix) else None
     return None
 
 
