@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -508,3 +509,52 @@ def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umasks(tmp_path: 
     finally:
         os.umask(mask)
     assert (tmp_path / "fresh.json").stat().st_mode & 0o777 == 0o644
+
+
+def _spec(folder: Path) -> Path:
+    spec = folder / "spec.yml"
+    spec.write_text(
+        "version: prometheus/v1\nservice: svc\nslos:\n  - name: avail\n    objective: 99.9\n"
+        '    sli:\n      events:\n        error_query: sum(rate(x_total{code="5"}[{{.window}}]))\n'
+        "        total_query: sum(rate(x_total[{{.window}}]))\n"
+        "    alerting:\n      page_alert: {disable: true}\n      ticket_alert: {disable: true}\n"
+    )
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("command", "link"),
+    [
+        (["schema"], "schemas"),
+        (["compile"], "generated"),
+        (["import", "sloth", "spec.yml", "--out", "impdir", "--force"], "impdir"),
+        (["schema", "--out", "deep/schemas"], "deep"),
+    ],
+)
+def test_no_command_writes_through_a_link_out_of_the_repository(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory, command: list[str], link: str
+) -> None:
+    """Issue 35 item 6: a cloned repository shipping `schemas -> ../outside` had both
+    schemas written there; `import --out impdir --force` wrote through its link too."""
+    (repo / ".git").mkdir(exist_ok=True)
+    outside = tmp_path_factory.mktemp("outside")
+    _spec(repo)
+    target = repo / link
+    if target.exists():
+        shutil.rmtree(target)
+    target.symlink_to(outside, target_is_directory=True)
+    result = cli(*command, cwd=repo)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"'{link}' is a link to '{outside}', outside the repository" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_a_link_inside_the_repository_is_written_through(repo: Path) -> None:
+    (repo / ".git").mkdir(exist_ok=True)
+    (repo / "docs/schemas").mkdir(parents=True)
+    (repo / "schemas").symlink_to(repo / "docs/schemas", target_is_directory=True)
+    assert cli("schema", cwd=repo).returncode == 0
+    assert sorted(p.name for p in (repo / "docs/schemas").iterdir()) == [
+        "config.schema.json",
+        "slo.schema.json",
+    ]

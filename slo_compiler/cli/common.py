@@ -28,6 +28,7 @@ from ..source.files import Source, discover, find_slo_folder, read_config, read_
 from ..source.load import load_config
 from ..targets import TARGETS
 from ..write import record as cache
+from ..write.folder import leaving_link
 
 
 def in_ci() -> bool:
@@ -164,7 +165,7 @@ def out_file(value: str | None, param: click.Parameter | None = None) -> str | N
         raise click.BadParameter(
             f"folder {str(path.parent)!r} does not exist", param=param, param_hint="--out"
         )
-    return value
+    return not_through_links(value, param)
 
 
 def out_folder(value: str | None, param: click.Parameter | None = None) -> str | None:
@@ -179,6 +180,21 @@ def out_folder(value: str | None, param: click.Parameter | None = None) -> str |
     if not found.is_dir():
         raise click.BadParameter(
             f"{str(found)!r} exists and is not a folder", param=param, param_hint="--out"
+        )
+    return not_through_links(value, param)
+
+
+def not_through_links(value: str | None, param: click.Parameter | None = None) -> str | None:
+    """--out refused where a link on its way leads out of the repository holding it."""
+    if value is None:
+        return None
+    link = leaving_link(Path(value))
+    if link is not None:
+        raise click.BadParameter(
+            f"{str(link)!r} is a link to {os.path.realpath(link)!r}, outside the repository: "
+            "not written through",
+            param=param,
+            param_hint="--out",
         )
     return value
 

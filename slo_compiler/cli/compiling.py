@@ -22,11 +22,13 @@ from ..write.schemas import schema_files
 from .common import (
     OUT_HELP,
     Inputs,
+    checked,
     compile_inputs,
     fail,
     given,
     in_ci,
     inputs,
+    not_through_links,
     plans_of,
     read_inputs,
     slo_arguments,
@@ -43,7 +45,13 @@ strict_option = click.option("--strict", is_flag=True, help=STRICT_HELP)
 
 @click.command()
 @inputs
-@click.option("--out", default="generated", show_default=True, help=OUT_HELP)
+@click.option(
+    "--out",
+    default="generated",
+    show_default=True,
+    help=OUT_HELP,
+    callback=checked(not_through_links),
+)
 @targets_option
 @strict_option
 def compile(
@@ -208,7 +216,11 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
 
 @click.command()
 @click.option(
-    "--out", default="schemas", show_default=True, help="Folder to write the JSON Schemas to."
+    "--out",
+    default="schemas",
+    show_default=True,
+    help="Folder to write the JSON Schemas to.",
+    callback=checked(not_through_links),
 )
 def schema(out: str) -> None:
     """Write the JSON Schemas of the SLO file format and of the config file

@@ -101,7 +101,7 @@ def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
             return True
         real = Path(os.path.realpath(path))
         shown = os.path.join(folder, path.relative_to(root).as_posix())
-        boundary = _repository(real_root)
+        boundary = repository(real_root)
         if real != boundary and boundary not in real.parents:
             problems.append(
                 _error(shown, "is a symlink to a folder outside the repository; it is not read")
@@ -159,7 +159,7 @@ def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
     return sorted(found, key=lambda s: s.stem)
 
 
-def _repository(folder: Path) -> Path:
+def repository(folder: Path) -> Path:
     """The git work tree holding `folder` (the folder itself outside one): how far a linked
     folder may lead."""
     for candidate in (folder, *folder.parents):
