@@ -182,3 +182,52 @@ def test_a_signal_while_staging_is_made_or_removed_leaves_nothing(
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _sloth_specs(folder: Path, count: int) -> None:
+    """`count` Sloth specs of one service each: an import that writes for a while."""
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"s{i:04d}.yml").write_text(
+            f"version: prometheus/v1\nservice: svc{i:04d}\nslos:\n  - name: avail\n"
+            "    objective: 99.9\n    sli:\n      events:\n"
+            '        error_query: sum(rate(x_total{code="5"}[{{.window}}]))\n'
+            "        total_query: sum(rate(x_total[{{.window}}]))\n"
+            "    alerting:\n      page_alert: {disable: true}\n"
+            "      ticket_alert: {disable: true}\n"
+        )
+
+
+def test_an_import_interrupted_while_writing_says_what_it_wrote(tmp_path: Path) -> None:
+    """Issue 35 item 7: a SIGINT while 1,500 files were written left a dozen in out/ and
+    printed "nothing was changed". Interrupted at random moments while the files appear:
+    what it says matches what out/ holds, and every file there is whole."""
+    _sloth_specs(tmp_path / "specs", 1500)
+    chosen = random.Random(seed := random.randrange(1 << 30))
+    for iteration in range(4):
+        out = tmp_path / f"out{iteration}"
+        log = tmp_path / f"stderr{iteration}"  # 3,000 warnings: more than a pipe holds
+        process = subprocess.Popen(
+            [sys.executable, "-m", "slo_compiler", "import", "sloth", "specs", "--out", out.name],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        deadline = time.monotonic() + 60
+        while not (out.is_dir() and any(out.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(chosen.uniform(0, 0.2))
+        signum = chosen.choice([signal.SIGINT, signal.SIGTERM])
+        process.send_signal(signum)
+        process.wait(timeout=PROMPT)
+        stderr = log.read_text().splitlines()[-1]
+        where = f"seed {seed}, iteration {iteration}: {stderr}"
+        written = sorted(p.name for p in out.iterdir())
+        if process.returncode == 0:  # it finished before the signal
+            assert len(written) == 1500, where
+            continue
+        assert process.returncode == 128 + signum, where
+        assert "nothing was changed" not in stderr and "Traceback" not in stderr, where
+        assert f"after {len(written)} of 1500 files in {out.name}/; written: " in stderr, where
+        assert all(p.read_text().startswith("# ") or p.read_text() for p in out.iterdir())

@@ -9,7 +9,10 @@ nothing else in the folder is touched.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -17,12 +20,13 @@ import click
 from .. import importers
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
-from ..write.files import write_file
+from ..write.files import Interrupted, signals_held, write_file
 from .common import checked, out_folder, written
 from .verbosity import say
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
 SUFFIXES = (".yaml", ".yml", ".json")
+_SHOWN = 5  # files named when an interrupt stops the writing
 
 
 def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
@@ -56,6 +60,27 @@ def _schema(folder: Path) -> str:
         if found.is_file():
             return os.path.relpath(found, start)
     return "../schemas/slo.schema.json"
+
+
+@contextmanager
+def _said_when_interrupted(folder: Path, lines: list[str], count: int) -> Iterator[None]:
+    """A signal between two files: say which were written (each whole: written
+    atomically), not the "nothing was changed" of a run stopped before writing."""
+    try:
+        yield
+    except Interrupted as stop:
+        done = [line for line in lines if not line.endswith("(unchanged)")]
+        name = signal.Signals(stop.signum).name
+        more = len(done) - _SHOWN
+        shown = ", ".join(done[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        click.echo(
+            f"slo-compiler: interrupted ({name}) after {len(lines)} of {count} files in "
+            f"{folder}/"
+            + (f"; written: {shown}" if done else "; none was changed")
+            + ". Each file is whole; run the import again to finish.",
+            err=True,
+        )
+        sys.exit(128 + stop.signum)
 
 
 @click.command("import")
@@ -132,15 +157,16 @@ def import_(
     if not writable or (errors and not partial):
         click.echo(f"{said if errors else 'no SLO found'}; nothing was written.", err=True)
         sys.exit(1)
-    lines = []
-    with written(out):
+    lines: list[str] = []
+    with written(out), _said_when_interrupted(folder, lines, len(writable)):
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in writable.items():
             if existing.get(name) is True:
                 lines.append(f"{name} (unchanged)")
                 continue
-            write_file(folder / name, data)
-            lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
+            with signals_held():  # what an interrupt reports is what was written
+                write_file(folder / name, data)
+                lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
     noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     say(
         f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "

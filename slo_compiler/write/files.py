@@ -216,6 +216,15 @@ def _signals_deferred(restore: bool = True) -> Iterator[list[int]]:
                 signal.signal(s, handler)
 
 
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held through a step that must end whole (a file written and
+    counted as written), then delivered."""
+    with _signals_deferred() as held:
+        yield
+    _deliver(held)
+
+
 def sibling(folder: Path, kind: str) -> str:
     """The name prefix of a temporary sibling of `folder` (see STAGING, OLD)."""
     return f".{folder.name}.{kind}-"
