@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +129,91 @@ def test_a_service_too_large_for_any_configmap_is_a_positioned_error(tmp_path: P
 @pytest.fixture(autouse=True)
 def _kubectl() -> None:
     require_tool("kubectl")
+
+
+_DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
+    "/api/v1": {
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [
+            {
+                "name": "configmaps",
+                "singularName": "configmap",
+                "namespaced": True,
+                "kind": "ConfigMap",
+                "verbs": ["create", "get", "list", "patch", "update", "delete"],
+            }
+        ],
+    },
+}
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    """The API server's discovery documents only: what kubectl asks before a client-side
+    dry run, which then builds the object and its annotation itself."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        doc = _DISCOVERY.get(self.path.split("?")[0])
+        body = json.dumps(doc or {"kind": "Status", "code": 404}).encode()
+        self.send_response(200 if doc else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def discovery() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Discovery)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_configmaps_fit_kubectls_own_annotation_with_hostile_text(
+    tmp_path: Path, discovery: str
+) -> None:
+    """Issue 35 item 1: sizes were counted in Python's JSON, but kubectl's (Go's) writes
+    `<`, `>` and `&` as six-byte escapes: 300 services whose description reads "answered
+    < 300 ms & > 99.9%" and a runbook URL with five `&` made a ConfigMap whose
+    last-applied annotation was 262,232 bytes, over the limit, while compile exited 0
+    (here, with more of them, 326,053). Each ConfigMap is measured as the real kubectl
+    writes its annotation."""
+    kubectl = require_tool("kubectl")
+    repo = _repository(tmp_path)
+    names = [f"svc{i:04d}" for i in range(200)]
+    _services(repo, names)
+    description = "Requests through the gateway that are answered without a server error"
+    runbook = "https://runbooks.example/platform/gateway-availability"
+    hostile = '"answered < 300 ms & > 99.9%' + " <&>" * 60 + '"'
+    link = "https://runbooks.example/r?" + "&".join(f"a{i}=1" for i in range(40))
+    for name in names:
+        path = repo / f"slos/{name}.yaml"
+        path.write_text(path.read_text().replace(description, hostile).replace(runbook, link))
+    compiled = cli("compile", "-q", "--target", "kubernetes", cwd=repo)
+    assert compiled.returncode == 0, compiled.stderr
+    maps = [d for d in _built(repo) if d["kind"] == "ConfigMap"]
+    (tmp_path / "maps.yaml").write_text(yaml.safe_dump_all(maps))
+    created = run(
+        kubectl, f"--server={discovery}", "create", "--dry-run=client", "--validate=false",
+        "--save-config", "-o", "json", "-f", str(tmp_path / "maps.yaml"),
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr[-2000:]
+    items, text, at = [], created.stdout, 0
+    decoder = json.JSONDecoder()
+    while text[at:].strip():  # one JSON object a ConfigMap, one after the other
+        item, at = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+        items.append(item)
+    assert len(items) == len(maps)
+    key = "kubectl.kubernetes.io/last-applied-configuration"
+    sizes = {i["metadata"]["name"]: len(i["metadata"]["annotations"][key].encode()) for i in items}
+    assert max(sizes.values()) < APPLY_LIMIT, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+    # The hostile text is in them, escaped as Go escapes it (the test would pass on text
+    # without it).
+    assert any("\\u003c" in i["metadata"]["annotations"][key] for i in items)

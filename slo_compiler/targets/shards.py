@@ -1,10 +1,11 @@
 """ConfigMaps within what `kubectl apply` accepts, at any number of services.
 
-Client-side `kubectl apply` keeps each object's JSON in its last-applied-configuration
-annotation, and the API server caps an object's annotations at 256 KiB (a ConfigMap's data
-at 1 MiB): one ConfigMap of every dashboard passed that at about 18 services. So each
-kind of file (rule files, alerting files, dashboards) is packed into as many ConfigMaps as
-it needs, mounted into one folder through a projected volume.
+Client-side `kubectl apply` keeps each object's JSON (Go's, which writes `<`, `>` and `&`
+as six-byte escapes) in its last-applied-configuration annotation, and the API server caps
+an object's annotations at 256 KiB (a ConfigMap's data at 1 MiB): one ConfigMap of every
+dashboard passed that at about 18 services. So each kind of file (rule files, alerting
+files, dashboards) is packed into as many ConfigMaps as it needs, mounted into one folder
+through a projected volume.
 
 Which ConfigMap a file lands in must not depend on the other files, or adding a service
 would rename the ConfigMaps of every other one (and roll every pod twice). A file's place
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 # The API server's cap on an object's annotations (256 KiB): the last-applied copy of the
@@ -28,9 +30,24 @@ BOUND = APPLY_LIMIT - 12_288
 MAX_DEPTH = 16
 
 
+# Go's encoding/json (kubectl's) writes these as six-byte escapes (\u003c, \u2028) where
+# Python's json writes them as they are: `<`, `>`, `&` one byte each, the line and
+# paragraph separators three.
+_GO_ESCAPED = {"<": 5, ">": 5, "&": 5, "\u2028": 3, "\u2029": 3}
+_GO_ESCAPED_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def go_json_size(text: str) -> int:
+    """Bytes of `text` (compact JSON from Python's json, ensure_ascii off) as Go's
+    encoding/json writes the same value: what kubectl puts in the annotation."""
+    extra = sum(_GO_ESCAPED[c] for c in _GO_ESCAPED_RE.findall(text))
+    return len(text.encode("utf-8")) + extra
+
+
 def object_size(obj: dict[str, Any]) -> int:
-    """Bytes of the object as kubectl stores it in the annotation: compact JSON."""
-    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    """Bytes of the object as kubectl stores it in the annotation: compact JSON, escaped
+    as Go escapes it."""
+    return go_json_size(json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
 
 
 def _digest(key: str) -> str:
@@ -41,8 +58,8 @@ def member_size(key: str, data: bytes) -> int:
     """What a file adds to its ConfigMap's JSON: `"key":"escaped text",`."""
     text = data.decode("utf-8")
     return (
-        len(json.dumps(key, ensure_ascii=False).encode())
-        + len(json.dumps(text, ensure_ascii=False).encode())
+        go_json_size(json.dumps(key, ensure_ascii=False))
+        + go_json_size(json.dumps(text, ensure_ascii=False))
         + 2
     )
 
