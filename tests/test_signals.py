@@ -9,12 +9,16 @@ The first ~20 ms of a run are the interpreter's own start (site, the console scr
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -231,3 +235,93 @@ def test_an_import_interrupted_while_writing_says_what_it_wrote(tmp_path: Path) 
         assert "nothing was changed" not in stderr and "Traceback" not in stderr, where
         assert f"after {len(written)} of 1500 files in {out.name}/; written: " in stderr, where
         assert all(p.read_text().startswith("# ") or p.read_text() for p in out.iterdir())
+
+
+TOOL = """\
+import os, sys, time
+marker = sys.argv[1]
+if os.fork() == 0:  # a child that leaves the tool's session, then its group, for good
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp(sys.executable, [sys.executable, "-c", "import time; time.sleep(300)",
+                                   marker + "-escaped"])
+    os._exit(0)
+time.sleep(300)
+"""
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """Prometheus enough for `loadtest run` to start: every query is 1, every metric known."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def _any(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = (
+            ["x_total"]
+            if "/label/" in self.path
+            else {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
+        )
+        body = json.dumps({"status": "success", "data": data}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _any
+
+
+def _with_marker(marker: str) -> list[int]:
+    """The pids whose command line holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGHUP, signal.SIGTERM])
+def test_the_load_tool_never_outlives_loadtest_run(tmp_path: Path, signum: int) -> None:
+    """Issue 35 item 3: a run ended by SIGKILL or SIGHUP left the tool running in its own
+    session holding the caller's stdout (a CI step hangs), and a grandchild that called
+    setsid survived even a SIGKILL of the tool's group. Whatever ends the run now, the
+    tool and every descendant end with it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos/x.yaml").write_text(
+        "apiVersion: slo-compiler/v1\nservice: x\nslos:\n  - name: a\n    objective: 99\n"
+        '    sli:\n      ratio:\n        errors: x_total{code="500"}\n        total: x_total\n'
+    )
+    (tmp_path / "tool.py").write_text(TOOL)
+    marker = f"slo-tool-{random.randrange(1 << 40)}"
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "slo_compiler", "loadtest", "run", "--prometheus", url, "--",
+         sys.executable, "tool.py", marker],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not _with_marker(marker + "-escaped") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _with_marker(marker + "-escaped"), "the tool's escaped child did not start"
+        run.send_signal(signum)
+        _, stderr = run.communicate(timeout=PROMPT)  # stderr closed: nothing holds it
+        deadline = time.monotonic() + 5
+        while _with_marker(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _with_marker(marker) == [], f"left running after {signum.name}: {stderr}"
+        if signum != signal.SIGKILL:
+            assert run.returncode == 128 + signum and "Traceback" not in stderr, stderr
+    finally:
+        for pid in _with_marker(marker):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        server.shutdown()
+        server.server_close()

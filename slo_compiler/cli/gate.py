@@ -30,7 +30,8 @@ from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
-from ..write.files import Interrupted, write_file
+from ..write.files import Interrupted, raise_interrupted, write_file
+from . import supervise
 from .common import (
     checked,
     given,
@@ -338,11 +339,19 @@ def run(command: tuple[str, ...], **gate_: Any) -> None:
 
 
 def run_tool(command: tuple[str, ...]) -> int:
-    """Run the load tool in a process group of its own; its exit code. A signal to us
-    (Ctrl-C, CI's SIGTERM) is passed to the whole group, which gets TOOL_GRACE seconds to
-    print its summary and stop before it is killed; then the signal ends this run."""
+    """Run the load tool in a process group (and PID namespace) of its own, dying with
+    this run (supervise.py); its exit code. A signal to us (Ctrl-C, CI's SIGTERM, a
+    closed terminal's SIGHUP) is passed to the whole group, which gets TOOL_GRACE seconds
+    to print its summary and stop before it is killed; then the signal ends this run."""
+    if not supervise.contained():
+        click.echo(
+            "note: no PID namespace here: the load tool's descendants that leave its "
+            "session are killed when it ends, but not if this run is killed with SIGKILL",
+            err=True,
+        )
+    signal.signal(signal.SIGHUP, raise_interrupted)
     try:
-        process = subprocess.Popen(list(command), start_new_session=True)
+        process = supervise.start(list(command))
     except OSError as err:
         raise click.UsageError(f"cannot run {command[0]}: {err.strerror}") from None
     try:
@@ -350,6 +359,8 @@ def run_tool(command: tuple[str, ...]) -> int:
     except Interrupted as stop:
         _stop_group(process, stop.signum)
         raise
+    finally:
+        supervise.reap()
 
 
 def _stop_group(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -9,6 +9,7 @@ starts it (`with helpers() as renderer`) and hands it to the writer; nothing els
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import multiprocessing
 import os
@@ -95,7 +96,7 @@ def _helper(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _CAUGHT)  # blocked by the fork, see helpers()
-    _die_with(parent)
+    die_with(parent)
     gc.freeze()
 
 
@@ -103,7 +104,14 @@ def _helper(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with(parent: int) -> None:
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library, loaded once: loaded in a child forked from a threaded process, the
+    loader's lock could be held by a thread that the fork did not copy."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def die_with(parent: int) -> None:
     """SIGKILL when the command's process ends, on Linux. A helper that outlives it (a
     signal between the pool's fork and its bookkeeping, a queue lock left held by a killed
     sibling) keeps the command's stdout and stderr open: the CI step reading them waits
@@ -111,7 +119,6 @@ def _die_with(parent: int) -> None:
     bookkeeping; the parent check covers a parent that ended before it was set."""
     if not sys.platform.startswith("linux"):
         return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
