@@ -238,3 +238,20 @@ def test_a_link_to_the_slo_folder_itself_is_an_error(tmp_path: Path) -> None:
     result = cli("validate", cwd=repo)
     assert result.returncode == 1
     assert "slos/again:1:1: error[Y006]: is a symlink to the SLO folder itself" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "data:text/html,<script>x</script>", "file:///etc/passwd",
+     "https://", "https://ok.example/a b", "//evil.example/x", "vbscript:x"],
+)  # fmt: skip
+@pytest.mark.parametrize("field", ["runbook_url", "dashboard_url"])
+def test_link_fields_take_http_and_https_only(field: str, link: str) -> None:
+    """Issue 35 item 8: `runbook_url: javascript:...` and `dashboard_url: data:...` were
+    accepted, and put on alerts and dashboards one click from a script."""
+    text = VALID.replace(
+        "    objective:", f"    alerting:\n      {field}: '{link}'\n    objective:", 1
+    )
+    [error] = errors_of(text)
+    assert error.code.value == "S004" and "is not an http:// or https:// link" in error.message
+    assert compile_texts(text.replace(link, "https://runbooks.example/r?a=1&b=2")).files

@@ -26,6 +26,10 @@ LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 ALERT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,149}$"
 RESERVED_LABEL = re.compile(r"^(slo|slo_.*|__.*)$")
 
+# A link put on alerts and dashboards: http(s) only (a `javascript:` or `data:` link is a
+# script one click away in Grafana and the chat tools), a host, no whitespace.
+LINK_PATTERN = r"^https?://[^/?#\s]+[^\s]*$"
+
 MIN_PERIOD = parse_duration("1d")
 MAX_PERIOD = parse_duration("90d")
 
@@ -63,6 +67,19 @@ def _period(text: str) -> str:
             "duration", "period '{text}' is outside the supported range 1d to 90d", {"text": text}
         )
     return text
+
+
+def _link(text: str) -> str:
+    if not re.match(LINK_PATTERN, text):
+        raise PydanticCustomError(
+            "link",
+            "'{text}' is not an http:// or https:// link with a host (no spaces)",
+            {"text": text[:80]},
+        )
+    return text
+
+
+Link = Annotated[str, AfterValidator(_link), Field(json_schema_extra={"pattern": LINK_PATTERN})]
 
 
 def _objective(value: float) -> float:
@@ -213,8 +230,12 @@ class Alerting(_Strict):
     name: Annotated[str, Field(pattern=ALERT_NAME_PATTERN)] | None = Field(
         None, description="Alert name; default: the SLO name in CamelCase + 'BudgetBurn'."
     )
-    runbook_url: str | None = Field(None, description="Link put on every alert of this SLO.")
-    dashboard_url: str | None = Field(None, description="Link to the SLO's dashboard.")
+    runbook_url: Link | None = Field(
+        None, description="Link put on every alert of this SLO (http or https)."
+    )
+    dashboard_url: Link | None = Field(
+        None, description="Link to the SLO's dashboard (http or https)."
+    )
     page: Severity = Field(
         default_factory=Severity, description="Fast-burn alerts (severity critical)."
     )
