@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -558,3 +559,41 @@ def test_a_link_inside_the_repository_is_written_through(repo: Path) -> None:
         "config.schema.json",
         "slo.schema.json",
     ]
+
+
+def test_check_during_a_compile_waits_its_turn_and_never_tracebacks(repo: Path) -> None:
+    """Issue 35 item 8: `check` while a compile swapped the tree raised FileNotFoundError
+    (files.strays) about 1 in 12 times. It now takes the folder's lock, waiting for the
+    compile, and then reads the finished tree: up to date, exit 0."""
+    for attempt in range(6):
+        compiling = compile_many(repo, subprocess.PIPE)
+        wait_ready(repo, compiling)
+        time.sleep(attempt * 0.15)
+        checked = cli("check", cwd=repo)
+        out, _ = compiling.communicate(timeout=120)
+        assert compiling.returncode == 0, out
+        assert "Traceback" not in checked.stderr, checked.stderr
+        assert checked.returncode == 0, (attempt, checked.stdout, checked.stderr)
+
+
+def test_a_file_removed_while_listed_is_no_traceback(tmp_path: Path) -> None:
+    """An entry deleted between the listing and its lstat (by hand, by another program)
+    is left out of the walk, not a FileNotFoundError."""
+    from slo_compiler.write import files
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/x.yaml").write_text("x")
+    (tmp_path / "b.yaml").write_text("b")
+    real_lstat = Path.lstat
+
+    def vanishing(path: Path) -> os.stat_result:
+        if path.name == "x.yaml":
+            raise FileNotFoundError(2, "gone", str(path))
+        return real_lstat(path)
+
+    Path.lstat = vanishing  # type: ignore[method-assign]
+    try:
+        assert [rel for rel, _ in files.walk(tmp_path)] == ["b.yaml"]
+        assert files.strays(tmp_path) == []
+    finally:
+        Path.lstat = real_lstat  # type: ignore[method-assign]

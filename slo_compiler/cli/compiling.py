@@ -164,6 +164,23 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     read = read_inputs(slos, config)
     inputs = read.digest(targets)
     trusted = not strict and not in_ci()
+    with folder.writing(Path(out).resolve(), out, _waiting(out)):
+        _check(read, inputs, out, targets, strict, trusted)
+
+
+def _waiting(out: str) -> Callable[[int | None], None]:
+    def wait(holder: int | None) -> None:
+        who = f" (pid {holder})" if holder else ""
+        click.echo(f"waiting for the slo-compiler{who} writing {out}/...", err=True)
+
+    return wait
+
+
+def _check(
+    read: Inputs, inputs: str, out: str, targets: tuple[str, ...], strict: bool, trusted: bool
+) -> None:
+    """check's comparison, with the folder's lock held: a compile swapping the tree
+    meanwhile would make files vanish under it."""
     if trusted and not strays(Path(out)) and cache.unchanged(Path(out), inputs):
         count = sum(1 for _ in walk(Path(out)))
         say(f"{out}/ is up to date ({count} files; inputs unchanged).")

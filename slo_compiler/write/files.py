@@ -23,7 +23,7 @@ import signal
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -71,29 +71,37 @@ class Changes:
         )
 
 
-def walk(folder: Path) -> Iterator[tuple[str, Path]]:
-    """The regular files below `folder` (symlinks not followed), the record excepted, in
-    path order."""
+def entries(folder: Path) -> Iterator[tuple[str, Path, int]]:
+    """(path below `folder`, path, lstat mode) of everything below it, in path order;
+    an entry removed while it is listed (by hand, by another program) is left out, not a
+    traceback."""
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if rel != RECORD and stat.S_ISREG(path.lstat().st_mode):
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        yield path.relative_to(folder).as_posix(), path, mode
+
+
+def walk(folder: Path) -> Iterator[tuple[str, Path]]:
+    """The regular files below `folder` (symlinks not followed), the record excepted, in
+    path order."""
+    for rel, path, mode in entries(folder):
+        if rel != RECORD and stat.S_ISREG(mode):
             yield rel, path
 
 
 def strays(folder: Path) -> list[str]:
     """What a compile never writes but may find in its folder: symlinks, special files and
     empty folders. `check` counts them as drift; `compile` removes empty folders only."""
-    if not folder.is_dir():
-        return []
     found = []
-    for path in sorted(folder.rglob("*")):
-        mode = path.lstat().st_mode
-        rel = path.relative_to(folder).as_posix()
+    for rel, path, mode in entries(folder):
         if stat.S_ISDIR(mode):
-            if not any(path.iterdir()):
-                found.append(rel + "/")
+            with suppress(FileNotFoundError):
+                if not any(path.iterdir()):
+                    found.append(rel + "/")
         elif not stat.S_ISREG(mode):
             found.append(rel)
     return found

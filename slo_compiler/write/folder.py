@@ -17,13 +17,13 @@ import fcntl
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..diagnostics import Code, CompileError, Diagnostic, first_few
 from ..source.files import repository
-from .files import OLD, STAGING, sibling
+from .files import OLD, STAGING, entries, sibling
 from .layout import MANIFEST, RECORD
 
 
@@ -72,9 +72,7 @@ def foreign(folder: Path, by_mark: bool = False) -> list[str] | None:
     if names is None and not by_mark:
         return None
     found: list[str] = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        mode = path.lstat().st_mode
+    for rel, path, mode in entries(folder):
         if stat.S_ISDIR(mode):
             continue
         ours = stat.S_ISREG(mode) and (
@@ -171,13 +169,16 @@ def sweep(real: Path) -> list[str]:
 
 
 @contextmanager
-def writing(real: Path, shown: str) -> Iterator[None]:
+def writing(
+    real: Path, shown: str, waiting: Callable[[int | None], None] | None = None
+) -> Iterator[None]:
     """One writer at a time per output folder, for as long as the run lasts: an exclusive
     flock on the folder's parent (the folder itself is swapped away by the write; its
     parent stays, and a lock there needs no file of its own). The kernel releases it when
     the process ends however it ends, so no stale lock outlives a killed run, and with it
     held every staging sibling is a dead run's: `sweep` cannot take a live one's. A second
-    run fails at once (O003), naming the holder."""
+    run fails at once (O003), naming the holder; with `waiting` (told the holder), it
+    waits its turn instead (`check`, which reads the tree a compile swaps)."""
     real.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(real.parent, os.O_RDONLY)
     try:
@@ -185,6 +186,11 @@ def writing(real: Path, shown: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(os.fstat(fd))
+            if waiting is not None:
+                waiting(holder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+                return
             who = f" (pid {holder})" if holder else ""
             raise CompileError(
                 [
