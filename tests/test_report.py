@@ -193,3 +193,26 @@ def test_the_html_page_in_a_real_browser_needs_nothing_else(
     pixels = matplotlib.image.imread(shot)
     coloured = (abs(pixels[..., 0] - pixels[..., 1]) + abs(pixels[..., 1] - pixels[..., 2])) > 0.2
     assert coloured.mean() > 0.002, coloured.mean()
+
+
+def test_a_report_shows_at_most_fifty_groups_the_worst_first() -> None:
+    """Issue 35 item 2: a report's cost grew with its groups without a cap (100 groups:
+    71 s, an 8 MB page). Past 50, the lowest attainment are kept in their order, and the
+    others are summed up; the verdict is taken before, over all."""
+    from slo_compiler.live.report import MAX_GROUPS, GroupReport, Step, shown
+
+    groups = [
+        GroupReport({"route": f"/r{i:03d}"}, [Step(3600.0, 1000.0, float(i % 97))])
+        for i in range(120)
+    ]
+    kept, said = shown(groups, 99.0)
+    assert len(kept) == MAX_GROUPS
+    assert [g.group["route"] for g in kept] == sorted(g.group["route"] for g in kept)
+    worst_left = min(g.attainment or 1 for g in groups if g not in kept)
+    assert all((g.attainment or 1) <= worst_left for g in kept)
+    missed = sum(1 for g in groups if g not in kept and not g.met(99.0))
+    assert said == (
+        f"120 groups: the 50 with the lowest attainment are shown; of the other 70, "
+        f"{missed} of them missed it too"
+    )
+    assert shown(groups[:MAX_GROUPS], 99.0) == (groups[:MAX_GROUPS], None)

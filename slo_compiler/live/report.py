@@ -29,6 +29,9 @@ from .queries import Key, Window, group_key
 MET, MISSED = "met", "missed"
 HOUR, FIVE_MINUTES = 3600, 300
 WORST = 5  # the worst steps listed
+# Groups shown per SLO (each costs its steps in the JSON, a chart and a table row): past
+# this, the ones with the lowest attainment, and a line on the rest.
+MAX_GROUPS = 50
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,28 @@ def report_slo(client: Client, plan: SloPlan, start: float, end: float, interval
         result.reasons.append("no events in the period")
     elif False in verdicts:
         result.status = MISSED
+    result.groups, left_out = shown(result.groups, result.objective)
+    result.reasons += [left_out] if left_out else []
     return result
+
+
+def shown(groups: list[GroupReport], objective: float) -> tuple[list[GroupReport], str | None]:
+    """At most MAX_GROUPS groups, the lowest attainment first chosen (in their own order),
+    and what is said of the others; the verdict was taken over all of them."""
+    if len(groups) <= MAX_GROUPS:
+        return groups, None
+    ranked = sorted(
+        groups, key=lambda g: (g.attainment is None, g.attainment if g.attainment else 0.0)
+    )
+    kept = {id(g) for g in ranked[:MAX_GROUPS]}
+    rest = ranked[MAX_GROUPS:]
+    missed = sum(1 for g in rest if g.met(objective) is False)
+    about = f"{missed} of them missed it too" if missed else "all of them met the objective"
+    said = (
+        f"{len(groups)} groups: the {MAX_GROUPS} with the lowest attainment are shown; of the "
+        f"other {len(rest)}, {about}"
+    )
+    return [g for g in groups if id(g) in kept], said
 
 
 def report(
