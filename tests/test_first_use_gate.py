@@ -15,6 +15,7 @@ interval is not the file's, the gate's report and `doctor` say so with the measu
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -146,4 +147,11 @@ def test_the_gate_counts_every_request_of_a_fresh_app_at_any_scrape_interval(
         assert found["ok"] == (seconds == 15), doctor
         assert found["detail"].startswith(f"{seconds}s (slowest target {seconds}s)"), doctor
         assert doctor["payments"]["rules"]["ok"] is False  # not loaded here, and said so
+        cost = doctor["payments"]["rule cost"]["detail"]
+        assert re.fullmatch(
+            r"[\d,]+ samples read a minute by \d+ rules \(the raw-counter part: the rules "
+            r"are not loaded\)",
+            cost,
+        ), cost
+        assert int(cost.split()[0].replace(",", "")) > 0, cost
         assert doctor["exit"] == 1, doctor

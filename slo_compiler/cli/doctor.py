@@ -60,16 +60,18 @@ def doctor(
     SLI reads known (else the closest known names) and its series now, the real scrape
     interval against the declared one, the targets exporting the SLI up now, the
     histogram's bucket at the threshold, the compiled rules loaded and how much of the
-    period they have recorded.
+    period they have recorded, and what the rules read a minute.
 
     \b
     slo-compiler doctor --prometheus http://prometheus:9090 payment-service
     """
     read = read_inputs(slos, config)
-    _, plans = plans_of(read, slo)
+    result, plans = plans_of(read, slo)
     prometheus = client(url, headers, ca, timeout)
-    now = time.time()
-    report = _Report(answered("doctor", lambda: [diagnose(prometheus, p, now) for p in plans]))
+    now, interval = time.time(), result.config.rule_interval
+    report = _Report(
+        answered("doctor", lambda: [diagnose(prometheus, p, now, interval) for p in plans])
+    )
     click.echo(render(report, fmt, {"text": _text}), nl=False)
     if not all(d.ok for d in report.diagnoses):
         sys.exit(FAILED_EXIT)

@@ -21,7 +21,7 @@ from ..rules.ir import SloPlan
 from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
-from .coverage import Gap, coverage
+from .coverage import Gap
 from .queries import Window, events, replay
 from .replay import Episode
 
@@ -146,22 +146,13 @@ def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
         result.status = UNSUPPORTED
         result.reasons.append("a raw SLI's events cannot be counted from its expression")
         return result
-    total_selector = plan.query.total
-    # Gaps judged at the real scrape interval (measured at the range's end) where it is
-    # longer than declared: at 2m every declared 15s would be a gap.
-    interval = environment.effective_interval(client, plan, window.end)
-    result.reasons += environment.interval_note(plan, interval)
-    seen = coverage(client, total_selector, window.start, window.end, interval, window.interval)
-    result.gaps = seen.gaps
-    if seen.targets == 0:
-        result.status = NO_DATA
-        result.reasons.append(f"no series of {total_selector.render()} in the range")
-        return result
-    # A metric the SLI reads with no series at all (a misspelt errors metric) would read
-    # as no bad events: no data, not a clean history.
-    missing = environment.missing(client, plan, window)
-    if missing:
-        result.status, result.reasons = NO_DATA, missing
+    looked = environment.seen(client, plan, window, window.interval, "range")
+    result.reasons += looked.notes
+    result.gaps = looked.coverage.gaps
+    if looked.unreadable:
+        # A metric the SLI reads with no series at all (a misspelt errors metric) would
+        # read as no bad events: no data, not a clean history.
+        result.status, result.reasons = NO_DATA, looked.unreadable
         return result
     names = plan.group_by
     totals, errors = events(client, plan, window)

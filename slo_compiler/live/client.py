@@ -281,6 +281,21 @@ class Client:
         data = self._data("/api/v1/query", {"query": expr, "time": at})
         return self._checked(expr, parse_vector, data)
 
+    def samples_read(self, expr: str, at: float) -> int | None:
+        """How many samples an instant query of `expr` reads (Prometheus' query
+        statistics): what a rule of it costs at each evaluation. None where the server
+        gives no statistics (VictoriaMetrics, some proxies)."""
+        data = self._data("/api/v1/query", {"query": expr, "time": at, "stats": "all"})
+        self._checked(expr, parse_vector, data)
+        stats = data.get("stats") if isinstance(data, dict) else None
+        samples = stats.get("samples") if isinstance(stats, dict) else None
+        read = samples.get("totalQueryableSamples") if isinstance(samples, dict) else None
+        if read is None:
+            return None
+        if not isinstance(read, int) or isinstance(read, bool) or read < 0:
+            raise QueryFailed(f"query `{_brief(expr)}`: a malformed answer: samples read {read!r}")
+        return read
+
     def samples(self, selector: str, at: float) -> list[tuple[Labels, Samples]]:
         """The raw samples of a range selector (`up{...}[10m]`) as stored, at their own
         timestamps: what a scrape interval is measured from."""

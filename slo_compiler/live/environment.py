@@ -16,12 +16,12 @@ from itertools import pairwise
 from typing import Any
 
 from ..rules.burnrate import SCRAPE_MISMATCH, SLICE
-from ..rules.ir import SloPlan
+from ..rules.ir import RecordingRule, SloPlan
 from ..rules.plan import TOTAL_RATE, ratio_metric
 from ..rules.promql import Selector, series
 from ..rules.sli import EventSli
 from .client import Client
-from .coverage import TARGET, up_selector
+from .coverage import TARGET, Coverage, coverage, up_selector
 from .queries import Window
 
 # Every metric name Prometheus knows: an index look-up, no samples read.
@@ -204,6 +204,31 @@ def effective_interval(client: Client, plan: SloPlan, at: float) -> float:
     return max([float(plan.scrape_interval), *target_intervals(client, plan.query, at)])
 
 
+@dataclass
+class Seen:
+    """What status and backtest (so report) know before reading an SLO's events."""
+
+    coverage: Coverage
+    notes: list[str]  # said, not failing: the real scrape interval against the file's
+    unreadable: list[str]  # why its events cannot be read: no series, a metric unknown
+
+
+def seen(client: Client, plan: SloPlan, window: Window, step: float, what: str) -> Seen:
+    """The SLI's coverage of `window`, looked at every `step` with gaps judged at the real
+    scrape interval (measured at its end: at 2m every declared 15s would be a gap), and
+    whether its series exist at all (`what` names the window in the reason)."""
+    assert isinstance(plan.query, EventSli)
+    interval = effective_interval(client, plan, window.end)
+    total = plan.query.total
+    found = coverage(client, total, window.start, window.end, interval, step)
+    unreadable = (
+        [f"no series of {total.render()} in the {what}"]
+        if found.targets == 0
+        else missing(client, plan, window)
+    )
+    return Seen(found, interval_note(plan, interval), unreadable)
+
+
 def interval_note(plan: SloPlan, interval: float) -> list[str]:
     """What a live command says where the real scrape interval is not the declared one:
     its gaps were judged at the real one, and the rules need the file to say it."""
@@ -273,8 +298,31 @@ def _rules(client: Client, plan: SloPlan, at: float) -> Finding:
     return Finding("rules", True, f"loaded; recorded for about {covered:.1%} of the period")
 
 
-def diagnose(client: Client, plan: SloPlan, at: float) -> Diagnosis:
-    """Everything `doctor` measures about one SLO."""
+def _cost(client: Client, plan: SloPlan, at: float, interval: int) -> Finding:
+    """What the SLO's rules read a minute, measured: each rule's expression evaluated now
+    with Prometheus' query statistics, times its group's evaluations a minute. Where the
+    rules are not loaded, the windows that sum recorded series read nothing yet: the
+    figure is then the part that reads the raw counters, which is what grows with the
+    SLI's series."""
+    total = 0.0
+    for rule in plan.rules:
+        read = client.samples_read(rule.expr, at)
+        if read is None:
+            return Finding(
+                "rule cost", True, "not measurable: this server gives no query statistics"
+            )
+        every = rule.every if isinstance(rule, RecordingRule) and rule.every else interval
+        total += read * 60 / every
+    loaded = rules_loaded(client, [plan], at)
+    part = "" if loaded else " (the raw-counter part: the rules are not loaded)"
+    return Finding(
+        "rule cost", True, f"{total:,.0f} samples read a minute by {len(plan.rules)} rules{part}"
+    )
+
+
+def diagnose(client: Client, plan: SloPlan, at: float, interval: int) -> Diagnosis:
+    """Everything `doctor` measures about one SLO; `interval`: the rule evaluation
+    interval of the groups without one of their own."""
     result = Diagnosis(plan.service, plan.name)
     window = Window(at - LOOKBACK, at, 1)
     if isinstance(plan.query, EventSli):
@@ -285,4 +333,5 @@ def diagnose(client: Client, plan: SloPlan, at: float) -> Diagnosis:
             bucket = _buckets(client, plan.query, at)
             result.findings += [bucket] if bucket else []
     result.findings.append(_rules(client, plan, at))
+    result.findings.append(_cost(client, plan, at, interval))
     return result

@@ -32,7 +32,7 @@ from ..rules.promql import series
 from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
-from .coverage import Gap, coverage
+from .coverage import Gap
 from .queries import Key, Window, by_group, events, group_key
 
 OK, EXHAUSTED, BURNING, NO_DATA, UNSUPPORTED, TARGETS_DOWN = (
@@ -242,20 +242,13 @@ def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloSt
     SLI down now (their requests are not counted: TARGETS_DOWN unless the budget says
     worse). Whether the SLO can be read."""
     period = Window(at - plan.period, at, 1)
-    step = plan.period / COVERAGE_STEPS
-    interval = environment.effective_interval(client, plan, at)
-    result.reasons += environment.interval_note(plan, interval)
-    seen = coverage(client, sli.total, period.start, at, interval, step)
-    result.gaps = seen.gaps
-    missing = sum(g.seconds for g in seen.gaps if g.target is None)
+    looked = environment.seen(client, plan, period, plan.period / COVERAGE_STEPS, "period")
+    result.reasons += looked.notes
+    result.gaps = looked.coverage.gaps
+    missing = sum(g.seconds for g in looked.coverage.gaps if g.target is None)
     result.covered = max(0.0, 1 - missing / plan.period)
-    if seen.targets == 0:
-        result.status = NO_DATA
-        result.reasons.append(f"no series of {sli.total.render()} in the period")
-        return False
-    unknown = environment.missing(client, plan, period)
-    if unknown:
-        result.status, result.reasons = NO_DATA, unknown
+    if looked.unreadable:
+        result.status, result.reasons = NO_DATA, looked.unreadable
         return False
     exporting, down = environment.targets_down(client, sli, at)
     if down:
