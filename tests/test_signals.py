@@ -325,3 +325,31 @@ def test_the_load_tool_never_outlives_loadtest_run(tmp_path: Path, signum: int) 
                 os.kill(pid, signal.SIGKILL)
         server.shutdown()
         server.server_close()
+
+
+def test_two_imports_at_once_never_interleave(tmp_path: Path) -> None:
+    """Issue 35: the concurrency loop covers import. Two imports of 1,500 specs into one
+    folder at once: the second fails at once naming the first (O003), or runs after it;
+    never a traceback, and the folder holds each file whole."""
+    _sloth_specs(tmp_path / "specs", 1500)
+    for attempt in range(3):
+        out = f"out{attempt}"
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "slo_compiler", "import", "sloth", "specs", "--out", out],
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=(tmp_path / f"err{attempt}{i}").open("w"),
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            for i in range(2)
+        ]
+        codes = [run.wait(timeout=120) for run in runs]
+        errors = [(tmp_path / f"err{attempt}{i}").read_text() for i in range(2)]
+        assert 0 in codes and set(codes) <= {0, 1}, (codes, [e[-500:] for e in errors])
+        for code, text in zip(codes, errors, strict=True):
+            assert "Traceback" not in text
+            if code == 1:
+                assert "error[O003]: another slo-compiler" in text, text[-500:]
+        files = sorted((tmp_path / out).iterdir())
+        assert len(files) == 1500 and all(f.read_text().startswith("# ") for f in files)

@@ -298,8 +298,9 @@ def test_loadtest_run_checks_prometheus_and_the_metrics_before_the_load(
 
 TOOL = """
 import os, signal, subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-open("child.pid", "w").write(str(child.pid))
+marker = "tool-child-" + str(os.getppid()) + "-" + str(time.time())
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", marker])
+open("child.marker", "w").write(marker)
 def summary(signum, frame):
     print("tool summary: 42 requests", flush=True)
     sys.exit(0)
@@ -347,9 +348,29 @@ def test_a_signal_stops_the_tool_group_after_its_summary(
     assert run.returncode == 143, stderr
     assert time.monotonic() - began < 5
     assert "tool summary: 42 requests" in stdout
-    child = int((tmp_path / "child.pid").read_text())
+    # Found by its command line: in the tool's own PID namespace its pid is not ours.
+    marker = (tmp_path / "child.marker").read_text().encode()
     time.sleep(0.2)
-    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
+    alive = [
+        proc
+        for proc in Path("/proc").iterdir()
+        if proc.name.isdigit() and _holds(proc, marker) and "Z" not in _state(proc)
+    ]
+    assert alive == []
+
+
+def _holds(proc: Path, marker: bytes) -> bool:
+    try:
+        return marker in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _state(proc: Path) -> str:
+    try:
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
 
 
 def test_label_values_cannot_break_the_reports() -> None:
@@ -359,7 +380,7 @@ def test_label_values_cannot_break_the_reports() -> None:
     group = GroupResult({"uri": hostile}, 10, 5, status="violated", reasons=[f"why {hostile}"])
     report = Report("http://p", 0, 60, "page", [SloResult("s", "x", 99, [group], "violated")])
     text = report_formats.text(report)
-    assert "\x1b" not in text and "\x00" not in text and "\\x1b]0;owned\\x07\\x0ab|c" in text
+    assert "\x1b" not in text and "\x00" not in text and "\\x1b]0;owned\\x07\\nb|c" in text
     assert all(line.startswith(("verify", "  ", "s/x", "result")) for line in text.splitlines())
     markdown = report_formats.markdown(report).splitlines()
     assert len(markdown) == 7 and markdown[-1].count(" | ") == 5, markdown

@@ -104,7 +104,9 @@ def backtest(
     old = _compare(compare, read.config, read.platform) if compare else None
     window = Window(begin, finish, result.config.rule_interval)
     prometheus = client(url, headers, ca, timeout)
-    report = answered("backtest", lambda: replay_history(prometheus, plans, window, old))
+    report = answered(
+        "backtest", prometheus, lambda: replay_history(prometheus, plans, window, old)
+    )
     click.echo(render(report, fmt, FORMATS), nl=False)
     if all(s.status in (NO_DATA, UNSUPPORTED) for s in report.slos):
         sys.exit(INCONCLUSIVE_EXIT)

@@ -70,7 +70,9 @@ def doctor(
     prometheus = client(url, headers, ca, timeout)
     now, interval = time.time(), result.config.rule_interval
     report = _Report(
-        answered("doctor", lambda: [diagnose(prometheus, p, now, interval) for p in plans])
+        answered(
+            "doctor", prometheus, lambda: [diagnose(prometheus, p, now, interval) for p in plans]
+        )
     )
     click.echo(render(report, fmt, {"text": _text}), nl=False)
     if not all(d.ok for d in report.diagnoses):

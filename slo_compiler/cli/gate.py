@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -350,6 +351,8 @@ def run_tool(command: tuple[str, ...]) -> int:
             err=True,
         )
     signal.signal(signal.SIGHUP, raise_interrupted)
+    if shutil.which(command[0]) is None:  # unshare would run it, and say so only as 127
+        raise click.UsageError(f"cannot run {command[0]}: not found, or not executable")
     try:
         process = supervise.start(list(command))
     except OSError as err:

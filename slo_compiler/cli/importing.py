@@ -21,12 +21,13 @@ from .. import importers
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
 from ..write.files import Interrupted, signals_held, write_file
-from .common import checked, out_folder, written
+from ..write.folder import writing
+from .common import checked, fail, out_folder, written
 from .verbosity import say
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
 SUFFIXES = (".yaml", ".yml", ".json")
-_SHOWN = 5  # files named when an interrupt stops the writing
+_SHOWN = 5  # files named in the summary, or when an interrupt stops the writing
 
 
 def _inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
@@ -62,6 +63,23 @@ def _schema(folder: Path) -> str:
     return "../schemas/slo.schema.json"
 
 
+def _few(lines: list[str]) -> str:
+    """The first _SHOWN of `lines`, and how many more (an import of 1,500 specs)."""
+    more = len(lines) - _SHOWN
+    return ", ".join(lines[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+@contextmanager
+def _one_writer(folder: Path, out: str) -> Iterator[None]:
+    """One writer at a time in the folder (its parent's lock, as `compile` takes): two
+    imports at once would interleave their files; the second fails at once (O003)."""
+    try:
+        with writing(folder.resolve(), out):
+            yield
+    except CompileError as err:
+        fail(err)
+
+
 @contextmanager
 def _said_when_interrupted(folder: Path, lines: list[str], count: int) -> Iterator[None]:
     """A signal between two files: say which were written (each whole: written
@@ -71,8 +89,7 @@ def _said_when_interrupted(folder: Path, lines: list[str], count: int) -> Iterat
     except Interrupted as stop:
         done = [line for line in lines if not line.endswith("(unchanged)")]
         name = signal.Signals(stop.signum).name
-        more = len(done) - _SHOWN
-        shown = ", ".join(done[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        shown = _few(done)
         click.echo(
             f"slo-compiler: interrupted ({name}) after {len(lines)} of {count} files in "
             f"{folder}/"
@@ -124,54 +141,57 @@ def import_(
     folder = Path(out)
     result = importers.run(fmt, inputs, service, _schema(folder))
     problems = unreadable + result.diagnostics
-    existing = {}
-    blocked = set()
-    for name, data in result.files.items():
-        target = folder / name
-        if target.is_file():
-            existing[name] = target.read_bytes() == data
-            if not existing[name] and not force:
+    # The files are compared and written with the folder's lock held: a second import
+    # at once would see the first one's files come and go.
+    with _one_writer(folder, out):
+        existing = {}
+        blocked = set()
+        for name, data in result.files.items():
+            target = folder / name
+            if target.is_file():
+                existing[name] = target.read_bytes() == data
+                if not existing[name] and not force:
+                    blocked.add(name)
+                    problems.append(
+                        Diagnostic(
+                            str(target),
+                            1,
+                            1,
+                            Code.IMPORT_EXISTS,
+                            "exists and differs from what the import makes of it: --force "
+                            "replaces it, or import elsewhere with --out and merge by hand",
+                        )
+                    )
+            elif target.exists():
                 blocked.add(name)
                 problems.append(
-                    Diagnostic(
-                        str(target),
-                        1,
-                        1,
-                        Code.IMPORT_EXISTS,
-                        "exists and differs from what the import makes of it: --force "
-                        "replaces it, or import elsewhere with --out and merge by hand",
-                    )
+                    Diagnostic(str(target), 1, 1, Code.IMPORT_EXISTS, "exists and is not a file")
                 )
-        elif target.exists():
-            blocked.add(name)
-            problems.append(
-                Diagnostic(str(target), 1, 1, Code.IMPORT_EXISTS, "exists and is not a file")
-            )
-    for diagnostic in sorted(problems):
-        click.echo(str(diagnostic), err=True)
-    errors = [d for d in problems if d.level == "error" or strict]
-    warnings = len(problems) - len([d for d in problems if d.level == "error"])
-    count = len(errors)
-    said = f"{count} error{'s' if count != 1 else ''}"
-    writable = {n: d for n, d in result.files.items() if n not in blocked}
-    if not writable or (errors and not partial):
-        click.echo(f"{said if errors else 'no SLO found'}; nothing was written.", err=True)
-        sys.exit(1)
-    lines: list[str] = []
-    with written(out), _said_when_interrupted(folder, lines, len(writable)):
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, data in writable.items():
-            if existing.get(name) is True:
-                lines.append(f"{name} (unchanged)")
-                continue
-            with signals_held():  # what an interrupt reports is what was written
-                write_file(folder / name, data)
-                lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
-    noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
-    say(
-        f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
-        f"file{'s' if len(inputs) != 1 else ''} -> {folder}/: {', '.join(lines)}{noted}"
-    )
-    if errors:  # --partial: what the errors name was left out
-        click.echo(f"{said}: the SLOs and files they name were left out.", err=True)
-        sys.exit(1)
+        for diagnostic in sorted(problems):
+            click.echo(str(diagnostic), err=True)
+        errors = [d for d in problems if d.level == "error" or strict]
+        warnings = len(problems) - len([d for d in problems if d.level == "error"])
+        count = len(errors)
+        said = f"{count} error{'s' if count != 1 else ''}"
+        writable = {n: d for n, d in result.files.items() if n not in blocked}
+        if not writable or (errors and not partial):
+            click.echo(f"{said if errors else 'no SLO found'}; nothing was written.", err=True)
+            sys.exit(1)
+        lines: list[str] = []
+        with written(out), _said_when_interrupted(folder, lines, len(writable)):
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in writable.items():
+                if existing.get(name) is True:
+                    lines.append(f"{name} (unchanged)")
+                    continue
+                with signals_held():  # what an interrupt reports is what was written
+                    write_file(folder / name, data)
+                    lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
+        noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+        say(
+            f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
+            f"file{'s' if len(inputs) != 1 else ''} -> {folder}/: {_few(lines)}{noted}"
+        )
+        if errors:  # --partial: what the errors name was left out
+            click.echo(f"{said}: the SLOs and files they name were left out.", err=True)
+            sys.exit(1)

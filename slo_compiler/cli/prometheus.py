@@ -7,6 +7,7 @@ worst wins, in the order 4, 1, 3."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -120,13 +121,24 @@ def span(start: str | None, end: str | None, last: str | None, step: float) -> t
         raise click.UsageError(str(err)) from None
 
 
-def answered(command: str, ask: Callable[[], T]) -> T:
-    """What `ask` gets from Prometheus, or exit 4 with one line saying why not."""
+def answered(command: str, prometheus: Client, ask: Callable[[], T]) -> T:
+    """What `ask` gets from Prometheus and makes of it, or exit 4 with one line saying why
+    not. --timeout bounds all of it: each query by the client's deadline, the work
+    between and after them (a replay, a report's charts) by a timer for the same one."""
+
+    def spent(_signum: int, _frame: object) -> None:
+        raise prometheus.spent()
+
+    previous = signal.signal(signal.SIGALRM, spent)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, prometheus.deadline - time.monotonic()))
     try:
         return ask()
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler {command}: {err}", err=True)
         sys.exit(UNREACHABLE_EXIT)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _checked_url(url: str, headers: dict[str, str]) -> str:

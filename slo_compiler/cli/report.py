@@ -12,7 +12,7 @@ import click
 
 from ..live import report_formats
 from ..live.backtest import NO_DATA, UNSUPPORTED
-from ..live.report import MISSED, report
+from ..live.report import MISSED, Report, report
 from ..live.timespec import TimeSpecError, calendar, capped
 from ..write.files import write_file
 from .common import inputs, out_file, out_folder, plans_of, read_inputs, slo_arguments, written
@@ -53,6 +53,21 @@ def _period(
         return begin, finish, text
     begin, finish = span(start, end, last, step)
     return begin, finish, ""
+
+
+def _rendered(made: Report, fmt: str) -> tuple[Report, dict[str, str]]:
+    """The report and its files: for Markdown report.md and its charts, else the one text
+    (under ""); rendering counts in --timeout too."""
+    if fmt == "markdown":
+        charts = report_formats.chart_files(made)
+        text = report_formats.markdown(made, {name: name for name in charts})
+        return made, {"report.md": text, **charts}
+    render = {
+        "text": report_formats.text,
+        "json": lambda r: json.dumps(r.document(), indent=2) + "\n",
+        "html": report_formats.html_page,
+    }[fmt]
+    return made, {"": render(made)}
 
 
 def _ours(path: Path) -> bool:
@@ -140,29 +155,23 @@ def report_command(
     interval = result.config.rule_interval
     begin, finish, period = _period(month, quarter, week, zone, start, end, last, interval)
     prometheus = client(url, headers, ca, timeout)
-    made = answered(
-        "report", lambda: report(prometheus, plans, begin, finish, interval, period, zone)
+    made, files = answered(
+        "report",
+        prometheus,
+        lambda: _rendered(report(prometheus, plans, begin, finish, interval, period, zone), fmt),
     )
     if fmt == "markdown":
-        charts = report_formats.chart_files(made)
-        text = report_formats.markdown(made, {name: name for name in charts})
-        _write_folder(Path(out), {"report.md": text, **charts}, force)
+        _write_folder(Path(out), files, force)
+    elif out is None:
+        click.echo(files[""], nl=False)
     else:
-        text = {
-            "text": report_formats.text,
-            "json": lambda r: json.dumps(r.document(), indent=2) + "\n",
-            "html": report_formats.html_page,
-        }[fmt](made)
-        if out is None:
-            click.echo(text, nl=False)
-        else:
-            target = Path(out)
-            if target.exists() and not force and not (target.is_file() and _ours(target)):
-                raise click.UsageError(
-                    f"{out} exists and this command did not write it: --force replaces it"
-                )
-            with written(out):
-                write_file(target, text.encode("utf-8"))
+        target = Path(out)
+        if target.exists() and not force and not (target.is_file() and _ours(target)):
+            raise click.UsageError(
+                f"{out} exists and this command did not write it: --force replaces it"
+            )
+        with written(out):
+            write_file(target, files[""].encode("utf-8"))
     states = {s.status for s in made.slos}
     if MISSED in states:
         sys.exit(FAILED_EXIT)

@@ -54,7 +54,9 @@ def status_command(
     result, plans = plans_of(read, slo)
     prometheus = client(url, headers, ca, timeout)
     in_prometheus = result.config.prometheus_alerts
-    report = answered("status", lambda: status(prometheus, plans, time.time(), in_prometheus))
+    report = answered(
+        "status", prometheus, lambda: status(prometheus, plans, time.time(), in_prometheus)
+    )
     click.echo(render(report, fmt, FORMATS), nl=False)
     states = {s.status for s in report.slos}
     if states & {EXHAUSTED, BURNING}:

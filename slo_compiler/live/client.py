@@ -191,7 +191,8 @@ class Client:
         if self.ca_bundle:
             self._session.verify = self.ca_bundle
 
-    def _spent(self) -> PrometheusUnreachable:
+    def spent(self) -> PrometheusUnreachable:
+        """The error of a command whose --timeout is spent."""
         return PrometheusUnreachable(
             f"{self.display}: no answer within --timeout {format_duration(int(self.timeout))} "
             f"({self.queries} queries answered)"
@@ -238,7 +239,7 @@ class Client:
         """_fetch within what is left of the deadline; the thread is abandoned past it."""
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise self._spent()
+            raise self.spent()
         answer: queue.Queue[tuple[tuple[int, bytes] | None, Exception | None]] = queue.Queue(1)
 
         def work() -> None:
@@ -251,7 +252,7 @@ class Client:
         try:
             got, error = answer.get(timeout=left)
         except queue.Empty:
-            raise self._spent() from None
+            raise self.spent() from None
         if error is not None:
             raise error
         assert got is not None
