@@ -55,6 +55,12 @@ def errors_of(*texts: str | bytes) -> list[Diagnostic]:
     return info.value.diagnostics
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker a core, and one more for the waits group, which sleeps on slow
+    scrapes for minutes with next to no CPU (it would otherwise hold a core's worker)."""
+    return (os.cpu_count() or 1) + 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that run servers and a load (marked live) share one xdist worker, one

@@ -178,3 +178,23 @@ def test_compile_diagnostics_escape_bidi_overrides(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "\u202e" not in result.stdout + result.stderr
     assert "pay\\u202eelif.yaml" in result.stdout + result.stderr
+
+
+def test_the_timeout_bounds_the_work_between_and_after_queries(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 35 item 2: --timeout bounded each query, not the work around them (a replay
+    or a report's charts ran on past it). A command's work that outlasts its deadline
+    ends with exit 4 and the one line a spent deadline prints."""
+    import time
+
+    from slo_compiler.cli.prometheus import answered
+    from slo_compiler.live.client import Client
+
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as stop:
+        answered("report", Client("http://127.0.0.1:1", timeout=0.5), lambda: time.sleep(10))
+    assert stop.value.code == 4 and time.monotonic() - started < 3
+    assert capsys.readouterr().err.startswith(
+        "slo-compiler report: http://127.0.0.1:1: no answer within --timeout"
+    )
