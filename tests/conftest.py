@@ -262,3 +262,14 @@ def offline_env() -> dict[str, str]:
         "PIP_NO_BUILD_ISOLATION": "0",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
+
+
+def sloth_spec(service: str = "svc") -> str:
+    """A Sloth spec of one SLO whose alerts are off: the smallest input `import` takes."""
+    return (
+        f"version: prometheus/v1\nservice: {service}\nslos:\n  - name: avail\n"
+        "    objective: 99.9\n    sli:\n      events:\n"
+        '        error_query: sum(rate(x_total{code="5"}[{{.window}}]))\n'
+        "        total_query: sum(rate(x_total[{{.window}}]))\n"
+        "    alerting:\n      page_alert: {disable: true}\n      ticket_alert: {disable: true}\n"
+    )

@@ -17,22 +17,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import outages
 import pytest
 from conftest import cli
 
 HOSTILE = "bad\x1b[2J\x1b]0;owned\x07\u202eevil\n::error::forged"
-SLO = """\
-apiVersion: slo-compiler/v1
-service: shop
-slos:
-  - name: checkout
-    objective: 99
-    period: 7d
-    sli:
-      ratio:
-        errors: req_total{code="500"}
-        total: req_total
-"""
 
 
 class _Refuses(BaseHTTPRequestHandler):
@@ -65,7 +54,7 @@ def refusing() -> Iterator[str]:
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
     (tmp_path / "slos").mkdir()
-    (tmp_path / "slos/shop.yaml").write_text(SLO)
+    (tmp_path / "slos/shop.yaml").write_text(outages.SLO % "2m")
     return tmp_path
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, compile_many, read_tree, run_patched, wait_ready
+from conftest import ROOT, cli, compile_many, read_tree, run_patched, sloth_spec, wait_ready
 
 from slo_compiler.write.layout import MANIFEST
 from slo_compiler.write.record import folder_digest
@@ -512,17 +512,6 @@ def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umasks(tmp_path: 
     assert (tmp_path / "fresh.json").stat().st_mode & 0o777 == 0o644
 
 
-def _spec(folder: Path) -> Path:
-    spec = folder / "spec.yml"
-    spec.write_text(
-        "version: prometheus/v1\nservice: svc\nslos:\n  - name: avail\n    objective: 99.9\n"
-        '    sli:\n      events:\n        error_query: sum(rate(x_total{code="5"}[{{.window}}]))\n'
-        "        total_query: sum(rate(x_total[{{.window}}]))\n"
-        "    alerting:\n      page_alert: {disable: true}\n      ticket_alert: {disable: true}\n"
-    )
-    return spec
-
-
 @pytest.mark.parametrize(
     ("command", "link"),
     [
@@ -539,7 +528,7 @@ def test_no_command_writes_through_a_link_out_of_the_repository(
     schemas written there; `import --out impdir --force` wrote through its link too."""
     (repo / ".git").mkdir(exist_ok=True)
     outside = tmp_path_factory.mktemp("outside")
-    _spec(repo)
+    (repo / "spec.yml").write_text(sloth_spec())
     target = repo / link
     if target.exists():
         shutil.rmtree(target)

@@ -8,19 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import cli, errors_of
+from conftest import cli, errors_of, sloth_spec
 
 from slo_compiler.rules.explain import _shown
 
 
 def _sloth_spec(tmp_path: Path) -> Path:
     spec = tmp_path / "spec.yml"
-    spec.write_text(
-        "version: prometheus/v1\nservice: svc\nslos:\n  - name: avail\n    objective: 99.9\n"
-        '    sli:\n      events:\n        error_query: sum(rate(x_total{code="5"}[{{.window}}]))\n'
-        "        total_query: sum(rate(x_total[{{.window}}]))\n"
-        "    alerting:\n      page_alert: {disable: true}\n      ticket_alert: {disable: true}\n"
-    )
+    spec.write_text(sloth_spec())
     return spec
 
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, read_tree
+from conftest import ROOT, cli, read_tree, sloth_spec
 
 ITERATIONS = 24
 # A run ends this many seconds after a signal, or it hangs (the helper pool's stop is
@@ -192,14 +192,7 @@ def _sloth_specs(folder: Path, count: int) -> None:
     """`count` Sloth specs of one service each: an import that writes for a while."""
     folder.mkdir()
     for i in range(count):
-        (folder / f"s{i:04d}.yml").write_text(
-            f"version: prometheus/v1\nservice: svc{i:04d}\nslos:\n  - name: avail\n"
-            "    objective: 99.9\n    sli:\n      events:\n"
-            '        error_query: sum(rate(x_total{code="5"}[{{.window}}]))\n'
-            "        total_query: sum(rate(x_total[{{.window}}]))\n"
-            "    alerting:\n      page_alert: {disable: true}\n"
-            "      ticket_alert: {disable: true}\n"
-        )
+        (folder / f"s{i:04d}.yml").write_text(sloth_spec(f"svc{i:04d}"))
 
 
 def test_an_import_interrupted_while_writing_says_what_it_wrote(tmp_path: Path) -> None:
