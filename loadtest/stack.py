@@ -129,19 +129,30 @@ def running(work: Path, *faults: str) -> Iterator[Stack]:
         stdout=(work / "simulator.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    config_text = (
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        f"rule_files: ['{work}/gen/prometheus/*.rules.yaml']\n"
-        "scrape_configs:\n"
-        f"  - job_name: platform\n    static_configs: [{{targets: ['127.0.0.1:{sim_port}']}}]\n"
-    )
+    rules = f"rule_files: ['{work}/gen/prometheus/*.rules.yaml']\n"
     try:
         wait_ready(f"http://127.0.0.1:{sim_port}/metrics", work / "simulator.log")
-        with prometheus(work, config_text) as url:
-            wait_scraped(url, "platform")
+        with scraping(work, "platform", sim_port, "1s", "1s", rules) as url:
             yield Stack(f"http://127.0.0.1:{sim_port}", url, config, simulator.pid)
     finally:
         _stop(simulator)
+
+
+@contextmanager
+def scraping(
+    work: Path, job: str, port: int, interval: str, evaluation: str, extra: str = ""
+) -> Iterator[str]:
+    """A Prometheus scraping 127.0.0.1:`port` as `job` every `interval` (`extra`: more of
+    its config), once it has scraped it; yields its URL."""
+    config_text = (
+        f"global: {{scrape_interval: {interval}, evaluation_interval: {evaluation}}}\n{extra}"
+        "scrape_configs:\n"
+        f"  - job_name: {job}\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    )
+    with prometheus(work, config_text) as url:
+        # The first scrape falls anywhere in the first interval.
+        wait_scraped(url, job, within=float(interval.rstrip("s")) + 10)
+        yield url
 
 
 Sample = tuple[str, float, int]  # series (name and labels), value, unix seconds
@@ -252,17 +263,10 @@ def fastapi_app(work: Path, scrape_interval: str, fail_every: int) -> Iterator[t
         stdout=(work / "app.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    config_text = (
-        f"global: {{scrape_interval: {scrape_interval}, evaluation_interval: 15s}}\n"
-        "scrape_configs:\n"
-        f"  - job_name: shop\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
-    )
     try:
         # Not /metrics: its own scrape would be a request served.
         wait_ready(f"http://127.0.0.1:{port}/docs", work / "app.log")
-        with prometheus(work, config_text) as url:
-            seconds = float(scrape_interval.rstrip("s"))
-            wait_scraped(url, "shop", within=seconds + 10)
+        with scraping(work, "shop", port, scrape_interval, "15s") as url:
             yield f"http://127.0.0.1:{port}", url
     finally:
         _stop(app)

@@ -6,14 +6,18 @@ in CI (CI=true): a green CI run must mean the real tool accepted our output.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -273,3 +277,39 @@ def sloth_spec(service: str = "svc") -> str:
         "        total_query: sum(rate(x_total[{{.window}}]))\n"
         "    alerting:\n      page_alert: {disable: true}\n      ticket_alert: {disable: true}\n"
     )
+
+
+Route = Callable[[str, str], tuple[int, object]]
+
+
+@contextmanager
+def json_server(route: Route) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 answering every GET and POST with the JSON that
+    `route(path, query)` gives (with its status): a stand-in for what a test needs of a
+    server it does not run (an API's discovery, a hostile answer). Yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+        def _any(self) -> None:
+            form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            path, _, query = self.path.partition("?")
+            status, doc = route(path, form or query)
+            body = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
+
+        do_GET = do_POST = _any
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -29,25 +29,12 @@ import stack
 
 pytestmark = [pytest.mark.live, pytest.mark.waits]
 
-SLOS = """\
-apiVersion: slo-compiler/v1
-service: shop
-slos:
-  - name: payments
-    objective: 99
-    period: 7d
-    sli:
-      ratio:
-        errors: http_requests_total{handler="/pay", status="5xx"}
-        total: http_requests_total{handler="/pay"}
-  - name: browsing
-    objective: 99
-    period: 7d
-    sli:
-      ratio:
-        errors: http_requests_total{handler="/browse", status="5xx"}
-        total: http_requests_total{handler="/browse"}
-"""
+SLOS = "apiVersion: slo-compiler/v1\nservice: shop\nslos:\n" + "".join(
+    f"  - name: {name}\n    objective: 99\n    period: 7d\n    sli:\n      ratio:\n"
+    f'        errors: http_requests_total{{handler="{path}", status="5xx"}}\n'
+    f'        total: http_requests_total{{handler="{path}"}}\n'
+    for name, path in (("payments", "/pay"), ("browsing", "/browse"))
+)
 K6 = """\
 import http from 'k6/http';
 export const options = { vus: 4, iterations: 200 };

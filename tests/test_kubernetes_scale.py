@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, cli, read_tree, require_tool, run
+from conftest import ROOT, cli, json_server, read_tree, require_tool, run
 
 from slo_compiler.targets.shards import APPLY_LIMIT
 
@@ -150,30 +148,17 @@ _DISCOVERY = {
 }
 
 
-class _Discovery(BaseHTTPRequestHandler):
+@pytest.fixture
+def discovery() -> Iterator[str]:
     """The API server's discovery documents only: what kubectl asks before a client-side
     dry run, which then builds the object and its annotation itself."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
+    def route(path: str, _query: str) -> tuple[int, object]:
+        doc = _DISCOVERY.get(path)
+        return (200, doc) if doc else (404, {"kind": "Status", "code": 404})
 
-    def do_GET(self) -> None:
-        doc = _DISCOVERY.get(self.path.split("?")[0])
-        body = json.dumps(doc or {"kind": "Status", "code": 404}).encode()
-        self.send_response(200 if doc else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@pytest.fixture
-def discovery() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Discovery)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_server(route) as url:
+        yield url
 
 
 def test_configmaps_fit_kubectls_own_annotation_with_hostile_text(

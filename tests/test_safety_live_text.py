@@ -11,44 +11,22 @@ reproduced on main before its fix.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import outages
 import pytest
-from conftest import cli
+from conftest import cli, json_server
 
 HOSTILE = "bad\x1b[2J\x1b]0;owned\x07\u202eevil\n::error::forged"
 
 
-class _Refuses(BaseHTTPRequestHandler):
-    """Every request answered with a Prometheus error whose text is hostile."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-    def _any(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"status": "error", "errorType": HOSTILE, "error": HOSTILE}).encode()
-        self.send_response(422)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _any
-
-
 @pytest.fixture
 def refusing() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    """Every request answered with a Prometheus error whose text is hostile."""
+    error = {"status": "error", "errorType": HOSTILE, "error": HOSTILE}
+    with json_server(lambda _path, _query: (422, error)) as url:
+        yield url
 
 
 @pytest.fixture

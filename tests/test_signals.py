@@ -9,20 +9,17 @@ The first ~20 ms of a run are the interpreter's own start (site, the console scr
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from contextlib import suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, read_tree, sloth_spec
+from conftest import ROOT, cli, json_server, read_tree, sloth_spec
 
 ITERATIONS = 24
 # A run ends this many seconds after a signal, or it hangs (the helper pool's stop is
@@ -243,27 +240,10 @@ time.sleep(300)
 """
 
 
-class _Answers(BaseHTTPRequestHandler):
+def _answers(path: str, _query: str) -> tuple[int, object]:
     """Prometheus enough for `loadtest run` to start: every query is 1, every metric known."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-    def _any(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        data = (
-            ["x_total"]
-            if "/label/" in self.path
-            else {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
-        )
-        body = json.dumps({"status": "success", "data": data}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _any
+    vector = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "1"]}]}
+    return 200, {"status": "success", "data": ["x_total"] if "/label/" in path else vector}
 
 
 def _with_marker(marker: str) -> list[int]:
@@ -283,8 +263,6 @@ def test_the_load_tool_never_outlives_loadtest_run(tmp_path: Path, signum: int) 
     session holding the caller's stdout (a CI step hangs), and a grandchild that called
     setsid survived even a SIGKILL of the tool's group. Whatever ends the run now, the
     tool and every descendant end with it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     (tmp_path / "slos").mkdir()
     (tmp_path / "slos/x.yaml").write_text(
         "apiVersion: slo-compiler/v1\nservice: x\nslos:\n  - name: a\n    objective: 99\n"
@@ -292,7 +270,11 @@ def test_the_load_tool_never_outlives_loadtest_run(tmp_path: Path, signum: int) 
     )
     (tmp_path / "tool.py").write_text(TOOL)
     marker = f"slo-tool-{random.randrange(1 << 40)}"
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    with json_server(_answers) as url:
+        _outlived(tmp_path, url, marker, signum)
+
+
+def _outlived(tmp_path: Path, url: str, marker: str, signum: int) -> None:
     run = subprocess.Popen(
         [sys.executable, "-m", "slo_compiler", "loadtest", "run", "--prometheus", url, "--",
          sys.executable, "tool.py", marker],
@@ -316,8 +298,6 @@ def test_the_load_tool_never_outlives_loadtest_run(tmp_path: Path, signum: int) 
         for pid in _with_marker(marker):
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        server.shutdown()
-        server.server_close()
 
 
 def test_two_imports_at_once_never_interleave(tmp_path: Path) -> None:
