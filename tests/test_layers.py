@@ -95,16 +95,43 @@ def test_the_pipeline_loads_no_process_http_or_cli_machinery() -> None:
     assert not {m for m in ours if m.startswith(("slo_compiler.cli", "slo_compiler.live"))}
 
 
-VERSION = """
+STARTED = """
 from slo_compiler.cli import main
 try:
-    main(["-V"])
+    main([%r])
 except SystemExit:
     pass
 """
+# What starting the command line may load of the package: the entry, the shared base,
+# diagnostics (to print errors) and the group with its -q/-v.
+START = {
+    "slo_compiler",
+    "slo_compiler.base",
+    "slo_compiler.base.interrupts",
+    "slo_compiler.cli",
+    "slo_compiler.cli.verbosity",
+    "slo_compiler.diagnostics",
+    "slo_compiler.entry",
+}
 
 
-def test_the_version_loads_no_command() -> None:
-    loaded = _loaded(VERSION)
-    banned = ("slo_compiler.live", "slo_compiler.importers", "slo_compiler.compiler", "requests")
-    assert sorted(m for m in loaded if m.startswith(banned)) == []
+@pytest.mark.parametrize("flag", ["-V", "--help"])
+def test_version_and_help_load_no_command(flag: str) -> None:
+    """Issue 36: --help imported every command (514 modules: requests, multiprocessing,
+    pydantic, the live side), -V the writers (yaml, ctypes). The commands' short help is
+    the group's table."""
+    loaded = _loaded(STARTED % flag)
+    assert {m for m in loaded if m.startswith("slo_compiler")} == START
+    heavy = ("yaml", "pydantic", "requests", "urllib3", "ctypes", "multiprocessing")
+    assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
+
+
+def test_the_command_table_is_each_commands_short_help() -> None:
+    import click
+
+    from slo_compiler.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (_, _, short) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.get_short_help_str(limit=200) == short

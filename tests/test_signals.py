@@ -131,8 +131,8 @@ def test_a_signal_while_the_promql_parser_runs_is_not_a_parse_error() -> None:
     Only the parser's own panic is a parse error; anything else goes on up."""
     import promql_parser
 
+    from slo_compiler.base.interrupts import Interrupted
     from slo_compiler.rules import promql
-    from slo_compiler.write.files import Interrupted
 
     def interrupted(_text: str) -> None:
         raise Interrupted(15)
@@ -154,6 +154,7 @@ def test_a_signal_while_staging_is_made_or_removed_leaves_nothing(
     when the staging folder is known and can be removed whole."""
     import tempfile
 
+    from slo_compiler.base.interrupts import Interrupted, raise_interrupted
     from slo_compiler.write import files
 
     real = tempfile.mkdtemp
@@ -163,10 +164,10 @@ def test_a_signal_while_staging_is_made_or_removed_leaves_nothing(
         os.kill(os.getpid(), signal.SIGINT)
         return made
 
-    previous = signal.signal(signal.SIGINT, files.raise_interrupted)
+    previous = signal.signal(signal.SIGINT, raise_interrupted)
     try:
         monkeypatch.setattr(tempfile, "mkdtemp", signalled_mkdtemp)
-        with pytest.raises(files.Interrupted):
+        with pytest.raises(Interrupted):
             files.write_tree(tmp_path / "out", {"a.txt": b"a\n"})
         assert sorted(p.name for p in tmp_path.iterdir()) == []
         monkeypatch.setattr(tempfile, "mkdtemp", real)
@@ -178,7 +179,7 @@ def test_a_signal_while_staging_is_made_or_removed_leaves_nothing(
 
         monkeypatch.setattr(files.shutil, "rmtree", signalled_rmtree)
         (tmp_path / "out").mkdir()
-        with pytest.raises(files.Interrupted):  # unchanged: the staging tree is removed
+        with pytest.raises(Interrupted):  # unchanged: the staging tree is removed
             files.write_tree(tmp_path / "out", {})
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     finally:

@@ -17,25 +17,26 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from ..base.interrupts import Interrupted, raise_interrupted
 from ..diagnostics import printable
 from ..entry import interrupted
-from ..write.files import Interrupted, raise_interrupted
 from .verbosity import options as verbosity
 
-# command -> (module of this package, attribute): loaded when the command is run
+# command -> (module of this package, attribute, short help): the module is loaded when
+# the command runs; `--help` lists the commands from this table, loading none of them.
 COMMANDS = {
-    "backtest": ("backtest", "backtest"),
-    "check": ("compiling", "check"),
-    "compile": ("compiling", "compile"),
-    "doctor": ("doctor", "doctor"),
-    "explain": ("compiling", "explain"),
-    "import": ("importing", "import_"),
-    "loadtest": ("gate", "loadtest"),
-    "report": ("report", "report_command"),
-    "schema": ("compiling", "schema"),
-    "status": ("status", "status_command"),
-    "validate": ("compiling", "validate"),
-    "verify": ("gate", "verify"),
+    "backtest": ("backtest", "backtest", "How often the alerts would have fired over history."),
+    "check": ("compiling", "check", "Exit 1 if OUT is not what compiling SLOS produces (CI)."),
+    "compile": ("compiling", "compile", "Compile SLO files into OUT."),
+    "doctor": ("doctor", "doctor", "Measure what each SLO assumes in a live Prometheus."),
+    "explain": ("compiling", "explain", "Show each tier's windows, thresholds and timings."),
+    "import": ("importing", "import_", "Turn Sloth, OpenSLO or Pyrra specs into SLO files."),
+    "loadtest": ("gate", "loadtest", "Run a load test and gate it on the SLOs."),
+    "report": ("report", "report_command", "Did we meet our SLOs over a calendar period?"),
+    "schema": ("compiling", "schema", "Write the JSON Schemas of the SLO and config files."),
+    "status": ("status", "status_command", "Where each SLO stands now: budget left, burn."),
+    "validate": ("compiling", "validate", "Check SLO files and the config, writing nothing."),
+    "verify": ("gate", "verify", "Check the SLOs in a live Prometheus over a window."),
 }
 
 
@@ -61,12 +62,18 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMANDS: `--help` imports no command's module."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module, attribute = COMMANDS[cmd_name]
+        module, attribute, short = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(f".{module}", __name__), attribute)
-        # Run by main(): from here on a signal unwinds the run (files.Interrupted), which
+        command.short_help = short
+        # Run by main(): from here on a signal unwinds the run (Interrupted), which
         # can clean up. Until the command's modules are imported the entry's handler ends
         # the process: an exception raised inside an import can come out as another one (a
         # RuntimeError from pydantic's class set-up), or be swallowed ("Exception ignored").

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from ..base.interrupts import Interrupted, raise_interrupted
 from ..live import environment, loadtool, verify_formats
 from ..live import verify as verify_
 from ..live.client import Client, PrometheusUnreachable, QueryFailed
@@ -31,7 +32,7 @@ from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
-from ..write.files import Interrupted, raise_interrupted, write_file
+from ..write.files import write_file
 from . import supervise
 from .common import (
     checked,

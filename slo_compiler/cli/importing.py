@@ -18,9 +18,10 @@ from pathlib import Path
 import click
 
 from .. import importers
+from ..base.interrupts import Interrupted
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
-from ..write.files import Interrupted, signals_held, write_file
+from ..write.files import signals_held, write_file
 from ..write.folder import writing
 from .common import checked, fail, out_folder, written
 from .verbosity import say

@@ -37,19 +37,6 @@ from .tree import Renderer, Task, Tree, render_task
 STAGING, OLD = "tmp", "old"
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM, raised where the program was (never during a swap)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def raise_interrupted(signum: int, _frame: object) -> None:
-    """The CLI's handler for SIGINT and SIGTERM (CI cancels send SIGTERM)."""
-    raise Interrupted(signum)
-
-
 @dataclass
 class Changes:
     added: list[str] = field(default_factory=list)
