@@ -66,11 +66,11 @@ INCIDENTS = 6
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from slo_compiler.base.durations import format_duration, parse_duration  # noqa: E402
 from slo_compiler.compiler import compile_sources  # noqa: E402
 from slo_compiler.live.queries import condition  # noqa: E402
 from slo_compiler.live.replay import episodes  # noqa: E402
 from slo_compiler.rules.burnrate import SLICE, Tier, decimal_str, detection, is_recorded  # noqa: E402
-from slo_compiler.rules.durations import format_duration, parse_duration  # noqa: E402
 from slo_compiler.rules.ir import SloPlan  # noqa: E402
 from slo_compiler.rules.plan import ExprBuilder  # noqa: E402
 from slo_compiler.source.files import discover  # noqa: E402

@@ -15,18 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from .base.durations import parse_duration
 from .diagnostics import CompileError, Diagnostic
-from .rules.durations import parse_duration
+from .rules.checks import check_files
+from .rules.checks.buckets import check_buckets
+from .rules.checks.routing import check_routing
+from .rules.checks.slos import CheckedFile
 from .rules.expressions import invalid, validate_expressions
 from .rules.ids import dashboard_url
 from .rules.ir import AlertRule, Origin, SourcePlan, slo_folder
 from .rules.plan import plan_slo
-from .source.checks.buckets import check_buckets
-from .source.checks.routing import check_routing
-from .source.checks.slos import CheckedFile
 from .source.config import Config
 from .source.files import Source
-from .source.load import load_config, load_files
+from .source.load import load_config, parse_files
 from .targets import kubernetes, render_targets, select
 from .write import layout
 from .write.tree import Tree
@@ -81,8 +82,10 @@ def compile_sources(
     manifest the config's kubernetes.prometheus_config_file names."""
     config, problems = load_config(config_source, platform)
     targets, found = select(targets or (), config, config_source and config_source.path)
-    checked, loaded = load_files(sorted(sources, key=lambda s: s.stem))
-    problems += found + loaded + check_buckets([c for _, c in checked], config.histogram_buckets)
+    parsed, loaded = parse_files(sorted(sources, key=lambda s: s.stem))
+    checked, found_checks = check_files(parsed)
+    problems += found + loaded + found_checks
+    problems += check_buckets([c for _, c in checked], config.histogram_buckets)
     warnings = check_routing([c for _, c in checked], config)
     if strict:
         problems += [replace(w, level="error") for w in warnings]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from slo_compiler.base.durations import format_duration, parse_duration
 from slo_compiler.rules import burnrate
 from slo_compiler.rules.burnrate import (
     TierOverride,
@@ -16,7 +17,6 @@ from slo_compiler.rules.burnrate import (
     plan_tiers,
     to_decimal,
 )
-from slo_compiler.rules.durations import format_duration, parse_duration
 
 D30 = parse_duration("30d")
 D28 = parse_duration("28d")

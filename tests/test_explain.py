@@ -10,8 +10,8 @@ from pathlib import Path
 
 from conftest import ROOT, VALID, cli, compile_texts, errors_of, source
 
+from slo_compiler.base.durations import parse_duration
 from slo_compiler.rules import explain
-from slo_compiler.rules.durations import parse_duration
 from slo_compiler.source.config import DEFAULT
 from slo_compiler.source.load import load_config
 

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from conftest import ROOT, compile_texts, run
 
+from slo_compiler.base.durations import parse_duration
 from slo_compiler.compiler import compile_sources
 from slo_compiler.rules.burnrate import SLICE, Slices, detection, is_recorded
-from slo_compiler.rules.durations import parse_duration
 from slo_compiler.rules.ir import SloPlan, SourcePlan
 from slo_compiler.source.files import discover
 from slo_compiler.targets.promtool import tests as promtool_tests
@@ -229,7 +229,7 @@ def test_grouped_slo_with_a_single_allowed_value_still_gets_tests() -> None:
 
 
 def test_annotation_rendering_matches_prometheus_for_the_supported_actions() -> None:
-    from slo_compiler.rules.templates import render
+    from slo_compiler.base.templates import render
 
     text = (
         'uri={{ $labels.uri }} {{$value|printf "%.1f"}}x {{ $value | printf "%.3f" }} '

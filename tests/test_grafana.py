@@ -15,9 +15,9 @@ import yaml
 from conftest import ROOT, VALID, rules_of, source
 from jsonschema import Draft202012Validator
 
+from slo_compiler.base.durations import parse_duration
 from slo_compiler.compiler import compile_sources
 from slo_compiler.diagnostics import Code, CompileError
-from slo_compiler.rules.durations import parse_duration
 from slo_compiler.source import credentials
 from slo_compiler.source.files import Source, discover
 

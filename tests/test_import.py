@@ -141,7 +141,7 @@ _SLOTH_CONDITION = re.compile(
 
 
 def _seconds(window: str) -> int:
-    from slo_compiler.rules.durations import parse_duration
+    from slo_compiler.base.durations import parse_duration
 
     return parse_duration(window)
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import ROOT, VALID, cli, compile_texts, require_tool, run, source
 
+from slo_compiler.base.durations import parse_duration
 from slo_compiler.compiler import compile_sources
-from slo_compiler.rules.durations import parse_duration
 from slo_compiler.source import credentials
 from slo_compiler.targets import prometheus
 from slo_compiler.targets.kubernetes import NEEDS, RULES_DIR

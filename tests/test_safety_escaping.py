@@ -14,9 +14,9 @@ import pytest
 import yaml
 from conftest import ROOT, cli, compile_texts, errors_of, read_tree, run, source
 
+from slo_compiler.base import templates
 from slo_compiler.compiler import Result, compile_sources
 from slo_compiler.diagnostics import CompileError, Diagnostic
-from slo_compiler.rules import templates
 from slo_compiler.targets.grafana_alerting import expanded
 
 SECRET = "${GF_SECURITY_ADMIN_PASSWORD}"

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from ..base.durations import format_duration
 from ..base.interrupts import Interrupted, raise_interrupted
 from ..live import environment, loadtool, verify_formats
 from ..live import verify as verify_
@@ -30,7 +31,6 @@ from ..live.client import Client, PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
 from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
-from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..write.files import write_file
 from . import supervise

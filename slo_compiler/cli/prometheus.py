@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import click
 
+from ..base.durations import parse_duration
 from ..live import timespec
 from ..live.client import Client, PrometheusUnreachable, QueryFailed, redact
-from ..rules.durations import parse_duration
 
 FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..base.tiers import WORKBOOK_TIERS
 from ..compiler import compile_sources
 from ..diagnostics import Code, CompileError, Diagnostic
-from ..rules.burnrate import WORKBOOK_TIERS, decimal_str, error_budget, to_decimal
+from ..rules.burnrate import decimal_str, error_budget, to_decimal
 from ..source.files import Source
 from ..source.model import API_VERSION, default_alert_name
 from ..source.yamlpos import Document, load_all

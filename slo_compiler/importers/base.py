@@ -15,8 +15,8 @@ from typing import Any
 
 import promql_parser
 
+from ..base.durations import parse_duration
 from ..diagnostics import Code, Diagnostic, excerpt
-from ..rules.durations import parse_duration
 from ..rules.promql import PromQLError, Selector, parse_selector
 from ..rules.sli import WINDOW_PLACEHOLDER
 from ..source.model import ALERT_NAME_PATTERN, LABEL_NAME_PATTERN, NAME_PATTERN, RESERVED_LABEL

@@ -24,10 +24,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..base.durations import format_duration as dur
+from ..base.durations import parse_duration
+from ..base.tiers import TIER_NAMES, WORKBOOK_TIERS, tiers_of
 from ..diagnostics import Code, Diagnostic
-from ..rules.burnrate import TIER_NAMES, WORKBOOK_TIERS, tiers_of
-from ..rules.durations import format_duration as dur
-from ..rules.durations import parse_duration
 from ..source.yamlpos import Document, Path, items
 from .base import (
     Findings,

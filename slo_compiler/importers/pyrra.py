@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..base.tiers import TIER_NAMES
 from ..diagnostics import Code, Diagnostic
-from ..rules.burnrate import TIER_NAMES
 from ..source.model import default_alert_name
 from ..source.yamlpos import Document, Path
 from .base import (

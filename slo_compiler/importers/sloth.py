@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.durations import parse_duration
+from ..base.tiers import tiers_of
 from ..diagnostics import Code, Diagnostic
-from ..rules.burnrate import tiers_of
-from ..rules.durations import parse_duration
 from ..source.yamlpos import Document, Path
 from .base import (
     Findings,

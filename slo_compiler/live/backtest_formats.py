@@ -4,7 +4,7 @@ Backtest.document()."""
 
 from __future__ import annotations
 
-from ..rules.durations import format_duration
+from ..base.durations import format_duration
 from .backtest import Backtest, GroupHistory, SloHistory, TierHistory
 from .coverage import Gap
 from .timespec import iso

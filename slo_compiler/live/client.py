@@ -31,8 +31,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..base.durations import format_duration
 from ..diagnostics import printable
-from ..rules.durations import format_duration
 
 T = TypeVar("T")
 Labels = dict[str, str]

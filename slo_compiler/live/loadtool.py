@@ -26,8 +26,9 @@ from typing import Any
 
 import re2
 
-from ..rules.burnrate import FASTEST_PAGE, decimal_str
-from ..rules.durations import format_duration
+from ..base.durations import format_duration
+from ..base.tiers import FASTEST_PAGE
+from ..rules.burnrate import decimal_str
 from ..rules.ir import SloPlan
 from ..rules.promql import Matcher, Selector
 from ..rules.sli import EventSli

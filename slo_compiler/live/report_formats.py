@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 
+from ..base.durations import format_duration
 from ..diagnostics import printable
-from ..rules.durations import format_duration
 from . import charts
 from .report import MET, MISSED, GroupReport, Report, SloReport, Step
 from .terminal import markdown_cell

@@ -24,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..rules.burnrate import FASTEST_PAGE, SLICE, Tier
-from ..rules.durations import format_duration
+from ..base.durations import format_duration
+from ..base.tiers import FASTEST_PAGE
+from ..rules.burnrate import SLICE, Tier
 from ..rules.ir import SloPlan
 from ..rules.plan import BUDGET_REMAINING, ExprBuilder, ratio_metric
 from ..rules.promql import series

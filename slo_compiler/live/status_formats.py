@@ -4,8 +4,8 @@ Prometheus: every line goes through terminal.py's escaping for its destination."
 
 from __future__ import annotations
 
+from ..base.durations import format_duration
 from ..diagnostics import printable
-from ..rules.durations import format_duration
 from .status import GroupStatus, SloStatus, StatusReport, TierBurn
 from .terminal import markdown_cell
 from .timespec import iso

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..rules.durations import format_duration, parse_duration
+from ..base.durations import format_duration, parse_duration
 
 _RELATIVE = re.compile(r"^now(?:-(?P<ago>.+))?$")
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from ..base.durations import format_duration
 from ..rules.burnrate import Tier, decimal_str
-from ..rules.durations import format_duration
 from ..rules.ir import SloPlan
 from ..rules.plan import TOTAL_RATE
 from ..rules.promql import series

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ..base.durations import format_duration
 from ..source.config import Config
 from .burnrate import (
     BASE_RATE_WINDOW,
@@ -23,7 +24,6 @@ from .burnrate import (
     is_recorded,
     lag,
 )
-from .durations import format_duration
 from .ir import AlertRule, SloPlan, title
 
 # Burn rates explain reports: multiples of the sustainable rate (1x spends exactly the

@@ -32,11 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from ..base import templates
+from ..base.durations import format_duration as dur
+from ..base.durations import parse_duration
+from ..base.tiers import SEVERITY_DEFAULTS
 from ..source.model import Slo
-from . import burnrate, templates
+from . import burnrate
 from .burnrate import (
     BASE_RATE_WINDOW,
-    SEVERITY_DEFAULTS,
     SLICE,
     Slices,
     Tier,
@@ -44,8 +47,6 @@ from .burnrate import (
     is_recorded,
     slices_for,
 )
-from .durations import format_duration as dur
-from .durations import parse_duration
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
 from .promql import Selector, series
 from .sli import EventSli, RawTemplate, SliQuery

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr
 
-from ..rules.durations import format_duration, parse_duration
+from ..base.durations import format_duration, parse_duration
 from .credentials import SECURE_SETTINGS
 from .model import API_VERSION, Duration, LabelName, _Strict
 from .prometheus_yml import PROMETHEUS_DEFAULT_INTERVAL, platform_interval

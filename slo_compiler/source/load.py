@@ -8,12 +8,11 @@ from ..diagnostics import Diagnostic
 from .checks.config import check_config
 from .checks.names import check_names
 from .checks.platform import read_into
-from .checks.slos import CheckedFile, check_file
-from .checks.unique import check_unique
 from .config import DEFAULT, Config
 from .files import Source
+from .model import SloFile
 from .validate import validate_document
-from .yamlpos import load
+from .yamlpos import SourceMap, load
 
 
 def load_config(
@@ -36,13 +35,15 @@ def load_config(
     return config, problems
 
 
-def load_files(
-    sources: list[Source],
-) -> tuple[list[tuple[Source, CheckedFile]], list[Diagnostic]]:
-    """Every SLO file loaded, validated and checked: those that passed, and every problem
-    (names, each file's own, and names across files)."""
+Parsed = tuple[Source, SloFile, SourceMap]
+
+
+def parse_files(sources: list[Source]) -> tuple[list[Parsed], list[Diagnostic]]:
+    """Every SLO file parsed and validated against its model: those that passed (with
+    where each field was), and every problem (names across files, each file's own). The
+    checks that need planning knowledge follow (rules/checks)."""
     problems = check_names(sources)
-    checked: list[tuple[Source, CheckedFile]] = []
+    parsed: list[Parsed] = []
     for source in sources:
         doc, found = load(source.path, source.data)
         problems += found
@@ -50,11 +51,6 @@ def load_files(
             continue
         model, found = validate_document(doc)
         problems += found
-        if model is None:
-            continue
-        result, found = check_file(model, doc.source)
-        problems += found
-        if result is not None:
-            checked.append((source, result))
-    problems += check_unique([c for _, c in checked])
-    return checked, problems
+        if model is not None:
+            parsed.append((source, model, doc.source))
+    return parsed, problems

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..rules.burnrate import TIER_NAMES
-from ..rules.durations import DURATION_PATTERN, parse_duration
+from ..base.durations import DURATION_PATTERN, parse_duration
+from ..base.tiers import TIER_NAMES
 
 API_VERSION = "slo-compiler/v1"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..rules.durations import parse_duration
+from ..base.durations import parse_duration
 
 PROMETHEUS_DEFAULT_INTERVAL = 60  # Prometheus' evaluation_interval when none is set
 

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..base.durations import DURATION_PATTERN
 from ..diagnostics import Code, Diagnostic, excerpt
-from ..rules.durations import DURATION_PATTERN
 from .model import SloFile
 from .yamlpos import Document
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..rules.durations import format_duration
+from ..base.durations import format_duration
+from ..base.templates import to_grafana
 from ..rules.ids import dashboard_uid, folder, panel_id, uid
 from ..rules.ir import AlertRule, SloPlan, SourcePlan, title
-from ..rules.templates import to_grafana
 from ..source.config import Config, Receiver
 from ..source.credentials import REFERENCE
 from ..write.text import yaml_file

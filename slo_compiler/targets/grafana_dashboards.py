@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..base.durations import format_duration
 from ..rules.burnrate import BASE_RATE_WINDOW, decimal_str
-from ..rules.durations import format_duration
 from ..rules.ids import dashboard_uid, panel_id
 from ..rules.ir import SloPlan, SourcePlan
 from ..rules.plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric

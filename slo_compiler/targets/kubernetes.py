@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from ..base.durations import format_duration, parse_duration
 from ..diagnostics import Code, CompileError, Diagnostic
-from ..rules.durations import format_duration, parse_duration
 from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names

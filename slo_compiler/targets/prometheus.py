@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..base.durations import format_duration
 from ..rules.burnrate import SLICE
-from ..rules.durations import format_duration
 from ..rules.ir import AlertRule, RecordingRule, Rule, SloPlan, SourcePlan
 from ..source.config import Config
 from ..write.text import yaml_file

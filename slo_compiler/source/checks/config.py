@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...base import templates
 from ...diagnostics import Code, Diagnostic
-from ...rules import templates
 from .. import credentials
 from ..config import REQUIRED_SETTINGS, Config, Receiver
 from ..prometheus_yml import prometheus_yml_problems

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from ...base.durations import format_duration
 from ...diagnostics import Code, Diagnostic
-from ...rules.durations import format_duration
 from ..config import Config
 from ..prometheus_yml import platform_interval, prometheus_yml_problems
 from ..yamlpos import SourceMap

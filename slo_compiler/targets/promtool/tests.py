@@ -29,6 +29,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from ...base.durations import format_duration as dur
+from ...base.templates import render as render_template
 from ...rules.burnrate import (
     BASE_RATE_WINDOW,
     Tier,
@@ -37,14 +39,12 @@ from ...rules.burnrate import (
     reach,
     scrape_span,
 )
-from ...rules.durations import format_duration as dur
 from ...rules.explain import human
 from ...rules.ir import AlertRule, Labels, SloPlan, SourcePlan
 from ...rules.plan import SCRAPE_CHECK, SLI_MISSING, ratio_metric
 from ...rules.promql import Selector
 from ...rules.promql import series as selector
 from ...rules.sli import EventSli, RawTemplate
-from ...rules.templates import render as render_template
 from ...source.config import Config
 from ...write.text import yaml_file
 from ...write.tree import Content, Deferred

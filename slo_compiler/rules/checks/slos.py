@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...base import templates
+from ...base.durations import parse_duration
 from ...diagnostics import Code, Diagnostic
-from ...rules import burnrate, templates
-from ...rules.burnrate import Tier, TierOverride, WindowError, decimal_str
-from ...rules.durations import parse_duration
-from ...rules.sli import SliError, SliQuery, resolve
-from ..model import Slo, SloFile
-from ..yamlpos import SourceMap
+from ...source.model import Slo, SloFile
+from ...source.yamlpos import SourceMap
+from .. import burnrate
+from ..burnrate import Tier, TierOverride, WindowError, decimal_str
+from ..sli import SliError, SliQuery, resolve
 
 
 @dataclass(frozen=True)

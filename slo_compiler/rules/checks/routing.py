@@ -9,9 +9,9 @@ as a team whose alerts all go to the default, but rarely is.
 
 from __future__ import annotations
 
+from ...base.tiers import SEVERITY_DEFAULTS, WORKBOOK_TIERS
 from ...diagnostics import Code, Diagnostic
-from ...rules.burnrate import SEVERITY_DEFAULTS, WORKBOOK_TIERS
-from ..config import Config
+from ...source.config import Config
 from .slos import CheckedFile
 
 

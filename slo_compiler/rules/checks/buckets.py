@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ...diagnostics import Code, Diagnostic
-from ...rules import buckets, burnrate
-from ...rules.burnrate import decimal_str
+from .. import buckets, burnrate
+from ..burnrate import decimal_str
 from .slos import CheckedFile
 
 
