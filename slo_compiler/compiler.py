@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from .base.durations import parse_duration
 from .diagnostics import CompileError, Diagnostic
+from .emit.tree import Tree
 from .rules.checks import check_files
 from .rules.checks.buckets import check_buckets
 from .rules.checks.routing import check_routing
@@ -30,7 +31,6 @@ from .source.files import Source
 from .source.load import load_config, parse_files
 from .targets import kubernetes, render_targets, select
 from .write import layout
-from .write.tree import Tree
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,15 @@ def compile_sources(
         files=len(files),
     )
     return Result(plans, config, Tree(files), stats, tuple(sorted(warnings)))
+
+
+def problems(data: bytes) -> list[Diagnostic]:
+    """What a compile finds in one SLO file's bytes (its Prometheus rules only): how an
+    import proves that what it writes compiles."""
+    try:
+        compile_sources(
+            [Source("imported.yaml", "imported.yaml", "imported", data)], None, ["prometheus"]
+        )
+    except CompileError as err:
+        return err.diagnostics
+    return []

@@ -12,10 +12,7 @@ from __future__ import annotations
 import os
 import signal
 
-
-def interrupted(signum: int) -> str:
-    """The one line a run ended by SIGINT or SIGTERM prints, whenever the signal came."""
-    return f"slo-compiler: interrupted ({signal.Signals(signum).name}); nothing was changed."
+from .base.interrupts import interrupted
 
 
 def _before_start(signum: int, _frame: object) -> None:

@@ -92,8 +92,8 @@ def test_the_helpers_get_one_task_per_slo_file_with_each_group_once() -> None:
     the rule files and tests, whose alerts files come with them here); together they
     render exactly the files the tree defers."""
     from slo_compiler.compiler import compile_sources
+    from slo_compiler.emit.tree import render_task
     from slo_compiler.source.files import discover
-    from slo_compiler.write.tree import render_task
 
     sources = discover(str(ROOT / "slos"))
     # Grafana evaluates the alerts: the tests load theirs from files of their own.

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import ROOT, cli, run, source
 
-from slo_compiler import importers
+from slo_compiler import compiler, importers
 from slo_compiler.compiler import compile_sources
 from slo_compiler.diagnostics import Code
 from slo_compiler.rules.promql import parse_selector
@@ -35,6 +35,11 @@ SLOTH_EXAMPLES = {
     "openslo-getting-started": "openslo",
     "raw-home-wifi": "sloth",
 }
+
+
+def _run(fmt: str, inputs: list[tuple[str, bytes]], *args: object) -> importers.Result:
+    """importers.run with the compiler's check, as the command composes them."""
+    return importers.run(fmt, inputs, compiler.problems, *args)  # type: ignore[arg-type]
 
 
 def _import(fmt: str, inputs: list[str], out: Path, *flags: str, cwd: Path = ROOT):
@@ -270,7 +275,7 @@ def test_a_value_of_the_wrong_type_anywhere_is_a_finding_never_a_traceback(fmt: 
                     target[at[-1]] = wrong
                     given = [(p, yaml.safe_dump_all(x).encode()) for p, x in inputs]
                     given[index] = (path, yaml.safe_dump_all(mutated).encode())
-                    importers.run(fmt, given)  # raises on a crash
+                    _run(fmt, given)  # raises on a crash
 
 
 def test_inputs_are_read_as_slo_files_are(tmp_path: Path) -> None:
@@ -310,7 +315,7 @@ def test_a_shared_sloth_alert_name_is_renamed_with_a_warning() -> None:
     path = UPSTREAM / "sloth/contrib-slo-plugins.yml"
     if not path.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    result = importers.run("sloth", [(str(path), path.read_bytes())])
+    result = _run("sloth", [(str(path), path.read_bytes())])
     [renamed] = [d for d in result.diagnostics if "renamed" in d.message]
     assert (renamed.line, renamed.level) == (54, "warning")
     assert "renamed 'RequestsAvailabilityContribPluginRuleIntervalsV1BudgetBurn'" in str(renamed)
@@ -322,7 +327,7 @@ def test_a_tier_that_can_never_fire_is_left_out_with_a_warning() -> None:
     path = UPSTREAM / "pyrra/caddy-response-latency.yaml"
     if not path.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    result = importers.run("pyrra", [(str(path), path.read_bytes())])
+    result = _run("pyrra", [(str(path), path.read_bytes())])
     assert [d.message for d in result.diagnostics if "tier" in d.message] == [
         "tier page-fast can never fire at a 90% objective (14.4x a 10% budget is over 100% "
         "of events): left out"
@@ -339,13 +344,11 @@ def test_sloth_alert_windows_apply_to_the_specs_given_with_them() -> None:
     spec = UPSTREAM / "sloth/getting-started.yml"
     if not windows.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    alone = importers.run("sloth", [(str(windows), windows.read_bytes())])
+    alone = _run("sloth", [(str(windows), windows.read_bytes())])
     assert [(d.code.value, d.message.split(":")[0]) for d in alone.diagnostics] == [
         ("I001", "AlertWindows holds Sloth's alert windows for a period, not SLOs")
     ]
-    both = importers.run(
-        "sloth", [(str(windows), windows.read_bytes()), (str(spec), spec.read_bytes())]
-    )
+    both = _run("sloth", [(str(windows), windows.read_bytes()), (str(spec), spec.read_bytes())])
     assert not [d for d in both.diagnostics if d.level == "error"]
     [text] = both.files.values()
     slo = yaml.safe_load(text)["slos"][0]
@@ -364,7 +367,7 @@ def test_a_pyrra_latency_over_another_total_is_the_ratio_of_the_two_selectors() 
     path = UPSTREAM / "pyrra/nginx.yaml"
     if not path.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    result = importers.run("pyrra", [(str(path), path.read_bytes())])
+    result = _run("pyrra", [(str(path), path.read_bytes())])
     [text] = result.files.values()
     [slo] = [s for s in yaml.safe_load(text)["slos"] if s["name"] == "nginx-api-latency"]
     ratio = slo["sli"]["ratio"]
@@ -378,7 +381,7 @@ def test_an_slo_with_every_tier_off_says_its_sli_missing_alert_stays() -> None:
     path = UPSTREAM / "sloth/no-alerts.yml"
     if not path.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    result = importers.run("sloth", [(str(path), path.read_bytes())])
+    result = _run("sloth", [(str(path), path.read_bytes())])
     [said] = [d for d in result.diagnostics if "burn-rate alert is off" in d.message]
     assert "the SLI's series are missing is still generated" in said.message
 
@@ -400,7 +403,7 @@ def test_partial_writes_what_imports_and_still_exits_1(tmp_path: Path) -> None:
 
 
 def _outcome(path: Path) -> tuple[str, str, importers.Result]:
-    result = importers.run(path.parent.name, [(str(path), path.read_bytes())])
+    result = _run(path.parent.name, [(str(path), path.read_bytes())])
     errors = sorted({d.code.value for d in result.diagnostics if d.level == "error"})
     warnings = sorted({d.code.value for d in result.diagnostics if d.level != "error"})
     if errors or not result.files:
@@ -440,7 +443,7 @@ def test_a_grouped_pyrra_bool_gauge_stays_grouped() -> None:
     path = UPSTREAM / "pyrra/prometheus-probe-success.yaml"
     if not path.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    result = importers.run("pyrra", [(str(path), path.read_bytes())])
+    result = _run("pyrra", [(str(path), path.read_bytes())])
     assert not [d for d in result.diagnostics if "grouping" in d.message]
     [text] = result.files.values()
     [slo] = yaml.safe_load(text)["slos"]
@@ -455,9 +458,7 @@ def test_a_sloth_period_taken_from_sloths_default_is_said() -> None:
     spec = UPSTREAM / "sloth/getting-started.yml"
     if not windows.is_file():
         pytest.skip(f"the upstream examples are not beside this checkout ({UPSTREAM})")
-    alone = importers.run("sloth", [(str(spec), spec.read_bytes())])
+    alone = _run("sloth", [(str(spec), spec.read_bytes())])
     assert any("imported as 30d, Sloth's default" in d.message for d in alone.diagnostics)
-    both = importers.run(
-        "sloth", [(str(windows), windows.read_bytes()), (str(spec), spec.read_bytes())]
-    )
+    both = _run("sloth", [(str(windows), windows.read_bytes()), (str(spec), spec.read_bytes())])
     assert not any("Sloth's default" in d.message for d in both.diagnostics)

@@ -15,10 +15,10 @@ from conftest import ROOT, VALID, cli, compile_texts, require_tool, run, source
 
 from slo_compiler.base.durations import parse_duration
 from slo_compiler.compiler import compile_sources
+from slo_compiler.emit.tree import Tree
 from slo_compiler.source import credentials
 from slo_compiler.targets import prometheus
 from slo_compiler.targets.kubernetes import NEEDS, RULES_DIR
-from slo_compiler.write.tree import Tree
 
 OVERLAY = ROOT / "tests/fixtures/platform/overlays/kind"
 
@@ -340,9 +340,9 @@ def test_the_files_the_component_packs_are_rendered_once() -> None:
     """The Component reads the rule files, alerting files and dashboards to pack them into
     ConfigMaps; the writer then takes those bytes (kept compressed) instead of rendering
     each again, and each ConfigMap is made only when it is written."""
+    from slo_compiler.emit.tree import Deferred, Packed
     from slo_compiler.source.files import discover
     from slo_compiler.targets import render_targets
-    from slo_compiler.write.tree import Deferred, Packed
 
     config = source((ROOT / "slo-compiler.yaml").read_bytes(), "slo-compiler.yaml")
     result = compile_sources(discover(str(ROOT / "slos")), config)

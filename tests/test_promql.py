@@ -151,7 +151,7 @@ def test_any_label_value_in_an_slo_file_survives_into_rules_and_selectors(value:
 def test_yaml_11_line_breaks_survive_both_emitters(value: str) -> None:
     import yaml
 
-    from slo_compiler.write import text as render
+    from slo_compiler.emit import text as render
 
     for base in (yaml.SafeDumper, yaml.CSafeDumper):
 

@@ -245,7 +245,7 @@ def test_the_yaml_writer_equals_pyyaml_on_every_file_we_write(hostile: Path) -> 
     distinct scalar to PyYAML: on every YAML file of the hostile tree, the examples and
     the import corpus, it must be PyYAML's bytes (and so read back as the same data), and
     on strings built to stress the scalar styles."""
-    from slo_compiler.write.text import pyyaml_text, yaml_text
+    from slo_compiler.emit.text import pyyaml_text, yaml_text
 
     trees = [read_tree(hostile), read_tree(ROOT / "generated")]
     trees.append({p.name: p.read_bytes() for p in (ROOT / "tests/import/expected").rglob("*.yaml")})
@@ -273,7 +273,7 @@ def test_the_json_writer_equals_the_standard_librarys(hostile: Path) -> None:
     built to stress it; what JSON cannot hold (NaN, a tuple) is refused, not written."""
     import json
 
-    from slo_compiler.write.text import json_text
+    from slo_compiler.emit.text import json_text
 
     def reference(value: object) -> str:
         return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
@@ -299,7 +299,7 @@ def test_the_yaml_writers_own_scalar_styles_are_pyyamls() -> None:
     about."""
     import random
 
-    from slo_compiler.write.text import _simple, pyyaml_text
+    from slo_compiler.emit.text import _simple, pyyaml_text
 
     rng = random.Random(13)
     pieces = [*"ab: #-?.'\"{}[],&*!|>%@`~=+/_019eEnNtTyYoOfFlLxX", "---", "...", "true",

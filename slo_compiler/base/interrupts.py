@@ -4,6 +4,8 @@ it while they swap a tree in, and the load-test gate passes it on to the load to
 
 from __future__ import annotations
 
+import signal
+
 
 class Interrupted(BaseException):
     """SIGINT or SIGTERM (or SIGHUP, where a command handles it), raised where the program
@@ -17,3 +19,8 @@ class Interrupted(BaseException):
 def raise_interrupted(signum: int, _frame: object) -> None:
     """The CLI's handler for SIGINT and SIGTERM (CI cancels send SIGTERM)."""
     raise Interrupted(signum)
+
+
+def interrupted(signum: int) -> str:
+    """The one line a run ended by SIGINT or SIGTERM prints, whenever the signal came."""
+    return f"slo-compiler: interrupted ({signal.Signals(signum).name}); nothing was changed."

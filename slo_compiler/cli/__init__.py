@@ -17,9 +17,8 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
-from ..base.interrupts import Interrupted, raise_interrupted
+from ..base.interrupts import Interrupted, interrupted, raise_interrupted
 from ..diagnostics import printable
-from ..entry import interrupted
 from .verbosity import options as verbosity
 
 # command -> (module of this package, attribute, short help): the module is loaded when

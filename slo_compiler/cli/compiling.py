@@ -14,11 +14,12 @@ import click
 
 from ..diagnostics import Code, CompileError, Diagnostic, first_few
 from ..rules import explain as explain_doc
-from ..write import folder, summary
+from ..write import folder
 from ..write import record as cache
 from ..write.files import diff, strays, walk, write_file, write_tree
 from ..write.helpers import Helpers, helpers
 from ..write.schemas import schema_files
+from . import summary
 from .common import (
     OUT_HELP,
     Inputs,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from .. import importers
+from .. import compiler, importers
 from ..base.interrupts import Interrupted
 from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
@@ -140,7 +140,7 @@ def import_(
     unless --partial: then the SLOs that import are, and the errors name the others."""
     inputs, unreadable = _inputs(paths)
     folder = Path(out)
-    result = importers.run(fmt, inputs, service, _schema(folder))
+    result = importers.run(fmt, inputs, compiler.problems, service, _schema(folder))
     problems = unreadable + result.diagnostics
     # The files are compared and written with the folder's lock held: a second import
     # at once would see the first one's files come and go.

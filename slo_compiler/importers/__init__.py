@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.tiers import WORKBOOK_TIERS
-from ..compiler import compile_sources
-from ..diagnostics import Code, CompileError, Diagnostic
+from ..diagnostics import Code, Diagnostic
+from ..emit.text import TOOL, sources_text, yaml_text
 from ..rules.burnrate import decimal_str, error_budget, to_decimal
-from ..source.files import Source
 from ..source.model import API_VERSION, default_alert_name
 from ..source.yamlpos import Document, load_all
-from ..write.text import TOOL, sources_text, yaml_text
 from . import openslo, pyrra, sloth
 from .base import Imported
 
@@ -78,19 +76,19 @@ def file_text(doc: dict[str, Any], sources: list[str], tool: str, schema: str) -
     return (header + yaml_text(doc)).encode("utf-8")
 
 
-def _problems(doc: dict[str, Any]) -> list[Diagnostic]:
+# What `compile` finds in the bytes of an SLO file: given by the command, which composes
+# the importers with the compiler (they sit below it and never call it themselves).
+Compiles = Callable[[bytes], list[Diagnostic]]
+
+
+def _problems(doc: dict[str, Any], compiles: Compiles) -> list[Diagnostic]:
     """What `compile` finds in an SLO file made of `doc`."""
-    data = yaml_text(doc).encode("utf-8")
-    try:
-        compile_sources(
-            [Source("imported.yaml", "imported.yaml", "imported", data)], None, ["prometheus"]
-        )
-    except CompileError as err:
-        return err.diagnostics
-    return []
+    return compiles(yaml_text(doc).encode("utf-8"))
 
 
-def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagnostic]:
+def _compiles(
+    imported: Imported, service_labels: dict[str, str], compiles: Compiles
+) -> list[Diagnostic]:
     """The problems `compile` finds in this SLO alone, at its place in the input."""
     doc: dict[str, Any] = {"apiVersion": API_VERSION, "service": imported.service}
     if service_labels:
@@ -102,7 +100,7 @@ def _compiles(imported: Imported, service_labels: dict[str, str]) -> list[Diagno
             Code.IMPORT_IMPOSSIBLE,
             f"the SLO as imported does not compile here: {d.message} [{d.code.value}]",
         )
-        for d in _problems(doc)
+        for d in _problems(doc, compiles)
     ]
 
 
@@ -154,7 +152,9 @@ def _unreachable_tiers(entry: Imported) -> list[Diagnostic]:
     return found
 
 
-def _service_compiles(service: str, entries: list[Imported]) -> list[Diagnostic]:
+def _service_compiles(
+    service: str, entries: list[Imported], compiles: Compiles
+) -> list[Diagnostic]:
     """What `compile` finds across the SLOs of one service (each compiled alone already):
     an import that exits 0 writes only files that compile. Said at the service's first
     SLO in the input."""
@@ -166,7 +166,7 @@ def _service_compiles(service: str, entries: list[Imported]) -> list[Diagnostic]
             f"the SLOs of service '{service}' as imported do not compile together: "
             f"{d.message} [{d.code.value}]",
         )
-        for d in _problems(_file(service, entries))
+        for d in _problems(_file(service, entries), compiles)
     ]
 
 
@@ -206,11 +206,13 @@ def _distinct_alert_names(entries: list[Imported]) -> list[Diagnostic]:
 def run(
     fmt: str,
     inputs: list[tuple[str, bytes]],
+    compiles: Compiles,
     service: str | None = None,
     schema: str = "../schemas/slo.schema.json",
 ) -> Result:
     """Import every document of every input (path, bytes) in format `fmt`; the files'
-    modeline names `schema` (the SLO schema, relative to the folder they go to)."""
+    modeline names `schema` (the SLO schema, relative to the folder they go to). Each SLO,
+    then each service's file, is written only if `compiles` finds nothing in it."""
     tool, convert = FORMATS[fmt]
     result = Result()
     docs: list[Document] = []
@@ -238,13 +240,13 @@ def run(
             continue
         seen[key] = entry
         result.diagnostics += _unreachable_tiers(entry)
-        alone = _compiles(entry, entry.service_labels)
+        alone = _compiles(entry, entry.service_labels, compiles)
         result.diagnostics += alone
         if not alone:  # an SLO that does not compile is left out of its service's file
             by_service.setdefault(entry.service, []).append(entry)
     for svc, entries in sorted(by_service.items()):
         result.diagnostics += _distinct_alert_names(entries)
-        together = _service_compiles(svc, entries)
+        together = _service_compiles(svc, entries, compiles)
         result.diagnostics += together
         if together:
             continue

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..diagnostics import Code, Diagnostic
+from ..emit.tree import Content, Tree
 from ..rules.ir import Origin, SourcePlan
 from ..source.config import CONFIG_FILE, Config
-from ..write.tree import Content, Tree
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ from typing import Any
 
 from ..base.durations import format_duration
 from ..base.templates import to_grafana
+from ..emit.text import yaml_file
+from ..emit.tree import Deferred
 from ..rules.ids import dashboard_uid, folder, panel_id, uid
 from ..rules.ir import AlertRule, SloPlan, SourcePlan, title
 from ..source.config import Config, Receiver
 from ..source.credentials import REFERENCE
-from ..write.text import yaml_file
-from ..write.tree import Deferred
 from . import Expression, Files, Output
 
 FOLDER = "grafana/alerting"

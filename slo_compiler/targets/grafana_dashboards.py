@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..base.durations import format_duration
+from ..emit.text import TOOL, header_line, json_text, yaml_file
+from ..emit.tree import Deferred
 from ..rules.burnrate import BASE_RATE_WINDOW, decimal_str
 from ..rules.ids import dashboard_uid, panel_id
 from ..rules.ir import SloPlan, SourcePlan
 from ..rules.plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..rules.promql import Matcher, series
 from ..source.config import Config
-from ..write.text import TOOL, header_line, json_text, yaml_file
-from ..write.tree import Deferred
 from . import Expression, Files, Output
 
 # What every panel and query names: the dashboard's datasource variable.

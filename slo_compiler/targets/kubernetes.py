@@ -36,11 +36,11 @@ from typing import Any
 
 from ..base.durations import format_duration, parse_duration
 from ..diagnostics import Code, CompileError, Diagnostic
+from ..emit.text import header, yaml_file, yaml_text
+from ..emit.tree import Content, Packed
 from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names
-from ..write.text import header, yaml_file, yaml_text
-from ..write.tree import Content, Packed
 from . import Files, Output
 from .shards import APPLY_LIMIT, BOUND, member_size, object_size, pack, shard_name
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..base.durations import format_duration
+from ..emit.text import yaml_file
+from ..emit.tree import Deferred
 from ..rules.burnrate import SLICE
 from ..rules.ir import AlertRule, RecordingRule, Rule, SloPlan, SourcePlan
 from ..source.config import Config
-from ..write.text import yaml_file
-from ..write.tree import Deferred
 from . import Files, Output
 
 FOLDER = "prometheus"

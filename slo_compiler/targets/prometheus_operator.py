@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ..emit.text import yaml_file
+from ..emit.tree import Deferred
 from ..rules.ir import SourcePlan
 from ..source.config import Config
-from ..write.text import yaml_file
-from ..write.tree import Deferred
 from . import Files, Output
 from .prometheus import rule_groups
 

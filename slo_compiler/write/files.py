@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from ..emit.tree import Renderer, Task, Tree, render_task
 from .layout import RECORD
-from .tree import Renderer, Task, Tree, render_task
 
 # Files in the output folder that are not part of the compiled tree: the record of the
 # last compile (a local speed-up, ignored by git through the generated .gitignore).

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .tree import Task
+from ..emit.tree import Task
 
 # Beyond a few helpers the writer (one process) is the bottleneck, and each holds tens of
 # MiB (bench/RESULTS.md): a 64-core CI runner must not fork 64.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .text import header, header_line
+from ..emit.text import header, header_line
 
 README = "README.md"
 GITIGNORE = ".gitignore"

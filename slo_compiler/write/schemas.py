@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from ..emit.text import json_text
 from ..source.config import Config
 from ..source.model import SloFile
-from .text import json_text
 
 SCHEMA_BASE = "https://slo-compiler.dev/schemas/"
 MODELS: dict[str, type[BaseModel]] = {"slo.schema.json": SloFile, "config.schema.json": Config}

@@ -31,6 +31,8 @@ from typing import Any
 
 from ...base.durations import format_duration as dur
 from ...base.templates import render as render_template
+from ...emit.text import yaml_file
+from ...emit.tree import Content, Deferred
 from ...rules.burnrate import (
     BASE_RATE_WINDOW,
     Tier,
@@ -46,8 +48,6 @@ from ...rules.promql import Selector
 from ...rules.promql import series as selector
 from ...rules.sli import EventSli, RawTemplate
 from ...source.config import Config
-from ...write.text import yaml_file
-from ...write.tree import Content, Deferred
 from .. import Files, Output
 from ..prometheus import FOLDER as RULES_FOLDER
 from ..prometheus import group_name, interval_group_names, rule_file_path, rule_groups

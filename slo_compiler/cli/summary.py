@@ -7,7 +7,7 @@ the alerts into Grafana is described as it is: no count of what no written file 
 from __future__ import annotations
 
 from ..compiler import Result
-from .files import Changes
+from ..write.files import Changes
 
 # (folder, file suffix, what one is), in the order the summary names them.
 KINDS = (
