@@ -129,6 +129,7 @@ START = {
     "slo_compiler.base",
     "slo_compiler.base.interrupts",
     "slo_compiler.cli",
+    "slo_compiler.cli.exits",
     "slo_compiler.cli.verbosity",
     "slo_compiler.diagnostics",
 }

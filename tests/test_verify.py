@@ -24,7 +24,7 @@ from conftest import ROOT, cli, require_tool
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
 
-from slo_compiler.cli.prometheus import worst
+from slo_compiler.cli.exits import worst
 from slo_compiler.live import verify_formats as report_formats
 from slo_compiler.live.replay import Episode, episodes
 from slo_compiler.live.timespec import TimeSpecError, parse_time, window

@@ -19,6 +19,7 @@ import click
 from .. import __version__
 from ..base.interrupts import Interrupted, interrupted, raise_interrupted
 from ..diagnostics import printable
+from . import exits
 from .verbosity import options as verbosity
 
 # command -> (module of this package, attribute, short help): the module is loaded when
@@ -117,10 +118,10 @@ def main(args: Sequence[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except click.Abort:
         click.echo("Aborted!", err=True)
-        sys.exit(1)
+        sys.exit(exits.FAILED)
     except Interrupted as stop:
         click.echo(interrupted(stop.signum), err=True)
-        sys.exit(128 + stop.signum)
+        sys.exit(exits.signalled(stop.signum))
     finally:
         # The run is over, its status decided: Python gives signals back their default
         # action while it shuts down, and one arriving then would kill a finished run.

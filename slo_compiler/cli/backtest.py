@@ -20,10 +20,9 @@ from ..live.backtest import backtest as replay_history
 from ..live.queries import Window
 from ..rules.ir import SloPlan
 from ..source.files import Source, read_file
+from . import exits
 from .common import fail, inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import (
-    FAILED_EXIT,
-    INCONCLUSIVE_EXIT,
     answered,
     client,
     prometheus_options,
@@ -109,7 +108,7 @@ def backtest(
     )
     click.echo(render(report, fmt, FORMATS), nl=False)
     if all(s.status in (NO_DATA, UNSUPPORTED) for s in report.slos):
-        sys.exit(INCONCLUSIVE_EXIT)
+        sys.exit(exits.INCONCLUSIVE)
     if max_pages is not None and report.pages() > max_pages:
         click.echo(f"{report.pages()} pages, more than --max-pages {max_pages}", err=True)
-        sys.exit(FAILED_EXIT)
+        sys.exit(exits.FAILED)

@@ -29,6 +29,7 @@ from ..source.load import load_config
 from ..targets import TARGETS
 from ..write import record as cache
 from ..write.folder import leaving_link
+from . import exits
 
 
 def in_ci() -> bool:
@@ -150,7 +151,7 @@ def fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
         click.echo(str(diagnostic), err=True)
     count = len(err.diagnostics)
     click.echo(f"{count} error{'s' if count != 1 else ''}; {outcome}", err=True)
-    sys.exit(1)
+    sys.exit(exits.FAILED)
 
 
 def out_file(value: str | None, param: click.Parameter | None = None) -> str | None:
@@ -212,7 +213,7 @@ def written(out: str) -> Iterator[None]:
         yield
     except OSError as err:
         click.echo(f"{out}: cannot write: {err.strerror or err}", err=True)
-        sys.exit(1)
+        sys.exit(exits.FAILED)
 
 
 @dataclass(frozen=True)

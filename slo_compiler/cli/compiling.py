@@ -19,7 +19,7 @@ from ..write import record as cache
 from ..write.files import diff, strays, walk, write_file, write_tree
 from ..write.helpers import Helpers, helpers
 from ..write.schemas import schema_files
-from . import summary
+from . import exits, summary
 from .common import (
     OUT_HELP,
     Inputs,
@@ -197,7 +197,7 @@ def _check(
             f"{out}/ is out of date: run `slo-compiler compile{again}` and commit the result.",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(exits.FAILED)
     cache.remember(Path(out), inputs, changes.tree)
     say(f"{out}/ is up to date ({result.stats.files} files).")
 

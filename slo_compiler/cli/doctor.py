@@ -13,8 +13,9 @@ import click
 
 from ..diagnostics import printable
 from ..live.environment import Diagnosis, diagnose
+from . import exits
 from .common import inputs, plans_of, read_inputs, render, slo_arguments
-from .prometheus import FAILED_EXIT, answered, client, prometheus_options
+from .prometheus import answered, client, prometheus_options
 
 
 class _Report:
@@ -76,4 +77,4 @@ def doctor(
     )
     click.echo(render(report, fmt, {"text": _text}), nl=False)
     if not all(d.ok for d in report.diagnoses):
-        sys.exit(FAILED_EXIT)
+        sys.exit(exits.FAILED)

@@ -33,7 +33,7 @@ from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.ir import SloPlan
 from ..write.files import write_file
-from . import supervise
+from . import exits, supervise
 from .common import (
     checked,
     given,
@@ -46,18 +46,18 @@ from .common import (
     written,
 )
 from .prometheus import (
-    FAILED_EXIT,
-    INCONCLUSIVE_EXIT,
-    UNREACHABLE_EXIT,
     client,
     duration,
     prometheus_options,
     range_options,
     span,
-    worst,
 )
 
-EXIT = {verify_.PASS: 0, verify_.VIOLATED: FAILED_EXIT, verify_.INCONCLUSIVE: INCONCLUSIVE_EXIT}
+EXIT = {
+    verify_.PASS: exits.OK,
+    verify_.VIOLATED: exits.FAILED,
+    verify_.INCONCLUSIVE: exits.INCONCLUSIVE,
+}
 FORMATS = {
     "text": verify_formats.text,
     "junit": verify_formats.junit,
@@ -212,7 +212,7 @@ def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> 
         report = run_verify(prometheus, selected.plans, options)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler verify: {err}", err=True)
-        return UNREACHABLE_EXIT
+        return exits.UNREACHABLE
     click.echo(render(report, opts.fmt, FORMATS), nl=False)
     return EXIT[report.status]
 
@@ -278,7 +278,7 @@ def preflight(opts: GateOptions, selected: Selected) -> int:
         ]
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler loadtest run: {err}; the load test was not started", err=True)
-        return UNREACHABLE_EXIT
+        return exits.UNREACHABLE
     for note in notes:
         click.echo(
             f"note: {note} in the last {format_duration(PREFLIGHT_LOOKBACK)}; starting "
@@ -337,7 +337,7 @@ def run(command: tuple[str, ...], **gate_: Any) -> None:
     if tool != 0:
         click.echo(f"load tool: {command[0]} exited {tool}", err=True)
     verdict = gate(opts, selected, begin, finish)
-    sys.exit(worst(verdict, FAILED_EXIT if tool != 0 else 0))
+    sys.exit(exits.worst(verdict, exits.FAILED if tool != 0 else 0))
 
 
 def run_tool(command: tuple[str, ...]) -> int:
@@ -417,7 +417,7 @@ def thresholds(
         for error in errors:
             click.echo(f"error: {error}", err=True)
         click.echo(f"{len(errors)} error{'s' * (len(errors) != 1)}; nothing was written.", err=True)
-        sys.exit(FAILED_EXIT)
+        sys.exit(exits.FAILED)
     flags = given("slos", "config", "out")
     again = shlex.join(["slo-compiler", "loadtest", "thresholds", "--tool", tool, *flags, *slo])
     if tool == "k6":

@@ -23,6 +23,7 @@ from ..diagnostics import Code, CompileError, Diagnostic
 from ..source.files import discover, read_file
 from ..write.files import signals_held, write_file
 from ..write.folder import writing
+from . import exits
 from .common import checked, fail, out_folder, written
 from .verbosity import say
 
@@ -98,7 +99,7 @@ def _said_when_interrupted(folder: Path, lines: list[str], count: int) -> Iterat
             + ". Each file is whole; run the import again to finish.",
             err=True,
         )
-        sys.exit(128 + stop.signum)
+        sys.exit(exits.signalled(stop.signum))
 
 
 @click.command("import")
@@ -177,7 +178,7 @@ def import_(
         writable = {n: d for n, d in result.files.items() if n not in blocked}
         if not writable or (errors and not partial):
             click.echo(f"{said if errors else 'no SLO found'}; nothing was written.", err=True)
-            sys.exit(1)
+            sys.exit(exits.FAILED)
         lines: list[str] = []
         with written(out), _said_when_interrupted(folder, lines, len(writable)):
             folder.mkdir(parents=True, exist_ok=True)
@@ -195,4 +196,4 @@ def import_(
         )
         if errors:  # --partial: what the errors name was left out
             click.echo(f"{said}: the SLOs and files they name were left out.", err=True)
-            sys.exit(1)
+            sys.exit(exits.FAILED)

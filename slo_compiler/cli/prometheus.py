@@ -19,18 +19,10 @@ import click
 from ..base.durations import parse_duration
 from ..live import timespec
 from ..live.client import Client, PrometheusUnreachable, QueryFailed, redact
+from . import exits
 
-FAILED_EXIT, INCONCLUSIVE_EXIT, UNREACHABLE_EXIT = 1, 3, 4
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 T = TypeVar("T")
-
-
-def worst(*codes: int) -> int:
-    """The exit code that wins: 4 (no answer) over 1 (failed) over 3 (no data) over 0."""
-    for code in (UNREACHABLE_EXIT, FAILED_EXIT, INCONCLUSIVE_EXIT):
-        if code in codes:
-            return code
-    return max(codes, default=0)
 
 
 def headers_from_env(values: tuple[str, ...]) -> dict[str, str]:
@@ -135,7 +127,7 @@ def answered(command: str, prometheus: Client, ask: Callable[[], T]) -> T:
         return ask()
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler {command}: {err}", err=True)
-        sys.exit(UNREACHABLE_EXIT)
+        sys.exit(exits.UNREACHABLE)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -15,10 +15,9 @@ from ..live.backtest import NO_DATA, UNSUPPORTED
 from ..live.report import MISSED, Report, report
 from ..live.timespec import TimeSpecError, calendar, capped
 from ..write.files import write_file
+from . import exits
 from .common import inputs, out_file, out_folder, plans_of, read_inputs, slo_arguments, written
 from .prometheus import (
-    FAILED_EXIT,
-    INCONCLUSIVE_EXIT,
     answered,
     client,
     prometheus_options,
@@ -174,6 +173,6 @@ def report_command(
             write_file(target, files[""].encode("utf-8"))
     states = {s.status for s in made.slos}
     if MISSED in states:
-        sys.exit(FAILED_EXIT)
+        sys.exit(exits.FAILED)
     if states <= {NO_DATA, UNSUPPORTED}:
-        sys.exit(INCONCLUSIVE_EXIT)
+        sys.exit(exits.INCONCLUSIVE)

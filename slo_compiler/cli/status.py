@@ -14,8 +14,9 @@ import click
 
 from ..live import status_formats
 from ..live.status import BURNING, EXHAUSTED, OK, status
+from . import exits
 from .common import inputs, plans_of, read_inputs, render, slo_arguments
-from .prometheus import FAILED_EXIT, INCONCLUSIVE_EXIT, answered, client, prometheus_options
+from .prometheus import answered, client, prometheus_options
 
 FORMATS = {"text": status_formats.text, "markdown": status_formats.markdown}
 
@@ -60,6 +61,6 @@ def status_command(
     click.echo(render(report, fmt, FORMATS), nl=False)
     states = {s.status for s in report.slos}
     if states & {EXHAUSTED, BURNING}:
-        sys.exit(FAILED_EXIT)
+        sys.exit(exits.FAILED)
     if states - {OK}:
-        sys.exit(INCONCLUSIVE_EXIT)
+        sys.exit(exits.INCONCLUSIVE)
