@@ -1,10 +1,10 @@
 """The console script's first code: signals are handled before anything heavy loads.
 
-Importing the command line (click, the compiler, the writers) takes most of a second on a
-loaded machine. A Ctrl-C in that time used to end in a KeyboardInterrupt traceback and exit
--2, because the handlers were installed only once `cli.main` ran. Nothing has been read or
-written yet at that point, so the early handler can end the process at once with the same
-one line and exit code as a later interrupt.
+Importing the command line (click, the compiler, the writers) takes a noticeable time on
+a loaded machine, and a Ctrl-C then must not end in a KeyboardInterrupt traceback: the
+handlers are installed before anything else loads. Nothing has been read or written yet
+at that point, so the early handler ends the process at once with the same one line and
+exit code as a later interrupt.
 """
 
 from __future__ import annotations

@@ -93,8 +93,7 @@ def pyyaml_text(data: Any) -> str:
 
 
 # Longer strings are not cached: they occur once (a dashboard inside a ConfigMap), and the
-# cache would keep every one of them, and its lines, until the process ends (100 MiB of
-# the Component at 1,500 services).
+# cache would keep every one of them, and its lines, until the process ends.
 _CACHED_LENGTH = 1024
 
 

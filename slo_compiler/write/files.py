@@ -279,9 +279,9 @@ def write_tree(
 
 
 def _remove_whole(tree: Path) -> None:
-    """Remove a staging (or old) tree whole, then let a signal that came meanwhile act. A
-    Ctrl-C during the removal of an interrupted run's tree used to stop it half-way and
-    leave the rest beside the folder (1 run in about 100 of tests/test_signals.py)."""
+    """Remove a staging (or old) tree whole, then let a signal that came meanwhile act: a
+    Ctrl-C during the removal would stop it half-way and leave the rest beside the
+    folder."""
     with _signals_deferred() as late:
         shutil.rmtree(tree, ignore_errors=True)
     _deliver(late)

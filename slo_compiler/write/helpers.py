@@ -22,12 +22,12 @@ from typing import Any
 
 from ..emit.tree import Task
 
-# Beyond a few helpers the writer (one process) is the bottleneck, and each holds tens of
-# MiB (bench/RESULTS.md): a 64-core CI runner must not fork 64.
+# Beyond a few helpers the writer (one process) is the bottleneck, and each helper holds
+# its own copy of the plans: a many-core CI runner must not fork one a core.
 MAX_HELPERS = 4
-# Tasks (SLO files) a helper is handed at a time: one at a time, the pool's queues cost a
-# large compile of one-SLO files a tenth of its rendering (bench/RESULTS.md); a few keep
-# the helpers evenly busy to the end.
+# Tasks (SLO files) a helper is handed at a time: handed one at a time, a compile of many
+# one-SLO files spends a share of its rendering in the pool's queues; a few keep the
+# helpers evenly busy to the end.
 CHUNK = 4
 # Seconds the pool gets to stop before its helpers are killed.
 STOP_GRACE = 5
