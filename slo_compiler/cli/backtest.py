@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,7 +22,7 @@ from ..live.queries import Window
 from ..rules.ir import SloPlan
 from ..source.files import Source, read_file
 from . import exits
-from .common import fail, inputs, plans_of, read_inputs, render, slo_arguments
+from .common import fail, format_option, inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import (
     answered,
     client,
@@ -65,27 +66,21 @@ def _compare(path: str, config: Source | None, platform: Source | None) -> list[
     default=None,
     help="Exit 1 if the page tiers would have paged more often.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
+@format_option(
+    ("text", "json", "markdown"),
+    "A table per SLO, JSON, or Markdown (a CI step summary).",
 )
 def backtest(
     slo: tuple[str, ...],
     slos: str,
     config: str | None,
-    url: str,
-    headers: tuple[str, ...],
-    ca: str | None,
-    timeout: str,
     start: str | None,
     end: str | None,
     last: str | None,
     compare: str | None,
     max_pages: int | None,
     fmt: str,
+    **server: Any,
 ) -> None:
     """How often would these alerts have fired over real history? Every tier of every
     selected SLO is replayed over the range at the rule evaluation interval, with `for`:
@@ -102,7 +97,7 @@ def backtest(
     begin, finish = span(start, end, last, result.config.rule_interval)
     old = _compare(compare, read.config, read.platform) if compare else None
     window = Window(begin, finish, result.config.rule_interval)
-    prometheus = client(url, headers, ca, timeout)
+    prometheus = client(**server)
     report = answered(
         "backtest", prometheus, lambda: replay_history(prometheus, plans, window, old)
     )

@@ -154,6 +154,19 @@ def fail(err: CompileError, outcome: str = "nothing was written.") -> NoReturn:
     sys.exit(exits.FAILED)
 
 
+def format_option(formats: tuple[str, ...], help: str) -> Callable[[Any], Any]:
+    """--format, as every command that prints a report takes it: the first format (text)
+    by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default=formats[0],
+        show_default=True,
+        help=help,
+    )
+
+
 def out_file(value: str | None, param: click.Parameter | None = None) -> str | None:
     """An --out FILE checked before any work: a name, not a folder, in a folder that
     exists (a typo in the folder is the user's to fix, not ours to create)."""

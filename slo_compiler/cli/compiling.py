@@ -26,6 +26,7 @@ from .common import (
     checked,
     compile_inputs,
     fail,
+    format_option,
     given,
     in_ci,
     inputs,
@@ -205,13 +206,9 @@ def _check(
 @click.command()
 @slo_arguments
 @inputs
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A table per SLO, or one JSON document.",
+@format_option(
+    ("text", "json"),
+    "A table per SLO, or one JSON document.",
 )
 def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> None:
     """Show, per SLO and tier, the windows, burn factor, error-ratio threshold and `for`,

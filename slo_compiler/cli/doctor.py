@@ -14,7 +14,7 @@ import click
 from ..diagnostics import printable
 from ..live.environment import Diagnosis, diagnose
 from . import exits
-from .common import inputs, plans_of, read_inputs, render, slo_arguments
+from .common import format_option, inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import answered, client, prometheus_options
 
 
@@ -39,23 +39,16 @@ def _text(report: _Report) -> str:
 @slo_arguments
 @inputs
 @prometheus_options("2m")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A line per check, or JSON.",
+@format_option(
+    ("text", "json"),
+    "A line per check, or JSON.",
 )
 def doctor(
     slo: tuple[str, ...],
     slos: str,
     config: str | None,
-    url: str,
-    headers: tuple[str, ...],
-    ca: str | None,
-    timeout: str,
     fmt: str,
+    **server: Any,
 ) -> None:
     """Measure, per SLO, what the rules and the live commands assume: each metric the
     SLI reads known (else the closest known names) and its series now, the real scrape
@@ -68,7 +61,7 @@ def doctor(
     """
     read = read_inputs(slos, config)
     result, plans = plans_of(read, slo)
-    prometheus = client(url, headers, ca, timeout)
+    prometheus = client(**server)
     now, interval = time.time(), result.config.rule_interval
     report = _Report(
         answered(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,7 +17,16 @@ from ..live.report import MISSED, Report, report
 from ..live.timespec import TimeSpecError, calendar, capped
 from ..write.files import write_file
 from . import exits
-from .common import inputs, out_file, out_folder, plans_of, read_inputs, slo_arguments, written
+from .common import (
+    format_option,
+    inputs,
+    out_file,
+    out_folder,
+    plans_of,
+    read_inputs,
+    slo_arguments,
+    written,
+)
 from .prometheus import (
     answered,
     client,
@@ -106,13 +116,9 @@ def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
 @click.option(
     "--timezone", "zone", default="UTC", show_default=True, help="Where calendar periods start."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown", "html"]),
-    default="text",
-    show_default=True,
-    help="text, JSON (schemas/report.schema.json), Markdown with its charts (needs --out "
+@format_option(
+    ("text", "json", "markdown", "html"),
+    "text, JSON (schemas/report.schema.json), Markdown with its charts (needs --out "
     "FOLDER), or one self-contained HTML page.",
 )
 @click.option("--out", metavar="PATH", help="Write here: a file, or for Markdown a folder.")
@@ -121,10 +127,6 @@ def report_command(
     slo: tuple[str, ...],
     slos: str,
     config: str | None,
-    url: str,
-    headers: tuple[str, ...],
-    ca: str | None,
-    timeout: str,
     month: str | None,
     quarter: str | None,
     week: str | None,
@@ -135,6 +137,7 @@ def report_command(
     fmt: str,
     out: str | None,
     force: bool,
+    **server: Any,
 ) -> None:
     """Did we meet our SLOs? Per SLO and group over the period: attainment against the
     objective (event-weighted, from the counters), the budget consumed, the alert
@@ -153,7 +156,7 @@ def report_command(
     result, plans = plans_of(read_inputs(slos, config), slo)
     interval = result.config.rule_interval
     begin, finish, period = _period(month, quarter, week, zone, start, end, last, interval)
-    prometheus = client(url, headers, ca, timeout)
+    prometheus = client(**server)
     made, files = answered(
         "report",
         prometheus,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import click
 
 from ..live import status_formats
 from ..live.status import BURNING, EXHAUSTED, OK, status
 from . import exits
-from .common import inputs, plans_of, read_inputs, render, slo_arguments
+from .common import format_option, inputs, plans_of, read_inputs, render, slo_arguments
 from .prometheus import answered, client, prometheus_options
 
 FORMATS = {"text": status_formats.text, "markdown": status_formats.markdown}
@@ -25,23 +26,16 @@ FORMATS = {"text": status_formats.text, "markdown": status_formats.markdown}
 @slo_arguments
 @inputs
 @prometheus_options("2m")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="A table per SLO, JSON (schemas/status-report.schema.json), or Markdown.",
+@format_option(
+    ("text", "json", "markdown"),
+    "A table per SLO, JSON (schemas/status-report.schema.json), or Markdown.",
 )
 def status_command(
     slo: tuple[str, ...],
     slos: str,
     config: str | None,
-    url: str,
-    headers: tuple[str, ...],
-    ca: str | None,
-    timeout: str,
     fmt: str,
+    **server: Any,
 ) -> None:
     """Where each SLO stands now, over its rolling period: the SLI, the error budget left
     and, at the current burn, when it is spent; each tier's burn over its windows beside
@@ -53,7 +47,7 @@ def status_command(
     """
     read = read_inputs(slos, config)
     result, plans = plans_of(read, slo)
-    prometheus = client(url, headers, ca, timeout)
+    prometheus = client(**server)
     in_prometheus = result.config.prometheus_alerts
     report = answered(
         "status", prometheus, lambda: status(prometheus, plans, time.time(), in_prometheus)
