@@ -145,10 +145,13 @@ def test_from_inside_the_slo_folder_commands_find_it_and_write_beside_it(tmp_pat
     shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
     (tmp_path / ".git").mkdir()
     inside = tmp_path / "slos"
-    result = cli("compile", "-q", cwd=inside)
+    result = cli("compile", cwd=inside)
     assert result.returncode == 0, result.stderr
     assert "note: using the SLO folder ." in result.stderr
     assert (tmp_path / "generated/.slo-compiler-manifest").is_file()
+    # -q: errors and warnings only, the note too is silenced (issue 36).
+    quiet = cli("compile", "-q", cwd=inside)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
     assert not (inside / "generated").exists()
     source = inside / "payment-service.yaml"
     source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.6"))
@@ -180,3 +183,25 @@ def test_shell_completion_of_commands_options_and_slo_names(repo: Path) -> None:
         "payment-service/payment-failure-rate",
     ]
     assert "queue-service" in _completions("slo-compiler status ", repo)
+
+
+def test_verbose_says_on_each_command_what_it_adds() -> None:
+    """Issue 36: -v's help said "(compile, check: ...)" on every command and did nothing on
+    most. Each command's help now says what -v does there."""
+    from slo_compiler.cli import COMMANDS
+
+    for name, (_, _, _, adds) in COMMANDS.items():
+        path = [name, "run"] if name == "loadtest" else [name]  # the group's gate
+        shown = " ".join(CliRunner().invoke(main_group, [*path, "--help"]).output.split())
+        assert " ".join(adds.split()) in shown, (name, shown)
+    thresholds = CliRunner().invoke(main_group, ["loadtest", "thresholds", "--help"]).output
+    assert "Nothing more to say" in " ".join(thresholds.split())
+
+
+def test_verbose_on_a_live_command_counts_the_queries(tmp_path: Path) -> None:
+    (tmp_path / "slos").mkdir()
+    shutil.copy(ROOT / "slos/payment-service.yaml", tmp_path / "slos")
+    url = "http://127.0.0.1:1"
+    result = cli("status", "-v", "--prometheus", url, "--timeout", "2s", cwd=tmp_path)
+    assert result.returncode == 4, result.stderr  # nothing answered: no count to give
+    assert "queries answered by" not in result.stderr

@@ -152,6 +152,6 @@ def test_the_command_table_is_each_commands_short_help() -> None:
     from slo_compiler.cli import COMMANDS, cli
 
     ctx = click.Context(cli)
-    for name, (_, _, short) in COMMANDS.items():
+    for name, (_, _, short, _) in COMMANDS.items():
         command = cli.get_command(ctx, name)
         assert command is not None and command.get_short_help_str(limit=200) == short

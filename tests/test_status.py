@@ -169,6 +169,11 @@ def test_a_budget_left_is_exit_0(history: str, shop: Path) -> None:
     [group] = json.loads(out)["slos"][0]["groups"]
     assert group["budget_left"] == pytest.approx(1 - EXACT / 0.15, abs=0.001)
     assert json.loads(out)["slos"][0]["status"] == "ok"
+    # -v: how many queries the server answered, on stderr beside the report.
+    result = cli("status", "--prometheus", history, "lenient", "-v", cwd=shop)
+    assert re.search(
+        r"^\d+ queries answered by http://127\.0\.0\.1:\d+ in [\d.]+s$", result.stderr, re.M
+    )
 
 
 def test_text_and_markdown(history: str, shop: Path) -> None:

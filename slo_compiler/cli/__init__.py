@@ -19,35 +19,85 @@ import click
 from .. import __version__
 from ..base.interrupts import Interrupted, interrupted, raise_interrupted
 from ..diagnostics import printable
-from . import exits
-from .verbosity import options as verbosity
+from . import exits, verbosity
 
-# command -> (module of this package, attribute, short help): the module is loaded when
-# the command runs; `--help` lists the commands from this table, loading none of them.
+# command -> (module of this package, attribute, short help, what -v adds): the module is
+# loaded when the command runs; `--help` lists the commands from this table, loading none.
 COMMANDS = {
-    "backtest": ("backtest", "backtest", "How often the alerts would have fired over history."),
-    "check": ("compiling", "check", "Exit 1 if OUT is not what compiling SLOS produces (CI)."),
-    "compile": ("compiling", "compile", "Compile SLO files into OUT."),
-    "doctor": ("doctor", "doctor", "Measure what each SLO assumes in a live Prometheus."),
-    "explain": ("compiling", "explain", "Show each tier's windows, thresholds and timings."),
-    "import": ("importing", "import_", "Turn Sloth, OpenSLO or Pyrra specs into SLO files."),
-    "loadtest": ("gate", "loadtest", "Run a load test and gate it on the SLOs."),
-    "report": ("report", "report_command", "Did we meet our SLOs over a calendar period?"),
-    "schema": ("compiling", "schema", "Write the JSON Schemas of the SLO and config files."),
-    "status": ("status", "status_command", "Where each SLO stands now: budget left, burn."),
-    "validate": ("compiling", "validate", "Check SLO files and the config, writing nothing."),
-    "verify": ("gate", "verify", "Check the SLOs in a live Prometheus over a window."),
+    "backtest": (
+        "backtest",
+        "backtest",
+        "How often the alerts would have fired over history.",
+        verbosity.QUERIES,
+    ),
+    "check": (
+        "compiling",
+        "check",
+        "Exit 1 if OUT is not what compiling SLOS produces (CI).",
+        verbosity.FILES,
+    ),
+    "compile": ("compiling", "compile", "Compile SLO files into OUT.", verbosity.FILES),
+    "doctor": (
+        "doctor",
+        "doctor",
+        "Measure what each SLO assumes in a live Prometheus.",
+        verbosity.QUERIES,
+    ),
+    "explain": (
+        "compiling",
+        "explain",
+        "Show each tier's windows, thresholds and timings.",
+        verbosity.NOTHING,
+    ),
+    "import": (
+        "importing",
+        "import_",
+        "Turn Sloth, OpenSLO or Pyrra specs into SLO files.",
+        "Name every file written (else the first five).",
+    ),
+    "loadtest": ("gate", "loadtest", "Run a load test and gate it on the SLOs.", verbosity.QUERIES),
+    "report": (
+        "report",
+        "report_command",
+        "Did we meet our SLOs over a calendar period?",
+        verbosity.QUERIES,
+    ),
+    "schema": (
+        "compiling",
+        "schema",
+        "Write the JSON Schemas of the SLO and config files.",
+        verbosity.NOTHING,
+    ),
+    "status": (
+        "status",
+        "status_command",
+        "Where each SLO stands now: budget left, burn.",
+        verbosity.QUERIES,
+    ),
+    "validate": (
+        "compiling",
+        "validate",
+        "Check SLO files and the config, writing nothing.",
+        verbosity.NOTHING,
+    ),
+    "verify": (
+        "gate",
+        "verify",
+        "Check the SLOs in a live Prometheus over a window.",
+        verbosity.QUERIES,
+    ),
 }
 
 
-def _with_verbosity(command: click.Command) -> click.Command:
+def _with_verbosity(command: click.Command, verbose_help: str) -> click.Command:
     """-q and -v on the command and on every subcommand of a group."""
     names = {n for p in command.params for n in getattr(p, "opts", [])}
+    verbose_help = getattr(command, "verbose_help", verbose_help)  # a subcommand's own
     if "-q" not in names and not isinstance(command, click.Group):
-        command.params.extend(verbosity())
+        command.params.extend(verbosity.options(verbose_help))
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            _with_verbosity(sub)
+            _with_verbosity(sub, verbose_help)
     return command
 
 
@@ -70,7 +120,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module, attribute, short = COMMANDS[cmd_name]
+        module, attribute, short, verbose_help = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(f".{module}", __name__), attribute)
         command.short_help = short
         # Run by main(): from here on a signal unwinds the run (Interrupted), which
@@ -80,7 +130,7 @@ class LazyGroup(click.Group):
         if ctx.find_root().obj is _OWN_SIGNALS:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, raise_interrupted)
-        return _with_verbosity(command)
+        return _with_verbosity(command, verbose_help)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +146,7 @@ def cli() -> None:
     """
 
 
-cli.params.extend(verbosity())
+cli.params.extend(verbosity.options())
 
 
 def main(args: Sequence[str] | None = None) -> None:

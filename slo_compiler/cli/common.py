@@ -30,6 +30,7 @@ from ..targets import TARGETS
 from ..write import record as cache
 from ..write.folder import leaving_link
 from . import exits
+from .verbosity import note
 
 
 def in_ci() -> bool:
@@ -74,7 +75,7 @@ def inputs(command: Callable[..., None]) -> Callable[..., None]:
                 kwargs["slos"] = os.path.relpath(found)
                 if "out" in kwargs and ctx.get_parameter_source("out") is default:
                     kwargs["out"] = os.path.relpath(found.parent / kwargs["out"])
-                click.echo(f"note: using the SLO folder {kwargs['slos']}", err=True)
+                note(f"note: using the SLO folder {kwargs['slos']}")
         command(**kwargs)
 
     located = click.option("--config", "config", default=None, help=CONFIG_HELP)(located)
@@ -250,9 +251,9 @@ def read_inputs(slos: str, config: str | None) -> Inputs:
     except CompileError as err:
         problems += err.diagnostics
     try:
-        config_source, note = read_config(config, slos)
-        if note:
-            click.echo(note, err=True)
+        config_source, found_note = read_config(config, slos)
+        if found_note:
+            note(found_note)
         named = load_config(config_source)[0].kubernetes.prometheus_config_file
         platform = read_platform(config_source, named)
     except CompileError as err:

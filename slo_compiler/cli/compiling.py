@@ -36,7 +36,7 @@ from .common import (
     slo_arguments,
     targets_option,
 )
-from .verbosity import say, verbose
+from .verbosity import note, say, verbose
 
 _SHOWN = 5  # removed files named in the summary
 
@@ -107,7 +107,7 @@ def _write(
     tree, and check the folder is still ours right before the swap."""
     result = compile_inputs(read, targets, strict)
     for name in folder.sweep(real):
-        click.echo(f"removed {name}, left behind by an interrupted compile", err=True)
+        note(f"removed {name}, left behind by an interrupted compile")
     try:
         changes = write_tree(
             real, result.files, hold=True, renderer=renderer, before_swap=still_ours
@@ -173,7 +173,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
 def _waiting(out: str) -> Callable[[int | None], None]:
     def wait(holder: int | None) -> None:
         who = f" (pid {holder})" if holder else ""
-        click.echo(f"waiting for the slo-compiler{who} writing {out}/...", err=True)
+        note(f"waiting for the slo-compiler{who} writing {out}/...")
 
     return wait
 

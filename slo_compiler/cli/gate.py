@@ -33,7 +33,7 @@ from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.ir import SloPlan
 from ..write.files import write_file
-from . import exits, supervise
+from . import exits, supervise, verbosity
 from .common import (
     checked,
     given,
@@ -50,8 +50,10 @@ from .prometheus import (
     duration,
     prometheus_options,
     range_options,
+    said,
     span,
 )
+from .verbosity import note
 
 EXIT = {
     verify_.PASS: exits.OK,
@@ -210,6 +212,7 @@ def gate(opts: GateOptions, selected: Selected, begin: float, finish: float) -> 
             time.time(),
         )
         report = run_verify(prometheus, selected.plans, options)
+        said(prometheus)
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler verify: {err}", err=True)
         return exits.UNREACHABLE
@@ -231,10 +234,10 @@ def settle(
     if opts.settle:
         wait = duration(opts.settle, "--settle")
         if wait:
-            click.echo(f"settling {format_duration(wait)} for the last scrape...", err=True)
+            note(f"settling {format_duration(wait)} for the last scrape...")
             time.sleep(wait)
         return None
-    click.echo("settling: waiting for a scrape of each target after the load...", err=True)
+    note("settling: waiting for a scrape of each target after the load...")
     deadline = finish + SETTLE_LIMIT
     while not environment.scraped_since(connect(), selected.plans, finish, time.time()):
         if time.time() >= deadline:
@@ -248,14 +251,13 @@ def settle(
     until = time.time()
     waited = format_duration(max(1, round(until - finish)))
     if environment.rules_loaded(connect(), selected.plans, until):
-        click.echo(
+        note(
             f"scraped {waited} after the load; waiting "
-            f"{format_duration(selected.interval)} for the rules to evaluate...",
-            err=True,
+            f"{format_duration(selected.interval)} for the rules to evaluate..."
         )
         time.sleep(selected.interval)
     else:
-        click.echo(f"scraped {waited} after the load", err=True)
+        note(f"scraped {waited} after the load")
     return until
 
 
@@ -279,12 +281,11 @@ def preflight(opts: GateOptions, selected: Selected) -> int:
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler loadtest run: {err}; the load test was not started", err=True)
         return exits.UNREACHABLE
-    for note in notes:
-        click.echo(
-            f"note: {note} in the last {format_duration(PREFLIGHT_LOOKBACK)}; starting "
+    for missing in notes:
+        note(
+            f"note: {missing} in the last {format_duration(PREFLIGHT_LOOKBACK)}; starting "
             "anyway (an app creates its series on its first requests): the verdict is "
-            "inconclusive if they do not appear",
-            err=True,
+            "inconclusive if they do not appear"
         )
     return 0
 
@@ -410,7 +411,7 @@ def thresholds(
             errors.append(str(err))
             continue
         if isinstance(found, str):
-            click.echo(f"skipped: {found}", err=True)
+            note(f"skipped: {found}")
         else:
             items.append(found)
     if errors:
@@ -422,8 +423,8 @@ def thresholds(
     again = shlex.join(["slo-compiler", "loadtest", "thresholds", "--tool", tool, *flags, *slo])
     if tool == "k6":
         text, skipped = loadtool.k6_text(items, ", ".join(s.path for s in read.sources), again)
-        for note in skipped:
-            click.echo(f"skipped: {note}", err=True)
+        for skipped_note in skipped:
+            note(f"skipped: {skipped_note}")
     else:
         text = loadtool.locust_module(items, ", ".join(s.path for s in read.sources), again)
     if out is None:
@@ -438,3 +439,7 @@ def thresholds(
         )
     with written(out):
         write_file(target, text.encode("utf-8"))
+
+
+# Writes a module and asks no server: -v has nothing to add there.
+thresholds.verbose_help = verbosity.NOTHING  # type: ignore[attr-defined]

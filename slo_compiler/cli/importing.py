@@ -25,7 +25,7 @@ from ..write.files import signals_held, write_file
 from ..write.folder import writing
 from . import exits
 from .common import checked, fail, out_folder, written
-from .verbosity import say
+from .verbosity import say, verbose
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -192,7 +192,8 @@ def import_(
         noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
         say(
             f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
-            f"file{'s' if len(inputs) != 1 else ''} -> {folder}/: {_few(lines)}{noted}"
+            f"file{'s' if len(inputs) != 1 else ''} -> {folder}/: "
+            f"{', '.join(lines) if verbose() else _few(lines)}{noted}"
         )
         if errors:  # --partial: what the errors name was left out
             click.echo(f"{said}: the SLOs and files they name were left out.", err=True)

@@ -20,6 +20,7 @@ from ..base.durations import parse_duration
 from ..live import timespec
 from ..live.client import Client, PrometheusUnreachable, QueryFailed, redact
 from . import exits
+from .verbosity import verbose
 
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 T = TypeVar("T")
@@ -113,6 +114,16 @@ def span(start: str | None, end: str | None, last: str | None, step: float) -> t
         raise click.UsageError(str(err)) from None
 
 
+def said(prometheus: Client) -> None:
+    """-v on a live command: how many queries the server answered, and in how long."""
+    if verbose():
+        spent = prometheus.timeout - (prometheus.deadline - time.monotonic())
+        click.echo(
+            f"{prometheus.queries} queries answered by {prometheus.display} in {spent:.1f}s",
+            err=True,
+        )
+
+
 def answered(command: str, prometheus: Client, ask: Callable[[], T]) -> T:
     """What `ask` gets from Prometheus and makes of it, or exit 4 with one line saying why
     not. --timeout bounds all of it: each query by the client's deadline, the work
@@ -124,7 +135,9 @@ def answered(command: str, prometheus: Client, ask: Callable[[], T]) -> T:
     previous = signal.signal(signal.SIGALRM, spent)
     signal.setitimer(signal.ITIMER_REAL, max(0.001, prometheus.deadline - time.monotonic()))
     try:
-        return ask()
+        got = ask()
+        said(prometheus)
+        return got
     except (PrometheusUnreachable, QueryFailed) as err:
         click.echo(f"slo-compiler {command}: {err}", err=True)
         sys.exit(exits.UNREACHABLE)

@@ -14,23 +14,31 @@ def _remember(name: str) -> Callable[[click.Context, click.Parameter, bool], Non
     return callback
 
 
-def options() -> list[click.Option]:
+# What -v adds on each command (the group's table names it per command).
+FILES = "Name every file added (+), changed (~) or removed (-)."
+QUERIES = "Say how many queries Prometheus answered, and how long they took."
+NOTHING = "Nothing more to say on this command (taken, as on every command)."
+GROUP = "Say more, where the command has more to say (its --help says what)."
+
+
+def options(verbose_help: str = GROUP) -> list[click.Option]:
     """-q/--quiet and -v/--verbose, given to every command by the group (as ruff and
-    kubectl take them: before or after the command's name)."""
+    kubectl take them: before or after the command's name), -v's help saying what it does
+    on that command."""
     return [
         click.Option(
             ["-q", "--quiet"],
             is_flag=True,
             expose_value=False,
             callback=_remember("quiet"),
-            help="Print errors only.",
+            help="Print errors and warnings only: no summary, no notes.",
         ),
         click.Option(
             ["-v", "--verbose"],
             is_flag=True,
             expose_value=False,
             callback=_remember("verbose"),
-            help="Say more (compile, check: name every file added +, changed ~ or removed -).",
+            help=verbose_help,
         ),
     ]
 
@@ -39,6 +47,13 @@ def say(text: str) -> None:
     """A line of normal output, which --quiet silences (errors go to stderr regardless)."""
     if not click.get_current_context().meta.get("quiet"):
         click.echo(text)
+
+
+def note(text: str) -> None:
+    """A line about how the run goes (a folder found, a wait), on stderr so that it never
+    mixes with a report on stdout; --quiet silences it."""
+    if not click.get_current_context().meta.get("quiet"):
+        click.echo(text, err=True)
 
 
 def verbose() -> bool:
