@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, cli, compile_texts, errors_of, read_tree, run, source
+from conftest import ROOT, cli, compile_texts, errors_of, read_tree, rules_of, run, source
 
 from slo_compiler.base import templates
 from slo_compiler.compiler import Result, compile_sources
@@ -362,8 +362,20 @@ def test_annotation_text_some_grafana_would_expand_is_refused(braced: str) -> No
 
 
 def test_a_bare_dollar_in_annotations_is_literal_everywhere() -> None:
+    """A `$` without braces compiles and reaches the alerts as written, in the Prometheus
+    rules and in Grafana's (neither expands it in annotations)."""
     text = SIMPLE_SLO.replace("DESCRIPTION", "'costs $5'").replace("RUNBOOK", "https://x/$a")
-    compile_texts(text.replace("NOTE", "'$labels $$'"))
+    text = text.replace("NOTE", "'$labels $$'")
+    prometheus = yaml.safe_load(rules_of(compile_texts(text), "file0"))
+    annotations = [
+        r["annotations"] for g in prometheus["groups"] for r in g["rules"] if "alert" in r
+    ]
+    assert annotations and all(a["runbook_url"] == "https://x/$a" for a in annotations)
+    assert any(a.get("note") == "$labels $$" for a in annotations), annotations
+    receiver = "  - name: chat\n    type: discord\n    settings:\n      url: $__env{DISCORD}\n"
+    grafana = compile_sources([source(text, "s.yaml")], source(_config(receiver), "c.yaml"))
+    [rules] = [d for path, d in grafana.files.items() if path.startswith("grafana/alerting/s.")]
+    assert b"https://x/$a" in rules and b"$labels $$" in rules, rules[:2000]
 
 
 def _config(receiver: str, url: str = "https://grafana.example") -> str:
