@@ -189,6 +189,10 @@ def import_(
                 with signals_held():  # what an interrupt reports is what was written
                     write_file(folder / name, data)
                     lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
+            # Every file is written: the import is done, and a signal now changes nothing
+            # (it would end the run saying that nothing was changed).
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_IGN)
         noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
         say(
             f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
