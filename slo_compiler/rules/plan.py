@@ -308,6 +308,93 @@ def _alert_labels(*dicts: dict[str, str]) -> Labels:
     return tuple((k, templates.literal(v)) for k, v in _merge(*dicts))
 
 
+Record = Callable[..., RecordingRule]
+
+
+def _every(window: int, query: SliQuery, tiers: list[Tier], period: int) -> int | None:
+    """Where a window's ratio is recorded: sliced long windows in the slices' group; a raw
+    SLI's period too, unless an alert reads it (then at every evaluation)."""
+    if isinstance(query, EventSli):
+        return SLICE if is_recorded(window) else None
+    alerted = any(window in (t.long_window, t.short_window) for t in tiers)
+    return SLICE if window == period and not alerted else None
+
+
+def _recording_rules(
+    build: ExprBuilder,
+    record: Record,
+    tiers: list[Tier],
+    windows: list[int],
+    period: int,
+    budget_objective: tuple[Decimal, Decimal],
+    scrape_interval: int,
+) -> tuple[list[Rule], str | None]:
+    """The SLO's recording rules in evaluation order (slices, rates, every window's ratio,
+    the scrape measure, the SLO's constants and budget), and the scrape measure's metric
+    (None for a raw SLI)."""
+    budget, objective = budget_objective
+    rules: list[Rule] = [record(m, e, "sli", build.slices.fine) for m, e in build.fine_slices()]
+    rules += [record(m, e, "sli", SLICE) for m, e in build.coarse_slices()]
+    rules += [record(m, e, "sli") for m, e in build.base_rates()]
+    rules += [
+        record(ratio_metric(w), build.ratio(w), "sli", _every(w, build.query, tiers, period))
+        for w in windows
+    ]
+    measured = build.scrape_interval(scrape_interval)
+    rules += [record(*measured, "sli", SLICE)] if measured else []
+    shortest = build.recorded(ratio_metric(windows[0]))
+    rules += [
+        record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
+        record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
+        record(CURRENT_BURN, f"{shortest} / {decimal_str(budget)}", "objective"),
+        record(
+            BUDGET_REMAINING,
+            f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}",
+            "period",
+            SLICE,
+        ),
+    ]
+    return rules, measured[0] if measured else None
+
+
+def _tier_alert(
+    slo: Slo,
+    service: str,
+    tier: Tier,
+    build: ExprBuilder,
+    budget: Decimal,
+    user_labels: dict[str, str],
+    links: dict[str, str],
+    origin: Origin,
+) -> AlertRule:
+    """One tier's burn-rate alert: both windows' recorded ratios over the factor."""
+    conditions = tuple(
+        (f"{build.recorded(ratio_metric(w))} / {decimal_str(budget)}", decimal_str(tier.factor))
+        for w in (tier.long_window, tier.short_window)
+    )
+    expr = "\nand\n".join(f"{burn} > {factor}" for burn, factor in conditions)
+    rule_labels = _alert_labels(
+        user_labels,
+        {
+            "severity": SEVERITY_DEFAULTS[tier.severity],
+            "slo_tier": tier.severity,
+            "slo_window": tier.window_label,
+        },
+        getattr(slo.alerting, tier.severity).labels,
+        _tier_labels(slo, tier),
+    )
+    return AlertRule(
+        slo.alert_name,
+        expr,
+        tier.for_,
+        rule_labels,
+        _annotations(slo, service, tier, budget, links),
+        Origin(origin.path, origin.line, origin.col, "alerting"),
+        conditions,
+        tier,
+    )
+
+
 def plan_slo(
     slo: Slo,
     *,
@@ -328,81 +415,23 @@ def plan_slo(
     windows = burnrate.windows(tiers, period)
     selector_labels = {"slo": slo.name, "slo_service": service}
     user_labels = {**dict(sorted(file_labels.items())), **dict(sorted(slo.labels.items()))}
-    series_labels = {**selector_labels, **user_labels}
+    labels = tuple({**selector_labels, **user_labels}.items())
     slices = slices_for(scrape_interval, tuple(windows))
     build = ExprBuilder(query, tuple(slo.group_by), selector_labels, slices)
-    labels = tuple(series_labels.items())
 
     def record(metric: str, expr: str, field: str, every: int | None = None) -> RecordingRule:
         return RecordingRule(
             metric, expr, labels, Origin(origin.path, origin.line, origin.col, field), every
         )
 
-    def every(window: int) -> int | None:
-        """Sliced long windows in the slices' group; a raw SLI's period too, unless an
-        alert reads it."""
-        if isinstance(query, EventSli):
-            return SLICE if is_recorded(window) else None
-        alerted = any(window in (t.long_window, t.short_window) for t in tiers)
-        return SLICE if window == period and not alerted else None
-
-    rules: list[Rule] = [record(m, e, "sli", slices.fine) for m, e in build.fine_slices()]
-    rules += [record(m, e, "sli", SLICE) for m, e in build.coarse_slices()]
-    rules += [record(m, e, "sli") for m, e in build.base_rates()]
-    rules += [record(ratio_metric(w), build.ratio(w), "sli", every(w)) for w in windows]
-    shortest = build.recorded(ratio_metric(windows[0]))
-    measured = build.scrape_interval(scrape_interval)
-    rules += [record(*measured, "sli", SLICE)] if measured else []
-    measured_metric = measured[0] if measured else None
+    rules, measured = _recording_rules(
+        build, record, tiers, windows, period, (budget, objective), scrape_interval
+    )
     rules += [
-        record(OBJECTIVE, f"vector({decimal_str(objective / 100)})", "objective"),
-        record(ERROR_BUDGET, f"vector({decimal_str(budget)})", "objective"),
-        record(CURRENT_BURN, f"{shortest} / {decimal_str(budget)}", "objective"),
-        record(
-            BUDGET_REMAINING,
-            f"1 - {build.recorded(ratio_metric(period))} / {decimal_str(budget)}",
-            "period",
-            SLICE,
-        ),
+        _tier_alert(slo, service, tier, build, budget, user_labels, links, origin) for tier in tiers
     ]
-    alert_name = slo.alert_name
-    for tier in tiers:
-        conditions = tuple(
-            (f"{build.recorded(ratio_metric(w))} / {decimal_str(budget)}", decimal_str(tier.factor))
-            for w in (tier.long_window, tier.short_window)
-        )
-        expr = "\nand\n".join(f"{burn} > {factor}" for burn, factor in conditions)
-        rule_labels = _alert_labels(
-            user_labels,
-            {
-                "severity": SEVERITY_DEFAULTS[tier.severity],
-                "slo_tier": tier.severity,
-                "slo_window": tier.window_label,
-            },
-            getattr(slo.alerting, tier.severity).labels,
-            _tier_labels(slo, tier),
-        )
-        rules.append(
-            AlertRule(
-                alert_name,
-                expr,
-                tier.for_,
-                rule_labels,
-                _annotations(slo, service, tier, budget, links),
-                Origin(origin.path, origin.line, origin.col, "alerting"),
-                conditions,
-                tier,
-            )
-        )
     rules += _sli_alerts(
-        slo,
-        service,
-        build,
-        user_labels,
-        (scrape_interval, measured_metric),
-        windows[0],
-        origin,
-        links,
+        slo, service, build, user_labels, (scrape_interval, measured), windows[0], origin, links
     )
     return SloPlan(
         service=service,
@@ -416,7 +445,7 @@ def plan_slo(
         group_by=tuple(slo.group_by),
         query=query,
         series_labels=labels,
-        alert_name=alert_name,
+        alert_name=slo.alert_name,
         group_name=f"slo:{service}:{slo.name}",
         rules=tuple(rules),
         loadtest=slo.loadtest,
