@@ -30,6 +30,7 @@ Expressions built here (R = window, G = group_by):
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ..base import templates
@@ -469,15 +470,55 @@ def _sli_alerts(
     interval and the recorded series that measures it (None for a raw SLI). Both carry
     the SLO's labels of their own, since an absent() has none of the recorded series'."""
     declared, measured = scrape
-    base = slo.alert_name.removesuffix("BudgetBurn")
-    at = Origin(origin.path, origin.line, origin.col, "sli")
     labels = _alert_labels(
         build.labels,
         user_labels,
         {"severity": SEVERITY_DEFAULTS["ticket"], "slo_tier": "ticket"},
         slo.alerting.ticket.labels,
     )
-    what = f"{service} {slo.name}"
+    made = _SliAlert(
+        slo.alert_name.removesuffix("BudgetBurn"),
+        f"{service} {slo.name}",
+        labels,
+        links,
+        Origin(origin.path, origin.line, origin.col, "sli"),
+    )
+    alerts: list[Rule] = [_missing(slo, service, build, shortest, made)]
+    if measured is not None:
+        alerts.append(_slower(slo, service, build.recorded(measured), declared, made))
+    return alerts
+
+
+@dataclass(frozen=True)
+class _SliAlert:
+    """What the alerts about an SLI share: their name's stem, how they name the SLO,
+    labels, links and where they come from."""
+
+    base: str
+    what: str
+    labels: Labels
+    links: dict[str, str]
+    at: Origin
+
+    def rule(
+        self, suffix: str, expr: str, wait: int, annotations: dict[str, str], check: tuple
+    ) -> AlertRule:
+        return AlertRule(
+            self.base + suffix,
+            expr,
+            wait,
+            self.labels,
+            _merge(annotations, self.links),
+            self.at,
+            (check,),
+            check=SLI_MISSING if suffix == "SLIMissing" else SCRAPE_CHECK,
+        )
+
+
+def _missing(
+    slo: Slo, service: str, build: ExprBuilder, shortest: int, made: _SliAlert
+) -> AlertRule:
+    """`<Name>SLIMissing`: a metric the SLI reads has no series (not: no error yet)."""
     if isinstance(build.query, EventSli):
         read = build.query.presence()
         absent = "\nor ".join(f"absent({s.render()})" for s in read)
@@ -496,45 +537,26 @@ def _sli_alerts(
             f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. Check the "
             "expression's selectors and that the service is scraped."
         )
-    alerts: list[Rule] = [
-        AlertRule(
-            base + "SLIMissing",
-            absent,
-            burnrate.SLI_MISSING_FOR,
-            labels,
-            _merge({"summary": f"{what}: SLI has no data", "description": why}, links),
-            at,
-            ((absent, "0"),),
-            check=SLI_MISSING,
-        )
-    ]
-    if measured is None:
-        return alerts
+    summary = {"summary": f"{made.what}: SLI has no data", "description": why}
+    return made.rule("SLIMissing", absent, burnrate.SLI_MISSING_FOR, summary, (absent, "0"))
+
+
+def _slower(slo: Slo, service: str, value: str, declared: int, made: _SliAlert) -> AlertRule:
+    """`<Name>ScrapeIntervalMismatch`: the SLI scraped over 1.5x less often than declared."""
     limit = decimal_str(burnrate.SCRAPE_MISMATCH * declared)
-    value = build.recorded(measured)
-    alerts.append(
-        AlertRule(
-            base + "ScrapeIntervalMismatch",
-            f"{value} > {limit}",
-            burnrate.SCRAPE_MISMATCH_FOR,
-            labels,
-            _merge(
-                {
-                    "summary": f"{what}: SLI scraped every "
-                    f'{{{{ $value | printf "%.0f" }}}}s, the SLO file says {dur(declared)}',
-                    "description": f"The series of the SLI of {slo.name} ({service}) are "
-                    f'scraped about every {{{{ $value | printf "%.0f" }}}}s, over '
-                    f"{decimal_str(burnrate.SCRAPE_MISMATCH)}x the {dur(declared)} the SLO "
-                    "file declares (scrape_interval). The windows stay right, but the "
-                    "shortest hold fewer scrapes than were checked at compile time, and "
-                    "the live commands look for gaps at the declared interval. Set "
-                    "scrape_interval to the real one.",
-                },
-                links,
-            ),
-            at,
-            ((value, limit),),
-            check=SCRAPE_CHECK,
-        )
+    seconds = '{{ $value | printf "%.0f" }}'
+    annotations = {
+        "summary": f"{made.what}: SLI scraped every {seconds}s, the SLO file says {dur(declared)}",
+        "description": f"The series of the SLI of {slo.name} ({service}) are scraped about "
+        f"every {seconds}s, over {decimal_str(burnrate.SCRAPE_MISMATCH)}x the "
+        f"{dur(declared)} the SLO file declares (scrape_interval). The windows stay right, "
+        "but the shortest hold fewer scrapes than were checked at compile time. Set "
+        "scrape_interval to the real one.",
+    }
+    return made.rule(
+        "ScrapeIntervalMismatch",
+        f"{value} > {limit}",
+        burnrate.SCRAPE_MISMATCH_FOR,
+        annotations,
+        (value, limit),
     )
-    return alerts
