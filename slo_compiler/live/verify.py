@@ -219,35 +219,20 @@ def _replay_fired(found: list[Episode], window: Window) -> bool:
     )
 
 
-def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
-    result = SloResult(plan.service, plan.name, float(plan.objective))
-    if not isinstance(plan.query, EventSli):
-        result.status = INCONCLUSIVE
-        result.reasons.append("a raw SLI's events cannot be counted from its expression")
-        return result
+def _until(client: Client, plan: SloPlan, opts: Options) -> tuple[float, float]:
+    """(the real scrape interval, the time the window's events are read at). Measured
+    where the samples are: the window's end, or now for a window that has just ended (a
+    fresh Prometheus has scraped a 2m target twice by then)."""
     window = opts.window
-    # Measured where the samples are: the window's end, or now for a window that has
-    # just ended (a fresh Prometheus has scraped a 2m target twice by then).
     at = window.end if opts.now is None else min(opts.now, window.end + INTERVAL_SPAN)
     interval = environment.effective_interval(client, plan, at)
     until = opts.until or window.end + AFTER_END * interval
-    until = until if opts.now is None else min(until, opts.now)
-    # What was scraped up to `until` holds the window: a series created by a load test's
-    # first request may first be scraped after its end.
-    seen = Window(window.start, max(window.end, until), window.interval)
-    missing = environment.missing(client, plan, seen)
-    if missing:
-        result.status, result.reasons = INCONCLUSIVE, missing
-        return result
-    result.reasons += environment.interval_note(plan, interval)
-    _covered(client, plan, opts, seen, interval, result)
-    names = plan.group_by
-    totals, errors = counted(client, plan, window, until)
-    replays = {
-        tier.name: replay(client, plan, tier, window, lead=tier.for_ + window.interval)
-        for tier in plan.tiers
-    }
-    if not _deployed(client, plan, window):
+    return interval, until if opts.now is None else min(until, opts.now)
+
+
+def _deployment(client: Client, plan: SloPlan, opts: Options, result: SloResult) -> None:
+    """Who evaluates the alerts the replay is compared with, said in the reasons."""
+    if not _deployed(client, plan, opts.window):
         result.reasons.append(
             "the compiled rules are not loaded in this Prometheus (no recorded series of "
             "this SLO in the window): the replay alone says what would have fired"
@@ -259,40 +244,81 @@ def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
         )
     else:
         result.deployed = PROMETHEUS
-    actual = _actual(client, plan, window) if result.deployed == PROMETHEUS else {}
+
+
+def _group(
+    plan: SloPlan,
+    opts: Options,
+    group: GroupResult,
+    key: Key,
+    replays: dict[str, dict[Key, list[Episode]]],
+    actual: dict[tuple[str, Key], list[float]],
+    compare: bool,
+) -> None:
+    """One group judged: its events' burn against each tier, the replay's firings and
+    the deployed alerts', the expectations, and the objective gate."""
+    window = opts.window
+    if group.total < opts.min_events:
+        group.status = INCONCLUSIVE
+        group.reasons.append(f"{group.total:g} events, fewer than --min-events {opts.min_events:g}")
+        return
+    rate = burn(group.errors, group.total, plan.budget)
+    for tier in plan.tiers:
+        found = replays[tier.name].get(key, [])
+        fired_at, carried = _state(found, window, opts.carried_in_fails)
+        fired = actual.get((tier.window_label, key), [])
+        tier_result = TierResult(
+            tier.name,
+            tier.severity,
+            float(tier.factor),
+            rate > tier.factor,
+            fired_at,
+            carried,
+            _replay_fired(found, window),
+            min(fired, default=None),
+            bool(fired) and min(fired) < window.start + window.interval,
+        )
+        group.tiers.append(tier_result)
+        _judge(group, tier, tier_result, rate, opts, compare)
+    _expectations(group, plan, opts, compare)
+    if opts.gate == "objective" and rate > 1:
+        group.status = VIOLATED
+        group.reasons.append(
+            f"the SLI {group.sli:.6f} misses the objective ({decimal_str(rate)}x burn)"
+        )
+
+
+def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
+    result = SloResult(plan.service, plan.name, float(plan.objective))
+    if not isinstance(plan.query, EventSli):
+        result.status = INCONCLUSIVE
+        result.reasons.append("a raw SLI's events cannot be counted from its expression")
+        return result
+    window = opts.window
+    interval, until = _until(client, plan, opts)
+    # What was scraped up to `until` holds the window: a series created by a load test's
+    # first request may first be scraped after its end.
+    seen = Window(window.start, max(window.end, until), window.interval)
+    missing = environment.missing(client, plan, seen)
+    if missing:
+        result.status, result.reasons = INCONCLUSIVE, missing
+        return result
+    result.reasons += environment.interval_note(plan, interval)
+    _covered(client, plan, opts, seen, interval, result)
+    totals, errors = counted(client, plan, window, until)
+    replays = {
+        tier.name: replay(client, plan, tier, window, lead=tier.for_ + window.interval)
+        for tier in plan.tiers
+    }
+    _deployment(client, plan, opts, result)
+    compare = result.deployed == PROMETHEUS
+    actual = _actual(client, plan, window) if compare else {}
     for key in sorted(totals):
-        group = GroupResult(dict(zip(names, key, strict=True)), totals[key], errors.get(key, 0.0))
+        group = GroupResult(
+            dict(zip(plan.group_by, key, strict=True)), totals[key], errors.get(key, 0.0)
+        )
         result.groups.append(group)
-        if group.total < opts.min_events:
-            group.status = INCONCLUSIVE
-            group.reasons.append(
-                f"{group.total:g} events, fewer than --min-events {opts.min_events:g}"
-            )
-            continue
-        rate = burn(group.errors, group.total, plan.budget)
-        for tier in plan.tiers:
-            found = replays[tier.name].get(key, [])
-            fired_at, carried = _state(found, window, opts.carried_in_fails)
-            fired = actual.get((tier.window_label, key), [])
-            tier_result = TierResult(
-                tier.name,
-                tier.severity,
-                float(tier.factor),
-                rate > tier.factor,
-                fired_at,
-                carried,
-                _replay_fired(found, window),
-                min(fired, default=None),
-                bool(fired) and min(fired) < window.start + window.interval,
-            )
-            group.tiers.append(tier_result)
-            _judge(group, tier, tier_result, rate, opts, result.deployed == PROMETHEUS)
-        _expectations(group, plan, opts, result.deployed == PROMETHEUS)
-        if opts.gate == "objective" and rate > 1:
-            group.status = VIOLATED
-            group.reasons.append(
-                f"the SLI {group.sli:.6f} misses the objective ({decimal_str(rate)}x burn)"
-            )
+        _group(plan, opts, group, key, replays, actual, compare)
     if not result.groups:
         result.reasons.append("no events counted in the window")
     own = [result.status] if result.status == VIOLATED else []
