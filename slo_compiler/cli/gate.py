@@ -8,6 +8,7 @@ Exit codes: 0 pass, 1 an SLO violated its gate or an expected alert is missing, 
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -18,7 +19,6 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
@@ -32,7 +32,6 @@ from ..live.queries import Window
 from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.ir import SloPlan
-from ..write.files import write_file
 from . import exits, supervise, verbosity
 from .common import (
     checked,
@@ -43,7 +42,7 @@ from .common import (
     read_inputs,
     render,
     slo_arguments,
-    written,
+    write_out,
 )
 from .prometheus import (
     client,
@@ -430,15 +429,8 @@ def thresholds(
     if out is None:
         click.echo(text, nl=False)
         return
-    target = Path(out)
-    mine = target.is_file() and loadtool.ours(tool, target.read_bytes())
-    if target.exists() and not force and not mine:
-        raise click.UsageError(
-            f"{out} exists and is not a {tool} thresholds file this command wrote: "
-            "--force replaces it"
-        )
-    with written(out):
-        write_file(target, text.encode("utf-8"))
+    mine = functools.partial(loadtool.ours, tool)
+    write_out(out, text.encode("utf-8"), force, mine, f"a {tool} thresholds file")
 
 
 # Writes a module and asks no server: -v has nothing to add there.

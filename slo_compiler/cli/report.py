@@ -19,12 +19,14 @@ from ..write.files import write_file
 from . import exits
 from .common import (
     format_option,
+    head,
     inputs,
     out_file,
     out_folder,
     plans_of,
     read_inputs,
     slo_arguments,
+    write_out,
     written,
 )
 from .prometheus import (
@@ -34,8 +36,6 @@ from .prometheus import (
     range_options,
     span,
 )
-
-_HEAD = 4096
 
 
 def _period(
@@ -79,13 +79,16 @@ def _rendered(made: Report, fmt: str) -> tuple[Report, dict[str, str]]:
     return made, {"": render(made)}
 
 
+def _marked(first: bytes) -> bool:
+    """A report this command wrote: its mark in the first bytes."""
+    return report_formats.MARK.encode() in first
+
+
 def _ours(path: Path) -> bool:
-    """A file this command wrote (its mark in the first bytes)."""
-    with path.open("rb") as f:
-        head = f.read(_HEAD)
-    return report_formats.MARK.encode() in head or (
-        path.suffix == ".svg" and b"slo-compiler" in head
-    )
+    """A file of a Markdown report's folder this command wrote: the report, or a chart
+    (matplotlib's SVG names its creator)."""
+    first = head(path)
+    return _marked(first) or (path.suffix == ".svg" and b"slo-compiler" in first)
 
 
 def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
@@ -167,13 +170,7 @@ def report_command(
     elif out is None:
         click.echo(files[""], nl=False)
     else:
-        target = Path(out)
-        if target.exists() and not force and not (target.is_file() and _ours(target)):
-            raise click.UsageError(
-                f"{out} exists and this command did not write it: --force replaces it"
-            )
-        with written(out):
-            write_file(target, files[""].encode("utf-8"))
+        write_out(out, files[""].encode("utf-8"), force, _marked, "a report")
     states = {s.status for s in made.slos}
     if MISSED in states:
         sys.exit(exits.FAILED)
