@@ -29,7 +29,7 @@ from .rules.plan import plan_slo
 from .source.config import Config
 from .source.files import Source
 from .source.load import load_config, parse_files
-from .targets import kubernetes, render_targets, select
+from .targets import folders, notes, render_targets, select
 from .write import layout
 
 
@@ -103,8 +103,8 @@ def compile_sources(
         raise CompileError(problems)
     if files:
         names = [slo_folder(plans), *(config.sources if config_source else [])]
-        sections = kubernetes.disk_note(plans, config) if "kubernetes" in targets else []
-        files[layout.README] = layout.readme(files, names, sections)
+        sections = notes(targets, plans, config)
+        files[layout.README] = layout.readme(files, names, folders(targets), sections)
         files.update(layout.ownership(files, names))
     rules = [r for p in plans for s in p.slos for r in s.rules]
     alerts = sum(isinstance(r, AlertRule) for r in rules)

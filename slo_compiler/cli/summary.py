@@ -7,16 +7,8 @@ the alerts into Grafana is described as it is: no count of what no written file 
 from __future__ import annotations
 
 from ..compiler import Result
+from ..targets import kinds
 from ..write.files import Changes
-
-# (folder, file suffix, what one is), in the order the summary names them.
-KINDS = (
-    ("prometheus/", ".rules.yaml", "Prometheus rule file"),
-    ("prometheus/tests/", ".test.yaml", "promtool test file"),
-    ("grafana/alerting/", ".rules.yaml", "Grafana alert rule file"),
-    ("grafana/dashboards/", ".json", "dashboard"),
-    ("k8s/", ".yaml", "Kubernetes manifest"),
-)
 
 
 def _count(n: int, what: str) -> str:
@@ -26,9 +18,9 @@ def _count(n: int, what: str) -> str:
 def _kind(path: str) -> str | None:
     """What a generated file is: the kind of the deepest kind's folder it is in, at any
     depth (an SLO file in a subfolder of slos/ has its outputs in one too)."""
-    for folder, suffix, what in sorted(KINDS, key=lambda k: -len(k[0])):
-        if path.startswith(folder):
-            return what if path.endswith(suffix) else None
+    for kind in sorted(kinds(), key=lambda k: -len(k.folder)):
+        if path.startswith(kind.folder):
+            return kind.name if path.endswith(kind.suffix) else None
     return None
 
 
@@ -47,7 +39,7 @@ def line(result: Result, out: str, changes: Changes) -> str:
         "Grafana alert rule file": [_count(stats.alerts, "alert")],
     }
     parts = []
-    for _, _, what in KINDS:
+    for what in dict.fromkeys(k.name for k in kinds()):
         if what in counts:
             inside = ", ".join(contents.get(what, []))
             parts.append(_count(counts[what], what) + (f" ({inside})" if inside else ""))

@@ -1,6 +1,9 @@
-"""Output targets. Each is a module with `render(plans, config, inputs) -> Output` (inputs:
-the files of the targets it needs); adding one means writing that module and naming it
-here, nothing else. `select` decides which a compile renders."""
+"""Output targets. Each is a module whose `TARGET` says everything about it: how it
+renders (`render(plans, config, inputs) -> Output`, inputs being the files of the targets
+it needs), the folders it writes as generated/README.md lists them, the kinds of file the
+compile summary counts, whether a compile renders it by default, and the notes it adds to
+the README. Adding one means writing that module and naming it in the registry below,
+nothing else. `select` decides which a compile renders."""
 
 from __future__ import annotations
 
@@ -35,9 +38,40 @@ Renderer = Callable[[list[SourcePlan], Config, Files], Output]
 
 
 @dataclass(frozen=True)
+class Folder:
+    """A folder of generated/ a target writes, as generated/README.md lists it."""
+
+    path: str
+    what: str
+    how: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of file the compile summary counts: the files below `folder` (the deepest
+    folder of a kind wins) whose names end in `suffix`."""
+
+    folder: str
+    suffix: str
+    name: str
+
+
+# plans and config -> Markdown lines the target adds to generated/README.md
+Notes = Callable[[list[SourcePlan], Config], list[str]]
+
+
+@dataclass(frozen=True)
 class Target:
+    """Everything about one output. A file that `render` defers (emit.tree.Deferred) is
+    rendered in a helper process: its function must be importable by name (a module-level
+    function, not a closure or a lambda), since it is pickled there."""
+
     render: Renderer
+    folders: tuple[Folder, ...] = ()
+    kinds: tuple[Kind, ...] = ()
     needs: tuple[str, ...] = ()
+    default: bool = True  # rendered without --target
+    notes: Notes | None = None
 
 
 def _registry() -> dict[str, Target]:
@@ -45,12 +79,12 @@ def _registry() -> dict[str, Target]:
     from .promtool import tests as promtool_tests
 
     return {
-        "prometheus": Target(prometheus.render),
-        "promtool-tests": Target(promtool_tests.render),
-        "grafana-alerting": Target(grafana_alerting.render),
-        "grafana-dashboards": Target(grafana_dashboards.render),
-        "kubernetes": Target(kubernetes.render, kubernetes.NEEDS),
-        "prometheus-operator": Target(prometheus_operator.render),
+        "prometheus": prometheus.TARGET,
+        "promtool-tests": promtool_tests.TARGET,
+        "grafana-alerting": grafana_alerting.TARGET,
+        "grafana-dashboards": grafana_dashboards.TARGET,
+        "kubernetes": kubernetes.TARGET,
+        "prometheus-operator": prometheus_operator.TARGET,
     }
 
 
@@ -87,15 +121,37 @@ def render_targets(
     return files, expressions
 
 
-# What `compile` writes without --target: the operator's PrometheusRule objects are for
-# clusters that run the Prometheus Operator, an option (`--target prometheus-operator`).
-DEFAULT_TARGETS = tuple(name for name in TARGETS if name != "prometheus-operator")
+def default_targets() -> tuple[str, ...]:
+    """What `compile` writes without --target."""
+    return tuple(name for name, target in TARGETS.items() if target.default)
+
+
+def folders(names: Iterable[str]) -> list[Folder]:
+    """The folders the named targets write, in the registry's order."""
+    chosen = set(names)
+    return [f for name, target in TARGETS.items() if name in chosen for f in target.folders]
+
+
+def kinds() -> list[Kind]:
+    """Every kind of file any target writes, in the registry's order."""
+    return [k for target in TARGETS.values() for k in target.kinds]
+
+
+def notes(names: Iterable[str], plans: list[SourcePlan], config: Config) -> list[str]:
+    """The README notes of the named targets."""
+    chosen = set(names)
+    return [
+        line
+        for name, target in TARGETS.items()
+        if name in chosen and target.notes is not None
+        for line in target.notes(plans, config)
+    ]
 
 
 def select(
     requested: Iterable[str], config: Config, config_path: str | None
 ) -> tuple[list[str], list[Diagnostic]]:
-    """The targets a compile renders: DEFAULT_TARGETS without any requested, less the
+    """The targets a compile renders: the default ones without any requested, less the
     Kubernetes Component unless the config has a kubernetes section (it patches a
     particular cluster's manifests); a `+name` adds a target to those defaults. Asking for
     the Component without that section is a problem at the config."""
@@ -103,7 +159,7 @@ def select(
     names = list(requested)
     added = [t[1:] for t in names if t.startswith("+")]
     if not names or added:
-        defaults = [t for t in DEFAULT_TARGETS if t != "kubernetes" or wants_kubernetes]
+        defaults = [t for t in default_targets() if t != "kubernetes" or wants_kubernetes]
         names = [t for t in names if not t.startswith("+")]
         names = list(dict.fromkeys([*defaults, *names, *added]))
     problems = []

@@ -31,7 +31,7 @@ from ..rules.ids import dashboard_uid, folder, panel_id, uid
 from ..rules.ir import AlertRule, SloPlan, SourcePlan, title
 from ..source.config import Config, Receiver
 from ..source.credentials import REFERENCE
-from . import Expression, Files, Output
+from . import Expression, Files, Folder, Kind, Output, Target
 
 FOLDER = "grafana/alerting"
 EXPRESSION_DATASOURCE = "__expr__"
@@ -230,3 +230,18 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     if config.routing is not None:
         out.files[f"{FOLDER}/policies.yaml"] = yaml_file([config.source], policies(config))
     return out
+
+
+TARGET = Target(
+    render,
+    folders=(
+        Folder(
+            "grafana/alerting",
+            "Grafana unified-alerting file provisioning: alert rules, contact points, "
+            "notification policies.",
+            "Mount at `/etc/grafana/provisioning/alerting/`; set the `$__env{...}` variables "
+            "in Grafana's environment.",
+        ),
+    ),
+    kinds=(Kind("grafana/alerting/", ".rules.yaml", "Grafana alert rule file"),),
+)

@@ -22,7 +22,7 @@ from ..rules.ir import SloPlan, SourcePlan
 from ..rules.plan import BUDGET_REMAINING, OBJECTIVE, ratio_metric
 from ..rules.promql import Matcher, series
 from ..source.config import Config
-from . import Expression, Files, Output
+from . import Expression, Files, Folder, Kind, Output, Target
 
 # What every panel and query names: the dashboard's datasource variable.
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -374,3 +374,21 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     if plans:
         out.files[PROVIDER] = yaml_file([config.source], provider(config))
     return out
+
+
+TARGET = Target(
+    render,
+    folders=(
+        Folder(
+            "grafana/dashboards",
+            "One dashboard per service: SLI, error budget, burn rate per window, burn-down.",
+            "Mount where the provider below points (`options.path`).",
+        ),
+        Folder(
+            "grafana/dashboard-providers",
+            "The dashboard provider that loads the dashboards.",
+            "Mount at `/etc/grafana/provisioning/dashboards/`.",
+        ),
+    ),
+    kinds=(Kind("grafana/dashboards/", ".json", "dashboard"),),
+)

@@ -41,7 +41,7 @@ from ..emit.tree import Content, Packed
 from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names
-from . import Files, Output
+from . import Files, Folder, Kind, Output, Target
 from .shards import APPLY_LIMIT, BOUND, member_size, object_size, pack, shard_name
 
 FOLDER = "k8s/kind"
@@ -450,3 +450,26 @@ def _patch_too_large(patch: dict[str, Any], config: Config) -> list[Diagnostic]:
             f"{what}, {_LIMIT}: too many services for one Component",
         )
     ]
+
+
+TARGET = Target(
+    render,
+    folders=(
+        Folder(
+            "k8s/kind",
+            "A kustomize Component for the platform's kind overlay: ConfigMaps with all of "
+            "the above, and patches that mount them, add `rule_files` to the platform's own "
+            "Prometheus config, raise retention (bounded below the claim, see below), pin "
+            "the datasource uid and take every secret from Secrets.",
+            "Add `components: [<path to>/generated/k8s/kind]` to the overlay's "
+            "kustomization.yaml, then `kubectl apply -k <overlay>`. Create the Secrets "
+            "first: `kubectl create secret generic grafana-admin "
+            "--from-literal=admin-password=...` and `kubectl create secret generic "
+            "grafana-alerting-secrets --from-env-file=...` (one key per `$__env{NAME}` of "
+            "the contact points).",
+        ),
+    ),
+    kinds=(Kind("k8s/", ".yaml", "Kubernetes manifest"),),
+    needs=NEEDS,
+    notes=disk_note,
+)

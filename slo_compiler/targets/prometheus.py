@@ -14,7 +14,7 @@ from ..emit.tree import Deferred
 from ..rules.burnrate import SLICE
 from ..rules.ir import AlertRule, RecordingRule, Rule, SloPlan, SourcePlan
 from ..source.config import Config
-from . import Files, Output
+from . import Files, Folder, Kind, Output, Target
 
 FOLDER = "prometheus"
 
@@ -95,3 +95,17 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
     return Output(
         {rule_file_path(u): Deferred(_rule_file, (u, alerts), rule_file_path(u)) for u in units}
     )
+
+
+TARGET = Target(
+    render,
+    folders=(
+        Folder(
+            "prometheus",
+            "Prometheus rule files, one per SLO file: recording rules (and the burn-rate "
+            "alerts when Prometheus evaluates them).",
+            "Load with `rule_files:`; check with `promtool check rules prometheus/*.rules.yaml`.",
+        ),
+    ),
+    kinds=(Kind("prometheus/", ".rules.yaml", "Prometheus rule file"),),
+)

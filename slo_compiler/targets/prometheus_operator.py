@@ -12,7 +12,7 @@ from ..emit.text import yaml_file
 from ..emit.tree import Deferred
 from ..rules.ir import SourcePlan
 from ..source.config import Config
-from . import Files, Output
+from . import Files, Folder, Kind, Output, Target
 from .prometheus import rule_groups
 
 FOLDER = "k8s/prometheus-operator"
@@ -50,3 +50,18 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
         path = f"{FOLDER}/{plan.stem}.yaml"
         out.files[path] = Deferred(_object_file, (plan, config), path)
     return out
+
+
+# For clusters that run the Prometheus Operator: an option (`--target prometheus-operator`).
+TARGET = Target(
+    render,
+    folders=(
+        Folder(
+            "k8s/prometheus-operator",
+            "PrometheusRule objects for clusters with the Prometheus Operator.",
+            "`kubectl apply -f k8s/prometheus-operator/`",
+        ),
+    ),
+    kinds=(Kind("k8s/prometheus-operator/", ".yaml", "Kubernetes manifest"),),
+    default=False,
+)

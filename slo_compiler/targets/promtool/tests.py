@@ -48,7 +48,7 @@ from ...rules.promql import Selector
 from ...rules.promql import series as selector
 from ...rules.sli import EventSli, RawTemplate
 from ...source.config import Config
-from .. import Files, Output
+from .. import Files, Folder, Kind, Output, Target
 from ..prometheus import FOLDER as RULES_FOLDER
 from ..prometheus import group_name, interval_group_names, rule_file_path, rule_groups
 from .simulate import Clock, GroupModel, Tie, Traffic, burn_if_firing, first_firing
@@ -651,3 +651,17 @@ def render(plans: list[SourcePlan], config: Config, _inputs: Files) -> Output:
             path = alerts_file_path(plan)
             files[path] = Deferred(_rendered, (plan, alerts_apart), path)
     return Output(files)
+
+
+TARGET = Target(
+    render,
+    folders=(
+        Folder(
+            "prometheus/tests",
+            "promtool unit tests proving every alert fires when it should and stays quiet "
+            "when it should (plus the alerts as rules, when Grafana evaluates them).",
+            "`cd prometheus/tests && promtool test rules *.test.yaml`",
+        ),
+    ),
+    kinds=(Kind("prometheus/tests/", ".test.yaml", "promtool test file"),),
+)
