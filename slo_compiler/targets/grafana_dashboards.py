@@ -155,29 +155,25 @@ class _Panels:
         )
 
     def all(self) -> list[dict[str, Any]]:
-        s = self.slo
-        budget = decimal_str(s.budget)
-        objective = decimal_str(s.objective / 100)
-        windows = sorted({w for t in s.tiers for w in (t.long_window, t.short_window)})
-        # Highest factor (the fastest page) red, then down the list of colours.
-        factors = sorted({t.factor for t in s.tiers}, reverse=True)
-        burn_steps = [
-            {"color": "green", "value": None},
-            *sorted(
-                (
-                    {"color": TIER_COLORS[min(i, len(TIER_COLORS) - 1)], "value": float(f)}
-                    for i, f in enumerate(factors)
-                ),
-                key=lambda step: step["value"],
-            ),
-        ]
+        """The SLO's row and its panels, in the order they are laid out."""
         return [
             self.row(),
+            *self._stats(),
+            self._burn(),
+            *self._over_time(),
+            self._alerts(),
+        ]
+
+    def _stats(self) -> list[dict[str, Any]]:
+        """The SLI over the period against the objective, and the budget left."""
+        s = self.slo
+        objective = float(decimal_str(s.objective / 100))
+        return [
             self.stat(
                 "sli",
                 f"SLI over {format_duration(s.period)} (objective {decimal_str(s.objective)}%)",
                 "1 - " + self.query(ratio_metric(s.period)),
-                [{"color": "red", "value": None}, {"color": "green", "value": float(objective)}],
+                [{"color": "red", "value": None}, {"color": "green", "value": objective}],
                 0,
             ),
             self.stat(
@@ -191,21 +187,39 @@ class _Panels:
                 ],
                 4,
             ),
-            self.timeseries(
-                "burn",
-                "Burn rate per alert window (dashed: tier factors)",
-                (8, 1, 16, 8),
-                [
-                    self.target(
-                        chr(ord("A") + i),
-                        self.query(ratio_metric(w), f" / {budget}"),
-                        self.legend(format_duration(w)),
-                    )
-                    for i, w in enumerate(windows)
-                ],
-                "suffix:x",
-                burn_steps,
-            ),
+        ]
+
+    def _burn(self) -> dict[str, Any]:
+        """The burn rate of every alert window, the tiers' factors as thresholds: the
+        highest factor (the fastest page) red, then down the list of colours."""
+        s = self.slo
+        budget = decimal_str(s.budget)
+        windows = sorted({w for t in s.tiers for w in (t.long_window, t.short_window)})
+        factors = sorted({t.factor for t in s.tiers}, reverse=True)
+        steps = [
+            {"color": TIER_COLORS[min(i, len(TIER_COLORS) - 1)], "value": float(f)}
+            for i, f in enumerate(factors)
+        ]
+        return self.timeseries(
+            "burn",
+            "Burn rate per alert window (dashed: tier factors)",
+            (8, 1, 16, 8),
+            [
+                self.target(
+                    chr(ord("A") + i),
+                    self.query(ratio_metric(w), f" / {budget}"),
+                    self.legend(format_duration(w)),
+                )
+                for i, w in enumerate(windows)
+            ],
+            "suffix:x",
+            [{"color": "green", "value": None}, *sorted(steps, key=lambda step: step["value"])],
+        )
+
+    def _over_time(self) -> list[dict[str, Any]]:
+        """The SLI against the objective, and the budget burning down over the period."""
+        s = self.slo
+        return [
             self.timeseries(
                 "sli_over_time",
                 "SLI against the objective",
@@ -229,30 +243,34 @@ class _Panels:
                 "percentunit",
                 [{"color": "red", "value": None}, {"color": "green", "value": 0}],
             ),
-            self.panel(
-                "alerts",
-                "alertlist",
-                f"Alerts of {s.name}",
-                (16, 9, 8, 8),
-                options={
-                    "alertInstanceLabelFilter": series("", s.selector_labels).render(),
-                    "alertName": "",
-                    "dashboardAlerts": False,
-                    "groupBy": [],
-                    "groupMode": "default",
-                    "maxItems": 20,
-                    "sortOrder": 1,
-                    "stateFilter": {
-                        "error": True,
-                        "firing": True,
-                        "noData": False,
-                        "normal": True,
-                        "pending": True,
-                    },
-                    "viewMode": "list",
-                },
-            ),
         ]
+
+    def _alerts(self) -> dict[str, Any]:
+        """The SLO's alerts, every state but no data."""
+        s = self.slo
+        return self.panel(
+            "alerts",
+            "alertlist",
+            f"Alerts of {s.name}",
+            (16, 9, 8, 8),
+            options={
+                "alertInstanceLabelFilter": series("", s.selector_labels).render(),
+                "alertName": "",
+                "dashboardAlerts": False,
+                "groupBy": [],
+                "groupMode": "default",
+                "maxItems": 20,
+                "sortOrder": 1,
+                "stateFilter": {
+                    "error": True,
+                    "firing": True,
+                    "noData": False,
+                    "normal": True,
+                    "pending": True,
+                },
+                "viewMode": "list",
+            },
+        )
 
 
 def _datasource_variable(config: Config) -> dict[str, Any]:
