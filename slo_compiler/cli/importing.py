@@ -146,53 +146,17 @@ def import_(
     # The files are compared and written with the folder's lock held: a second import
     # at once would see the first one's files come and go.
     with _one_writer(folder, out):
-        existing = {}
-        blocked = set()
-        for name, data in result.files.items():
-            target = folder / name
-            if target.is_file():
-                existing[name] = target.read_bytes() == data
-                if not existing[name] and not force:
-                    blocked.add(name)
-                    problems.append(
-                        Diagnostic(
-                            str(target),
-                            1,
-                            1,
-                            Code.IMPORT_EXISTS,
-                            "exists and differs from what the import makes of it: --force "
-                            "replaces it, or import elsewhere with --out and merge by hand",
-                        )
-                    )
-            elif target.exists():
-                blocked.add(name)
-                problems.append(
-                    Diagnostic(str(target), 1, 1, Code.IMPORT_EXISTS, "exists and is not a file")
-                )
+        existing, blocked = _present(result.files, folder, force, problems)
         for diagnostic in sorted(problems):
             click.echo(str(diagnostic), err=True)
         errors = [d for d in problems if d.level == "error" or strict]
         warnings = len(problems) - len([d for d in problems if d.level == "error"])
-        count = len(errors)
-        said = f"{count} error{'s' if count != 1 else ''}"
+        said = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
         writable = {n: d for n, d in result.files.items() if n not in blocked}
         if not writable or (errors and not partial):
             click.echo(f"{said if errors else 'no SLO found'}; nothing was written.", err=True)
             sys.exit(exits.FAILED)
-        lines: list[str] = []
-        with written(out), _said_when_interrupted(folder, lines, len(writable)):
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, data in writable.items():
-                if existing.get(name) is True:
-                    lines.append(f"{name} (unchanged)")
-                    continue
-                with signals_held():  # what an interrupt reports is what was written
-                    write_file(folder / name, data)
-                    lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
-            # Every file is written: the import is done, and a signal now changes nothing
-            # (it would end the run saying that nothing was changed).
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, signal.SIG_IGN)
+        lines = _write(folder, out, writable, existing)
         noted = f"; {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
         say(
             f"{result.slos} SLO{'s' if result.slos != 1 else ''} from {len(inputs)} "
@@ -202,3 +166,57 @@ def import_(
         if errors:  # --partial: what the errors name was left out
             click.echo(f"{said}: the SLOs and files they name were left out.", err=True)
             sys.exit(exits.FAILED)
+
+
+def _present(
+    files: dict[str, bytes], folder: Path, force: bool, problems: list[Diagnostic]
+) -> tuple[dict[str, bool], set[str]]:
+    """Which files the folder holds already ({name: the same bytes}), and which of them
+    may not be replaced (another content without --force, or no file): named in
+    `problems`."""
+    existing: dict[str, bool] = {}
+    blocked: set[str] = set()
+    for name, data in files.items():
+        target = folder / name
+        if target.is_file():
+            existing[name] = target.read_bytes() == data
+            if not existing[name] and not force:
+                blocked.add(name)
+                problems.append(
+                    Diagnostic(
+                        str(target),
+                        1,
+                        1,
+                        Code.IMPORT_EXISTS,
+                        "exists and differs from what the import makes of it: --force "
+                        "replaces it, or import elsewhere with --out and merge by hand",
+                    )
+                )
+        elif target.exists():
+            blocked.add(name)
+            problems.append(
+                Diagnostic(str(target), 1, 1, Code.IMPORT_EXISTS, "exists and is not a file")
+            )
+    return existing, blocked
+
+
+def _write(
+    folder: Path, out: str, writable: dict[str, bytes], existing: dict[str, bool]
+) -> list[str]:
+    """Each file written whole, signals held through each, so that an interrupt says
+    what was written; the lines of the summary."""
+    lines: list[str] = []
+    with written(out), _said_when_interrupted(folder, lines, len(writable)):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in writable.items():
+            if existing.get(name) is True:
+                lines.append(f"{name} (unchanged)")
+                continue
+            with signals_held():  # what an interrupt reports is what was written
+                write_file(folder / name, data)
+                lines.append(f"{name} ({'replaced' if name in existing else 'added'})")
+        # Every file is written: the import is done, and a signal now changes nothing
+        # (it would end the run saying that nothing was changed).
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+    return lines
