@@ -50,7 +50,7 @@ from .burnrate import (
 )
 from .ir import AlertRule, Labels, Origin, RecordingRule, Rule, SloPlan
 from .promql import Selector, series
-from .sli import EventSli, RawTemplate, SliQuery
+from .sli import EventSli, SliKind
 
 TOTAL_RATE = "slo:sli_total:rate" + dur(BASE_RATE_WINDOW)
 ERRORS_RATE = "slo:sli_errors:rate" + dur(BASE_RATE_WINDOW)
@@ -78,7 +78,7 @@ class ExprBuilder:
 
     def __init__(
         self,
-        query: SliQuery,
+        query: SliKind,
         group_by: tuple[str, ...],
         selector_labels: dict[str, str],
         slices: Slices = burnrate.DEFAULT_SLICES,
@@ -185,8 +185,15 @@ class ExprBuilder:
         return f"sum_over_time({self.recorded(metric)}[{dur(window)}])"
 
     def ratio(self, window: int) -> str:
-        if isinstance(self.query, RawTemplate):
-            return self.query.at(dur(window))
+        """The error ratio over `window`, as the SLI's kind states it."""
+        return self.query.ratio(self, window)
+
+    def window_ratio(self, window: int) -> str:
+        """The recorded ratio of one of the SLO's windows."""
+        return self.recorded(ratio_metric(window))
+
+    def event_ratio(self, window: int) -> str:
+        """An event SLI's ratio over `window`: sums of its recorded slices."""
         if window == BASE_RATE_WINDOW:
             return self.recorded_ratio(self.recorded(ERRORS_RATE), self.recorded(TOTAL_RATE))
         errors, total = self.coarse() if is_recorded(window) else self.fine_metrics()
@@ -210,12 +217,18 @@ class ExprBuilder:
         total = self.sum_rate(self.query.total, window)
         return self.safe_ratio(self.errors_over(self.query, window), total, present or total)
 
+    def event_slices(self) -> list[tuple[str, str, int | None]]:
+        """An event SLI's recording rules below its windows, (metric, expr, every): the
+        fine slices, the coarse ones, the base rates."""
+        fine = [(m, e, self.slices.fine) for m, e in self.fine_slices()]
+        coarse = [(m, e, SLICE) for m, e in self.coarse_slices()]
+        return [*fine, *coarse, *((m, e, None) for m, e in self.base_rates())]
+
     def fine_slices(self) -> list[tuple[str, str]]:
         """The (total, errors) slices every window is summed from; the only rules that
         read the raw counters. Errors absent are none, where the total recorded just
         before says the SLI exists."""
-        if not isinstance(self.query, EventSli):
-            return []
+        assert isinstance(self.query, EventSli)
         total = self.sum_slice(self.query.total)
         errors = self._bad(self.query, self.sum_slice)
         if self.query.errors is not None:
@@ -226,21 +239,18 @@ class ExprBuilder:
         """The (total, errors) rates over `window` as the mean of the fine slices in it
         (their sum over the number of tiles it holds: a constant, so ratios of them are
         ratios of events). The recorded errors exist wherever the total does."""
-        if not isinstance(self.query, EventSli):
-            return []
         tiles = decimal_str(Decimal(window) / self.slices.fine)
         return [
             (metric, f"{self._over(fine, window)} / {tiles}")
             for metric, fine in ((total_metric, self.fine_total), (errors_metric, self.fine_errors))
         ]
 
-    def scrape_interval(self, declared: int) -> tuple[str, str] | None:
+    def event_scrape_interval(self, declared: int) -> tuple[str, str]:
         """The SLI's scrape interval as measured: the median over the total's series of
         a range over the samples it holds (a new pod's short history is an outlier the
         median leaves out), the range SCRAPE_SAMPLE_SCRAPES declared scrapes and at
         least SLICE, which its group runs every: each sample is read about once more."""
-        if not isinstance(self.query, EventSli):
-            return None
+        assert isinstance(self.query, EventSli)
         span = burnrate.scrape_span(declared)
         counted = f"count_over_time({self.query.total.render()}[{dur(span)}])"
         return SCRAPE_INTERVAL, f"quantile(0.5, {span} / {counted})"
@@ -312,15 +322,6 @@ def _alert_labels(*dicts: dict[str, str]) -> Labels:
 Record = Callable[..., RecordingRule]
 
 
-def _every(window: int, query: SliQuery, tiers: list[Tier], period: int) -> int | None:
-    """Where a window's ratio is recorded: sliced long windows in the slices' group; a raw
-    SLI's period too, unless an alert reads it (then at every evaluation)."""
-    if isinstance(query, EventSli):
-        return SLICE if is_recorded(window) else None
-    alerted = any(window in (t.long_window, t.short_window) for t in tiers)
-    return SLICE if window == period and not alerted else None
-
-
 def _recording_rules(
     build: ExprBuilder,
     record: Record,
@@ -334,14 +335,14 @@ def _recording_rules(
     the scrape measure, the SLO's constants and budget), and the scrape measure's metric
     (None for a raw SLI)."""
     budget, objective = budget_objective
-    rules: list[Rule] = [record(m, e, "sli", build.slices.fine) for m, e in build.fine_slices()]
-    rules += [record(m, e, "sli", SLICE) for m, e in build.coarse_slices()]
-    rules += [record(m, e, "sli") for m, e in build.base_rates()]
-    rules += [
-        record(ratio_metric(w), build.ratio(w), "sli", _every(w, build.query, tiers, period))
-        for w in windows
-    ]
-    measured = build.scrape_interval(scrape_interval)
+    query = build.query
+    rules: list[Rule] = [record(m, e, "sli", every) for m, e, every in query.slices(build)]
+    for w in windows:
+        alerted = any(w in (t.long_window, t.short_window) for t in tiers)
+        rules.append(
+            record(ratio_metric(w), build.ratio(w), "sli", query.every(w, period, alerted))
+        )
+    measured = query.scrape_measure(build, scrape_interval)
     rules += [record(*measured, "sli", SLICE)] if measured else []
     shortest = build.recorded(ratio_metric(windows[0]))
     rules += [
@@ -401,7 +402,7 @@ def plan_slo(
     *,
     service: str,
     file_labels: dict[str, str],
-    query: SliQuery,
+    query: SliKind,
     tiers: list[Tier],
     origin: Origin,
     dashboard_url: str | None = None,
@@ -451,7 +452,7 @@ def plan_slo(
         rules=tuple(rules),
         loadtest=slo.loadtest,
         scrape_interval=scrape_interval,
-        slices=slices if isinstance(query, EventSli) else None,
+        slices=slices if query.counted else None,
     )
 
 
@@ -519,10 +520,8 @@ def _missing(
     slo: Slo, service: str, build: ExprBuilder, shortest: int, made: _SliAlert
 ) -> AlertRule:
     """`<Name>SLIMissing`: a metric the SLI reads has no series (not: no error yet)."""
-    if isinstance(build.query, EventSli):
-        read = build.query.presence()
-        absent = "\nor ".join(f"absent({s.render()})" for s in read)
-        metrics = ", ".join(sorted({s.metric for s in read}))
+    absent, metrics = build.query.missing(build, shortest)
+    if metrics is not None:
         why = (
             f"No series of {metrics} matching the SLI's selectors (without the bad or "
             f"good events' own matchers) for {dur(burnrate.SLI_MISSING_FOR)}: "
@@ -531,7 +530,6 @@ def _missing(
             "service is scraped."
         )
     else:
-        absent = f"absent({build.recorded(ratio_metric(shortest))})"
         why = (
             f"No series of the SLI of {slo.name} ({service}) for "
             f"{dur(burnrate.SLI_MISSING_FOR)}: its burn-rate alerts cannot fire. Check the "

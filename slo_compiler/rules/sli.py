@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+from ..base.durations import format_duration
 from ..diagnostics import Code
 from ..source.model import Sli
+from .burnrate import SLICE, is_recorded
 from .promql import Matcher, PromQLError, Selector, parse_selector, validate
 
 WINDOW_PLACEHOLDER = "{{window}}"
@@ -19,9 +22,34 @@ _PLACEHOLDER_RE = re.compile(r"\{\{\s*window\s*\}\}")
 _HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
 
+class SliKind(Protocol):
+    """What the planner asks of an SLI, whatever its kind: a new kind is one class with
+    these methods (the counters of EventSli, the expression of RawTemplate).
+
+    * `counted`: whether its events can be counted from counters (the live checks'
+      replay and event counts need them; a kind without is reported as such);
+    * `slices(build)`: the recording rules that read the raw series, (metric, expr, every);
+    * `ratio(build, window)`: the error ratio over a window;
+    * `every(window, period, alerted)`: the interval its window's ratio is recorded at
+      (None: at every evaluation; `alerted`: an alert reads the window);
+    * `scrape_measure(build, declared)`: the recorded measure of its scrape interval;
+    * `missing(build, shortest)`: the absent() that says its series are missing, and the
+      metrics it names (None: only the recorded ratio can say)."""
+
+    counted: bool
+
+    def slices(self, build: Any) -> list[tuple[str, str, int | None]]: ...
+    def ratio(self, build: Any, window: int) -> str: ...
+    def every(self, window: int, period: int, alerted: bool) -> int | None: ...
+    def scrape_measure(self, build: Any, declared: int) -> tuple[str, str] | None: ...
+    def missing(self, build: Any, shortest: int) -> tuple[str, str | None]: ...
+
+
 @dataclass(frozen=True)
 class EventSli:
     """Counters: all events, and either the bad or the good ones."""
+
+    counted = True
 
     total: Selector
     errors: Selector | None = None
@@ -45,6 +73,25 @@ class EventSli:
                 found.append(Selector(other.metric, shared))
         return tuple(found)
 
+    def slices(self, build: Any) -> list[tuple[str, str, int | None]]:
+        return build.event_slices()
+
+    def ratio(self, build: Any, window: int) -> str:
+        return build.event_ratio(window)
+
+    def every(self, window: int, period: int, alerted: bool) -> int | None:
+        """The long windows are summed in the slices' group."""
+        return SLICE if is_recorded(window) else None
+
+    def scrape_measure(self, build: Any, declared: int) -> tuple[str, str] | None:
+        return build.event_scrape_interval(declared)
+
+    def missing(self, build: Any, shortest: int) -> tuple[str, str | None]:
+        """Each metric it reads absent (with only the matchers shared with the total)."""
+        read = self.presence()
+        absent = "\nor ".join(f"absent({s.render()})" for s in read)
+        return absent, ", ".join(sorted({s.metric for s in read}))
+
 
 @dataclass(frozen=True)
 class RawTemplate:
@@ -52,9 +99,26 @@ class RawTemplate:
     RawSli is what the file says; this is what planning renders per window)."""
 
     template: str
+    counted = False
 
     def at(self, window: str) -> str:
         return _PLACEHOLDER_RE.sub(window, self.template)
+
+    def slices(self, build: Any) -> list[tuple[str, str, int | None]]:
+        return []
+
+    def ratio(self, build: Any, window: int) -> str:
+        return self.at(format_duration(window))
+
+    def every(self, window: int, period: int, alerted: bool) -> int | None:
+        """The period in the slow group, unless an alert reads it."""
+        return SLICE if window == period and not alerted else None
+
+    def scrape_measure(self, build: Any, declared: int) -> tuple[str, str] | None:
+        return None
+
+    def missing(self, build: Any, shortest: int) -> tuple[str, str | None]:
+        return f"absent({build.window_ratio(shortest)})", None
 
 
 SliQuery = EventSli | RawTemplate
