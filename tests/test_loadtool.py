@@ -22,7 +22,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli, compile_texts, require_tool
 
-from slo_compiler.live.loadtool import client_threshold, http_statuses, k6_thresholds, locust_module
+from slo_compiler.targets.loadtool import (
+    client_threshold,
+    http_statuses,
+    k6_thresholds,
+    locust_module,
+)
 
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack

@@ -25,13 +25,14 @@ import click
 
 from ..base.durations import format_duration
 from ..base.interrupts import Interrupted, raise_interrupted
-from ..live import environment, loadtool, verify_formats
+from ..live import environment, verify_formats
 from ..live import verify as verify_
 from ..live.client import Client, PrometheusUnreachable, QueryFailed
 from ..live.queries import Window
 from ..live.verify import CLASSES, GATES, Options
 from ..live.verify import verify as run_verify
 from ..rules.ir import SloPlan
+from ..targets import loadtool
 from . import exits, supervise, verbosity
 from .common import (
     checked,
