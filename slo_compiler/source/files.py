@@ -77,86 +77,95 @@ def read_file(path: str) -> tuple[bytes | None, Diagnostic | None]:
         return None, _error(path, f"cannot read: {err.strerror}")
 
 
-def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
-    """Every *.yaml / *.yml file (or `suffixes`) below `folder` (hidden ones skipped), sorted
-    by path so the result does not depend on the file system's directory order."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise CompileError([_error(folder, "SLO folder does not exist or is not a directory")])
-    real_root = root.resolve()
-    found = []
-    problems = []
+class _Walk:
+    """One walk of an SLO folder: what it found, every problem, and the real folders a file
+    may resolve into (the folder, and the folders linked in it, each read once)."""
 
-    def unlistable(err: OSError) -> None:
-        shown = err.filename if isinstance(err.filename, str) else folder
-        problems.append(_error(shown, f"cannot list this folder: {err.strerror}"))
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.root = Path(folder)
+        self.real_root = self.root.resolve()
+        self.roots = [self.real_root]
+        self.found: list[Source] = []
+        self.problems: list[Diagnostic] = []
 
-    roots = [real_root]  # where a file may resolve: the folder, and the folders linked in it
+    def shown(self, path: Path) -> str:
+        """How messages name a path: below the folder as the user typed it."""
+        return os.path.join(self.folder, path.relative_to(self.root).as_posix())
 
-    def followed(dirpath: str, name: str) -> bool:
+    def unlistable(self, err: OSError) -> None:
+        shown = err.filename if isinstance(err.filename, str) else self.folder
+        self.problems.append(_error(shown, f"cannot list this folder: {err.strerror}"))
+
+    def followed(self, dirpath: str, name: str) -> bool:
         """A linked folder is read when it stays inside the repository (Y006 else, never
         a silent skip that would compile zero SLOs); each real folder once."""
         path = Path(dirpath) / name
         if not path.is_symlink():
             return True
         real = Path(os.path.realpath(path))
-        shown = os.path.join(folder, path.relative_to(root).as_posix())
-        boundary = repository(real_root)
+        boundary = repository(self.real_root)
         if real != boundary and boundary not in real.parents:
-            problems.append(
-                _error(shown, "is a symlink to a folder outside the repository; it is not read")
-            )
-            return False
-        if any(r in real.parents or real in r.parents for r in roots):
-            problems.append(
-                _error(
-                    shown,
-                    "is a symlink to a folder that holds or is in the SLO folder; it is not read",
-                )
-            )
-            return False
-        if real == real_root:
-            problems.append(_error(shown, "is a symlink to the SLO folder itself; it is not read"))
-            return False
-        if real in roots:
+            why = "is a symlink to a folder outside the repository; it is not read"
+        elif any(r in real.parents or real in r.parents for r in self.roots):
+            why = "is a symlink to a folder that holds or is in the SLO folder; it is not read"
+        elif real == self.real_root:
+            why = "is a symlink to the SLO folder itself; it is not read"
+        elif real in self.roots:
             return False  # already read through another link
-        roots.append(real)
-        return True
+        else:
+            self.roots.append(real)
+            return True
+        self.problems.append(_error(self.shown(path), why))
+        return False
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and followed(dirpath, d))
-        for filename in sorted(filenames):
-            if filename.startswith("."):
-                continue
-            path = Path(dirpath) / filename
-            if path.is_symlink() and not path.exists():
-                # Dangling, or a loop: a renamed folder's SLOs would vanish in silence,
-                # and their generated files with them.
-                shown = os.path.join(folder, path.relative_to(root).as_posix())
-                target = os.readlink(path)
-                problems.append(
-                    _error(shown, f"is a symlink to {target}, which does not exist; it is not read")
-                )
-                continue
-            if not filename.endswith(suffixes):
-                continue
-            rel = path.relative_to(root).as_posix()
-            shown = os.path.join(folder, rel)
-            data, problem = _read_bytes(path, shown, tuple(roots))
-            if problem is not None:
-                problems.append(problem)
-                continue
-            found.append(
-                Source(
-                    path=shown,
-                    name=f"{real_root.name}/{rel}",
-                    stem=rel.rsplit(".", 1)[0],
-                    data=data or b"",
+    def file(self, path: Path, suffixes: tuple[str, ...]) -> None:
+        """One entry of a folder: read if it is an SLO file, an error if it is a link to
+        nothing (a renamed folder's SLOs would vanish in silence, and their generated
+        files with them)."""
+        if path.is_symlink() and not path.exists():
+            target = os.readlink(path)
+            self.problems.append(
+                _error(
+                    self.shown(path),
+                    f"is a symlink to {target}, which does not exist; it is not read",
                 )
             )
-    if problems:
-        raise CompileError(problems)
-    return sorted(found, key=lambda s: s.stem)
+            return
+        if not path.name.endswith(suffixes):
+            return
+        rel = path.relative_to(self.root).as_posix()
+        data, problem = _read_bytes(path, self.shown(path), tuple(self.roots))
+        if problem is not None:
+            self.problems.append(problem)
+            return
+        self.found.append(
+            Source(
+                path=self.shown(path),
+                name=f"{self.real_root.name}/{rel}",
+                stem=rel.rsplit(".", 1)[0],
+                data=data or b"",
+            )
+        )
+
+
+def discover(folder: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Source]:
+    """Every *.yaml / *.yml file (or `suffixes`) below `folder` (hidden ones skipped), sorted
+    by path so the result does not depend on the file system's directory order."""
+    if not Path(folder).is_dir():
+        raise CompileError([_error(folder, "SLO folder does not exist or is not a directory")])
+    walk = _Walk(folder)
+    for dirpath, dirnames, filenames in os.walk(
+        walk.root, onerror=walk.unlistable, followlinks=True
+    ):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and walk.followed(dirpath, d)
+        )
+        for filename in sorted(f for f in filenames if not f.startswith(".")):
+            walk.file(Path(dirpath) / filename, suffixes)
+    if walk.problems:
+        raise CompileError(walk.problems)
+    return sorted(walk.found, key=lambda s: s.stem)
 
 
 def repository(folder: Path) -> Path:
