@@ -247,9 +247,9 @@ def secret_env(config: Config) -> list[str]:
     return sorted(names)
 
 
-def _grafana_patches(
-    config: Config, checksum: str, shards: dict[str, list[str]]
-) -> list[dict[str, Any]]:
+def _grafana_env(config: Config) -> list[dict[str, Any]]:
+    """Grafana's secrets from Secrets: the admin password (a literal the base may set is
+    dropped), and each `$__env{NAME}` of the contact points."""
     k = config.kubernetes
     env: list[dict[str, Any]] = [
         {
@@ -258,10 +258,18 @@ def _grafana_patches(
             "valueFrom": {"secretKeyRef": {"name": k.admin_secret, "key": "admin-password"}},
         }
     ]
-    env += [
+    return env + [
         {"name": name, "valueFrom": {"secretKeyRef": {"name": k.alerting_secret, "key": name}}}
         for name in secret_env(config)
     ]
+
+
+def _grafana_volumes(
+    config: Config, shards: dict[str, list[str]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(mounts, volumes): the alerting files, the dashboards and their provider, each
+    projected from as many ConfigMaps as they fill."""
+    k = config.kubernetes
     mounts = [
         {"name": ALERTING_CONFIGMAP, "mountPath": ALERTING_DIR, "readOnly": True},
         {
@@ -271,31 +279,24 @@ def _grafana_patches(
         },
         {"name": PROVIDERS_VOLUME, "mountPath": PROVIDERS_DIR, "readOnly": True},
     ]
+    providers = [
+        {"configMap": {"name": k.grafana_dashboard_providers_configmap, "optional": True}},
+        {"configMap": {"name": PROVIDER_CONFIGMAP}},
+    ]
     volumes = [
         _projected(ALERTING_CONFIGMAP, shards[ALERTING_CONFIGMAP]),
         _projected(DASHBOARDS_CONFIGMAP, shards[DASHBOARDS_CONFIGMAP]),
-        {
-            "name": PROVIDERS_VOLUME,
-            "projected": {
-                "sources": [
-                    {
-                        "configMap": {
-                            "name": k.grafana_dashboard_providers_configmap,
-                            "optional": True,
-                        }
-                    },
-                    {"configMap": {"name": PROVIDER_CONFIGMAP}},
-                ]
-            },
-        },
+        {"name": PROVIDERS_VOLUME, "projected": {"sources": providers}},
     ]
-    deployment = _deployment_patch(
-        k.grafana_deployment,
-        checksum,
-        {"name": k.grafana_container, "env": env, "volumeMounts": mounts},
-        volumes,
-    )
-    datasources = {
+    return mounts, volumes
+
+
+def _datasources(config: Config) -> dict[str, Any]:
+    """Grafana's datasources: the platform's Prometheus under the uid the dashboards and
+    rules name, its minimum step the platform's global scrape interval; and Loki."""
+    k = config.kubernetes
+    step = (config.prometheus_yml.get("global") or {}).get("scrape_interval", "1m")
+    return {
         "apiVersion": 1,
         "datasources": [
             {
@@ -305,18 +306,22 @@ def _grafana_patches(
                 "access": "proxy",
                 "url": k.prometheus_url,
                 "isDefault": True,
-                # Grafana's minimum step: the platform's global scrape interval.
-                "jsonData": {
-                    "timeInterval": (config.prometheus_yml.get("global") or {}).get(
-                        "scrape_interval", "1m"
-                    )
-                },
+                "jsonData": {"timeInterval": step},
             },
             {"name": "Loki", "uid": "loki", "type": "loki", "access": "proxy", "url": k.loki_url},
         ],
     }
+
+
+def _grafana_patches(
+    config: Config, checksum: str, shards: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    k = config.kubernetes
+    mounts, volumes = _grafana_volumes(config, shards)
+    container = {"name": k.grafana_container, "env": _grafana_env(config), "volumeMounts": mounts}
+    deployment = _deployment_patch(k.grafana_deployment, checksum, container, volumes)
     datasource_patch = _configmap_patch(
-        k.grafana_datasources_configmap, k.grafana_datasources_key, datasources, config
+        k.grafana_datasources_configmap, k.grafana_datasources_key, _datasources(config), config
     )
     return [deployment, datasource_patch]
 
