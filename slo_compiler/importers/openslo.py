@@ -156,25 +156,64 @@ def _window(findings: Findings, spec: dict[str, Any]) -> str | None:
     return period(findings, text, at)
 
 
+_SLO_FIELDS = {
+    "description",
+    "service",
+    "indicator",
+    "indicatorRef",
+    "timeWindow",
+    "timeWindows",
+    "budgetingMethod",
+    "objectives",
+    "alertPolicies",
+}
+
+
+def _objectives(spec: dict[str, Any], findings: Findings) -> list[Any] | None:
+    """The SLO's objectives, or None where there are none, or where they are a composite
+    SLO's (each objective an SLI of its own, weighted into one budget)."""
+    objectives = spec.get("objectives") or []
+    if not isinstance(objectives, list) or not objectives:
+        findings.error(("spec", "objectives"), "the SLO needs at least one objective")
+        return None
+    composite = [
+        i
+        for i, t in enumerate(objectives)
+        if isinstance(t, dict) and {"compositeWeight", "indicator", "indicatorRef"} & set(t)
+    ]
+    for i in composite:
+        findings.error(
+            ("spec", "objectives", i),
+            "a composite SLO (objectives with SLIs of their own, weighted into one "
+            "budget) has no equivalent here: write each objective as an SLO of its own",
+        )
+    return None if composite else objectives
+
+
+def _shown(data: dict[str, Any], spec: dict[str, Any], findings: Findings) -> Any:
+    """The description, else the display name (where a UI shows it): what people read."""
+    display = get(data, "metadata", "displayName")
+    if display and spec.get("description"):
+        findings.dropped(
+            ("metadata", "displayName"), "metadata.displayName", "the description is kept"
+        )
+    return spec.get("description") or display
+
+
+def _suffix(findings: Findings, target: Any, at: Path, i: int, count: int) -> str:
+    """What tells an SLO of several objectives from the others: the objective's name."""
+    if count <= 1:
+        return ""
+    given = name(
+        findings, target.get("displayName") or str(i + 1), (*at, "displayName"), "objective name"
+    )
+    return "-" + (given or str(i + 1))
+
+
 def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Imported]:
     spec = mapping(findings, data.get("spec"), ("spec",), "spec")
     unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
-    unknown_fields(
-        findings,
-        spec,
-        ("spec",),
-        {
-            "description",
-            "service",
-            "indicator",
-            "indicatorRef",
-            "timeWindow",
-            "timeWindows",
-            "budgetingMethod",
-            "objectives",
-            "alertPolicies",
-        },
-    )
+    unknown_fields(findings, spec, ("spec",), _SLO_FIELDS)
     method = spec.get("budgetingMethod", "Occurrences")
     if method != "Occurrences":
         findings.error(
@@ -190,47 +229,17 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
     alerting = _alerting(objects, spec.get("alertPolicies") or [], findings)
     if indicator is None and "indicatorRef" in spec:
         return []  # said where the reference is: no SLI of that name among the inputs
-    objectives = spec.get("objectives") or []
-    if not isinstance(objectives, list) or not objectives:
-        findings.error(("spec", "objectives"), "the SLO needs at least one objective")
+    objectives = _objectives(spec, findings)
+    if objectives is None:
         return []
+    shown = _shown(data, spec, findings)
     out = []
-    composite = [
-        i
-        for i, t in enumerate(objectives)
-        if isinstance(t, dict) and {"compositeWeight", "indicator", "indicatorRef"} & set(t)
-    ]
-    if composite:  # each objective its own SLI, weighted into one budget
-        for i in composite:
-            findings.error(
-                ("spec", "objectives", i),
-                "a composite SLO (objectives with SLIs of their own, weighted into one "
-                "budget) has no equivalent here: write each objective as an SLO of its own",
-            )
-        return []
-    # The description, else the display name (where a UI shows it): what people read.
-    display = get(data, "metadata", "displayName")
-    shown = spec.get("description") or display
-    if display and spec.get("description"):
-        findings.dropped(
-            ("metadata", "displayName"), "metadata.displayName", "the description is kept"
-        )
     for i, target in enumerate(objectives):
         at: Path = ("spec", "objectives", i)
         entry = _objective(findings, target, at, indicator, days)
         if entry is None or service is None or base is None:
             continue
-        suffix = ""
-        if len(objectives) > 1:
-            suffix = "-" + (
-                name(
-                    findings,
-                    target.get("displayName") or str(i + 1),
-                    (*at, "displayName"),
-                    "objective name",
-                )
-                or str(i + 1)
-            )
+        suffix = _suffix(findings, target, at, i, len(objectives))
         entry = {"name": f"{base}{suffix}"[:63].strip("-"), **entry}
         if shown:
             entry = {"name": entry.pop("name"), "description": str(shown).strip(), **entry}
