@@ -135,6 +135,19 @@ def check_config(config: Config, data: Any, source: SourceMap) -> list[Diagnosti
                 "(read literally, or expanded from their environment): write the URL itself",
             )
         )
+    names, found = _receivers(config, source)
+    out += found
+    if config.routing is None and (config.teams or config.receivers):
+        out.append(
+            source.diagnostic((), Code.MISSING_FIELD, "receivers and teams need a routing section")
+        )
+    return out + _references(config, names, source)
+
+
+def _receivers(config: Config, source: SourceMap) -> tuple[dict[str, int], list[Diagnostic]]:
+    """Each receiver's name once, the settings its type needs, no literal secret; the
+    names, for the references to them."""
+    out: list[Diagnostic] = []
     names: dict[str, int] = {}
     for i, receiver in enumerate(config.receivers):
         at = ("receivers", i)
@@ -160,10 +173,11 @@ def check_config(config: Config, data: Any, source: SourceMap) -> list[Diagnosti
                 )
             )
         out += _receiver_secrets(receiver, at, source)
-    if config.routing is None and (config.teams or config.receivers):
-        out.append(
-            source.diagnostic((), Code.MISSING_FIELD, "receivers and teams need a routing section")
-        )
+    return names, out
+
+
+def _references(config: Config, names: dict[str, int], source: SourceMap) -> list[Diagnostic]:
+    """Every receiver the routing and the teams name, among the receivers."""
     references = []
     if config.routing is not None:
         references.append((("routing", "default_receiver"), config.routing.default_receiver))
@@ -174,11 +188,8 @@ def check_config(config: Config, data: Any, source: SourceMap) -> list[Diagnosti
             (("teams", team, "severity", severity), name)
             for severity, name in sorted(options.severity.items())
         ]
-    for loc, name in references:
-        if name not in names:
-            out.append(
-                source.diagnostic(
-                    loc, Code.UNKNOWN_RECEIVER, f"no receiver named '{name}' in receivers"
-                )
-            )
-    return out
+    return [
+        source.diagnostic(loc, Code.UNKNOWN_RECEIVER, f"no receiver named '{name}' in receivers")
+        for loc, name in references
+        if name not in names
+    ]
