@@ -140,68 +140,82 @@ def le_spellings(threshold: float) -> list[str]:
     return [repr(threshold)]
 
 
+Problems = list[tuple[tuple[str, ...], PromQLError]]
+
+
+def _selector(path: tuple[str, ...], text: str, problems: Problems) -> Selector | None:
+    try:
+        return parse_selector(text)
+    except PromQLError as err:
+        problems.append((path, err))
+        return None
+
+
+def _latency(histogram: Selector, threshold: float, problems: Problems) -> EventSli | None:
+    """A histogram under a threshold as counters: its _count, and the _bucket at the
+    threshold (every spelling of the boundary Prometheus clients write)."""
+    if histogram.metric.endswith(_HISTOGRAM_SUFFIXES):
+        problems.append(
+            (
+                ("latency", "histogram"),
+                PromQLError(
+                    Code.NOT_A_SELECTOR,
+                    f"name the histogram without its suffix: '{histogram.metric}' ends "
+                    f"in {histogram.metric.rsplit('_', 1)[1]!r}; the compiler adds _bucket "
+                    "and _count",
+                ),
+            )
+        )
+        return None
+    spellings = le_spellings(threshold)
+    le = "|".join(re.escape(s) for s in spellings)
+    return EventSli(
+        total=histogram.with_metric(histogram.metric + "_count"),
+        good=histogram.with_metric(histogram.metric + "_bucket").with_matcher(
+            Matcher("le", "=~", le)
+        ),
+        le=tuple(spellings),
+    )
+
+
+def _raw(template: str, problems: Problems) -> RawTemplate | None:
+    """An expression with the window's placeholder, valid at any window."""
+    if not _PLACEHOLDER_RE.search(template):
+        problems.append(
+            (
+                ("raw", "error_ratio"),
+                PromQLError(
+                    Code.RAW_PLACEHOLDER,
+                    f"the expression must use {WINDOW_PLACEHOLDER} where the window goes, "
+                    f"e.g. rate(errors[{WINDOW_PLACEHOLDER}])",
+                ),
+            )
+        )
+        return None
+    raw = RawTemplate(template)
+    try:
+        validate(raw.at("5m"))
+    except PromQLError as err:
+        problems.append((("raw", "error_ratio"), err))
+        return None
+    return raw
+
+
 def resolve(sli: Sli) -> SliQuery:
     """Parse and check every selector of an SLI; raise SliError with all problems."""
-    problems: list[tuple[tuple[str, ...], PromQLError]] = []
-
-    def selector(path: tuple[str, ...], text: str) -> Selector | None:
-        try:
-            return parse_selector(text)
-        except PromQLError as err:
-            problems.append((path, err))
-            return None
-
+    problems: Problems = []
     query: SliQuery | None = None
     if sli.ratio is not None:
-        total = selector(("ratio", "total"), sli.ratio.total)
-        errors = sli.ratio.errors and selector(("ratio", "errors"), sli.ratio.errors)
-        good = sli.ratio.good and selector(("ratio", "good"), sli.ratio.good)
+        total = _selector(("ratio", "total"), sli.ratio.total, problems)
+        errors = sli.ratio.errors and _selector(("ratio", "errors"), sli.ratio.errors, problems)
+        good = sli.ratio.good and _selector(("ratio", "good"), sli.ratio.good, problems)
         if total and (errors or good):
             query = EventSli(total=total, errors=errors or None, good=good or None)
     elif sli.latency is not None:
-        histogram = selector(("latency", "histogram"), sli.latency.histogram)
-        if histogram and histogram.metric.endswith(_HISTOGRAM_SUFFIXES):
-            problems.append(
-                (
-                    ("latency", "histogram"),
-                    PromQLError(
-                        Code.NOT_A_SELECTOR,
-                        f"name the histogram without its suffix: '{histogram.metric}' ends "
-                        f"in {histogram.metric.rsplit('_', 1)[1]!r}; the compiler adds _bucket "
-                        "and _count",
-                    ),
-                )
-            )
-        elif histogram:
-            spellings = le_spellings(sli.latency.threshold)
-            le = "|".join(re.escape(s) for s in spellings)
-            query = EventSli(
-                total=histogram.with_metric(histogram.metric + "_count"),
-                good=histogram.with_metric(histogram.metric + "_bucket").with_matcher(
-                    Matcher("le", "=~", le)
-                ),
-                le=tuple(spellings),
-            )
+        histogram = _selector(("latency", "histogram"), sli.latency.histogram, problems)
+        query = histogram and _latency(histogram, sli.latency.threshold, problems)
     elif sli.raw is not None:
-        template = sli.raw.error_ratio
-        if not _PLACEHOLDER_RE.search(template):
-            problems.append(
-                (
-                    ("raw", "error_ratio"),
-                    PromQLError(
-                        Code.RAW_PLACEHOLDER,
-                        f"the expression must use {WINDOW_PLACEHOLDER} where the window goes, "
-                        f"e.g. rate(errors[{WINDOW_PLACEHOLDER}])",
-                    ),
-                )
-            )
-        else:
-            raw = RawTemplate(template)
-            try:
-                validate(raw.at("5m"))
-                query = raw
-            except PromQLError as err:
-                problems.append((("raw", "error_ratio"), err))
+        query = _raw(sli.raw.error_ratio, problems)
     if problems:
         raise SliError(problems)
     assert query is not None  # the model guarantees exactly one kind
