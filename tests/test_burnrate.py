@@ -193,7 +193,11 @@ def test_impossible_overrides_name_the_field_at_fault() -> None:
 
 
 def test_short_period_windows_below_four_scrapes_are_refused() -> None:
-    with pytest.raises(WindowError, match="page-fast: short window 0s holds fewer than 4 scrapes"):
+    # The 5m of 30d scaled to 1d is 10s, which rounds to no minute at all: said so.
+    with pytest.raises(
+        WindowError,
+        match=r"page-fast: short window 0s \(10s for a 1d period, rounded\) holds fewer than 4",
+    ):
         plan_tiers(parse_duration("1d"))
     # A 7d period still works with 15s scrapes (shortest window 1m = 4 scrapes).
     assert [format_duration(t.short_window) for t in plan_tiers(parse_duration("7d"))] == [

@@ -278,7 +278,10 @@ def test_tier_problems_point_at_the_field_at_fault() -> None:
         (15, 31, Code.TIER_UNREACHABLE),  # ticket-fast: no longer hidden by the others
         (16, 36, Code.WINDOW),  # ticket-slow longer than the period
     ]
-    assert "tier page-fast: short window 1m holds fewer than 4 scrapes of 30s" in found[0][3]
+    assert (
+        "tier page-fast: short window 1m (1m10s for a 7d period, rounded) holds fewer than "
+        "4 scrapes of 30s" in found[0][3]
+    )
     assert "use a longer period" in found[0][3]
     assert "longer than the period 7d" in found[3][3]
 

@@ -146,36 +146,47 @@ class WindowError(ValueError):
         self.tiers = tiers or []
 
 
-def _plan_tier(
-    default: TierDefault, period: int, scrape_interval: int, override: TierOverride
-) -> Tier | list[WindowProblem]:
+def _windows(
+    default: TierDefault, period: int, override: TierOverride
+) -> tuple[int, int, str, str]:
+    """(long window, short window, the field a short-window problem is the fault of, how
+    the short window came about): the window the user wrote, or the one it was derived
+    from (long / 12, as in the workbook), scaled from the 30d reference and rounded to
+    minutes."""
     exact_long = default.long_window * Decimal(period) / REFERENCE_PERIOD
     long_window = override.long_window or _round_minutes(exact_long)
-    # Which field a short-window problem is the fault of: the window the user wrote, or the
-    # one the short window was derived from (long / 12, as in the workbook).
     if override.short_window:
-        short_window, short_field = override.short_window, "short_window"
-    elif override.long_window:
-        short_window, short_field = _round_minutes(Decimal(long_window) / 12), "long_window"
-    else:
-        short_window, short_field = _round_minutes(exact_long / 12), "period"
-    min_window = MIN_SCRAPES_PER_WINDOW * scrape_interval
+        return long_window, override.short_window, "short_window", ""
+    if override.long_window:
+        return long_window, _round_minutes(Decimal(long_window) / 12), "long_window", ""
+    exact = exact_long / 12
+    scaled = f" ({format_duration(int(exact))} for a {format_duration(period)} period, rounded)"
+    return long_window, _round_minutes(exact), "period", scaled if exact % MINUTE else ""
+
+
+def _tier_problems(
+    name: str, windows: tuple[int, int, str, str], period: int, scrape: int, wait: int | None
+) -> list[WindowProblem]:
+    """What makes a tier impossible: a short window of too few scrapes or not shorter than
+    the long one, a long window over the period, a `for` as long as the period."""
+    long_window, short_window, short_field, came = windows
+    min_window = MIN_SCRAPES_PER_WINDOW * scrape
     problems = []
     if short_window < min_window:
         fix = "use a longer period" if short_field == "period" else "use a longer window"
         problems.append(
             WindowProblem(
-                default.name,
+                name,
                 short_field,
-                f"short window {format_duration(short_window)} holds fewer than "
-                f"{MIN_SCRAPES_PER_WINDOW} scrapes of {format_duration(scrape_interval)} "
+                f"short window {format_duration(short_window)}{came} holds fewer than "
+                f"{MIN_SCRAPES_PER_WINDOW} scrapes of {format_duration(scrape)} "
                 f"(needs >= {format_duration(min_window)}); {fix}",
             )
         )
     elif short_window >= long_window:
         problems.append(
             WindowProblem(
-                default.name,
+                name,
                 short_field,
                 f"short window {format_duration(short_window)} is not shorter than the long "
                 f"window {format_duration(long_window)}",
@@ -184,23 +195,32 @@ def _plan_tier(
     if long_window > period:
         problems.append(
             WindowProblem(
-                default.name,
+                name,
                 "long_window",
                 f"long window {format_duration(long_window)} is longer than the period "
                 f"{format_duration(period)}",
             )
         )
-    if override.for_ is not None and override.for_ >= period:
+    if wait is not None and wait >= period:
         problems.append(
             WindowProblem(
-                default.name,
+                name,
                 "for",
-                f"for {format_duration(override.for_)} is not shorter than the period "
+                f"for {format_duration(wait)} is not shorter than the period "
                 f"{format_duration(period)}: the alert would wait longer than the budget lasts",
             )
         )
+    return problems
+
+
+def _plan_tier(
+    default: TierDefault, period: int, scrape_interval: int, override: TierOverride
+) -> Tier | list[WindowProblem]:
+    windows = _windows(default, period, override)
+    problems = _tier_problems(default.name, windows, period, scrape_interval, override.for_)
     if problems:
         return problems
+    long_window, short_window = windows[0], windows[1]
     return Tier(
         default.name,
         default.severity,
