@@ -134,7 +134,8 @@ def _interval(client: Client, plan: SloPlan, sli: EventSli, at: float) -> Findin
     median, slowest = intervals[len(intervals) // 2], intervals[-1]
     declared = plan.scrape_interval
     ok = slowest <= float(SCRAPE_MISMATCH) * declared
-    detail = f"{median:g}s (slowest target {slowest:g}s); the SLO file says {declared}s" + (
+    measured = f"{seconds(median)} (slowest target {seconds(slowest)})"
+    detail = f"{measured}; the SLO file says {declared}s" + (
         "" if ok else ": set scrape_interval to the real one"
     )
     return Finding("scrape interval", ok, detail)
@@ -229,14 +230,20 @@ def seen(client: Client, plan: SloPlan, window: Window, step: float, what: str) 
     return Seen(found, interval_note(plan, interval), unreadable)
 
 
+def seconds(value: float) -> str:
+    """A measured interval as people read it: whole seconds (a scrape's jitter of a few
+    milliseconds is no information), fractions under a second."""
+    return f"{round(value)}s" if value >= 1 else f"{value:.3g}s"
+
+
 def interval_note(plan: SloPlan, interval: float) -> list[str]:
     """What a live command says where the real scrape interval is not the declared one:
     its gaps were judged at the real one, and the rules need the file to say it."""
     if interval <= float(SCRAPE_MISMATCH) * plan.scrape_interval:
         return []
     return [
-        f"the SLI's targets are scraped every {interval:g}s, the SLO file says "
-        f"{plan.scrape_interval}s: judged at {interval:g}s; set scrape_interval to it"
+        f"the SLI's targets are scraped every {seconds(interval)}, the SLO file says "
+        f"{plan.scrape_interval}s: judged at {seconds(interval)}; set scrape_interval to it"
     ]
 
 
