@@ -28,7 +28,7 @@ from ..source.files import Source, discover, find_slo_folder, read_config, read_
 from ..source.load import load_config
 from ..targets import TARGETS
 from ..write import record as cache
-from ..write.files import write_file
+from ..write.files import head, write_file
 from ..write.folder import leaving_link
 from . import exits
 from .verbosity import note
@@ -218,16 +218,6 @@ def not_through_links(value: str | None, param: click.Parameter | None = None) -
 def checked(check: Callable[[str | None, click.Parameter | None], str | None]) -> Any:
     """`check` as a click callback."""
     return lambda _ctx, param, value: check(value, param)
-
-
-# What a command reads of a file at --out to know whether it wrote it (its mark).
-HEAD_BYTES = 4096
-
-
-def head(path: Path) -> bytes:
-    """The first bytes of a file, where a command's mark is."""
-    with path.open("rb") as handle:
-        return handle.read(HEAD_BYTES)
 
 
 def write_out(out: str, data: bytes, force: bool, ours: Callable[[bytes], bool], what: str) -> None:

@@ -15,11 +15,10 @@ from ..live import report_formats
 from ..live.backtest import NO_DATA, UNSUPPORTED
 from ..live.report import MISSED, Report, report
 from ..live.timespec import TimeSpecError, calendar, capped
-from ..write.files import write_file
+from ..write.files import head, write_file
 from . import exits
 from .common import (
     format_option,
-    head,
     inputs,
     out_file,
     out_folder,

@@ -133,7 +133,7 @@ def _interval(client: Client, plan: SloPlan, sli: EventSli, at: float) -> Findin
         return Finding("scrape interval", False, "no target scraped twice lately to measure it by")
     median, slowest = intervals[len(intervals) // 2], intervals[-1]
     declared = plan.scrape_interval
-    ok = slowest <= float(SCRAPE_MISMATCH) * declared
+    ok = not interval_note(plan, slowest)
     measured = f"{seconds(median)} (slowest target {seconds(slowest)})"
     detail = f"{measured}; the SLO file says {declared}s" + (
         "" if ok else ": set scrape_interval to the real one"

@@ -72,6 +72,16 @@ def entries(folder: Path) -> Iterator[tuple[str, Path, int]]:
         yield path.relative_to(folder).as_posix(), path, mode
 
 
+# Where a file's mark of who wrote it stands: its first bytes.
+HEAD_BYTES = 4096
+
+
+def head(path: Path) -> bytes:
+    """The first bytes of a file, where a writer's mark is."""
+    with path.open("rb") as handle:
+        return handle.read(HEAD_BYTES)
+
+
 def walk(folder: Path) -> Iterator[tuple[str, Path]]:
     """The regular files below `folder` (symlinks not followed), the record excepted, in
     path order."""
