@@ -53,18 +53,24 @@ def test_a_new_sli_kind_is_one_class_the_planner_asks() -> None:
     """Issue 36: a new SLI kind touched the isinstance chains of a dozen modules. Here one
     is a class defined in the test, with the methods the planner calls (sli.SliKind): an
     SLO planned with it gets its ratios and its missing alert, each a valid Prometheus 2
-    expression, and no event slices (it counts no events)."""
+    expression, and no event slices (it counts no events); the live checks and the load
+    tool name it, not "a raw SLI", for what it cannot do."""
     from slo_compiler.base.durations import format_duration
+    from slo_compiler.live.backtest import UNSUPPORTED, backtest_slo
+    from slo_compiler.live.queries import Window
     from slo_compiler.rules import burnrate
     from slo_compiler.rules.ir import AlertRule, Origin, RecordingRule
     from slo_compiler.rules.plan import plan_slo
     from slo_compiler.rules.promql import validate
     from slo_compiler.source.model import SloFile
+    from slo_compiler.targets.loadtool import client_threshold
 
     class Probe:
         """Errors per window from a blackbox probe's success gauge."""
 
-        counted = False
+        kind = "probe"
+        counters = None
+        written = None
 
         def slices(self, build: object) -> list[tuple[str, str, int | None]]:
             return []
@@ -105,3 +111,7 @@ def test_a_new_sli_kind_is_one_class_the_planner_asks() -> None:
     assert [r.expr for r in missing] == ["absent(probe_success)"]
     assert all(validate(r.expr) is not None for r in plan.rules)
     assert plan.slices is None
+    history = backtest_slo(None, plan, Window(0, 3600, 60))  # type: ignore[arg-type]
+    assert history.status == UNSUPPORTED
+    assert history.reasons == ["a probe SLI's events cannot be counted from its expression"]
+    assert client_threshold(plan) == "shop/probe: a probe SLI has no client-side equivalent"

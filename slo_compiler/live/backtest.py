@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..rules.ir import SloPlan
-from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
 from .coverage import Gap
-from .queries import Window, events, replay
+from .queries import Window, events, replay, uncounted
 from .replay import Episode
 
 NO_DATA, OK, UNSUPPORTED = "no-data", "ok", "unsupported"
@@ -142,9 +141,9 @@ class Backtest:
 
 def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
     result = SloHistory(plan.service, plan.name, float(plan.objective), plan.period)
-    if not isinstance(plan.query, EventSli):
+    if plan.counters is None:
         result.status = UNSUPPORTED
-        result.reasons.append("a raw SLI's events cannot be counted from its expression")
+        result.reasons.append(uncounted(plan))
         return result
     looked = environment.seen(client, plan, window, window.interval, "range")
     result.reasons += looked.notes

@@ -22,7 +22,7 @@ from ..rules.promql import Selector, series
 from ..rules.sli import EventSli
 from .client import Client
 from .coverage import TARGET, Coverage, coverage, up_selector
-from .queries import Window
+from .queries import Window, counters
 
 # Every metric name Prometheus knows: an index look-up, no samples read.
 _ANY = '{__name__=~".+"}'
@@ -63,11 +63,11 @@ def missing(client: Client, plan: SloPlan, window: Window) -> list[str]:
     series is no error yet; an errors metric without series at all is a misspelt name
     or a metric not exported, and reading it as zero errors would pass anything. An
     index look-up (no samples read), so a 90d period costs what an hour does."""
-    if not isinstance(plan.query, EventSli):
+    if plan.counters is None:
         return []
     return [
         _unknown(client, selector, window)
-        for selector in plan.query.presence()
+        for selector in plan.counters.presence()
         if not client.metric_names(selector.render(), window.start, window.end)
     ]
 
@@ -187,7 +187,7 @@ def scraped_since(client: Client, plans: list[SloPlan], since: float, at: float)
     `up`, written at each scrape, is that new): then the counters hold every event up to
     `since`. Where an SLI has no series yet (an app whose first request was the load),
     every target: the first scrape after the load is the one that creates them."""
-    sources = [_exporting(p.query) for p in plans if isinstance(p.query, EventSli)]
+    sources = [_exporting(p.counters) for p in plans if p.counters is not None]
     if any(not client.query(f"count({source})", at) for source in sources):
         sources = []
     lagging = f"timestamp(up) < {since:.3f}"
@@ -200,9 +200,9 @@ def effective_interval(client: Client, plan: SloPlan, at: float) -> float:
     """The interval the live checks judge gaps and a scrape after a window by: the real
     one where it is longer than the file says (Prometheus' default is 1m, Alloy's 60s,
     whatever the file declares), else the declared one."""
-    if not isinstance(plan.query, EventSli):
+    if plan.counters is None:
         return float(plan.scrape_interval)
-    return max([float(plan.scrape_interval), *target_intervals(client, plan.query, at)])
+    return max([float(plan.scrape_interval), *target_intervals(client, plan.counters, at)])
 
 
 @dataclass
@@ -218,9 +218,8 @@ def seen(client: Client, plan: SloPlan, window: Window, step: float, what: str) 
     """The SLI's coverage of `window`, looked at every `step` with gaps judged at the real
     scrape interval (measured at its end: at 2m every declared 15s would be a gap), and
     whether its series exist at all (`what` names the window in the reason)."""
-    assert isinstance(plan.query, EventSli)
     interval = effective_interval(client, plan, window.end)
-    total = plan.query.total
+    total = counters(plan).total
     found = coverage(client, total, window.start, window.end, interval, step)
     unreadable = (
         [f"no series of {total.render()} in the {what}"]
@@ -332,12 +331,13 @@ def diagnose(client: Client, plan: SloPlan, at: float, interval: int) -> Diagnos
     interval of the groups without one of their own."""
     result = Diagnosis(plan.service, plan.name)
     window = Window(at - LOOKBACK, at, 1)
-    if isinstance(plan.query, EventSli):
-        result.findings += _metrics(client, plan.query, window)
+    sli = plan.counters
+    if sli is not None:
+        result.findings += _metrics(client, sli, window)
         if all(f.ok for f in result.findings):
-            result.findings.append(_interval(client, plan, plan.query, at))
-            result.findings.append(_targets(client, plan.query, at))
-            bucket = _buckets(client, plan.query, at)
+            result.findings.append(_interval(client, plan, sli, at))
+            result.findings.append(_targets(client, sli, at))
+            bucket = _buckets(client, sli, at)
             result.findings += [bucket] if bucket else []
     result.findings.append(_rules(client, plan, at))
     result.findings.append(_cost(client, plan, at, interval))

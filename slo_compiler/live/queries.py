@@ -19,6 +19,19 @@ from .replay import Episode, chunks, episodes, grid
 Key = tuple[str, ...]
 
 
+def uncounted(plan: SloPlan) -> str:
+    """Why a kind of SLI without counters (plan.counters None) has no events to count."""
+    return f"a {plan.query.kind} SLI's events cannot be counted from its expression"
+
+
+def counters(plan: SloPlan) -> EventSli:
+    """The counters of an SLO the caller has already turned away if it had none
+    (`uncounted`): every query here counts events."""
+    if plan.counters is None:
+        raise ValueError(uncounted(plan))
+    return plan.counters
+
+
 @dataclass(frozen=True)
 class Window:
     """[start, end] in unix seconds, looked at every `interval` (the rule evaluation
@@ -61,10 +74,10 @@ def events(
 ) -> tuple[dict[Key, float], dict[Key, float]]:
     """Per group, all events and bad events over the window: increase() of the counters,
     which extrapolates to the window's edges (an estimate, said so in every report)."""
-    assert isinstance(plan.query, EventSli)
-    build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)
-    total = build.sum_rate(plan.query.total, window.seconds, "increase")
-    bad = build.errors_over(plan.query, window.seconds, "increase")
+    sli = counters(plan)
+    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
+    total = build.sum_rate(sli.total, window.seconds, "increase")
+    bad = build.errors_over(sli, window.seconds, "increase")
     names = plan.group_by
     return by_group(client, total, window.end, names), by_group(client, bad, window.end, names)
 
@@ -77,18 +90,19 @@ def counted(
     target had been scraped after the window's end (a counter scraped every 2m holds a
     1m load test's events only there), else the scrape nearest to the end. Series
     created in the window count from 0 (ExprBuilder.sum_counted)."""
-    assert isinstance(plan.query, EventSli)
-    build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)
-    total, bad = build.counted(plan.query, until - window.start)
+    sli = counters(plan)
+    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
+    total, bad = build.counted(sli, until - window.start)
     names = plan.group_by
     return by_group(client, total, until, names), by_group(client, bad, until, names)
 
 
 def condition(plan: SloPlan, tier: Tier) -> str:
     """The tier's alert condition over the raw counters, as the rules state it."""
-    build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)
+    sli = counters(plan)
+    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
     factor, b = decimal_str(tier.factor), decimal_str(plan.budget)
-    long_, short = build.counter_ratio(tier.long_window), build.counter_ratio(tier.short_window)
+    long_, short = (build.counter_ratio(sli, w) for w in (tier.long_window, tier.short_window))
     return f"(({long_}) / {b} > {factor})\nand\n(({short}) / {b} > {factor})"
 
 

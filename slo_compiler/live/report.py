@@ -20,11 +20,10 @@ from typing import Any
 
 from ..rules.ir import SloPlan
 from ..rules.plan import ExprBuilder
-from ..rules.sli import EventSli
 from .backtest import NO_DATA, UNSUPPORTED, TierHistory, backtest_slo
 from .client import Client, Labels
 from .coverage import Gap, sampled
-from .queries import Key, Window, group_key
+from .queries import Key, Window, counters, group_key
 
 MET, MISSED = "met", "missed"
 HOUR, FIVE_MINUTES = 3600, 300
@@ -165,10 +164,10 @@ def _steps(
     client: Client, plan: SloPlan, start: float, end: float, step: int
 ) -> dict[Key, list[Step]]:
     """Per group, the events and bad events of each step of [start, end)."""
-    assert isinstance(plan.query, EventSli)
-    build = ExprBuilder(plan.query, plan.group_by, plan.selector_labels)
-    total = build.sum_rate(plan.query.total, step, "increase")
-    bad = build.errors_over(plan.query, step, "increase")
+    sli = counters(plan)
+    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
+    total = build.sum_rate(sli.total, step, "increase")
+    bad = build.errors_over(sli, step, "increase")
     times = [start + step * (i + 1) for i in range(int((end - start) // step))]
     values: dict[Key, dict[int, list[float]]] = {}  # by step index
     for which, expr in enumerate((total, bad)):

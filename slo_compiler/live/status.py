@@ -34,7 +34,7 @@ from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
 from .coverage import Gap
-from .queries import Key, Window, by_group, events, group_key
+from .queries import Key, Window, by_group, counters, events, group_key, uncounted
 
 OK, EXHAUSTED, BURNING, NO_DATA, UNSUPPORTED, TARGETS_DOWN = (
     "ok",
@@ -173,7 +173,8 @@ def _ratios(
     if recorded:  # one series per group already
         expr = series(ratio_metric(window), plan.selector_labels).render()
     else:
-        expr = ExprBuilder(plan.query, plan.group_by, plan.selector_labels).counter_ratio(window)
+        sli = counters(plan)
+        expr = ExprBuilder(sli, plan.group_by, plan.selector_labels).counter_ratio(sli, window)
     return by_group(client, expr, at, plan.group_by)
 
 
@@ -263,19 +264,18 @@ def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloSt
 
 def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) -> SloStatus:
     result = SloStatus(plan.service, plan.name, float(plan.objective), plan.period)
-    event = isinstance(plan.query, EventSli)
-    if event and not _seen(client, plan, plan.query, at, result):
+    sli = plan.counters
+    if sli is not None and not _seen(client, plan, sli, at, result):
         return result
-    raw_covered = result.covered * plan.period if event else None
+    raw_covered = result.covered * plan.period if sli is not None else None
     result.source, recorded_for, why = _source(client, plan, at, raw_covered)
-    if not event and result.source == RAW:
+    if sli is None and result.source == RAW:
         result.status = UNSUPPORTED
         result.reasons.append(
-            "a raw SLI's events cannot be counted from its expression, and its rules "
-            "have no value in this Prometheus now"
+            f"{uncounted(plan)}, and its rules have no value in this Prometheus now"
         )
         return result
-    if not event:
+    if sli is None:
         result.covered = recorded_for / plan.period
     recorded = result.source == RECORDED
     budget = float(plan.budget)

@@ -32,12 +32,22 @@ from ..rules.burnrate import Tier, decimal_str
 from ..rules.ir import SloPlan
 from ..rules.plan import TOTAL_RATE
 from ..rules.promql import series
-from ..rules.sli import EventSli
 from . import environment
 from .client import Client, Labels
 from .coverage import Gap, coverage
 from .environment import INTERVAL_SPAN
-from .queries import Key, Window, burn, counted, group_key, has_series, over_window, replay
+from .queries import (
+    Key,
+    Window,
+    burn,
+    counted,
+    counters,
+    group_key,
+    has_series,
+    over_window,
+    replay,
+    uncounted,
+)
 from .replay import MAX_POINTS, Episode
 from .timespec import iso
 
@@ -174,9 +184,8 @@ def _covered(
 ) -> None:
     """Coverage of the SLI's total selector over `window`, judged at the real scrape
     interval: gaps over --allow-gaps fail the SLO."""
-    assert isinstance(plan.query, EventSli)
     step = max(interval / 2, (window.end - window.start) / MAX_POINTS)
-    seen = coverage(client, plan.query.total, window.start, window.end, interval, step)
+    seen = coverage(client, counters(plan).total, window.start, window.end, interval, step)
     # Looked at up to the scrape after the window; told within the window.
     end = opts.window.end
     result.gaps = [replace(g, end=min(g.end, end)) for g in seen.gaps if g.start < end]
@@ -290,9 +299,9 @@ def _group(
 
 def verify_slo(client: Client, plan: SloPlan, opts: Options) -> SloResult:
     result = SloResult(plan.service, plan.name, float(plan.objective))
-    if not isinstance(plan.query, EventSli):
+    if plan.counters is None:
         result.status = INCONCLUSIVE
-        result.reasons.append("a raw SLI's events cannot be counted from its expression")
+        result.reasons.append(uncounted(plan))
         return result
     window = opts.window
     interval, until = _until(client, plan, opts)

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from ..source.model import LoadTest
 from .burnrate import DEFAULT_SCRAPE_INTERVAL, DEFAULT_SLICES, Slices, Tier
-from .sli import SliQuery
+from .sli import EventSli, SliKind
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -80,7 +80,7 @@ class SloPlan:
     tiers: tuple[Tier, ...]
     windows: tuple[int, ...]
     group_by: tuple[str, ...]
-    query: SliQuery  # the resolved SLI, for targets that synthesise its input series
+    query: SliKind  # the resolved SLI: what the targets and live checks read of it
     series_labels: Labels  # slo, slo_service and user labels on every recorded series
     alert_name: str
     group_name: str
@@ -92,6 +92,12 @@ class SloPlan:
     # The slices every window is summed from (burnrate.Slices); None for a raw SLI, whose
     # windows are its own expression.
     slices: Slices | None = DEFAULT_SLICES
+
+    @property
+    def counters(self) -> EventSli | None:
+        """The counters the SLI's events are counted from; None for a kind whose events
+        cannot be counted (the live checks and generated tests say so)."""
+        return self.query.counters
 
     @property
     def selector_labels(self) -> dict[str, str]:

@@ -209,29 +209,27 @@ class ExprBuilder:
             return self.fine_metrics()
         return SLICE_ERRORS, SLICE_TOTAL
 
-    def counter_ratio(self, window: int, present: str | None = None) -> str:
-        """The error ratio over `window` straight from the counters (event SLIs). 0 where
-        `present` has a value and the ratio has none; by default the window's total (the
-        live checks, which cannot assume our rules are loaded)."""
-        assert isinstance(self.query, EventSli)
-        total = self.sum_rate(self.query.total, window)
-        return self.safe_ratio(self.errors_over(self.query, window), total, present or total)
+    def counter_ratio(self, sli: EventSli, window: int, present: str | None = None) -> str:
+        """The error ratio over `window` straight from the counters. 0 where `present` has
+        a value and the ratio has none; by default the window's total (the live checks,
+        which cannot assume our rules are loaded)."""
+        total = self.sum_rate(sli.total, window)
+        return self.safe_ratio(self.errors_over(sli, window), total, present or total)
 
-    def event_slices(self) -> list[tuple[str, str, int | None]]:
+    def event_slices(self, sli: EventSli) -> list[tuple[str, str, int | None]]:
         """An event SLI's recording rules below its windows, (metric, expr, every): the
         fine slices, the coarse ones, the base rates."""
-        fine = [(m, e, self.slices.fine) for m, e in self.fine_slices()]
+        fine = [(m, e, self.slices.fine) for m, e in self.fine_slices(sli)]
         coarse = [(m, e, SLICE) for m, e in self.coarse_slices()]
         return [*fine, *coarse, *((m, e, None) for m, e in self.base_rates())]
 
-    def fine_slices(self) -> list[tuple[str, str]]:
+    def fine_slices(self, sli: EventSli) -> list[tuple[str, str]]:
         """The (total, errors) slices every window is summed from; the only rules that
         read the raw counters. Errors absent are none, where the total recorded just
         before says the SLI exists."""
-        assert isinstance(self.query, EventSli)
-        total = self.sum_slice(self.query.total)
-        errors = self._bad(self.query, self.sum_slice)
-        if self.query.errors is not None:
+        total = self.sum_slice(sli.total)
+        errors = self._bad(sli, self.sum_slice)
+        if sli.errors is not None:
             errors = f"{errors}\nor 0 * {self.sum_recorded(self.fine_total)}"
         return [(self.fine_total, total), (self.fine_errors, errors)]
 
@@ -245,14 +243,13 @@ class ExprBuilder:
             for metric, fine in ((total_metric, self.fine_total), (errors_metric, self.fine_errors))
         ]
 
-    def event_scrape_interval(self, declared: int) -> tuple[str, str]:
+    def event_scrape_interval(self, sli: EventSli, declared: int) -> tuple[str, str]:
         """The SLI's scrape interval as measured: the median over the total's series of
         a range over the samples it holds (a new pod's short history is an outlier the
         median leaves out), the range SCRAPE_SAMPLE_SCRAPES declared scrapes and at
         least SLICE, which its group runs every: each sample is read about once more."""
-        assert isinstance(self.query, EventSli)
         span = burnrate.scrape_span(declared)
-        counted = f"count_over_time({self.query.total.render()}[{dur(span)}])"
+        counted = f"count_over_time({sli.total.render()}[{dur(span)}])"
         return SCRAPE_INTERVAL, f"quantile(0.5, {span} / {counted})"
 
     def base_rates(self) -> list[tuple[str, str]]:
@@ -452,7 +449,7 @@ def plan_slo(
         rules=tuple(rules),
         loadtest=slo.loadtest,
         scrape_interval=scrape_interval,
-        slices=slices if query.counted else None,
+        slices=slices if query.counters is not None else None,
     )
 
 

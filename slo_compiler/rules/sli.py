@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ..base.durations import format_duration
 from ..diagnostics import Code
@@ -26,8 +26,11 @@ class SliKind(Protocol):
     """What the planner asks of an SLI, whatever its kind: a new kind is one class with
     these methods (the counters of EventSli, the expression of RawTemplate).
 
-    * `counted`: whether its events can be counted from counters (the live checks'
-      replay and event counts need them; a kind without is reported as such);
+    * `kind`: how messages name it ("a raw SLI's events cannot be counted");
+    * `counters`: the counters its events are counted from (what the live checks count,
+      look for and the generated tests synthesise; None: a kind whose events cannot be
+      counted, which those report as such);
+    * `written`: the PromQL the file gives for its ratio (None: built here from counters);
     * `slices(build)`: the recording rules that read the raw series, (metric, expr, every);
     * `ratio(build, window)`: the error ratio over a window;
     * `every(window, period, alerted)`: the interval its window's ratio is recorded at
@@ -36,8 +39,12 @@ class SliKind(Protocol):
     * `missing(build, shortest)`: the absent() that says its series are missing, and the
       metrics it names (None: only the recorded ratio can say)."""
 
-    counted: bool
+    kind: ClassVar[str]
 
+    @property
+    def counters(self) -> EventSli | None: ...
+    @property
+    def written(self) -> str | None: ...
     def slices(self, build: Any) -> list[tuple[str, str, int | None]]: ...
     def ratio(self, build: Any, window: int) -> str: ...
     def every(self, window: int, period: int, alerted: bool) -> int | None: ...
@@ -49,7 +56,7 @@ class SliKind(Protocol):
 class EventSli:
     """Counters: all events, and either the bad or the good ones."""
 
-    counted = True
+    kind: ClassVar[str] = "ratio or latency"
 
     total: Selector
     errors: Selector | None = None
@@ -73,8 +80,16 @@ class EventSli:
                 found.append(Selector(other.metric, shared))
         return tuple(found)
 
+    @property
+    def counters(self) -> EventSli:
+        return self
+
+    @property
+    def written(self) -> None:
+        return None
+
     def slices(self, build: Any) -> list[tuple[str, str, int | None]]:
-        return build.event_slices()
+        return build.event_slices(self)
 
     def ratio(self, build: Any, window: int) -> str:
         return build.event_ratio(window)
@@ -84,7 +99,7 @@ class EventSli:
         return SLICE if is_recorded(window) else None
 
     def scrape_measure(self, build: Any, declared: int) -> tuple[str, str] | None:
-        return build.event_scrape_interval(declared)
+        return build.event_scrape_interval(self, declared)
 
     def missing(self, build: Any, shortest: int) -> tuple[str, str | None]:
         """Each metric it reads absent (with only the matchers shared with the total)."""
@@ -99,7 +114,15 @@ class RawTemplate:
     RawSli is what the file says; this is what planning renders per window)."""
 
     template: str
-    counted = False
+    kind: ClassVar[str] = "raw"
+
+    @property
+    def counters(self) -> None:
+        return None
+
+    @property
+    def written(self) -> str:
+        return self.template
 
     def at(self, window: str) -> str:
         return _PLACEHOLDER_RE.sub(window, self.template)

@@ -17,7 +17,10 @@ def check_buckets(files: list[CheckedFile], configured: dict[str, list[float]]) 
             latency = c.slo.sli.latency
             if latency is None:
                 continue
-            metric = c.query.total.metric.removesuffix("_count")  # type: ignore[union-attr]
+            counters = c.query.counters
+            if counters is None:
+                continue
+            metric = counters.total.metric.removesuffix("_count")
             known = buckets.published(metric, configured)
             threshold = burnrate.to_decimal(latency.threshold)
             if known is None or threshold in known:

@@ -46,7 +46,7 @@ from ...rules.ir import AlertRule, Labels, SloPlan, SourcePlan
 from ...rules.plan import SCRAPE_CHECK, SLI_MISSING, ratio_metric
 from ...rules.promql import Selector
 from ...rules.promql import series as selector
-from ...rules.sli import EventSli, RawTemplate
+from ...rules.sli import EventSli
 from ...source.config import Config
 from .. import Files, Folder, Kind, Output, Target
 from ..prometheus import FOLDER as RULES_FOLDER
@@ -103,10 +103,7 @@ def step_floor(slos: tuple[SloPlan, ...]) -> int:
     (30d at one a minute: 43,200, over promtool's limit), so such a file is evaluated
     coarsely enough for its longest period (5m for 30d)."""
     periods = [
-        slo.period
-        for slo in slos
-        if isinstance(slo.query, RawTemplate)
-        and _DEFAULT_RESOLUTION_SUBQUERY.search(slo.query.template)
+        slo.period for slo in slos if _DEFAULT_RESOLUTION_SUBQUERY.search(slo.query.written or "")
     ]
     if not periods:
         return 60
@@ -420,11 +417,12 @@ def _input_series(
     slo: _Slo, scenario: _Scenario, sample: int | None = None
 ) -> list[dict[str, str]]:
     """The scenario's counters, sampled as the SLO's clock says (or every `sample`)."""
-    assert isinstance(slo.plan.query, EventSli)
+    counters = slo.plan.counters
+    assert counters is not None, "scenarios exist only for counted SLIs (_groups)"
     every = sample or slo.clock.sample
     out = []
     for group, traffic in scenario.traffic:
-        for notation, total, errors in _synthesised(slo.plan.query, tuple(group.items())):
+        for notation, total, errors in _synthesised(counters, tuple(group.items())):
             phases = [
                 (start, total * traffic.total + errors * bad) for start, bad in traffic.errors
             ]
@@ -485,9 +483,9 @@ def _absent(slo: _Slo) -> dict[str, Any]:
     rule = slo.missing_rule
     fires = _ceil(rule.for_, slo.clock.step)
     plan = slo.plan
-    if isinstance(plan.query, EventSli):
+    if plan.counters is not None:
         # `absent(a) or absent(b)`: one series per distinct label set, the first kept.
-        found = dict.fromkeys(absent_labels(s) for s in plan.query.presence())
+        found = dict.fromkeys(absent_labels(s) for s in plan.counters.presence())
     else:
         found = {tuple(plan.selector_labels.items()): None}
     return {
@@ -544,11 +542,12 @@ def _scraped_slower(slo: _Slo, groups: list[dict[str, str]]) -> dict[str, Any] |
 def _groups(plan: SloPlan) -> tuple[list[dict[str, str]] | None, dict[str, str]] | None:
     """The grouping values an SLO's scenarios use (None without grouping) and the first
     group; None if its series cannot be synthesised (a raw SLI, defeating selectors)."""
-    if not isinstance(plan.query, EventSli):
+    counters = plan.counters
+    if counters is None:
         return None
-    groups = group_values(plan.query, plan.group_by, 2) if plan.group_by else None
+    groups = group_values(counters, plan.group_by, 2) if plan.group_by else None
     first = groups[0] if groups else {}
-    return None if series_for(plan.query, first) is None else (groups, first)
+    return None if series_for(counters, first) is None else (groups, first)
 
 
 def test_steps(plan: SourcePlan) -> list[int]:
