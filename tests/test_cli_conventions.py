@@ -185,6 +185,27 @@ def test_shell_completion_of_commands_options_and_slo_names(repo: Path) -> None:
     assert "queue-service" in _completions("slo-compiler status ", repo)
 
 
+def test_out_and_force_are_one_declaration_everywhere() -> None:
+    """Issue 36: --out was declared 6 times and --force 3, each its own way (TEXT or FILE,
+    "Replace ..." or not). Every command that writes takes them from cli.common: --out
+    names the shape it takes, --force says what it replaces, and the commands that write
+    beside a file of ours (reports, load-tool files) refuse a file of the user's first."""
+    outs, forces = {}, {}
+    for path in _leaves(main_group):
+        command = main_group
+        for name in path:
+            command = command.get_command(click.Context(command), name)  # type: ignore[union-attr,assignment]
+        params = {p.name: p for p in command.params}
+        if "out" in params:
+            outs[path] = params["out"].make_metavar(click.Context(command))
+        if "force" in params:
+            forces[path] = params["force"].help or ""
+    assert set(outs) >= {("compile",), ("import",), ("report",), ("loadtest", "thresholds")}
+    assert set(outs.values()) <= {"FOLDER", "FILE", "PATH"}, outs
+    assert set(forces) == {("import",), ("report",), ("loadtest", "thresholds")}, forces
+    assert all(h.startswith("Replace ") for h in forces.values()), forces
+
+
 def test_verbose_says_on_each_command_what_it_adds() -> None:
     """Issue 36: -v's help said "(compile, check: ...)" on every command and did nothing on
     most. Each command's help now says what -v does there."""

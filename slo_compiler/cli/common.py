@@ -169,6 +169,31 @@ def format_option(formats: tuple[str, ...], help: str) -> Callable[[Any], Any]:
     )
 
 
+def out_option(
+    help: str,
+    check: Callable[[str | None, click.Parameter | None], str | None] | None = None,
+    default: str | None = None,
+    metavar: str = "FOLDER",
+) -> Callable[[Any], Any]:
+    """--out, as every command that writes takes it: `check` (out_file, out_folder,
+    not_through_links) refuses a bad one before any work; None where the command checks
+    it itself once it knows the shape (a report: a file, or a folder of Markdown)."""
+    return click.option(
+        "--out",
+        default=default,
+        show_default=default is not None,
+        metavar=metavar,
+        help=help,
+        callback=checked(check) if check else None,
+    )
+
+
+def force_option(what: str = "what this command did not write") -> Callable[[Any], Any]:
+    """--force: replace `what`; without it a command leaves what it cannot prove it
+    wrote (write_out, the compile's marks) and says how to replace it."""
+    return click.option("--force", is_flag=True, help=f"Replace {what}.")
+
+
 def out_file(value: str | None, param: click.Parameter | None = None) -> str | None:
     """An --out FILE checked before any work: a name, not a folder, in a folder that
     exists (a typo in the folder is the user's to fix, not ours to create)."""

@@ -23,7 +23,6 @@ from . import exits, summary
 from .common import (
     OUT_HELP,
     Inputs,
-    checked,
     compile_inputs,
     fail,
     format_option,
@@ -31,6 +30,7 @@ from .common import (
     in_ci,
     inputs,
     not_through_links,
+    out_option,
     plans_of,
     read_inputs,
     slo_arguments,
@@ -47,13 +47,7 @@ strict_option = click.option("--strict", is_flag=True, help=STRICT_HELP)
 
 @click.command()
 @inputs
-@click.option(
-    "--out",
-    default="generated",
-    show_default=True,
-    help=OUT_HELP,
-    callback=checked(not_through_links),
-)
+@out_option(OUT_HELP, not_through_links, default="generated")
 @targets_option
 @strict_option
 def compile(
@@ -147,7 +141,7 @@ def validate(slos: str, config: str | None, strict: bool) -> None:
 
 @click.command()
 @inputs
-@click.option("--out", default="generated", show_default=True, help=OUT_HELP)
+@out_option(OUT_HELP, default="generated")
 @targets_option
 @click.option(
     "--strict",
@@ -230,13 +224,7 @@ def explain(slo: tuple[str, ...], slos: str, config: str | None, fmt: str) -> No
 
 
 @click.command()
-@click.option(
-    "--out",
-    default="schemas",
-    show_default=True,
-    help="Folder to write the JSON Schemas to.",
-    callback=checked(not_through_links),
-)
+@out_option("Folder to write the JSON Schemas to.", not_through_links, default="schemas")
 def schema(out: str) -> None:
     """Write the JSON Schemas of the SLO file format and of the config file
     (slo.schema.json, config.schema.json), for editors and other tools.

@@ -35,10 +35,11 @@ from ..rules.ir import SloPlan
 from ..targets import loadtool
 from . import exits, supervise, verbosity
 from .common import (
-    checked,
+    force_option,
     given,
     inputs,
     out_file,
+    out_option,
     plans_of,
     read_inputs,
     render,
@@ -385,13 +386,8 @@ def _stop_group(process: subprocess.Popen[bytes], signum: int) -> None:
 @inputs
 @slo_arguments
 @click.option("--tool", type=click.Choice(["k6", "locust"]), required=True, help="The load tool.")
-@click.option(
-    "--out",
-    metavar="FILE",
-    callback=checked(out_file),
-    help="Write here (atomically) instead of stdout.",
-)
-@click.option("--force", is_flag=True, help="Replace a --out file this command did not write.")
+@out_option("Write here (atomically) instead of stdout.", out_file, metavar="FILE")
+@force_option("a --out file this command did not write")
 def thresholds(
     slos: str, config: str | None, slo: tuple[str, ...], tool: str, out: str | None, force: bool
 ) -> None:

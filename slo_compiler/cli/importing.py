@@ -24,7 +24,7 @@ from ..source.files import discover, read_file
 from ..write.files import signals_held, write_file
 from ..write.folder import writing
 from . import exits
-from .common import checked, fail, out_folder, written
+from .common import fail, force_option, out_folder, out_option, written
 from .verbosity import say, verbose
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
@@ -105,14 +105,8 @@ def _said_when_interrupted(folder: Path, lines: list[str], count: int) -> Iterat
 @click.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(importers.FORMATS)))
 @click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True)
-@click.option(
-    "--out",
-    default="slos",
-    show_default=True,
-    callback=checked(out_folder),
-    help="Folder the SLO files go to.",
-)
-@click.option("--force", is_flag=True, help="Replace SLO files that exist with other content.")
+@out_option("Folder the SLO files go to.", out_folder, default="slos")
+@force_option("SLO files that exist with other content")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (nothing is written).")
 @click.option(
     "--partial",

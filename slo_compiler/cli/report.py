@@ -18,10 +18,12 @@ from ..live.timespec import TimeSpecError, calendar, capped
 from ..write.files import head, write_file
 from . import exits
 from .common import (
+    force_option,
     format_option,
     inputs,
     out_file,
     out_folder,
+    out_option,
     plans_of,
     read_inputs,
     slo_arguments,
@@ -123,8 +125,8 @@ def _write_folder(out: Path, files: dict[str, str], force: bool) -> None:
     "text, JSON (schemas/report.schema.json), Markdown with its charts (needs --out "
     "FOLDER), or one self-contained HTML page.",
 )
-@click.option("--out", metavar="PATH", help="Write here: a file, or for Markdown a folder.")
-@click.option("--force", is_flag=True, help="Replace what this command did not write.")
+@out_option("Write here: a file, or for Markdown a folder.", metavar="PATH")
+@force_option()
 def report_command(
     slo: tuple[str, ...],
     slos: str,
