@@ -104,13 +104,40 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def compiled_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example SLOs and the platform's config, compiled by the real command once per
+    test process; tests get copies (`repo`), never this folder."""
+    folder = tmp_path_factory.mktemp("example")
+    shutil.copytree(ROOT / "slos", folder / "slos")
+    shutil.copy(ROOT / "slo-compiler.yaml", folder)
+    done = cli("compile", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A copy of the example SLOs and the platform's config, compiled once."""
-    shutil.copytree(ROOT / "slos", tmp_path / "slos")
-    shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
-    assert cli("compile", cwd=tmp_path).returncode == 0
+def repo(tmp_path: Path, compiled_example: Path) -> Path:
+    """A copy of the compiled example repository of the test's own, to change at will."""
+    shutil.copytree(compiled_example, tmp_path, dirs_exist_ok=True, symlinks=True)
     return tmp_path
+
+
+def slo_repo(work: Path, **files: str) -> Path:
+    """A repository of SLO files at `work`: slos/<name>.yaml for each keyword."""
+    (work / "slos").mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (work / f"slos/{name}.yaml").write_text(text)
+    return work
+
+
+@pytest.fixture(scope="module")
+def outage_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shop SLO tests/outages.py's history is made for (a 2m fast-page window), alone
+    in its repository; read only (a test that writes makes its own with slo_repo)."""
+    import outages
+
+    return slo_repo(tmp_path_factory.mktemp("shop"), shop=outages.SLO % "2m")
 
 
 @pytest.fixture(scope="module")

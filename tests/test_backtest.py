@@ -28,7 +28,7 @@ from pathlib import Path
 
 import outages
 import pytest
-from conftest import ROOT, cli
+from conftest import ROOT, cli, slo_repo
 
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
@@ -38,9 +38,7 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("shop")
-    (work / "slos").mkdir()
-    (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
+    work = slo_repo(tmp_path_factory.mktemp("shop"), shop=outages.SLO % "2m")
     (work / "old.yaml").write_text(outages.SLO % "0s")
     return work
 

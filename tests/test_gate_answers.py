@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import slo_repo
 
 from slo_compiler.cli import cli
 
@@ -135,10 +136,7 @@ def fake() -> Iterator[Callable[[Answer], tuple[str, list[dict[str, str]]]]]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("shop")
-    (work / "slos").mkdir()
-    (work / "slos/shop.yaml").write_text(SLO)
-    return work
+    return slo_repo(tmp_path_factory.mktemp("shop"), shop=SLO)
 
 
 def _run(shop: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

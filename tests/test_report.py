@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import jsonschema
-import outages
 import pytest
 from conftest import ROOT, cli, require_tool
 
@@ -30,11 +29,8 @@ MINUTE = 60
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("shop")
-    (work / "slos").mkdir()
-    (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
-    return work
+def shop(outage_shop: Path) -> Path:
+    return outage_shop
 
 
 def _report(

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import outages
 import pytest
 from conftest import cli, json_server
 
@@ -30,10 +29,8 @@ def refusing() -> Iterator[str]:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    (tmp_path / "slos").mkdir()
-    (tmp_path / "slos/shop.yaml").write_text(outages.SLO % "2m")
-    return tmp_path
+def shop(outage_shop: Path) -> Path:
+    return outage_shop
 
 
 def _clean(text: str) -> None:

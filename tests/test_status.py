@@ -18,7 +18,7 @@ from pathlib import Path
 import jsonschema
 import outages
 import pytest
-from conftest import ROOT, cli, require_tool
+from conftest import ROOT, cli, require_tool, slo_repo
 
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
@@ -121,14 +121,14 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("shop")
-    (work / "slos").mkdir()
-    (work / "slos/shop.yaml").write_text(outages.SLO % "2m")
-    (work / "slos/lenient.yaml").write_text(LENIENT)
-    (work / "slos/books.yaml").write_text(_as(outages.SLO % "2m", "books"))
-    for name in ("young", "stopped", "down"):
-        (work / f"slos/{name}.yaml").write_text(_as(LENIENT, name))
-    return work
+    others = {name: _as(LENIENT, name) for name in ("young", "stopped", "down")}
+    return slo_repo(
+        tmp_path_factory.mktemp("shop"),
+        shop=outages.SLO % "2m",
+        lenient=LENIENT,
+        books=_as(outages.SLO % "2m", "books"),
+        **others,
+    )
 
 
 def _as(text: str, service: str) -> str:

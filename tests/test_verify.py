@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import outages
 import pytest
-from conftest import ROOT, cli, require_tool
+from conftest import ROOT, cli, require_tool, slo_repo
 
 sys.path.insert(0, str(ROOT / "loadtest"))
 import stack
@@ -94,11 +94,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("shop")
-    (work / "slos").mkdir()
-    (work / "slos/shop.yaml").write_text(SLO)
-    (work / "slos/api.yaml").write_text(GROUPED)
-    return work
+    return slo_repo(tmp_path_factory.mktemp("shop"), shop=SLO, api=GROUPED)
 
 
 def _verify(shop: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
