@@ -228,6 +228,25 @@ def prometheus(work: Path, config_text: str) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def alertmanager(work: Path, config: Path) -> Iterator[str]:
+    """A real Alertmanager (Debian's prometheus-alertmanager) on a free port, serving
+    `config`, alone (no cluster), its state in work/alertmanager; yields its URL."""
+    server = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if server is None:
+        raise RuntimeError("alertmanager not found: apt-get install prometheus-alertmanager")
+    port = free_port()
+    command = [
+        server,
+        f"--config.file={config}",
+        f"--storage.path={work / 'alertmanager'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with serve(command, port, "/-/ready", work / "alertmanager.log") as url:
+        yield url
+
+
 def locust(host: str, seconds: int, users: int = 10) -> list[str]:
     """The Locust command for the three flows, headless, exiting 0 on request errors (the
     server-side gate judges them)."""

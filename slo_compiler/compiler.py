@@ -76,11 +76,13 @@ def compile_sources(
     targets: Iterable[str] | None = None,
     platform: Source | None = None,
     strict: bool = False,
+    alertmanager: Source | None = None,
 ) -> Result:
     """Compile; raise CompileError with every problem found if anything is wrong (with
     `strict`, warnings too). `targets` as `targets.select` reads them; `platform` is the
-    manifest the config's kubernetes.prometheus_config_file names."""
-    config, problems = load_config(config_source, platform)
+    manifest the config's kubernetes.prometheus_config_file names, `alertmanager` the
+    configuration its alertmanager.base names."""
+    config, problems = load_config(config_source, platform, alertmanager)
     targets, found = select(targets or (), config, config_source and config_source.path)
     parsed, loaded = parse_files(sorted(sources, key=lambda s: s.stem))
     checked, found_checks = check_files(parsed)

@@ -73,6 +73,7 @@ class Code(StrEnum):
     UNKNOWN_RECEIVER = "C002"
     DUPLICATE_RECEIVER = "C003"
     UNROUTED = "C004"
+    ALERTMANAGER_UNSUPPORTED = "C005"
     # O: the output folder
     OUTPUT_REFUSED = "O001"
     OUTPUT_WRITE = "O002"

@@ -50,7 +50,8 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     )
     asked = cli("compile", "--target", "kubernetes", cwd=tmp_path)
     assert asked.returncode == 1
-    assert "slo-compiler.yaml:1:1: error[S002]: the kubernetes target patches" in asked.stderr
+    said = "slo-compiler.yaml:1:1: error[S002]: the kubernetes target needs a kubernetes"
+    assert said in asked.stderr
 
 
 def test_committed_generated_tree_is_what_the_sources_produce() -> None:

@@ -241,6 +241,7 @@ def test_every_code_has_a_case() -> None:
     covered = {c[0] for c in CASES} | {Code.READ_ERROR, Code.OUTPUT_CLASH}
     covered |= {Code.LITERAL_SECRET, Code.UNKNOWN_RECEIVER, Code.DUPLICATE_RECEIVER}
     covered |= {Code.UNROUTED}  # a warning against the config's routes, test_grafana.py
+    covered |= {Code.ALERTMANAGER_UNSUPPORTED}  # test_alertmanager.py
     # The output folder's codes come from the command line: test_safety_output.py.
     covered |= {Code.OUTPUT_REFUSED, Code.OUTPUT_WRITE, Code.OUTPUT_BUSY}
     # The Kubernetes output's size: test_kubernetes_scale.py.

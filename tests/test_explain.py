@@ -155,12 +155,16 @@ def test_explain_by_the_alert_name_on_call_sees_shows_severity_for_and_receiver(
 
 def test_receivers_follow_the_generated_policy_tree() -> None:
     """receiver_for walks the same tree grafana_alerting.policies writes."""
+    from slo_compiler.rules.routes import receiver_for
+
     config = load_config(source((ROOT / "slo-compiler.yaml").read_text(), "c.yaml"))[0]
-    assert config.receiver_for({"team": "payments", "severity": "critical"}) == "pagerduty-oncall"
-    assert config.receiver_for({"team": "payments", "severity": "warning"}) == "slack-payments"
-    assert config.receiver_for({"team": "nobody", "severity": "critical"}) == "discord-platform"
-    assert config.receiver_for({}) == "discord-platform"
-    assert DEFAULT.receiver_for({"team": "payments"}) is None
+    page = {"team": "payments", "severity": "critical", "slo_tier": "page"}
+    assert receiver_for(config, page) == "pagerduty-oncall"
+    assert receiver_for(config, {"team": "payments", "severity": "warning"}) == "slack-payments"
+    assert receiver_for(config, {"team": "nobody", "severity": "critical"}) == "discord-platform"
+    assert receiver_for(config, {"slo_tier": "ticket"}) == "discord-platform"
+    assert receiver_for(config, {}) == "discord-platform"
+    assert receiver_for(DEFAULT, {"team": "payments"}) is None
 
 
 def test_an_objective_written_as_a_fraction_gets_a_hint() -> None:

@@ -355,3 +355,41 @@ def test_the_files_the_component_packs_are_rendered_once() -> None:
     assert configmaps and not any(isinstance(files[p], bytes | Deferred) for p in configmaps)
     # And what they hold is what the targets render.
     assert {p: Tree(files)[p] for p in files} == {p: result.files[p] for p in files}
+
+
+def test_with_an_alertmanager_section_the_component_runs_one_and_prometheus_sends_to_it(
+    kubectl: str, promtool: str, tmp_path: Path
+) -> None:
+    """Issue 39: the platform runs no Alertmanager. With the Prometheus engine and an
+    alertmanager section the Component adds one serving the generated configuration, the
+    receivers' secrets mounted from a Secret as the files that configuration names, and
+    Prometheus' config (the platform's own, read from its manifest) sends alerts to it."""
+    repo = _platform_repo(tmp_path)
+    config = repo / "slo-compiler.yaml"
+    config.write_text(
+        config.read_text().replace("alert_engine: grafana", "alert_engine: prometheus")
+        + "alertmanager: {version: '0.28'}\n"
+    )
+    result = cli("compile", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    docs = build(kubectl, repo / "platform/overlays/kind")
+    served = find(docs, "ConfigMap", "slo-alertmanager")["data"]["alertmanager.yml"]
+    assert served == (repo / "generated/alertmanager/alertmanager.yml").read_text()
+    spec = pod(docs, "alertmanager")
+    mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert mounts["secrets"] == "/etc/alertmanager/secrets"
+    assert volumes["secrets"]["secret"]["secretName"] == "alertmanager-secrets"
+    assert "routing_key_file: /etc/alertmanager/secrets/PAGERDUTY_INTEGRATION_KEY" in served
+    assert spec["containers"][0]["image"] == "quay.io/prometheus/alertmanager:v0.28.0"
+    assert find(docs, "Service", "alertmanager")["spec"]["ports"][0]["port"] == 9093
+    prometheus_yml = yaml.safe_load(
+        find(docs, "ConfigMap", "prometheus-config")["data"]["prometheus.yml"]
+    )
+    assert prometheus_yml["alerting"] == {
+        "alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]
+    }
+    prometheus_yml["rule_files"] = []
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(prometheus_yml))
+    checked = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

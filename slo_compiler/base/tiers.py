@@ -32,6 +32,11 @@ TIER_NAMES = tuple(t.name for t in WORKBOOK_TIERS)
 FASTEST_PAGE = WORKBOOK_TIERS[0]
 # The severity label each routing class's alerts carry unless the SLO file says otherwise.
 SEVERITY_DEFAULTS = {"page": "critical", "ticket": "warning"}
+# The label every SLO alert carries with its routing class (page or ticket), and the one
+# a burn-rate alert carries with its tier's long window: what routing and inhibition match.
+TIER_LABEL = "slo_tier"
+WINDOW_LABEL = "slo_window"
+ROUTING_CLASSES = tuple(SEVERITY_DEFAULTS)
 
 
 def tiers_of(severity: str) -> tuple[str, ...]:

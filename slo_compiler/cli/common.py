@@ -24,7 +24,7 @@ from ..compiler import Result, compile_sources
 from ..diagnostics import CompileError
 from ..rules.ir import SloPlan
 from ..source.config import CONFIG_FILE
-from ..source.files import Source, discover, find_slo_folder, read_config, read_platform
+from ..source.files import Source, discover, find_slo_folder, read_beside, read_config
 from ..source.load import load_config
 from ..targets import TARGETS
 from ..write import record as cache
@@ -276,15 +276,17 @@ class Inputs:
     sources: list[Source]
     config: Source | None
     platform: Source | None
+    alertmanager: Source | None = None  # the configuration alertmanager.base names
 
     def digest(self, targets: tuple[str, ...]) -> str:
-        return cache.inputs_digest(self.sources, [self.config, self.platform], targets)
+        beside = [self.config, self.platform, self.alertmanager]
+        return cache.inputs_digest(self.sources, beside, targets)
 
 
 def read_inputs(slos: str, config: str | None) -> Inputs:
     problems = []
     sources: list[Source] = []
-    config_source = platform = None
+    config_source = platform = alertmanager = None
     try:
         sources = discover(slos)
     except CompileError as err:
@@ -293,13 +295,14 @@ def read_inputs(slos: str, config: str | None) -> Inputs:
         config_source, found_note = read_config(config, slos)
         if found_note:
             note(found_note)
-        named = load_config(config_source)[0].kubernetes.prometheus_config_file
-        platform = read_platform(config_source, named)
+        config = load_config(config_source)[0]
+        platform = read_beside(config_source, config.kubernetes.prometheus_config_file)
+        alertmanager = read_beside(config_source, config.alertmanager.base)
     except CompileError as err:
         problems += err.diagnostics
     if problems:
         fail(CompileError(problems))
-    return Inputs(sources, config_source, platform)
+    return Inputs(sources, config_source, platform, alertmanager)
 
 
 def compile_inputs(read: Inputs, targets: tuple[str, ...] = (), strict: bool = False) -> Result:
@@ -308,7 +311,7 @@ def compile_inputs(read: Inputs, targets: tuple[str, ...] = (), strict: bool = F
     try:
         with _collector_off():
             result = compile_sources(
-                read.sources, read.config, targets or None, read.platform, strict
+                read.sources, read.config, targets or None, read.platform, strict, read.alertmanager
             )
     except CompileError as err:
         fail(err)

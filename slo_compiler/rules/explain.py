@@ -25,6 +25,7 @@ from .burnrate import (
     lag,
 )
 from .ir import AlertRule, SloPlan, title
+from .routes import receiver_for
 
 # Burn rates explain reports: multiples of the sustainable rate (1x spends exactly the
 # budget over the period). A total outage is 1 / budget.
@@ -56,10 +57,11 @@ def _alert(rule: AlertRule, config: Config) -> dict[str, Any]:
     """What on-call sees of one alert rule: the name its engine gives it, its severity,
     `for`, and where the config's routing sends it."""
     labels = dict(rule.labels)
+    receiver = receiver_for(config, labels)
     if config.grafana_alerts:
-        receiver = config.receiver_for(labels) or "Grafana's default contact point"
-    else:
-        receiver = "Alertmanager's routes"
+        receiver = receiver or "Grafana's default contact point"
+    elif receiver is None or "alertmanager" not in config.model_fields_set:
+        receiver = "Alertmanager's routes"  # its own configuration, not written by us
     return {
         "alert": title(rule) if config.grafana_alerts else rule.alert,
         "tier": rule.tier.name if rule.tier else rule.check,

@@ -21,7 +21,7 @@ CONFIG_FILE = "slo-compiler.yaml"
 GRAFANA_SCHEDULER_STEP = 10  # Grafana evaluates rule groups in multiples of this
 
 
-ReceiverType = Literal["slack", "pagerduty", "discord", "email", "webhook"]
+ReceiverType = Literal["slack", "pagerduty", "discord", "email", "webhook", "opsgenie"]
 
 # One of these sets of settings must be given, per receiver type.
 REQUIRED_SETTINGS: dict[str, tuple[frozenset[str], ...]] = {
@@ -30,6 +30,7 @@ REQUIRED_SETTINGS: dict[str, tuple[frozenset[str], ...]] = {
     "discord": (frozenset({"url"}),),
     "email": (frozenset({"addresses"}),),
     "webhook": (frozenset({"url"}),),
+    "opsgenie": (frozenset({"apiKey"}),),
 }
 
 ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")]
@@ -99,8 +100,23 @@ class Team(_Strict):
     )
 
 
+class Timings(_Strict):
+    """When a group of alerts is notified; unset: the enclosing route's."""
+
+    group_wait: Duration | None = Field(
+        None, description="How long a new group waits for more alerts before its first notice."
+    )
+    group_interval: Duration | None = Field(
+        None, description="How long before a group already notified says what changed in it."
+    )
+    repeat_interval: Duration | None = Field(
+        None, description="How long before a notice still firing is sent again."
+    )
+
+
 class Routing(_Strict):
-    """The notification policy tree's root."""
+    """The notification policy tree's root: Grafana's notification policies and
+    Alertmanager's route are both rendered from it (rules/routes.py)."""
 
     default_receiver: ReceiverName
     team_label: LabelName = "team"
@@ -108,6 +124,17 @@ class Routing(_Strict):
     group_wait: Duration = "30s"
     group_interval: Duration = "5m"
     repeat_interval: Duration = "4h"
+    page: Timings = Field(
+        default_factory=lambda: Timings(repeat_interval="1h"),
+        description="Timings of pages (alerts with slo_tier page) wherever they are routed: "
+        "a page still firing is said again within the hour.",
+    )
+    ticket: Timings = Field(
+        default_factory=lambda: Timings(
+            group_wait="5m", group_interval="30m", repeat_interval="1d"
+        ),
+        description="Timings of tickets (slo_tier ticket): gathered for 5m, said again daily.",
+    )
 
 
 ResourceName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
@@ -144,6 +171,48 @@ def _platform_prometheus() -> dict[str, Any]:
             }
         ],
     }
+
+
+class SmtpOptions(_Strict):
+    """How Alertmanager sends mail (Grafana's own SMTP settings live in grafana.ini)."""
+
+    smarthost: str = Field(pattern=r"^[^\s:]+:[0-9]+$", description="host:port of the mail relay.")
+    sender: str = Field(alias="from", description="The From address.")
+    auth_username: str | None = None
+    auth_password: str | None = Field(
+        None, description="$__env{NAME} or $__file{/path}: Alertmanager reads it from a file."
+    )
+    require_tls: bool = True
+
+
+class AlertmanagerOptions(_Strict):
+    """The Alertmanager configuration the alertmanager target writes (generated/
+    alertmanager/alertmanager.yml): the same receivers and routing as Grafana's policies."""
+
+    version: str = Field(
+        "0.25",
+        pattern=r"^0\.[0-9]+$",
+        description="The Alertmanager release it is written for (Debian 12 ships 0.25): "
+        "which secrets it can read from files.",
+    )
+    secrets_dir: str = Field(
+        "/etc/alertmanager/secrets",
+        pattern=r"^/",
+        description="Where Alertmanager finds each $__env{NAME} secret, as a file named NAME "
+        "(the Kubernetes Component mounts the Secret kubernetes.alertmanager_secret there).",
+    )
+    base: str | None = Field(
+        None,
+        description="A hand-written alertmanager.yml (relative to this file) to merge: all "
+        "of it kept, the SLO alerts' routes added as the first subtree of its root (matched "
+        "by slo_service), our receivers and inhibition added beside its own.",
+    )
+    smtp: SmtpOptions | None = Field(None, description="Mail relay, for email receivers.")
+    inhibit_tickets: bool = Field(
+        True,
+        description="Hold an SLO's burn-rate tickets while a page of the same SLO (and "
+        "group) fires: the page says it already.",
+    )
 
 
 StorageSize = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")]
@@ -205,6 +274,12 @@ class KubernetesOptions(_Strict):
         "grafana-alerting-secrets",
         description="Secret holding every $__env{NAME} the contact points use, key NAME.",
     )
+    alertmanager_secret: ResourceName = Field(
+        "alertmanager-secrets",
+        description="Secret holding every $__env{NAME} the receivers use, key NAME: mounted "
+        "at alertmanager.secrets_dir in the Alertmanager the Component adds (with an "
+        "alertmanager section).",
+    )
     prometheus_rule_labels: dict[str, str] = Field(
         default_factory=dict,
         description="Labels on PrometheusRule objects (the operator's ruleSelector).",
@@ -225,6 +300,11 @@ class Config(_Strict):
     routing: Routing | None = None
     teams: dict[str, Team] = Field(default_factory=dict)
     kubernetes: KubernetesOptions = Field(default_factory=KubernetesOptions)
+    alertmanager: AlertmanagerOptions = Field(
+        default_factory=AlertmanagerOptions,
+        description="Alertmanager's configuration from the receivers and routing (the "
+        "alertmanager target, written where this section is present).",
+    )
     evaluation_interval: Duration | None = Field(
         None,
         description="How often Prometheus evaluates the rules (its global "
@@ -245,6 +325,18 @@ class Config(_Strict):
     # how headers name that file (set by the loader).
     _platform: dict[str, Any] | None = PrivateAttr(None)
     _platform_source: str | None = PrivateAttr(None)
+    # The hand-written alertmanager.yml alertmanager.base names, as read, and how headers
+    # name it (set by the loader).
+    _alertmanager_base: dict[str, Any] | None = PrivateAttr(None)
+    _alertmanager_source: str | None = PrivateAttr(None)
+
+    @property
+    def alertmanager_base(self) -> dict[str, Any] | None:
+        return self._alertmanager_base
+
+    @property
+    def alertmanager_sources(self) -> list[str]:
+        return [self._alertmanager_source] if self._alertmanager_source else []
 
     @property
     def source(self) -> str:
@@ -276,21 +368,6 @@ class Config(_Strict):
             return self.grafana.evaluation_interval
         step = GRAFANA_SCHEDULER_STEP
         return format_duration(max(step, -(-self.rule_interval // step) * step))
-
-    def receiver_for(self, labels: dict[str, str]) -> str | None:
-        """The receiver Grafana's notification policy (grafana_alerting.policies) sends an
-        alert with these labels to: its team's route, that route's severity child, else
-        the default. None without routing (Alertmanager routes Prometheus' alerts)."""
-        if self.routing is None:
-            return None
-        team = self.teams.get(labels.get(self.routing.team_label, ""))
-        if team is None:
-            return self.routing.default_receiver
-        return (
-            team.severity.get(labels.get("severity", ""))
-            or team.receiver
-            or self.routing.default_receiver
-        )
 
     @property
     def prometheus_alerts(self) -> bool:

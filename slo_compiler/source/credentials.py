@@ -33,6 +33,7 @@ SECURE_SETTINGS: dict[str, frozenset[str]] = {
     "discord": frozenset({"url"}),  # the webhook URL carries its token
     "email": frozenset(),
     "webhook": frozenset({"password", "authorization_credentials"}),
+    "opsgenie": frozenset({"apikey"}),
 }
 # Names of settings that hold a credential wherever they appear (scrape configs, ...).
 CREDENTIAL_NAMES = re.compile(

@@ -227,9 +227,9 @@ def read_config(path: str | None, slos: str = "slos") -> tuple[Source | None, st
     return Source(path=str(file), name=file.name, stem=file.stem, data=data or b""), note
 
 
-def read_platform(config_source: Source | None, name: str | None) -> Source | None:
-    """The manifest `name` (the config's kubernetes.prometheus_config_file), relative to
-    the config file; None when the config names none."""
+def read_beside(config_source: Source | None, name: str | None) -> Source | None:
+    """A file the config names (kubernetes.prometheus_config_file, alertmanager.base),
+    relative to the config file; None when it names none."""
     if config_source is None or name is None:
         return None
     path = Path(config_source.path).parent / name

@@ -5,6 +5,7 @@ model and checked, every problem of every file collected (nothing stops at the f
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
+from .checks.alertmanager import check_alertmanager, read_base
 from .checks.config import check_config
 from .checks.names import check_names
 from .checks.platform import read_into
@@ -16,10 +17,11 @@ from .yamlpos import SourceMap, load
 
 
 def load_config(
-    source: Source | None, platform: Source | None = None
+    source: Source | None, platform: Source | None = None, alertmanager: Source | None = None
 ) -> tuple[Config, list[Diagnostic]]:
     """The config file's model (the defaults without one) and every problem in it; with
-    `platform`, the manifest its kubernetes.prometheus_config_file names, read into it."""
+    `platform`, the manifest its kubernetes.prometheus_config_file names, read into it;
+    with `alertmanager`, the configuration its alertmanager.base names."""
     if source is None:
         return DEFAULT, []
     doc, problems = load(source.path, source.data)
@@ -30,8 +32,11 @@ def load_config(
         return DEFAULT, problems + found
     config._source = source.name
     problems += check_config(config, doc.data, doc.source)
+    problems += check_alertmanager(config, doc.source)
     if platform is not None:
         problems += read_into(config, platform, doc.source)
+    if alertmanager is not None:
+        problems += read_base(config, alertmanager, doc.source)
     return config, problems
 
 

@@ -72,10 +72,20 @@ class Target:
     needs: tuple[str, ...] = ()
     default: bool = True  # rendered without --target
     notes: Notes | None = None
+    # Rendered only where the config has this section (it describes a particular
+    # cluster or service); asking for it without one is a problem at the config.
+    section: str | None = None
 
 
 def _registry() -> dict[str, Target]:
-    from . import grafana_alerting, grafana_dashboards, kubernetes, prometheus, prometheus_operator
+    from . import (
+        alertmanager,
+        grafana_alerting,
+        grafana_dashboards,
+        kubernetes,
+        prometheus,
+        prometheus_operator,
+    )
     from .promtool import tests as promtool_tests
 
     return {
@@ -85,6 +95,7 @@ def _registry() -> dict[str, Target]:
         "grafana-dashboards": grafana_dashboards.TARGET,
         "kubernetes": kubernetes.TARGET,
         "prometheus-operator": prometheus_operator.TARGET,
+        "alertmanager": alertmanager.TARGET,
     }
 
 
@@ -151,27 +162,27 @@ def notes(names: Iterable[str], plans: list[SourcePlan], config: Config) -> list
 def select(
     requested: Iterable[str], config: Config, config_path: str | None
 ) -> tuple[list[str], list[Diagnostic]]:
-    """The targets a compile renders: the default ones without any requested, less the
-    Kubernetes Component unless the config has a kubernetes section (it patches a
-    particular cluster's manifests); a `+name` adds a target to those defaults. Asking for
-    the Component without that section is a problem at the config."""
-    wants_kubernetes = "kubernetes" in config.model_fields_set
+    """The targets a compile renders: the default ones without any requested, less those
+    whose config section is absent (the Kubernetes Component patches a particular
+    cluster's manifests); a `+name` adds a target to those defaults. Asking for a target
+    without its section is a problem at the config."""
+    present = config.model_fields_set
     names = list(requested)
     added = [t[1:] for t in names if t.startswith("+")]
     if not names or added:
-        defaults = [t for t in default_targets() if t != "kubernetes" or wants_kubernetes]
+        defaults = [t for t in default_targets() if TARGETS[t].section in (None, *present)]
         names = [t for t in names if not t.startswith("+")]
         names = list(dict.fromkeys([*defaults, *names, *added]))
-    problems = []
-    if "kubernetes" in names and not wants_kubernetes:
-        problems.append(
-            Diagnostic(
-                config_path or CONFIG_FILE,
-                1,
-                1,
-                Code.MISSING_FIELD,
-                "the kubernetes target patches a cluster's manifests and needs a kubernetes "
-                "section in the config (`kubernetes: {}` takes the ticketing platform's)",
-            )
+    problems = [
+        Diagnostic(
+            config_path or CONFIG_FILE,
+            1,
+            1,
+            Code.MISSING_FIELD,
+            f"the {name} target needs a{'n' if section[0] in 'aeiou' else ''} {section} "
+            f"section in the config (`{section}: {{}}` takes the defaults)",
         )
+        for name in names
+        if name in TARGETS and (section := TARGETS[name].section) and section not in present
+    ]
     return names, problems

@@ -29,6 +29,7 @@ from ..emit.text import yaml_file
 from ..emit.tree import Deferred
 from ..rules.ids import dashboard_uid, folder, panel_id, uid
 from ..rules.ir import AlertRule, SloPlan, SourcePlan, title
+from ..rules.routes import Route, tree
 from ..source.config import Config, Receiver
 from ..source.credentials import REFERENCE
 from . import Expression, Files, Folder, Kind, Output, Target
@@ -167,40 +168,27 @@ def _receiver(receiver: Receiver, config: Config) -> dict[str, Any]:
     }
 
 
-def _matcher(label: str, value: str) -> list[str]:
-    return [label, "=", expanded(value)]
+def _policy(route: Route) -> dict[str, Any]:
+    """One node of the routing tree (rules/routes.py) as a Grafana policy."""
+    out: dict[str, Any] = {}
+    if route.receiver is not None:
+        out["receiver"] = expanded(route.receiver)
+    if route.matchers:
+        out["object_matchers"] = [[label, "=", expanded(v)] for label, v in route.matchers]
+    out.update(route.timings.model_dump(exclude_none=True))
+    if route.routes:
+        out["routes"] = [_policy(r) for r in route.routes]
+    return out
 
 
 def policies(config: Config) -> dict[str, Any]:
-    """Root: the default receiver; a route per team (by the team label); under it a route
-    per severity the team names."""
-    routing = config.routing
-    assert routing is not None
-    routes = []
-    for team, options in sorted(config.teams.items()):
-        route: dict[str, Any] = {
-            "receiver": expanded(options.receiver or routing.default_receiver),
-            "object_matchers": [_matcher(routing.team_label, team)],
-        }
-        if options.severity:
-            route["routes"] = [
-                {"receiver": expanded(name), "object_matchers": [_matcher("severity", severity)]}
-                for severity, name in sorted(options.severity.items())
-            ]
-        routes.append(route)
+    """The routing tree Alertmanager's route is rendered from too."""
+    root = tree(config)
+    assert root is not None and config.routing is not None
+    group_by = [expanded(label) for label in config.routing.group_by]
     return {
         "apiVersion": 1,
-        "policies": [
-            {
-                "orgId": config.grafana.org_id,
-                "receiver": expanded(routing.default_receiver),
-                "group_by": [expanded(label) for label in routing.group_by],
-                "group_wait": routing.group_wait,
-                "group_interval": routing.group_interval,
-                "repeat_interval": routing.repeat_interval,
-                "routes": routes,
-            }
-        ],
+        "policies": [{"orgId": config.grafana.org_id, "group_by": group_by, **_policy(root)}],
     }
 
 

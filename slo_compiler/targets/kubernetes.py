@@ -19,7 +19,10 @@ What it brings (names from the config's `kubernetes` section, defaults the platf
   checksum annotation so a rule change rolls the pod, and optionally the claim resized;
 * the Grafana Deployment: alerting and dashboard provisioning mounted, the admin password
   and every contact-point secret from Secrets (secretKeyRef, never a value);
-* the Grafana datasources file with pinned uids, which the generated queries name.
+* the Grafana datasources file with pinned uids, which the generated queries name;
+* with an alertmanager section (the platform runs none): an Alertmanager Deployment and
+  Service serving the generated configuration, its receivers' secrets mounted from a
+  Secret as files, and Prometheus' config pointed at it.
 
 ConfigMap mounts are read-only, so nothing is mounted inside another mount: our dashboards
 get their own folder, and the dashboard-provider folder becomes a projected volume holding
@@ -42,6 +45,7 @@ from ..rules.ir import SourcePlan, slo_folder
 from ..source.config import Config
 from ..source.credentials import env_names
 from . import Files, Folder, Kind, Output, Target
+from .alertmanager import FILE as ALERTMANAGER_FILE
 from .shards import APPLY_LIMIT, BOUND, member_size, object_size, pack, shard_name
 
 FOLDER = "k8s/kind"
@@ -54,6 +58,10 @@ DASHBOARDS_CONFIGMAP = "slo-grafana-dashboards"
 PROVIDER_CONFIGMAP = "slo-grafana-dashboard-provider"
 PROVIDERS_VOLUME = "slo-grafana-dashboard-providers"
 CHECKSUM = "slo-compiler/checksum"
+ALERTMANAGER = "alertmanager"
+ALERTMANAGER_PORT = 9093
+ALERTMANAGER_CONFIGMAP = "slo-alertmanager"
+ALERTMANAGER_DIR = "/etc/alertmanager/config"
 DAY = 86400
 
 
@@ -87,9 +95,10 @@ def retention(plans: list[SourcePlan]) -> str:
     return format_duration(math.ceil(longest * 1.1 / DAY) * DAY)
 
 
-def prometheus_config(config: Config) -> dict[str, Any]:
+def prometheus_config(config: Config, alertmanager: bool = False) -> dict[str, Any]:
     """The platform's prometheus.yml, unchanged but for our rule files (after its own),
-    placed after `global` (last when there is none)."""
+    placed after `global` (last when there is none); with `alertmanager`, alerts sent to
+    the Alertmanager the Component adds, where the platform names none of its own."""
     ours = f"{RULES_DIR}/*.rules.yaml"
     theirs = config.prometheus_yml.get("rule_files") or []
     rule_files = [*theirs, *([] if ours in theirs else [ours])]
@@ -100,6 +109,9 @@ def prometheus_config(config: Config) -> dict[str, Any]:
         if key == "global":
             out["rule_files"] = rule_files
     out.setdefault("rule_files", rule_files)
+    if alertmanager and config.prometheus_alerts and "alerting" not in out:
+        target = f"{ALERTMANAGER}:{ALERTMANAGER_PORT}"
+        out["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [target]}]}]}
     return out
 
 
@@ -198,8 +210,62 @@ def _projected(name: str, configmaps: list[str]) -> dict[str, Any]:
     }
 
 
+def _alertmanager(config: Config, served: bytes) -> list[dict[str, Any]]:
+    """The Alertmanager the platform lacks: one replica serving the generated
+    configuration (its checksum rolls the pod), each receiver secret a file of the Secret
+    at alertmanager.secrets_dir, and a Service Prometheus sends alerts to."""
+    labels = {"app": ALERTMANAGER}
+    release = f"v{config.alertmanager.version}.0"
+    container = {
+        "name": ALERTMANAGER,
+        "image": f"quay.io/prometheus/alertmanager:{release}",
+        "args": [
+            f"--config.file={ALERTMANAGER_DIR}/alertmanager.yml",
+            "--storage.path=/alertmanager",
+        ],
+        "ports": [{"name": "http", "containerPort": ALERTMANAGER_PORT}],
+        "readinessProbe": {"httpGet": {"path": "/-/ready", "port": ALERTMANAGER_PORT}},
+        "volumeMounts": [
+            {"name": "config", "mountPath": ALERTMANAGER_DIR, "readOnly": True},
+            {"name": "secrets", "mountPath": config.alertmanager.secrets_dir, "readOnly": True},
+            {"name": "data", "mountPath": "/alertmanager"},
+        ],
+    }
+    volumes = [
+        {"name": "config", "configMap": {"name": ALERTMANAGER_CONFIGMAP}},
+        {"name": "secrets", "secret": {"secretName": config.kubernetes.alertmanager_secret}},
+        {"name": "data", "emptyDir": {}},
+    ]
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": ALERTMANAGER, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {CHECKSUM: _checksum({"alertmanager.yml": served})},
+                },
+                "spec": {"containers": [container], "volumes": volumes},
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": ALERTMANAGER, "labels": labels},
+        "spec": {
+            "selector": labels,
+            "ports": [{"name": "http", "port": ALERTMANAGER_PORT, "targetPort": "http"}],
+        },
+    }
+    return [deployment, service]
+
+
 def _prometheus_patches(
-    config: Config, plans: list[SourcePlan], checksum: str, shards: list[str]
+    config: Config, plans: list[SourcePlan], checksum: str, shards: list[str], alerts: bool
 ) -> list[dict[str, Any]]:
     k = config.kubernetes
     container = {
@@ -216,7 +282,10 @@ def _prometheus_patches(
     }
     patches = [
         _configmap_patch(
-            k.prometheus_configmap, k.prometheus_config_key, prometheus_config(config), config
+            k.prometheus_configmap,
+            k.prometheus_config_key,
+            prometheus_config(config, alerts),
+            config,
         ),
         _deployment_patch(
             k.prometheus_deployment,
@@ -326,7 +395,7 @@ def _grafana_patches(
     return [deployment, datasource_patch]
 
 
-NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards")
+NEEDS = ("prometheus", "grafana-alerting", "grafana-dashboards", "alertmanager")
 # A ConfigMap's JSON without files, with the longest name a shard can have.
 _EMPTY = object_size(_configmap("slo-grafana-dashboard-provider-" + "f" * 16, {}))
 
@@ -391,11 +460,18 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
             files[f"{FOLDER}/configmaps/{name}.yaml"] = partial(
                 _configmap_file, sources, name, members
             )
+    served = generated.get(ALERTMANAGER_FILE)
+    if served is not None:
+        configmap = _configmap(ALERTMANAGER_CONFIGMAP, {"alertmanager.yml": served})
+        files[f"{FOLDER}/configmaps/{ALERTMANAGER_CONFIGMAP}.yaml"] = yaml_file(sources, configmap)
+        for resource in _alertmanager(config, served):
+            path = f"{FOLDER}/resources/{ALERTMANAGER}-{resource['kind'].lower()}.yaml"
+            files[path] = yaml_file(sources, resource)
     prometheus_config, prometheus_deployment, *claim = _prometheus_patches(
-        config, plans, sums[RULES_CONFIGMAP], shards[RULES_CONFIGMAP]
+        config, plans, sums[RULES_CONFIGMAP], shards[RULES_CONFIGMAP], served is not None
     )
-    served = (ALERTING_CONFIGMAP, DASHBOARDS_CONFIGMAP, PROVIDER_CONFIGMAP)
-    provisioning = _checksum({k: sums[k].encode() for k in served})
+    grafana = (ALERTING_CONFIGMAP, DASHBOARDS_CONFIGMAP, PROVIDER_CONFIGMAP)
+    provisioning = _checksum({k: sums[k].encode() for k in grafana})
     grafana_deployment, grafana_datasources = _grafana_patches(config, provisioning, shards)
     patches = {
         "prometheus-config.yaml": prometheus_config,
@@ -410,7 +486,9 @@ def render(plans: list[SourcePlan], config: Config, generated: Files) -> Output:
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
-        "resources": sorted(p.removeprefix(f"{FOLDER}/") for p in files if "/configmaps/" in p),
+        "resources": sorted(
+            p.removeprefix(f"{FOLDER}/") for p in files if "/configmaps/" in p or "/resources/" in p
+        ),
         "patches": [{"path": f"patches/{name}"} for name in patches],
     }
     files[f"{FOLDER}/kustomization.yaml"] = yaml_file(sources, kustomization)
@@ -477,4 +555,5 @@ TARGET = Target(
     kinds=(Kind("k8s/", ".yaml", "Kubernetes manifest"),),
     needs=NEEDS,
     notes=disk_note,
+    section="kubernetes",
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ...base.tiers import SEVERITY_DEFAULTS, WORKBOOK_TIERS
 from ...diagnostics import Code, Diagnostic
 from ...source.config import Config
+from ..routes import receiver_for
 from .slos import CheckedFile
 
 
@@ -54,7 +55,7 @@ def check_routing(checked: list[CheckedFile], config: Config) -> list[Diagnostic
             for where, labels in _written(c, index, label):
                 if labels[label] not in config.teams:
                     key = (where, labels[label])
-                    falls.setdefault(key, set()).add(config.receiver_for(labels) or "")
+                    falls.setdefault(key, set()).add(receiver_for(config, labels) or "")
         for (where, value), receivers in falls.items():
             problems[(c.source.path, c.source.position(where))] = c.source.diagnostic(
                 where,
