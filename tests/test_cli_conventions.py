@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from click.testing import CliRunner
-from conftest import ROOT, cli, errors_of
+from conftest import ROOT, cli, errors_of, sloth_spec
 
 from slo_compiler.cli import cli as main_group
 
@@ -160,6 +160,38 @@ def test_from_inside_the_slo_folder_commands_find_it_and_write_beside_it(tmp_pat
     assert "../generated/ is out of date: run `slo-compiler compile` and commit" in stale.stderr
 
 
+def test_from_inside_the_slo_folder_nothing_crashes_or_nests(tmp_path: Path) -> None:
+    """Issue 38: from slos/, `report` and `loadtest thresholds` crashed (a default --out
+    of None joined to a path), `import` wrote slos/slos/ (which every later command then
+    took as the SLO folder) and `schema` slos/schemas/."""
+    shutil.copytree(ROOT / "slos", tmp_path / "slos")
+    shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
+    (tmp_path / ".git").mkdir()
+    inside = tmp_path / "slos"
+    report = cli("report", "--prometheus", "http://127.0.0.1:1", "--last", "1d", cwd=inside)
+    assert report.returncode == 4 and "Traceback" not in report.stderr, report.stderr
+    assert "cannot connect (nothing listens there): is Prometheus running" in report.stderr
+    k6 = cli("loadtest", "thresholds", "--tool", "k6", cwd=inside)
+    assert k6.returncode == 0, k6.stderr
+    assert "// Regenerate with `slo-compiler loadtest thresholds --tool k6`." in k6.stdout
+    schema = cli("schema", cwd=inside)
+    assert schema.stdout.splitlines()[0] == "wrote ../schemas/slo.schema.json"
+    assert not (inside / "schemas").exists()
+    sloth = tmp_path / "sloth.yaml"
+    sloth.write_text(sloth_spec("cart-service"))
+    imported = cli("import", "sloth", str(sloth), cwd=inside)
+    assert imported.returncode == 0, imported.stderr
+    assert (inside / "cart-service.yaml").is_file() and not (inside / "slos").exists()
+
+
+def test_a_prometheus_url_without_scheme_is_a_usage_error_that_says_the_fix(
+    repo: Path,
+) -> None:
+    done = cli("status", "--prometheus", "127.0.0.1:9090", cwd=repo)
+    assert done.returncode == 2
+    assert "(did you mean 'http://127.0.0.1:9090'?)" in done.stderr
+
+
 def _completions(words: str, cwd: Path) -> list[str]:
     """What bash completion offers for the last of `words` (click's bash protocol)."""
     result = cli(
@@ -183,6 +215,8 @@ def test_shell_completion_of_commands_options_and_slo_names(repo: Path) -> None:
         "payment-service/payment-failure-rate",
     ]
     assert "queue-service" in _completions("slo-compiler status ", repo)
+    # Issue 38: the name on the page completes too, as explain and status take it.
+    assert _completions("slo-compiler explain PaymentF", repo) == ["PaymentFailureBudgetBurn"]
 
 
 def test_out_and_force_are_one_declaration_everywhere() -> None:
@@ -202,7 +236,7 @@ def test_out_and_force_are_one_declaration_everywhere() -> None:
             forces[path] = params["force"].help or ""
     assert set(outs) >= {("compile",), ("import",), ("report",), ("loadtest", "thresholds")}
     assert set(outs.values()) <= {"FOLDER", "FILE", "PATH"}, outs
-    assert set(forces) == {("import",), ("report",), ("loadtest", "thresholds")}, forces
+    assert set(forces) == {("import",), ("report",), ("loadtest", "thresholds"), ("init",)}
     assert all(h.startswith("Replace ") for h in forces.values()), forces
 
 

@@ -37,6 +37,7 @@ def test_the_corpus_is_large_and_covers_every_code_a_single_file_can_raise() -> 
         Code.UNKNOWN_RECEIVER.value,
         Code.LITERAL_SECRET.value,
         Code.UNROUTED.value,  # against the config's routes: test_grafana.py
+        Code.ALERTMANAGER_UNSUPPORTED.value,  # the config's receivers: test_alertmanager.py
         Code.OUTPUT_REFUSED.value,  # --out: tests/test_safety_output.py
         Code.OUTPUT_WRITE.value,
         Code.OUTPUT_BUSY.value,

@@ -52,7 +52,20 @@ CASES = [
         "unknown field 'objectiv'; did you mean 'objective'?",
     ),
     (Code.MISSING_FIELD, slo_with(objective=""), 4, 5, "missing required field 'objective'"),
-    (Code.WRONG_TYPE, slo_with(objective='"99.9"'), 5, 16, "should be number, got a string '99.9'"),
+    (
+        Code.WRONG_TYPE,
+        slo_with(objective='"99.9"'),
+        5,
+        16,
+        "should be a number, got a string '99.9'",
+    ),
+    (
+        Code.WRONG_TYPE,
+        slo_with(objective="99.9%"),
+        5,
+        16,
+        "'99.9%': write 99.9 (a percentage, without the %)",
+    ),
     (
         Code.INVALID_VALUE,
         slo_with(name="Api_Availability"),

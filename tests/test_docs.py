@@ -44,6 +44,7 @@ class Block:
     kind: str  # sh | console
     body: str
     skip: str | None
+    section: int  # the page's `## ` sections before it: where a reader's `cd` ends
 
 
 def blocks(page: Path) -> list[Block]:
@@ -55,9 +56,9 @@ def blocks(page: Path) -> list[Block]:
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         skip = _SKIP.search(before)
         line = text[: match.start()].count("\n") + 1
-        found.append(
-            Block(page.name, line, match["kind"], match["body"], skip["why"] if skip else None)
-        )
+        section = len(re.findall(r"^## ", text[: match.start()], flags=re.M))
+        why = skip["why"] if skip else None
+        found.append(Block(page.name, line, match["kind"], match["body"], why, section))
     return found
 
 
@@ -118,15 +119,21 @@ def _page_runs(page: Path, tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(work)], check=True)
     offline_venv(work / ".venv", work)
     env = _environment(work)
-    ran = 0
+    ran, here, section = 0, work, 0
     for block in blocks(page):
         if block.skip:
             continue
-        if block.kind == "sh":
-            done = _run(block.body, work, env)
+        if block.section != section:  # a new section starts where the page's root is
+            here, section = work, block.section
+        moved = re.fullmatch(r"cd (\S+)\n", block.body)
+        if block.kind == "sh" and moved:  # the reader moves: the section's blocks follow
+            here = here / moved[1]
+            assert here.is_dir(), f"{page.name}:{block.line}: no folder {here}"
+        elif block.kind == "sh":
+            done = _run(block.body, here, env)
             assert done.returncode == 0, f"{page.name}:{block.line}\n{done.stdout}"
         else:
-            _console(block, work, env)
+            _console(block, here, env)
         ran += 1
     assert ran, f"{page.name}: no block ran"
 
@@ -163,3 +170,17 @@ def test_the_readme_is_a_front_page() -> None:
     assert linked and all((ROOT / link).is_file() for link in linked), linked
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"docs/{page.name}" in text, f"README does not lead to docs/{page.name}"
+
+
+def test_every_relative_link_of_the_docs_leads_somewhere() -> None:
+    """Issue 38: three links of docs/ were written relative to the repository, not to
+    their page, and led nowhere on GitHub. Every relative link (and image) of the README
+    and docs/ resolves from its own page."""
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            if not (page.parent / target.split("#")[0]).exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert broken == []

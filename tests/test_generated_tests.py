@@ -20,7 +20,7 @@ from slo_compiler.base.durations import parse_duration
 from slo_compiler.compiler import compile_sources
 from slo_compiler.rules.burnrate import SLICE, Slices, detection, is_recorded
 from slo_compiler.rules.ir import SloPlan, SourcePlan
-from slo_compiler.source.files import discover
+from slo_compiler.source.files import Source, discover
 from slo_compiler.targets.promtool import tests as promtool_tests
 from slo_compiler.targets.promtool.simulate import Clock, GroupModel, Traffic
 
@@ -271,3 +271,31 @@ def test_firing_state_equals_an_evaluation_by_evaluation_state_machine() -> None
                 walked = active is not None and (j - active) * clock.step >= tier.for_
                 if j % 37 == 0:
                     assert is_firing(model, tier, budget, t) == walked, (shape, tier.name, t)
+
+
+def test_slos_scraped_every_minute_compile_and_their_tests_pass(
+    promtool: str, tmp_path: Path
+) -> None:
+    """Issue 38 (found by `init`): at a 1m scrape (Prometheus' default) a 30d SLO's fine
+    slices are 2m, and its windows fill later than the recovery scenario waited for: the
+    compile died on an assertion. Each kind of event SLI, 30d and 28d, at 1m: compiled,
+    and promtool passes every generated test."""
+    text = (
+        "apiVersion: slo-compiler/v1\nservice: svc\nscrape_interval: 1m\nslos:\n"
+        "  - name: availability\n    objective: 99.9\n    period: 30d\n    sli:\n      ratio:\n"
+        '        errors: http_requests_total{code=~"5.."}\n        total: http_requests_total\n'
+        "  - name: latency\n    objective: 99\n    period: 28d\n    sli:\n      latency:\n"
+        "        histogram: http_request_duration_seconds\n        threshold: 0.5\n"
+    )
+    result = compile_sources([Source("svc.yaml", "svc.yaml", "svc", text.encode())])
+    folder = tmp_path / "tests"
+    folder.mkdir()
+    for path in result.files:
+        if path.startswith("prometheus/"):
+            target = tmp_path / path.removeprefix("prometheus/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(result.files[path])
+    tests = sorted(p.name for p in folder.glob("*.test.yaml"))
+    assert len(tests) >= 4, tests
+    done = run(promtool, "test", "rules", *tests, cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr

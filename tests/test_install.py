@@ -150,6 +150,13 @@ def test_the_github_action_installs_its_commit_and_fails_on_drift(
     runner.mkdir()
     assert _run_action(action_path, repository, runner, "check --strict") == 0
     assert (runner / "output").read_text() == "version=0.1.0\n"
+    # Quotes group words (issue 38: a Grafana alert title has a space), and `$(...)` or
+    # `;` in the input is text, never run.
+    assert (
+        _run_action(action_path, repository, runner, "explain 'PaymentFailureBudgetBurn 1h'") == 0
+    )
+    assert _run_action(action_path, repository, runner, "explain '$(touch pwned)'; touch x") == 2
+    assert not (repository / "pwned").exists() and not (repository / "x").exists()
     assert (runner / "path").read_text().strip().endswith("slo-compiler-venv/bin")
     _stale(repository)
     assert _run_action(action_path, repository, runner, "check --strict") == 1

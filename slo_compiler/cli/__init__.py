@@ -55,6 +55,12 @@ COMMANDS = {
         "Turn Sloth, OpenSLO or Pyrra specs into SLO files.",
         "Name every file written (else the first five).",
     ),
+    "init": (
+        "init",
+        "init",
+        "Start a team's SLO repository: examples, config, CI, generated/.",
+        verbosity.FILES,
+    ),
     "loadtest": ("gate", "loadtest", "Run a load test and gate it on the SLOs.", verbosity.QUERIES),
     "report": (
         "report",

@@ -26,6 +26,7 @@ from ..rules.ir import SloPlan
 from ..source.config import CONFIG_FILE
 from ..source.files import Source, discover, find_slo_folder, read_beside, read_config
 from ..source.load import load_config
+from ..source.model import default_alert_name
 from ..targets import TARGETS
 from ..write import record as cache
 from ..write.files import head, write_file
@@ -60,6 +61,18 @@ TARGET_HELP = (
 )
 
 
+def in_repository(value: str, name: str) -> str:
+    """A folder option left at its default (slos, schemas, generated), in the repository
+    rather than below the current folder when a command runs from inside the SLO folder
+    or another subfolder: `import` from `slos/` writes to `slos/`, not `slos/slos/`. A
+    value the user typed is theirs, relative to where they are."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+        return value
+    found = None if Path("slos").is_dir() else find_slo_folder()
+    return value if found is None else os.path.relpath(found.parent / value)
+
+
 def inputs(command: Callable[..., None]) -> Callable[..., None]:
     """The options every compiling command takes: where the SLO files and the config are.
     Run from inside the SLO folder (or another subfolder of the repository) with the
@@ -74,8 +87,8 @@ def inputs(command: Callable[..., None]) -> Callable[..., None]:
             found = find_slo_folder(kwargs["slos"])
             if found is not None:
                 kwargs["slos"] = os.path.relpath(found)
-                if "out" in kwargs and ctx.get_parameter_source("out") is default:
-                    kwargs["out"] = os.path.relpath(found.parent / kwargs["out"])
+                if kwargs.get("out") is not None:
+                    kwargs["out"] = in_repository(kwargs["out"], "out")
                 note(f"note: using the SLO folder {kwargs['slos']}")
         command(**kwargs)
 
@@ -86,8 +99,9 @@ def inputs(command: Callable[..., None]) -> Callable[..., None]:
 def _complete_slos(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    """Shell completion of SLO arguments: the SLO names, SERVICE/NAME and services of the
-    SLO folder's files, read leniently (a file being edited still completes)."""
+    """Shell completion of SLO arguments: the SLO names, SERVICE/NAME, services and burn
+    alert names (as on the page) of the SLO folder's files, read leniently (a file being
+    edited still completes)."""
     folder = ctx.params.get("slos") or "slos"
     if not Path(folder).is_dir():
         folder = str(find_slo_folder() or folder)
@@ -108,6 +122,9 @@ def _complete_slos(
         for slo in document["slos"]:
             if isinstance(slo, dict) and "name" in slo:
                 names |= {str(slo["name"]), f"{service}/{slo['name']}"}
+                alerting = slo.get("alerting")
+                named = alerting.get("name") if isinstance(alerting, dict) else None
+                names.add(str(named or default_alert_name(str(slo["name"]))))
     return [CompletionItem(n) for n in sorted(names) if n and n.startswith(incomplete)]
 
 

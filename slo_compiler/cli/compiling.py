@@ -28,6 +28,7 @@ from .common import (
     format_option,
     given,
     in_ci,
+    in_repository,
     inputs,
     not_through_links,
     out_option,
@@ -234,7 +235,7 @@ def schema(out: str) -> None:
     \b
     # yaml-language-server: $schema=../schemas/slo.schema.json
     """
-    schemas = Path(out)
+    schemas = Path(in_repository(out, "out"))
     files = {schemas / name: data for name, data in schema_files().items()}
     linked = [str(path) for path in files if path.is_symlink()]
     if linked:

@@ -24,7 +24,7 @@ from ..source.files import discover, read_file
 from ..write.files import signals_held, write_file
 from ..write.folder import writing
 from . import exits
-from .common import fail, force_option, out_folder, out_option, written
+from .common import fail, force_option, in_repository, out_folder, out_option, written
 from .verbosity import say, verbose
 
 # Other tools' specs are YAML, or the JSON a Kubernetes export writes.
@@ -134,6 +134,7 @@ def import_(
     error. Exit 1 on errors (and on warnings with --strict); then nothing is written,
     unless --partial: then the SLOs that import are, and the errors name the others."""
     inputs, unreadable = _inputs(paths)
+    out = in_repository(out, "out")
     folder = Path(out)
     result = importers.run(fmt, inputs, compiler.problems, service, _schema(folder))
     problems = unreadable + result.diagnostics

@@ -156,8 +156,10 @@ def _checked_url(url: str, headers: dict[str, str]) -> str:
     except ValueError as err:
         raise click.BadParameter(f"{redact(url)!r}: {err}", param_hint="--prometheus") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f" (did you mean 'http://{redact(url)}'?)" if "://" not in url else ""
         raise click.BadParameter(
-            f"{redact(url)!r}: an http:// or https:// URL with a host", param_hint="--prometheus"
+            f"{redact(url)!r}: an http:// or https:// URL with a host{hint}",
+            param_hint="--prometheus",
         )
     if "@" in parts.netloc and any(name.lower() == "authorization" for name in headers):
         raise click.BadParameter(

@@ -46,6 +46,25 @@ CONNECT_TIMEOUT = 10.0
 _CHUNK = 64 * 1024
 
 
+def unreachable(err: requests.RequestException) -> str:
+    """What a failed request means and what to do, in the user's words (never the HTTP
+    library's exception text, which can carry the URL's password)."""
+    if isinstance(err, requests.exceptions.SSLError):
+        return "the TLS handshake failed: give the server's CA bundle with --ca"
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return "no answer to the connection (a firewall, or a wrong host): check the URL"
+    if isinstance(err, requests.exceptions.ConnectionError) and not isinstance(
+        err, requests.exceptions.ReadTimeout
+    ):
+        return (
+            "cannot connect (nothing listens there): is Prometheus running, and are the "
+            "URL's host and port its own (Prometheus listens on 9090 by default)?"
+        )
+    if isinstance(err, requests.exceptions.Timeout):
+        return "no answer within --timeout: a slow server, or raise --timeout"
+    return f"the request failed ({type(err).__name__})"
+
+
 class _Printed(Exception):
     """An error whose message quotes the server (its error text, a redirect's Location):
     made printable once, here, whatever prints it (a terminal, a CI log)."""
@@ -213,7 +232,7 @@ class Client:
                 stream=True,
             )
         except requests.RequestException as err:
-            raise PrometheusUnreachable(f"{self.display}: {type(err).__name__}") from None
+            raise PrometheusUnreachable(f"{self.display}: {unreachable(err)}") from None
         with response:
             if response.is_redirect or 300 <= response.status_code < 400:
                 where = redact(response.headers.get("Location", "?"))
@@ -232,7 +251,7 @@ class Client:
                         )
                     chunks.append(chunk)
             except requests.RequestException as err:
-                raise PrometheusUnreachable(f"{self.display}: {type(err).__name__}") from None
+                raise PrometheusUnreachable(f"{self.display}: {unreachable(err)}") from None
             return response.status_code, b"".join(chunks)
 
     def _request(self, path: str, params: dict[str, Any]) -> tuple[int, bytes]:

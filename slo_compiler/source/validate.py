@@ -35,6 +35,20 @@ _CUSTOM_CODES = {
 }
 # Numbers with a unit: said where a wrong type is reported (`threshold: 500ms`).
 _UNITS = {"threshold": "a number of seconds (0.5 for 500ms)"}
+
+
+def _percent_hint(value: object) -> str:
+    """`99.5%`: the number the user meant, since every percentage here is written bare."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = value.strip().removesuffix("%").strip()
+        try:
+            float(number)
+        except ValueError:
+            return ""
+        return f": write {number} (a percentage, without the %)"
+    return ""
+
+
 _FIELD_HINTS = {
     "name": "use lower-case letters, digits and dashes (at most 63), e.g. payment-failure-rate",
     "service": "use lower-case letters, digits and dashes (at most 63), e.g. payment-service",
@@ -87,11 +101,14 @@ def _diagnostic(doc: Document, error: Any, known_fields: list[str]) -> Diagnosti
         return doc.source.diagnostic(loc, _CUSTOM_CODES[kind], error["msg"], key=is_key)
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
         expected = error["msg"].removeprefix("Input should be ").removeprefix("a valid ")
+        if expected.split(" ")[0] in ("number", "integer", "string", "boolean", "list"):
+            expected = f"{'an' if expected[0] == 'i' else 'a'} {expected}"
         expected = _UNITS.get(field, expected)
         return doc.source.diagnostic(
             loc,
             Code.WRONG_TYPE,
-            f"'{field}' should be {expected}, got {_describe(error['input'])}",
+            f"'{field}' should be {expected}, got {_describe(error['input'])}"
+            + _percent_hint(error["input"]),
             key=is_key,
         )
     if field == "objective":

@@ -35,6 +35,7 @@ from ...emit.text import yaml_file
 from ...emit.tree import Content, Deferred
 from ...rules.burnrate import (
     BASE_RATE_WINDOW,
+    SLICE,
     Tier,
     decimal_str,
     detection,
@@ -215,8 +216,12 @@ class _Shape:
             return None
         # The short window empties once the slice at its old end has passed too.
         clears = _ceil(reach(tier.short_window, step, self.clock.slices), step) + step
-        fire = self.first_fire(Traffic.steady(self.events, bad), tier, tier.for_ + 2 * step)
-        assert fire is not None
+        # The windows fill with the burn as the slices are recorded (slower at longer
+        # fine slices: 2m at a 1m scrape): within a short window and two coarse slices.
+        horizon = tier.for_ + _ceil(tier.short_window + 2 * SLICE, step) + 2 * step
+        fire = self.first_fire(Traffic.steady(self.events, bad), tier, horizon)
+        if fire is None:
+            raise AssertionError(f"tier {tier.name} never fires on a 3x burn")
         ends = _ceil(
             max(fire, 2 * clears, math.ceil(margin * clears / (error_ratio - margin))), step
         )
