@@ -464,3 +464,95 @@ def test_a_sloth_period_taken_from_sloths_default_is_said() -> None:
     assert any("imported as 30d, Sloth's default" in d.message for d in alone.diagnostics)
     both = _run("sloth", [(str(windows), windows.read_bytes()), (str(spec), spec.read_bytes())])
     assert not any("Sloth's default" in d.message for d in both.diagnostics)
+
+
+def test_the_docs_count_the_upstream_examples_that_import() -> None:
+    """Issue 38: docs/import.md said 42 of 129 where 41 imported."""
+    rows = [
+        line.split("\t")
+        for line in (ROOT / "tests/import/upstream.tsv").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    imported = sum(row[1] == "imported" for row in rows)
+    said = f"({imported} of {len(rows)} import;"
+    assert said in (ROOT / "docs/import.md").read_text(), said
+
+
+SLOTH_PLUGINS = """\
+version: prometheus/v1
+service: shop
+slo_plugins:
+  chain:
+    - id: sloth.dev/core/debug/v1
+slos:
+  - name: checkout
+    objective: 99.9
+    plugins:
+      chain:
+        - id: %s
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+"""
+
+
+@pytest.mark.parametrize(
+    "plugin",
+    [
+        "sloth.dev/contrib/denominator_corrected_rules/v1",
+        "sloth.dev/contrib/error_budget_exhausted_alert/v1",
+        "sloth.dev/contrib/remove_labels/v1",
+        "example.com/team/own/v1",
+    ],
+)
+def test_a_sloth_plugin_that_may_change_the_alerts_is_refused_with_partial_too(
+    plugin: str, tmp_path: Path
+) -> None:
+    """Issue 38: --partial wrote the SLO whose denominator-corrected plugin it refused
+    (silently uncorrected), and plugins outside a short denylist were dropped. Now the
+    known harmless ones are dropped, each named; every other is refused, partial or not."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SLOTH_PLUGINS % plugin)
+    done = _import("sloth", [str(spec)], tmp_path / "out", "--partial")
+    assert done.returncode == 1 and not (tmp_path / "out").exists(), done.stderr
+    assert f"spec.yaml:11:15: error[I005]: Sloth's plugin {plugin} " in done.stderr
+    assert "spec.yaml:5:7: warning[I002]: Sloth's plugin sloth.dev/core/debug/v1" in done.stderr
+    safe = spec.read_text().replace(plugin, "sloth.dev/contrib/info_labels/v1")
+    spec.write_text(safe)
+    assert _import("sloth", [str(spec)], tmp_path / "ok").returncode == 0
+
+
+def test_every_unsupported_feature_of_an_openslo_slo_is_named_at_once(tmp_path: Path) -> None:
+    """Issue 38: the Timeslices refusal hid the calendar window beside it."""
+    spec = tmp_path / "slo.yaml"
+    spec.write_text(
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: checkout}\nspec:\n"
+        "  service: shop\n  budgetingMethod: Timeslices\n"
+        "  timeWindow: [{duration: 1M, isRolling: false, calendar: {startTime: '2022-01-01 "
+        "00:00:00', timeZone: UTC}}]\n"
+        "  indicator:\n    metadata: {name: errors}\n    spec:\n      ratioMetric:\n"
+        "        counter: true\n"
+        "        good: {metricSource: {type: Prometheus, spec: {query: 'ok_total'}}}\n"
+        "        total: {metricSource: {type: Prometheus, spec: {query: 'all_total'}}}\n"
+        "  objectives: [{target: 0.99}]\n"
+    )
+    done = _import("openslo", [str(spec)], tmp_path / "out")
+    assert done.returncode == 1
+    assert "calendar windows are not supported" in done.stderr
+    assert "budgetingMethod 'Timeslices' is not supported" in done.stderr
+
+
+def test_a_pyrra_native_histogram_latency_is_a_raw_sli_promtool_accepts(
+    promtool: str, tmp_path: Path
+) -> None:
+    spec = UPSTREAM / "pyrra/pyrra-connect-latency.yaml"
+    if not spec.is_file():
+        _require_sloth_fixtures()
+    done = _import("pyrra", [str(spec)], tmp_path / "slos")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "slos/monitoring.yaml").read_text()
+    assert "1 - histogram_fraction(0, 0.2, sum by (service, method) (rate(" in text
+    assert cli("compile", "-q", cwd=tmp_path).returncode == 0
+    rules = sorted(str(p) for p in (tmp_path / "generated/prometheus").glob("*.rules.yaml"))
+    assert run(promtool, "check", "rules", *rules).returncode == 0

@@ -102,7 +102,7 @@ def convert(docs: list[Document], _service: str | None) -> tuple[list[Imported],
             elif kind in ("Service", "DataSource", "AlertNotificationTarget"):
                 findings.dropped(
                     ("kind",),
-                    f"a {kind}",
+                    f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}",
                     "services are named by the SLOs, data sources are this Prometheus, and "
                     "notification targets are the config's receivers",
                 )
@@ -214,13 +214,14 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
     spec = mapping(findings, data.get("spec"), ("spec",), "spec")
     unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
     unknown_fields(findings, spec, ("spec",), _SLO_FIELDS)
+    # Every unsupported feature of the SLO is named at once: refusing at the first would
+    # send its author back for each of them in turn.
     method = spec.get("budgetingMethod", "Occurrences")
     if method != "Occurrences":
         findings.error(
             ("spec", "budgetingMethod"),
             f"budgetingMethod {method!r} is not supported: SLOs here count events (Occurrences)",
         )
-        return []
     service = name(findings, spec.get("service"), ("spec", "service"), "service")
     base = name(findings, get(data, "metadata", "name"), ("metadata", "name"), "SLO name")
     slo_labels = _labels(findings, get(data, "metadata", "labels"))
@@ -230,7 +231,7 @@ def _slo(objects: _Objects, data: dict[str, Any], findings: Findings) -> list[Im
     if indicator is None and "indicatorRef" in spec:
         return []  # said where the reference is: no SLI of that name among the inputs
     objectives = _objectives(spec, findings)
-    if objectives is None:
+    if objectives is None or method != "Occurrences":
         return []
     shown = _shown(data, spec, findings)
     out = []

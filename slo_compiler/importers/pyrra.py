@@ -9,10 +9,13 @@ tool's workbook tiers for its period, like any SLO written here.
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from ..base.tiers import TIER_NAMES
 from ..diagnostics import Code, Diagnostic
+from ..rules.burnrate import decimal_str
 from ..source.model import default_alert_name
 from ..source.yamlpos import Document, Path
 from .base import (
@@ -186,10 +189,8 @@ def _indicator(
         )
         return {"raw": {"error_ratio": ratio}}, by
     if kind == "latencyNative":
-        findings.error(
-            where, "native histograms are not supported here: use a classic histogram's buckets"
-        )
-        return None, []
+        unknown_fields(findings, body, where, {"latency", "total", "grouping"})
+        return _native(findings, body, where), _grouping(findings, body, where)
     findings.error(where, f"unknown indicator '{kind}': ratio, latency or bool_gauge")
     return None, []
 
@@ -225,6 +226,42 @@ def _latency(findings: Findings, body: dict[str, Any], at: Path) -> dict[str, An
             "threshold": int(threshold) if threshold.is_integer() else threshold,
         }
     }
+
+
+_PROM_DURATION = re.compile(r"^(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+
+
+def _seconds(text: str) -> float | None:
+    """A Prometheus duration under an hour (Pyrra's latency: 200ms, 1s, 1m30s) in seconds."""
+    found = _PROM_DURATION.match(text.strip())
+    if not text.strip() or found is None:
+        return None
+    minutes, seconds, millis = (int(g or 0) for g in found.groups())
+    return minutes * 60 + seconds + millis / 1000
+
+
+def _native(findings: Findings, body: dict[str, Any], at: Path) -> dict[str, Any] | None:
+    """A native histogram's latency: the share of requests over the threshold as Pyrra
+    computes it, `1 - histogram_fraction(0, T, sum(rate(h[W])))`, as a raw SLI (this
+    format's latency SLI counts a classic histogram's buckets)."""
+    total = selector(findings, get(body, "total", "metric"), (*at, "total", "metric"))
+    latency = body.get("latency")
+    threshold = _seconds(latency) if isinstance(latency, str) else None
+    if threshold is None:
+        findings.error((*at, "latency"), "expected a latency such as 200ms or 1s")
+    if total is None or threshold is None:
+        return None
+    findings.warn(
+        at,
+        Code.IMPORT_RAW_SLI,
+        "a native histogram's latency is a raw SLI here (histogram_fraction of the rate), "
+        "whose burn alerts the generated tests cannot exercise",
+    )
+    by = _grouping(findings, body, at)
+    sums = f"sum by ({', '.join(by)}) " if by else "sum"
+    bound = decimal_str(Decimal(str(threshold)))
+    rate = f"{sums}(rate({total.render()}[{{{{window}}}}]))"
+    return {"raw": {"error_ratio": f"1 - histogram_fraction(0, {bound}, {rate})"}}
 
 
 def _all_off(alerting: dict[str, Any]) -> bool:

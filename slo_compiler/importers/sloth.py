@@ -191,12 +191,12 @@ def convert(doc: Document, chosen: Windows | None = None) -> tuple[list[Imported
         return [], findings
     if "version" in data:
         spec, at = data, ()
-        unknown_fields(findings, data, (), {"version", "service", "labels", "slos"})
+        unknown_fields(findings, data, (), {"version", "service", "labels", "slos", "slo_plugins"})
     else:
         spec, at = _snake(mapping(findings, data.get("spec"), ("spec",), "spec")), ("spec",)
         unknown_fields(findings, data, (), {"apiVersion", "kind", "metadata", "spec"})
-        unknown_fields(findings, spec, at, {"service", "labels", "slos"})
-    _plugins(findings, spec, at)
+        unknown_fields(findings, spec, at, {"service", "labels", "slos", "sloPlugins"})
+    refused = _plugins(findings, spec, at)
     service = name(findings, spec.get("service"), (*at, "service"), "service")
     service_labels = labels(findings, spec.get("labels"), (*at, "labels"), "sloth")
     out = []
@@ -206,44 +206,71 @@ def convert(doc: Document, chosen: Windows | None = None) -> tuple[list[Imported
         return [], findings
     for i, slo in enumerate(slos):
         entry = _slo(findings, slo, (*at, "slos", i), chosen)
-        if entry is not None and service is not None:
+        if entry is not None and service is not None and not refused:
             out.append(Imported(service, service_labels, entry, findings, (*at, "slos", i)))
     return out, findings
 
 
-# SLO plugins that change what every alert computes: dropping them behind a warning would
-# import other alerts than the ones the team runs.
+# Sloth's SLO plugins that change nothing the alerts compute (or do what the compile does
+# itself): dropped, each with a warning naming it. Every other plugin is refused by name:
+# the imported alerts would differ from the ones the team runs.
+_SAFE_PLUGINS = {
+    "sloth.dev/core/debug/v1": "logs Sloth's work",
+    "sloth.dev/core/noop/v1": "does nothing",
+    "sloth.dev/core/validate/v1": "validates the spec, as the import does",
+    "sloth.dev/core/sli_rules/v1": "writes Sloth's SLI rules; the compile writes its own",
+    "sloth.dev/core/metadata_rules/v1": "writes Sloth's metadata rules; the compile "
+    "records the objective and budget itself",
+    "sloth.dev/core/alert_rules/v1": "writes Sloth's alerts; the compile writes the same tiers",
+    "sloth.dev/contrib/info_labels/v1": "labels Sloth's info metrics, which are not written here",
+    "sloth.dev/contrib/rule_intervals/v1": "sets Sloth's rule group intervals; the compile "
+    "sets its own",
+    "sloth.dev/contrib/validate_victoria_metrics/v1": "checks the queries for VictoriaMetrics "
+    "(the compiled rules run there: docs/performance.md)",
+}
 _CHANGING_PLUGINS = {
-    "denominator_corrected": "weights each window's error ratio by its share of the "
-    "period's traffic",
+    "sloth.dev/contrib/denominator_corrected_rules/v1": "weights each window's error ratio "
+    "by its share of the period's traffic",
+    "sloth.dev/contrib/error_budget_exhausted_alert/v1": "adds an alert when the budget is spent",
+    "sloth.dev/contrib/remove_labels/v1": "removes labels from the rules and alerts",
 }
 
 
-def _plugins(findings: Findings, where: dict[str, Any], at: Path) -> None:
-    """Sloth's SLO plugins (`sloPlugins.chain` on the spec, `plugins.chain` on an SLO):
-    one that changes the alerts' ratios is refused like an SLI plugin; the others (info
-    labels, rule intervals) are dropped with a warning by unknown_fields."""
-    for key in ("sloPlugins", "plugins"):
+def _plugins(findings: Findings, where: dict[str, Any], at: Path) -> bool:
+    """Sloth's SLO plugins (`slo_plugins` or `sloPlugins` on the spec, `plugins` on an SLO):
+    the known harmless ones dropped with a warning each, every other one refused by name.
+    Whether one was refused: then nothing of what it applies to is imported, with
+    --partial too (an SLO silently without its plugin is not the SLO the team runs)."""
+    refused = False
+    for key in ("slo_plugins", "sloPlugins", "plugins"):
         chain = get(where, key, "chain")
         for i, plugin in enumerate(chain if isinstance(chain, list) else []):
             ident = str(get(plugin, "id") or "")
-            for marker, what in _CHANGING_PLUGINS.items():
-                if marker in ident:
-                    findings.error(
-                        (*at, key, "chain", i, "id"),
-                        f"Sloth's plugin {ident} {what}: this changes every alert and has "
-                        "no equivalent here; remove it from the spec to import, then compare "
-                        "the alerts with `slo-compiler backtest`",
-                    )
+            loc = (*at, key, "chain", i, "id")
+            if ident in _SAFE_PLUGINS:
+                findings.dropped(loc, f"Sloth's plugin {ident}", _SAFE_PLUGINS[ident])
+                continue
+            refused = True
+            what = _CHANGING_PLUGINS.get(ident, "is not one known to leave the alerts as they are")
+            findings.error(
+                loc,
+                f"Sloth's plugin {ident or '(no id)'} {what}: the imported alerts would differ "
+                "from the ones Sloth makes; remove it from the spec to import, then compare "
+                "the alerts with `slo-compiler backtest`",
+            )
+    return refused
 
 
 def _slo(findings: Findings, slo: Any, at: Path, chosen: Windows | None) -> dict[str, Any] | None:
     if not isinstance(slo, dict):
         findings.error(at, "an SLO must be a mapping")
         return None
-    _plugins(findings, slo, at)
+    refused = _plugins(findings, slo, at)
     unknown_fields(
-        findings, slo, at, {"name", "objective", "description", "labels", "sli", "alerting"}
+        findings,
+        slo,
+        at,
+        {"name", "objective", "description", "labels", "sli", "alerting", "plugins"},
     )
     entry: dict[str, Any] = {"name": name(findings, slo.get("name"), (*at, "name"), "SLO name")}
     if slo.get("description"):
@@ -262,7 +289,7 @@ def _slo(findings: Findings, slo: Any, at: Path, chosen: Windows | None) -> dict
         alerting["tiers"] = {t: tiers[t] for t in _WINDOWS.values() if t in tiers}
     if alerting:
         entry["alerting"] = alerting
-    if None in (entry["name"], entry["objective"], entry["sli"]):
+    if refused or None in (entry["name"], entry["objective"], entry["sli"]):
         return None
     return entry
 
