@@ -170,6 +170,12 @@ def test_the_readme_is_a_front_page() -> None:
     assert linked and all((ROOT / link).is_file() for link in linked), linked
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"docs/{page.name}" in text, f"README does not lead to docs/{page.name}"
+    # Issue 38: what it is comes first (after the two commands), with the Python it needs,
+    # a picture, and the CI snippet runs what docs/ci.md runs.
+    assert re.findall(r"^## .*", text, flags=re.M)[0] == "## What it is"
+    assert "Python 3.11 or newer" in text.split("## What it is")[0]
+    assert re.search(r"!\[[^\]]+\]\(docs/[^)]+\.svg\)", text)
+    assert "- run: promtool check rules generated/prometheus/*.rules.yaml" in text
 
 
 def test_every_relative_link_of_the_docs_leads_somewhere() -> None:
