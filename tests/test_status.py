@@ -258,3 +258,31 @@ def test_targets_down_now_are_not_ok(history: str, shop: Path) -> None:
     assert slo["groups"][0]["budget_left"] == pytest.approx(1.0)
     text = _status(shop, history, "down")[1]
     assert "): TARGETS-DOWN\n" in text, text
+
+
+def test_gap_times_sit_on_a_grid_fixed_to_the_epoch(history: str, shop: Path) -> None:
+    """Issue 37: the coverage grid was anchored at the clock, so a gap's times moved by up
+    to a grid step (43 minutes for 30d) between two runs. Two readings ten minutes apart
+    name the same gaps."""
+    from slo_compiler.compiler import compile_sources
+    from slo_compiler.live.client import Client
+    from slo_compiler.live.status import COVERAGE_STEPS, status_slo
+    from slo_compiler.source.files import discover
+
+    [plan] = [
+        s
+        for p in compile_sources(discover(str(shop / "slos"))).plans
+        for s in p.slos
+        if s.service == "shop"
+    ]
+    now = time.time()
+    starts = []
+    for at in (now, now + 600):
+        found = status_slo(Client(history), plan, at, False)
+        assert found.gaps, found.reasons
+        starts.append([g.start for g in found.gaps])
+    # A gap from the period's start (before the history) starts where the period does, on
+    # the grid; every other gap is where the data says, the same in both readings.
+    step = plan.period / COVERAGE_STEPS
+    assert all(abs(s[0] / step - round(s[0] / step)) < 1e-6 for s in starts), (starts, step)
+    assert starts[0][1:] == starts[1][1:] and len(starts[0]) > 1, starts

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import click
 
 from ..live import report_formats
 from ..live.backtest import NO_DATA, UNSUPPORTED
-from ..live.report import MISSED, Report, report
+from ..live.report import MISSED, NOT_ENOUGH, Report, report
 from ..live.timespec import TimeSpecError, calendar, capped
 from ..write.files import head, write_file
 from . import exits
@@ -143,10 +144,12 @@ def report_command(
     force: bool,
     **server: Any,
 ) -> None:
-    """Did we meet our SLOs? Per SLO and group over the period: attainment against the
-    objective (event-weighted, from the counters), the budget consumed, the alert
-    episodes that would have paged or ticketed, the worst hours, the data's coverage, and
-    two charts (budget burn-down; the SLI with the objective and the episodes).
+    """Did we meet our SLOs? A summary by team, then per SLO and group over the period:
+    attainment against the objective (event-weighted, from the counters) and its trend,
+    the budget consumed (of the range and of the SLO's window), the incidents and the
+    alerts they raised, the data's coverage, and two charts (budget burn-down; the SLI
+    with the objective and the episodes, over the traffic). A period still running is
+    read to now and judged IN-PROGRESS.
 
     \b
     slo-compiler report --prometheus http://prometheus:9090 --month 2026-11 \\
@@ -159,12 +162,19 @@ def report_command(
     (out_folder if fmt == "markdown" else out_file)(out)
     result, plans = plans_of(read_inputs(slos, config), slo)
     interval = result.config.rule_interval
+    routing = result.config.routing
+    team_label = routing.team_label if routing is not None else "team"
     begin, finish, period = _period(month, quarter, week, zone, start, end, last, interval)
     prometheus = client(**server)
     made, files = answered(
         "report",
         prometheus,
-        lambda: _rendered(report(prometheus, plans, begin, finish, interval, period, zone), fmt),
+        lambda: _rendered(
+            report(
+                prometheus, plans, begin, finish, interval, period, zone, time.time(), team_label
+            ),
+            fmt,
+        ),
     )
     if fmt == "markdown":
         _write_folder(Path(out), files, force)
@@ -175,5 +185,5 @@ def report_command(
     states = {s.status for s in made.slos}
     if MISSED in states:
         sys.exit(exits.FAILED)
-    if states <= {NO_DATA, UNSUPPORTED}:
+    if states <= {NO_DATA, UNSUPPORTED, NOT_ENOUGH}:
         sys.exit(exits.INCONCLUSIVE)

@@ -7,10 +7,19 @@ Per SLO, and per group of a grouped SLO, over [start, end):
   summed, so a quiet night weighs what its few requests weigh;
 * met or missed against the objective, and the budget consumed: the bad events over the
   ones the objective allows (the objective's share of the period's events);
+* the budget consumed twice: of the range's own allowance, and of the SLO's window (a
+  day that used a sixth of a 30-day budget is 17% of it, though 500% of its own day's);
+* incidents: the stretches of steps burning budget faster than the period allows,
+  grouped (a step apart or less), each with its bad events, its share of the period's
+  budget and the alerts that fired in it;
 * the alert episodes that would have paged or ticketed (backtest.py's replay of each
-  tier), the worst steps, and the data's coverage (gaps named, never taken as quiet);
+  tier) and the data's coverage (gaps named, never taken as quiet);
+* the previous period of the same length, for the trend;
 * the series the charts draw: per step, the events, the bad ones, the SLI and the budget
   remaining (burn-down).
+
+A period still running is read up to now, judged IN-PROGRESS (its future is no gap and
+no verdict); one with data for less than half of what has elapsed, NOT-ENOUGH-DATA.
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ from ..rules.plan import ExprBuilder
 from .backtest import NO_DATA, UNSUPPORTED, TierHistory, backtest_slo
 from .client import Client, Labels
 from .coverage import Gap, sampled
-from .queries import Key, Window, counters, group_key
+from .queries import Key, Window, by_group, counters, group_key
 
 MET, MISSED = "met", "missed"
+IN_PROGRESS, NOT_ENOUGH = "in-progress", "not-enough-data"
+ENOUGH = 0.5  # the share of the elapsed range with data below which nothing is judged
 HOUR, FIVE_MINUTES = 3600, 300
-WORST = 5  # the worst steps listed
 # Groups shown per SLO (each costs its steps in the JSON, a chart and a table row): past
 # this, the ones with the lowest attainment, and a line on the rest.
 MAX_GROUPS = 50
@@ -40,11 +50,27 @@ class Step:
     bad: float
 
 
+@dataclass(frozen=True)
+class Incident:
+    """Steps burning the budget faster than the period allows, grouped."""
+
+    start: float
+    end: float
+    bad: float
+    budget_share: float  # of the period's budget (its events' allowance)
+    alerts: tuple[str, ...]  # the tiers that fired in it
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
 @dataclass
 class GroupReport:
     group: Labels
     steps: list[Step]
     tiers: list[TierHistory] = field(default_factory=list)
+    previous: tuple[float, float] | None = None  # (events, bad) of the period before
 
     @property
     def total(self) -> float:
@@ -75,10 +101,44 @@ class GroupReport:
             left.append((step.end, 1 - spent / allowed if allowed > 0 else 1.0))
         return left
 
-    def worst(self) -> list[Step]:
-        """The steps with the most bad events (ties: the earliest)."""
-        bad = [s for s in self.steps if s.bad > 0]
-        return sorted(bad, key=lambda s: (-s.bad, s.end))[:WORST]
+    def window_consumed(self, budget: float, period: int, span: float) -> float | None:
+        """The budget consumed of the SLO's own window: the range's bad events over what
+        the objective allows in a window of the same traffic."""
+        consumed = self.budget_consumed(budget)
+        return None if consumed is None else consumed * span / period
+
+    def previous_attainment(self) -> float | None:
+        if self.previous is None or self.previous[0] <= 0:
+            return None
+        return 1 - self.previous[1] / self.previous[0]
+
+    def incidents(self, budget: float, width: int) -> list[Incident]:
+        """Runs of steps whose error ratio is over the budget (burning faster than 1x),
+        a quiet step between two kept together."""
+        runs: list[list[Step]] = []
+        for step in self.steps:
+            if step.total <= 0 or step.bad / step.total <= budget:
+                continue
+            if runs and step.end - runs[-1][-1].end <= 2 * width:
+                runs[-1].append(step)
+            else:
+                runs.append([step])
+        allowed = budget * self.total
+        out = []
+        for run in runs:
+            start, end = run[0].end - width, run[-1].end
+            bad = sum(s.bad for s in run)
+            fired = sorted(
+                {
+                    t.tier
+                    for t in self.tiers
+                    for e in t.episodes
+                    if e.fired is not None and start <= e.fired <= end + width
+                }
+            )
+            share = bad / allowed if allowed > 0 else 0.0
+            out.append(Incident(start, end, bad, share, tuple(fired)))
+        return out
 
 
 @dataclass
@@ -92,6 +152,10 @@ class SloReport:
     gaps: list[Gap] = field(default_factory=list)
     covered: float = 1.0
     reasons: list[str] = field(default_factory=list)
+    description: str = ""
+    team: str = ""
+    sli: str = ""  # the SLI in words
+    period: int = 30 * 86400  # the SLO's own window, seconds
 
 
 @dataclass
@@ -103,11 +167,26 @@ class Report:
     timezone: str
     step: int
     slos: list[SloReport]
+    until: float | None = None  # where a period still running was read to (now)
+
+    @property
+    def read_to(self) -> float:
+        return self.end if self.until is None else self.until
 
     def document(self) -> dict[str, Any]:
         """The JSON form (schemas/report.schema.json)."""
 
+        span = self.read_to - self.start
+
         def group(s: SloReport, g: GroupReport) -> dict[str, Any]:
+            previous = None
+            if g.previous is not None:
+                total, bad = g.previous
+                previous = {
+                    "total_events": total,
+                    "bad_events": bad,
+                    "attainment": g.previous_attainment(),
+                }
             return {
                 "group": g.group,
                 "total_events": g.total,
@@ -115,6 +194,18 @@ class Report:
                 "attainment": g.attainment,
                 "met": g.met(s.objective),
                 "budget_consumed": g.budget_consumed(s.budget),
+                "budget_consumed_of_slo_window": g.window_consumed(s.budget, s.period, span),
+                "previous_period": previous,
+                "incidents": [
+                    {
+                        "from": i.start,
+                        "to": i.end,
+                        "bad_events": i.bad,
+                        "budget_share": i.budget_share,
+                        "alerts": list(i.alerts),
+                    }
+                    for i in g.incidents(s.budget, self.step)
+                ],
                 "episodes": [
                     {
                         "tier": t.tier,
@@ -125,10 +216,6 @@ class Report:
                     for t in g.tiers
                     for e in t.episodes
                 ],
-                "worst_steps": [
-                    {"from": w.end - self.step, "to": w.end, "total": w.total, "bad": w.bad}
-                    for w in g.worst()
-                ],
                 "steps": [[p.end, p.total, p.bad] for p in g.steps],
             }
 
@@ -138,12 +225,17 @@ class Report:
             "timezone": self.timezone,
             "start": self.start,
             "end": self.end,
+            "read_to": self.read_to,
             "step_seconds": self.step,
             "slos": [
                 {
                     "service": s.service,
                     "slo": s.slo,
                     "objective_percent": s.objective,
+                    "description": s.description,
+                    "team": s.team,
+                    "sli": s.sli,
+                    "period_seconds": s.period,
                     "status": s.status,
                     "covered": s.covered,
                     "gaps": [g.document() for g in s.gaps],
@@ -181,31 +273,88 @@ def _steps(
     }
 
 
-def report_slo(client: Client, plan: SloPlan, start: float, end: float, interval: int) -> SloReport:
-    result = SloReport(plan.service, plan.name, float(plan.objective), float(plan.budget))
-    history = backtest_slo(client, plan, Window(start, end, interval))
+def sli_words(plan: SloPlan) -> str:
+    """The SLI as a reader of the report says it."""
+    sli = plan.counters
+    if sli is None:
+        return f"error ratio {plan.query.written}"
+    if sli.le:
+        return f"{sli.total.render()} within {sli.le[0]}s"
+    if sli.errors is not None:
+        return f"bad {sli.errors.render()} of {sli.total.render()}"
+    return f"good {sli.good.render() if sli.good else ''} of {sli.total.render()}"
+
+
+def _previous(
+    client: Client, plan: SloPlan, start: float, span: float
+) -> dict[Key, tuple[float, float]]:
+    """Per group, (events, bad events) of the period of the same length before `start`."""
+    sli = counters(plan)
+    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
+    seconds = max(1, int(span))
+    total = by_group(client, build.sum_rate(sli.total, seconds, "increase"), start, plan.group_by)
+    bad = by_group(client, build.errors_over(sli, seconds, "increase"), start, plan.group_by)
+    return {key: (value, bad.get(key, 0.0)) for key, value in total.items()}
+
+
+def report_slo(
+    client: Client,
+    plan: SloPlan,
+    start: float,
+    end: float,
+    interval: int,
+    until: float | None = None,
+    team_label: str = "team",
+) -> SloReport:
+    """The report of one SLO over [start, end), read up to `until` when that is earlier
+    (a period still running: now)."""
+    result = SloReport(
+        plan.service,
+        plan.name,
+        float(plan.objective),
+        float(plan.budget),
+        description=plan.description,
+        team=dict(plan.series_labels).get(team_label, ""),
+        sli=sli_words(plan),
+        period=plan.period,
+    )
+    read_to = end if until is None else min(end, until)
+    history = backtest_slo(client, plan, Window(start, read_to, interval))
     result.gaps, result.reasons = history.gaps, list(history.reasons)
+    missing = sum(g.seconds for g in history.gaps if g.target is None)
+    result.covered = max(0.0, 1 - missing / max(1.0, read_to - start))
     if history.status in (NO_DATA, UNSUPPORTED):
         result.status = history.status
+        result.covered = 0.0 if history.status == NO_DATA else result.covered
         return result
-    result.covered = max(
-        0.0, 1 - sum(g.seconds for g in history.gaps if g.target is None) / (end - start)
-    )
     step = step_for(start, end)
     tiers = {tuple(g.group.get(n, "") for n in plan.group_by): g.tiers for g in history.groups}
-    for key, steps in sorted(_steps(client, plan, start, end, step).items()):
-        result.groups.append(
-            GroupReport(dict(zip(plan.group_by, key, strict=True)), steps, tiers.get(key, []))
-        )
+    before = _previous(client, plan, start, read_to - start)
+    for key, steps in sorted(_steps(client, plan, start, read_to, step).items()):
+        group = dict(zip(plan.group_by, key, strict=True))
+        result.groups.append(GroupReport(group, steps, tiers.get(key, []), before.get(key)))
+    _judge(result, read_to < end)
+    result.groups, left_out = shown(result.groups, result.objective)
+    result.reasons += [left_out] if left_out else []
+    return result
+
+
+def _judge(result: SloReport, running: bool) -> None:
+    """The verdict over every group: none without events, without enough data or while
+    the period runs (the attainment so far is shown, not judged)."""
     verdicts = [g.met(result.objective) for g in result.groups]
     if all(v is None for v in verdicts):
         result.status = NO_DATA
         result.reasons.append("no events in the period")
+    elif result.covered < ENOUGH:
+        result.status = NOT_ENOUGH
+        result.reasons.append(
+            f"data for {result.covered * 100:.1f}% of the period so far: too little to judge"
+        )
+    elif running:
+        result.status = IN_PROGRESS
     elif False in verdicts:
         result.status = MISSED
-    result.groups, left_out = shown(result.groups, result.objective)
-    result.reasons += [left_out] if left_out else []
-    return result
 
 
 def shown(groups: list[GroupReport], objective: float) -> tuple[list[GroupReport], str | None]:
@@ -235,13 +384,22 @@ def report(
     interval: int,
     period: str,
     timezone: str,
+    now: float | None = None,
+    team_label: str = "team",
 ) -> Report:
+    """Every SLO's report over [start, end); a period that has not ended is read to `now`
+    (rounded down to a step, so the last step is whole)."""
+    step = step_for(start, end)
+    until = None
+    if now is not None and now < end:
+        until = max(start, start + (now - start) // step * step)
     return Report(
         client.display,
         start,
         end,
         period,
         timezone,
-        step_for(start, end),
-        [report_slo(client, p, start, end, interval) for p in plans],
+        step,
+        [report_slo(client, p, start, end, interval, until, team_label) for p in plans],
+        until,
     )

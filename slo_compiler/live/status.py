@@ -21,6 +21,7 @@ minutes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,8 +244,12 @@ def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloSt
     series at all, a metric the SLI reads unknown (NO_DATA); targets that exported the
     SLI down now (their requests are not counted: TARGETS_DOWN unless the budget says
     worse). Whether the SLO can be read."""
-    period = Window(at - plan.period, at, 1)
-    looked = environment.seen(client, plan, period, plan.period / COVERAGE_STEPS, "period")
+    # On a grid fixed to the epoch, not to the clock: two runs minutes apart name the
+    # same gap times (the newest part step is what `targets_down` and the reads now see).
+    step = plan.period / COVERAGE_STEPS
+    aligned = math.floor(at / step) * step
+    period = Window(aligned - plan.period, aligned, 1)
+    looked = environment.seen(client, plan, period, step, "period")
     result.reasons += looked.notes
     result.gaps = looked.coverage.gaps
     missing = sum(g.seconds for g in looked.coverage.gaps if g.target is None)

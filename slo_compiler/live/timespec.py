@@ -118,3 +118,9 @@ def calendar(kind: str, text: str, zone: str = "UTC") -> tuple[float, float]:
         return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
     return moment(begin), moment(finish)
+
+
+def local(t: float, zone: str) -> str:
+    """A time as a report's reader reads it: in the report's time zone, to the minute,
+    with the zone's abbreviation (2026-11-03 14:05 CET)."""
+    return datetime.fromtimestamp(t, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
