@@ -60,6 +60,23 @@ CASES = [
         "should be a number, got a string '99.9'",
     ),
     (
+        Code.INVALID_VALUE,
+        slo_with(objective_history="[{objective: 99, until: 2026-12-01T09:00:00}]"),
+        6,
+        48,
+        "'2026-12-01 09:00:00' has no time zone: add Z or an offset such as +01:00",
+    ),
+    (
+        Code.INVALID_VALUE,
+        slo_with(
+            objective_history="[{objective: 99, until: 2026-12-01}, "
+            "{objective: 98, until: 2026-11-01}]"
+        ),
+        6,
+        24,
+        "each `until` must come after the one before it",
+    ),
+    (
         Code.WRONG_TYPE,
         slo_with(objective="99.9%"),
         5,

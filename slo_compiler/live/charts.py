@@ -75,7 +75,7 @@ def _time_axis(axes, zone: str, now: float | None) -> None:  # type: ignore[no-u
 def burn_down(slo: SloReport, group: GroupReport, name: str, zone: str, now: float | None) -> str:
     """The share of the period's error budget left after each step."""
     plt, figure, axes = _figure()
-    points = group.burn_down(slo.budget)
+    points = group.burn_down(slo.budget_at)
     steps = zip(points, group.steps, strict=True)
     left = [v * 100 if s.total > 0 else math.nan for (_, v), s in steps]
     axes.plot(_times([t for t, _ in points], zone), left, color="#1f77b4")
@@ -98,12 +98,15 @@ def sli(
     plt, figure, (axes, traffic) = _figure(rows=2)
     times = _times([s.end for s in group.steps], zone)
     values = [(1 - s.bad / s.total) * 100 if s.total > 0 else math.nan for s in group.steps]
-    bottom = max(0.0, slo.objective - BUDGETS_SHOWN * (100 - slo.objective))
+    lowest = min([slo.objective, *(o for _, o in slo.history)])
+    bottom = max(0.0, lowest - BUDGETS_SHOWN * (100 - lowest))
     axes.plot(times, [max(v, bottom) for v in values], color=SLI_COLOUR, linewidth=1)
     below = [(t, v) for t, v in zip(times, values, strict=True) if v < bottom]
     if below:
         axes.plot([t for t, _ in below], [bottom] * len(below), "v", color=PAGE, markersize=4)
-    axes.axhline(slo.objective, color=LINE, linestyle="--", linewidth=0.8)
+    # The objective in force at each step: a change of objective is a step in the line.
+    axes.plot(times, [slo.objective_at(s.end - 1e-3) for s in group.steps], color=LINE,
+              linestyle="--", linewidth=0.8, drawstyle="steps-pre")  # fmt: skip
     axes.annotate(f"objective {slo.objective:g}%", (1, slo.objective), ha="right", va="bottom",
                   xycoords=("axes fraction", "data"), fontsize=7)  # fmt: skip
     end = group.steps[-1].end if group.steps else 0.0

@@ -24,6 +24,7 @@ no verdict); one with data for less than half of what has elapsed, NOT-ENOUGH-DA
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,9 @@ HOUR, FIVE_MINUTES = 3600, 300
 # Groups shown per SLO (each costs its steps in the JSON, a chart and a table row): past
 # this, the ones with the lowest attainment, and a line on the rest.
 MAX_GROUPS = 50
+
+
+Budget = Callable[[float], float]  # the allowed error ratio at a time
 
 
 @dataclass(frozen=True)
@@ -84,24 +88,30 @@ class GroupReport:
     def attainment(self) -> float | None:
         return None if self.total <= 0 else 1 - self.bad / self.total
 
-    def met(self, objective: float) -> bool | None:
-        """The attainment at or above the objective (a percent); None without events."""
-        return None if self.attainment is None else self.attainment * 100 >= objective
+    def allowed(self, budget: Budget) -> float:
+        """The bad events the objectives allow in the period's traffic, each step's by
+        the objective in force then."""
+        return sum(budget(s.end - 1e-3) * s.total for s in self.steps)
 
-    def budget_consumed(self, budget: float) -> float | None:
-        """Bad events over those the objective allows in the period's traffic."""
-        return None if self.total <= 0 else self.bad / (budget * self.total)
+    def met(self, budget: Budget) -> bool | None:
+        """No more bad events than allowed (the attainment at or above the objective,
+        where one held throughout); None without events."""
+        return None if self.total <= 0 else self.bad <= self.allowed(budget) * (1 + 1e-12)
 
-    def burn_down(self, budget: float) -> list[tuple[float, float]]:
+    def budget_consumed(self, budget: Budget) -> float | None:
+        """Bad events over those the objectives allow in the period's traffic."""
+        return None if self.total <= 0 else self.bad / self.allowed(budget)
+
+    def burn_down(self, budget: Budget) -> list[tuple[float, float]]:
         """(time, share of the period's budget left) after each step."""
-        allowed = budget * self.total
+        allowed = self.allowed(budget)
         left, spent = [], 0.0
         for step in self.steps:
             spent += step.bad
             left.append((step.end, 1 - spent / allowed if allowed > 0 else 1.0))
         return left
 
-    def window_consumed(self, budget: float, period: int, span: float) -> float | None:
+    def window_consumed(self, budget: Budget, period: int, span: float) -> float | None:
         """The budget consumed of the SLO's own window: the range's bad events over what
         the objective allows in a window of the same traffic."""
         consumed = self.budget_consumed(budget)
@@ -112,18 +122,18 @@ class GroupReport:
             return None
         return 1 - self.previous[1] / self.previous[0]
 
-    def incidents(self, budget: float, width: int) -> list[Incident]:
+    def incidents(self, budget: Budget, width: int) -> list[Incident]:
         """Runs of steps whose error ratio is over the budget (burning faster than 1x),
         a quiet step between two kept together."""
         runs: list[list[Step]] = []
         for step in self.steps:
-            if step.total <= 0 or step.bad / step.total <= budget:
+            if step.total <= 0 or step.bad / step.total <= budget(step.end - 1e-3):
                 continue
             if runs and step.end - runs[-1][-1].end <= 2 * width:
                 runs[-1].append(step)
             else:
                 runs.append([step])
-        allowed = budget * self.total
+        allowed = self.allowed(budget)
         out = []
         for run in runs:
             start, end = run[0].end - width, run[-1].end
@@ -156,6 +166,19 @@ class SloReport:
     team: str = ""
     sli: str = ""  # the SLI in words
     period: int = 30 * 86400  # the SLO's own window, seconds
+    history: tuple[tuple[float, float], ...] = ()  # objectives before: (until, percent)
+
+    def objective_at(self, t: float) -> float:
+        return next((o for until, o in self.history if t < until), self.objective)
+
+    def budget_at(self, t: float) -> float:
+        return 1 - self.objective_at(t) / 100
+
+    def objectives(self, start: float, end: float) -> list[float]:
+        """The objectives in force over [start, end), in order."""
+        found = [self.objective_at(start)]
+        found += [self.objective_at(u) for u, _ in self.history if start < u < end]
+        return [o for i, o in enumerate(found) if i == 0 or o != found[i - 1]]
 
 
 @dataclass
@@ -192,9 +215,9 @@ class Report:
                 "total_events": g.total,
                 "bad_events": g.bad,
                 "attainment": g.attainment,
-                "met": g.met(s.objective),
-                "budget_consumed": g.budget_consumed(s.budget),
-                "budget_consumed_of_slo_window": g.window_consumed(s.budget, s.period, span),
+                "met": g.met(s.budget_at),
+                "budget_consumed": g.budget_consumed(s.budget_at),
+                "budget_consumed_of_slo_window": g.window_consumed(s.budget_at, s.period, span),
                 "previous_period": previous,
                 "incidents": [
                     {
@@ -204,7 +227,7 @@ class Report:
                         "budget_share": i.budget_share,
                         "alerts": list(i.alerts),
                     }
-                    for i in g.incidents(s.budget, self.step)
+                    for i in g.incidents(s.budget_at, self.step)
                 ],
                 "episodes": [
                     {
@@ -232,6 +255,7 @@ class Report:
                     "service": s.service,
                     "slo": s.slo,
                     "objective_percent": s.objective,
+                    "objectives_in_force": s.objectives(self.start, self.read_to),
                     "description": s.description,
                     "team": s.team,
                     "sli": s.sli,
@@ -317,6 +341,7 @@ def report_slo(
         team=dict(plan.series_labels).get(team_label, ""),
         sli=sli_words(plan),
         period=plan.period,
+        history=tuple((until, float(objective)) for until, objective in plan.history),
     )
     read_to = end if until is None else min(end, until)
     history = backtest_slo(client, plan, Window(start, read_to, interval))
@@ -334,7 +359,7 @@ def report_slo(
         group = dict(zip(plan.group_by, key, strict=True))
         result.groups.append(GroupReport(group, steps, tiers.get(key, []), before.get(key)))
     _judge(result, read_to < end)
-    result.groups, left_out = shown(result.groups, result.objective)
+    result.groups, left_out = shown(result.groups, result.budget_at)
     result.reasons += [left_out] if left_out else []
     return result
 
@@ -342,7 +367,7 @@ def report_slo(
 def _judge(result: SloReport, running: bool) -> None:
     """The verdict over every group: none without events, without enough data or while
     the period runs (the attainment so far is shown, not judged)."""
-    verdicts = [g.met(result.objective) for g in result.groups]
+    verdicts = [g.met(result.budget_at) for g in result.groups]
     if all(v is None for v in verdicts):
         result.status = NO_DATA
         result.reasons.append("no events in the period")
@@ -357,7 +382,7 @@ def _judge(result: SloReport, running: bool) -> None:
         result.status = MISSED
 
 
-def shown(groups: list[GroupReport], objective: float) -> tuple[list[GroupReport], str | None]:
+def shown(groups: list[GroupReport], budget: Budget) -> tuple[list[GroupReport], str | None]:
     """At most MAX_GROUPS groups, the lowest attainment first chosen (in their own order),
     and what is said of the others; the verdict was taken over all of them."""
     if len(groups) <= MAX_GROUPS:
@@ -367,7 +392,7 @@ def shown(groups: list[GroupReport], objective: float) -> tuple[list[GroupReport
     )
     kept = {id(g) for g in ranked[:MAX_GROUPS]}
     rest = ranked[MAX_GROUPS:]
-    missed = sum(1 for g in rest if g.met(objective) is False)
+    missed = sum(1 for g in rest if g.met(budget) is False)
     about = f"{missed} of them missed it too" if missed else "all of them met the objective"
     said = (
         f"{len(groups)} groups: the {MAX_GROUPS} with the lowest attainment are shown; of the "

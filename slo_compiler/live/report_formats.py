@@ -85,7 +85,7 @@ class Row:
 def _verdict(slo: SloReport, group: GroupReport | None) -> str:
     if group is None or slo.status not in JUDGED:
         return slo.status
-    return MET if group.met(slo.objective) else MISSED
+    return MET if group.met(slo.budget_at) else MISSED
 
 
 def _trend(group: GroupReport) -> str:
@@ -101,7 +101,8 @@ def summary(report: Report) -> list[Row]:
     span = report.read_to - report.start
     rows = []
     for slo in sorted(report.slos, key=lambda s: (s.team, s.service, s.slo)):
-        name, objective = f"{slo.service}/{slo.slo}", f"{slo.objective:g}%"
+        name = f"{slo.service}/{slo.slo}"
+        objective = "→".join(f"{o:g}%" for o in slo.objectives(report.start, report.read_to))
         for group in slo.groups or [None]:
             if group is None:
                 rows.append(Row(slo.team, name, "", objective, "n/a", "n/a", "n/a", "n/a",
@@ -116,8 +117,8 @@ def summary(report: Report) -> list[Row]:
                     objective,
                     _percent(group.attainment),
                     _trend(group),
-                    _percent(group.budget_consumed(slo.budget), 1),
-                    _percent(group.window_consumed(slo.budget, slo.period, span), 1),
+                    _percent(group.budget_consumed(slo.budget_at), 1),
+                    _percent(group.window_consumed(slo.budget_at, slo.period, span), 1),
                     _verdict(slo, group),
                     counts["page"],
                     counts["ticket"],
@@ -184,7 +185,7 @@ def _group_summary(slo: SloReport, group: GroupReport) -> str:
     return (
         f"attainment {_percent(group.attainment)} of {group.total:,.0f} events "
         f"({group.bad:,.0f} bad): {_verdict(slo, group)}; budget consumed "
-        f"{_percent(group.budget_consumed(slo.budget), 1)}{previous}"
+        f"{_percent(group.budget_consumed(slo.budget_at), 1)}{previous}"
     )
 
 
@@ -210,7 +211,7 @@ def text(report: Report) -> str:
         lines += [f"  {line}" for line in [*_about(slo), *_notes(report, slo)]]
         for group in slo.groups:
             lines.append(f"  [{_group(group)}] {_group_summary(slo, group)}")
-            found = group.incidents(slo.budget, report.step)
+            found = group.incidents(slo.budget_at, report.step)
             lines += [f"    incident: {_incident(report, i)}" for i in found]
     return "".join(printable(line) + "\n" for line in lines)
 
@@ -244,7 +245,7 @@ def markdown(report: Report, names: dict[str, str]) -> str:
                 f"### {markdown_cell(_group(group))}: {markdown_cell(_group_summary(slo, group))}",
                 "",
             ]
-            found = group.incidents(slo.budget, report.step)
+            found = group.incidents(slo.budget_at, report.step)
             lines += [f"- incident: {markdown_cell(_incident(report, x))}" for x in found]
             lines += [
                 "",
@@ -298,7 +299,7 @@ def html_page(report: Report) -> str:
             stem = f"{slo.service}-{slo.slo}-{i}"
             found = "".join(
                 f"<li>{e(_incident(report, x))}</li>"
-                for x in group.incidents(slo.budget, report.step)
+                for x in group.incidents(slo.budget_at, report.step)
             )
             parts.append(
                 f"<h3>{e(_group(group))}</h3><p>{e(_group_summary(slo, group))}</p>"

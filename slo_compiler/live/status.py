@@ -21,13 +21,14 @@ minutes.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.durations import format_duration
 from ..base.tiers import FASTEST_PAGE
-from ..rules.burnrate import SLICE, Tier
+from ..rules.burnrate import SLICE, Tier, decimal_str
 from ..rules.ir import SloPlan
 from ..rules.plan import BUDGET_REMAINING, ExprBuilder, ratio_metric
 from ..rules.promql import series
@@ -36,6 +37,7 @@ from . import environment
 from .client import Client, Labels
 from .coverage import Gap
 from .queries import Key, Window, by_group, counters, events, group_key, uncounted
+from .timespec import iso
 
 OK, EXHAUSTED, BURNING, NO_DATA, UNSUPPORTED, TARGETS_DOWN = (
     "ok",
@@ -267,6 +269,22 @@ def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloSt
     return True
 
 
+def _allowed(
+    client: Client, plan: SloPlan, at: float, totals: dict[Key, float]
+) -> dict[Key, float]:
+    """Per group, the bad events the objectives allow over the period: each stretch
+    between changes of objective (objective_history) by the one in force then."""
+    edges = [at - plan.period, *(u for u, _ in plan.history if at - plan.period < u < at), at]
+    if len(edges) == 2:
+        return {k: float(plan.budget) * t for k, t in totals.items()}
+    allowed: dict[Key, float] = {}
+    for a, b in itertools.pairwise(edges):
+        stretch, _ = events(client, plan, Window(a, b, 1))
+        for key, total in stretch.items():
+            allowed[key] = allowed.get(key, 0.0) + plan.budget_at(a) * total
+    return allowed
+
+
 def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) -> SloStatus:
     result = SloStatus(plan.service, plan.name, float(plan.objective), plan.period)
     sli = plan.counters
@@ -282,8 +300,18 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
         return result
     if sli is None:
         result.covered = recorded_for / plan.period
+    changed = [u for u, _ in plan.history if at - plan.period < u < at]
+    if changed and sli is not None and result.source == RECORDED:
+        # The recorded budget is today's objective's over the whole period.
+        result.source, why = (
+            RAW,
+            (
+                f"the objective changed within the period (until {iso(changed[-1])} it was "
+                f"{decimal_str(plan.objective_at(changed[-1] - 1))}%): the raw counters answer, "
+                "each stretch judged by the objective then"
+            ),
+        )
     recorded = result.source == RECORDED
-    budget = float(plan.budget)
     totals: dict[Key, float] = {}
     bad: dict[Key, float] = {}
     if recorded:
@@ -293,7 +321,8 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
     else:
         totals, bad = events(client, plan, Window(at - plan.period, at, 1))
         ratios = {k: bad.get(k, 0.0) / t for k, t in totals.items() if t > 0}
-        left = {k: 1 - r / budget for k, r in ratios.items()}
+        allowed = _allowed(client, plan, at, totals)
+        left = {k: 1 - bad.get(k, 0.0) / a for k, a in allowed.items() if a > 0}
     burns = _burns(client, plan, at, recorded)
     alerts = _alerts(client, plan, at) if recorded and in_prometheus else {}
     for key in sorted(set(ratios) | set(totals)):

@@ -92,6 +92,17 @@ class SloPlan:
     # The slices every window is summed from (burnrate.Slices); None for a raw SLI, whose
     # windows are its own expression.
     slices: Slices | None = DEFAULT_SLICES
+    # The objectives that held before, oldest first: (until, percent). The rules hold
+    # today's; reports and status judge the time before each `until` by its own.
+    history: tuple[tuple[float, Decimal], ...] = field(default=(), hash=False, compare=False)
+
+    def objective_at(self, t: float) -> Decimal:
+        """The objective in force at `t`."""
+        return next((objective for until, objective in self.history if t < until), self.objective)
+
+    def budget_at(self, t: float) -> float:
+        """The allowed error ratio at `t`."""
+        return float(1 - self.objective_at(t) / 100)
 
     @property
     def counters(self) -> EventSli | None:

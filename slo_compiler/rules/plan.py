@@ -450,6 +450,7 @@ def plan_slo(
         loadtest=slo.loadtest,
         scrape_interval=scrape_interval,
         slices=slices if query.counters is not None else None,
+        history=tuple((p.until, burnrate.to_decimal(p.objective)) for p in slo.objective_history),
     )
 
 

@@ -8,11 +8,13 @@ single values; rules that span fields or files (PromQL, uniqueness, label clashe
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..base.durations import DURATION_PATTERN, parse_duration
@@ -90,6 +92,44 @@ def _objective(value: float) -> float:
             {"value": repr(value).removesuffix(".0")},
         )
     return value
+
+
+def _instant(value: object) -> float:
+    """A moment an objective changed, as written: a date (its midnight in UTC) or a date
+    and time with its zone; unix seconds."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise PydanticCustomError(
+                "instant", "'{value}' has no time zone: add Z or an offset such as +01:00",
+                {"value": str(value)},
+            )  # fmt: skip
+        return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
+    if isinstance(value, str):
+        try:
+            return _instant(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    raise PydanticCustomError(
+        "instant", "expected a date (2026-12-01) or a date and time with its zone, got {value}",
+        {"value": repr(value)},
+    )  # fmt: skip
+
+
+Instant = Annotated[
+    float,
+    BeforeValidator(_instant),
+    Field(json_schema_extra={"type": "string", "format": "date-time"}),
+]
+Objective = Annotated[
+    float,
+    Field(
+        description="Percent of good events, e.g. 99.9.",
+        json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 100},
+    ),
+    AfterValidator(_objective),
+]
 
 
 Name = Annotated[
@@ -274,19 +314,35 @@ class LoadTest(_Strict):
     )
 
 
+def _in_order(history: list[PastObjective]) -> list[PastObjective]:
+    untils = [p.until for p in history]
+    if any(b <= a for a, b in itertools.pairwise(untils)):
+        raise PydanticCustomError("one_of", "each `until` must come after the one before it")
+    return history
+
+
+class PastObjective(_Strict):
+    """An objective that held until a moment: reports and status judge the time before
+    it by this one, not by today's."""
+
+    objective: Objective
+    until: Instant = Field(
+        description="When it stopped holding: a date (midnight UTC) or a date and time with "
+        "its zone, e.g. 2026-12-01 or 2026-12-01T09:00:00+01:00."
+    )
+
+
 class Slo(_Strict):
     """One service-level objective."""
 
     name: Name = Field(description="Unique within the service; used in rule labels (slo).")
     description: str = Field("", description="What a good event is, in words.")
-    objective: Annotated[
-        float,
-        Field(
-            description="Percent of good events, e.g. 99.9.",
-            json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 100},
-        ),
-        AfterValidator(_objective),
-    ]
+    objective: Objective
+    objective_history: Annotated[list[PastObjective], AfterValidator(_in_order)] = Field(
+        default_factory=list,
+        description="The objectives that held before this one, oldest first, each until "
+        "when: a change of objective then does not rewrite past reports and budgets.",
+    )
     period: Annotated[
         str,
         Field(pattern=DURATION_PATTERN, description="Rolling window of the objective (1d to 90d)."),

@@ -32,6 +32,7 @@ _CUSTOM_CODES = {
     "duration": Code.DURATION,
     "reserved_label": Code.RESERVED_LABEL,
     "one_of": Code.INVALID_VALUE,
+    "instant": Code.INVALID_VALUE,
 }
 # Numbers with a unit: said where a wrong type is reported (`threshold: 500ms`).
 _UNITS = {"threshold": "a number of seconds (0.5 for 500ms)"}
