@@ -184,7 +184,8 @@ def backfill(work: Path, families: dict[str, list[Sample]]) -> Path:
         cwd=work,
         check=True,
         capture_output=True,
-        timeout=120,
+        # promtool writes about ten thousand samples a second here: months take minutes.
+        timeout=max(120, sum(len(v) for v in families.values()) // 5000),
     )
     return work / "data"
 
@@ -222,6 +223,8 @@ def prometheus(work: Path, config_text: str) -> Iterator[str]:
         server,
         f"--config.file={work / 'prometheus.yml'}",
         f"--storage.tsdb.path={work / 'data'}",
+        # Backfilled history of months stays (the default keeps 15 days).
+        "--storage.tsdb.retention.time=400d",
         f"--web.listen-address=127.0.0.1:{port}",
     ]
     with serve(command, port, "/-/ready", work / "prometheus.log") as url:

@@ -310,3 +310,20 @@ def test_a_changed_objective_does_not_rewrite_the_past(
     assert state["groups"][0]["budget_left"] == pytest.approx(1 - 9200 / 10320, rel=2e-2)
     plain = slo_repo(tmp_path / "plain", shop=outages.SLO % "2m")
     assert cli("status", "--prometheus", url, cwd=plain).returncode == 1
+
+
+def test_over_two_days_each_tier_is_replayed_at_half_its_for(
+    history: tuple[str, int], shop: Path
+) -> None:
+    """Issue 37: a month report took minutes, each tier's condition evaluated at every
+    rule interval with its long window read each time. Over a range of two days or more
+    a tier is replayed every half its `for` (page-slow's 10m: every 5m), which the report
+    says; the episodes stay where they were, to within that step."""
+    url, start = history
+    span = ("--from", str(start - 45 * 3600), "--to", str(start + 3 * 3600))
+    done = cli("report", "--prometheus", url, *span, "--format", "json", cwd=shop)
+    [slo] = json.loads(done.stdout)["slos"]
+    assert any("page-slow every 5m" in r for r in slo["reasons"]), slo["reasons"]
+    fired = {e["tier"]: e["fired"] - start for e in slo["groups"][0]["episodes"]}
+    assert abs(fired["page-fast"] - 64 * MINUTE) <= MINUTE, fired
+    assert abs(fired["page-slow"] - 72 * MINUTE) <= 5 * MINUTE, fired
