@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -327,3 +328,63 @@ def test_over_two_days_each_tier_is_replayed_at_half_its_for(
     fired = {e["tier"]: e["fired"] - start for e in slo["groups"][0]["episodes"]}
     assert abs(fired["page-fast"] - 64 * MINUTE) <= MINUTE, fired
     assert abs(fired["page-slow"] - 72 * MINUTE) <= 5 * MINUTE, fired
+
+
+def _recorded_series(start: int) -> dict[str, list[tuple[str, float, int]]]:
+    """What the compiled rules would have recorded over the 3h of tests/outages.py's
+    history, made to differ from the raw counters so that a figure shows its source:
+    the fine slices (30s, for a 15s scrape) count 200 events each, all bad only from
+    90m to 100m; every tier window's ratio is 1 then, 0 otherwise."""
+    labels = 'slo="checkout",slo_service="shop"'
+    out: dict[str, list[tuple[str, float, int]]] = {}
+    for t in range(start + 30, start + 3 * 3600 + 1, 30):
+        bad = 90 * MINUTE < t - start <= 100 * MINUTE
+        for metric, value in (
+            ("slo:sli_total:rate30s", 200 / 30),
+            ("slo:sli_errors:rate30s", 200 / 30 if bad else 0.0),
+            *((f"slo:sli_error:ratio_rate{w}", 1.0 if bad else 0.0)
+              for w in ("10m", "1m", "30m", "5m")),
+        ):  # fmt: skip
+            out.setdefault(metric, []).append((f"{metric}{{{labels}}}", value, t))
+    return out
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A Prometheus holding the outages' raw counters and the compiled rules' series."""
+    import outages
+    import stack
+
+    work = tmp_path_factory.mktemp("recorded")
+    start = (int(time.time()) - 5 * 3600) // 3600 * 3600
+    families = {**outages.families(start), **_recorded_series(start)}
+    with stack.history(work, families, "global: {evaluation_interval: 1m}\n") as url:
+        yield url, start
+
+
+def test_recorded_slices_answer_where_they_cover_the_range(
+    recorded: tuple[str, int], shop: Path
+) -> None:
+    """Issue 37: a report read the raw counters at fine steps over the whole range. Where
+    the compiled rules' slices cover the range they answer (and the deployed alerts'
+    conditions are replayed over their recorded windows), and the report says so; where
+    they cover part of it, the raw counters answer, with why."""
+    url, start = recorded
+    done = _report(shop, url, start, 180, "--format", "json")
+    [slo] = json.loads(done.stdout)["slos"]
+    assert slo["source"] == "recorded", slo["reasons"]
+    assert slo["reasons"][0] == "read from the compiled rules' recorded slices and alert conditions"
+    [group] = slo["groups"]
+    assert group["total_events"] == pytest.approx(72000)
+    assert group["bad_events"] == pytest.approx(4000)
+    fired = {(e["tier"], e["fired"] - start) for e in group["episodes"]}
+    # The recorded windows say 1 from 90m30s: the condition holds at the 91m evaluation,
+    # and page-fast fires its 2m `for` later (the raw counters' outage fires it at 64m).
+    assert fired == {("page-fast", 93 * MINUTE)}
+    wider = _report(shop, url, start - 3600, 240, "--format", "json")
+    [slo] = json.loads(wider.stdout)["slos"]
+    assert slo["source"] == "raw"
+    assert slo["reasons"][0] == (
+        "read from the raw counters: the compiled rules have recorded 3h of the range"
+    )
+    assert slo["groups"][0]["bad_events"] == pytest.approx(9200)

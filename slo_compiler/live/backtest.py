@@ -157,7 +157,12 @@ def tier_step(window: Window, tier: Tier) -> int:
     return max(window.interval, tier.for_ // 2 // window.interval * window.interval)
 
 
-def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
+def backtest_slo(
+    client: Client, plan: SloPlan, window: Window, recorded: bool = False
+) -> SloHistory:
+    """The SLO's history over the window; `recorded`: replay the deployed alerts'
+    conditions over the series the compiled rules recorded (cheap: each evaluation reads
+    two samples), where the caller knows they cover the window."""
     result = SloHistory(plan.service, plan.name, float(plan.objective), plan.period)
     if plan.counters is None:
         result.status = UNSUPPORTED
@@ -177,8 +182,12 @@ def backtest_slo(client: Client, plan: SloPlan, window: Window) -> SloHistory:
     names = plan.group_by
     totals, errors = events(client, plan, window)
     steps = {t.name: tier_step(window, t) for t in plan.tiers}
+    deployed = {r.tier.name: r.expr for r in plan.alerts if r.tier is not None} if recorded else {}
     replays = {
-        t.name: replay(client, plan, t, replace(window, interval=steps[t.name])) for t in plan.tiers
+        t.name: replay(
+            client, plan, t, replace(window, interval=steps[t.name]), expr=deployed.get(t.name)
+        )
+        for t in plan.tiers
     }
     coarse = sorted({f"{name} every {format_duration(s)}" for name, s in steps.items()
                      if s > window.interval})  # fmt: skip

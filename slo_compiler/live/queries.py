@@ -107,18 +107,23 @@ def condition(plan: SloPlan, tier: Tier) -> str:
 
 
 def replay(
-    client: Client, plan: SloPlan, tier: Tier, window: Window, lead: float = 0
+    client: Client,
+    plan: SloPlan,
+    tier: Tier,
+    window: Window,
+    lead: float = 0,
+    expr: str | None = None,
 ) -> dict[Key, list[Episode]]:
     """Per group, the episodes of the tier's condition over the window, with its `for`
     applied as Prometheus applies it (replay.py), from `lead` seconds before the window's
     start. Each evaluation reads its own long and short windows, so the only state that
     crosses into the window is `for`'s: a lead of `for` and an interval tells whether the
-    alert was already pending or firing at the start."""
+    alert was already pending or firing at the start. `expr`: another form of the
+    condition (the deployed alert's, over the recorded series); by default the raw one."""
     start = window.start - lead
     holds: dict[Key, set[float]] = {}
-    for labels, values in over_window(
-        client, condition(plan, tier), start, window.end, window.interval
-    ):
+    held = expr or condition(plan, tier)
+    for labels, values in over_window(client, held, start, window.end, window.interval):
         holds.setdefault(group_key(labels, plan.group_by), set()).update(t for t, _ in values)
     times = grid(start, window.end, window.interval)
     return {key: episodes(times, steps, tier.for_) for key, steps in holds.items()}

@@ -28,14 +28,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..base.durations import format_duration
+from ..rules.burnrate import DEFAULT_SLICES, SLICE
 from ..rules.ir import SloPlan
 from ..rules.plan import ExprBuilder
+from ..rules.promql import series
 from .backtest import NO_DATA, UNSUPPORTED, TierHistory, backtest_slo
 from .client import Client, Labels
 from .coverage import Gap, sampled
 from .queries import Key, Window, by_group, counters, group_key
 
 MET, MISSED = "met", "missed"
+RECORDED, RAW = "recorded", "raw"
 IN_PROGRESS, NOT_ENOUGH = "in-progress", "not-enough-data"
 ENOUGH = 0.5  # the share of the elapsed range with data below which nothing is judged
 HOUR, FIVE_MINUTES = 3600, 300
@@ -167,6 +171,7 @@ class SloReport:
     sli: str = ""  # the SLI in words
     period: int = 30 * 86400  # the SLO's own window, seconds
     history: tuple[tuple[float, float], ...] = ()  # objectives before: (until, percent)
+    source: str = "raw"  # RECORDED or RAW: where its numbers come from
 
     def objective_at(self, t: float) -> float:
         return next((o for until, o in self.history if t < until), self.objective)
@@ -261,6 +266,7 @@ class Report:
                     "sli": s.sli,
                     "period_seconds": s.period,
                     "status": s.status,
+                    "source": s.source,
                     "covered": s.covered,
                     "gaps": [g.document() for g in s.gaps],
                     "reasons": s.reasons,
@@ -276,14 +282,50 @@ def step_for(start: float, end: float) -> int:
     return HOUR if end - start >= 2 * 86400 else FIVE_MINUTES
 
 
+def _source(client: Client, plan: SloPlan, start: float, until: float) -> tuple[str, str]:
+    """Where the numbers come from, and the sentence that says so: the compiled rules'
+    recorded slices where they cover the whole range (their samples times their width,
+    as `status` judges the recorded series), else the raw counters."""
+    if plan.slices is None:
+        return RAW, "read from the raw counters"
+    build = ExprBuilder(counters(plan), plan.group_by, plan.selector_labels, plan.slices)
+    fine = series(build.fine_total, plan.selector_labels).render()
+    span = until - start
+    found = client.query(f"max(count_over_time({fine}[{max(1, int(span))}s]))", until)
+    recorded = (found[0][1] if found else 0.0) * plan.slices.fine
+    if recorded >= span - max(3 * SLICE, span / 100):
+        return RECORDED, "read from the compiled rules' recorded slices and alert conditions"
+    if not recorded:
+        return RAW, "read from the raw counters: the compiled rules are not loaded here"
+    return RAW, (
+        f"read from the raw counters: the compiled rules have recorded "
+        f"{format_duration(int(recorded))} of the range"
+    )
+
+
+def _step_exprs(plan: SloPlan, step: int, source: str) -> tuple[str, str]:
+    """(events, bad events) of each step: the counters' increase, or the sum of the
+    recorded fine slices in it (each the rate of its slice: times its width)."""
+    sli = counters(plan)
+    build = ExprBuilder(sli, plan.group_by, plan.selector_labels, plan.slices or DEFAULT_SLICES)
+    if source == RAW:
+        return build.sum_rate(sli.total, step, "increase"), build.errors_over(sli, step, "increase")
+    by = f" by ({', '.join(plan.group_by)})" if plan.group_by else ""
+    width = build.slices.fine
+    # A range holds both its ends: a millisecond short, each slice is in one step only.
+    total, bad = (
+        f"sum{by} (sum_over_time({series(m, plan.selector_labels).render()}"
+        f"[{step * 1000 - 1}ms])) * {width}"
+        for m in (build.fine_total, build.fine_errors)
+    )
+    return total, bad
+
+
 def _steps(
-    client: Client, plan: SloPlan, start: float, end: float, step: int
+    client: Client, plan: SloPlan, start: float, end: float, step: int, source: str = RAW
 ) -> dict[Key, list[Step]]:
     """Per group, the events and bad events of each step of [start, end)."""
-    sli = counters(plan)
-    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
-    total = build.sum_rate(sli.total, step, "increase")
-    bad = build.errors_over(sli, step, "increase")
+    total, bad = _step_exprs(plan, step, source)
     times = [start + step * (i + 1) for i in range(int((end - start) // step))]
     values: dict[Key, dict[int, list[float]]] = {}  # by step index
     for which, expr in enumerate((total, bad)):
@@ -344,8 +386,10 @@ def report_slo(
         history=tuple((until, float(objective)) for until, objective in plan.history),
     )
     read_to = end if until is None else min(end, until)
-    history = backtest_slo(client, plan, Window(start, read_to, interval))
-    result.gaps, result.reasons = history.gaps, list(history.reasons)
+    result.source, said = _source(client, plan, start, read_to)
+    recorded = result.source == RECORDED
+    history = backtest_slo(client, plan, Window(start, read_to, interval), recorded)
+    result.gaps, result.reasons = history.gaps, [said, *history.reasons]
     missing = sum(g.seconds for g in history.gaps if g.target is None)
     result.covered = max(0.0, 1 - missing / max(1.0, read_to - start))
     if history.status in (NO_DATA, UNSUPPORTED):
@@ -355,7 +399,7 @@ def report_slo(
     step = step_for(start, end)
     tiers = {tuple(g.group.get(n, "") for n in plan.group_by): g.tiers for g in history.groups}
     before = _previous(client, plan, start, read_to - start)
-    for key, steps in sorted(_steps(client, plan, start, read_to, step).items()):
+    for key, steps in sorted(_steps(client, plan, start, read_to, step, result.source).items()):
         group = dict(zip(plan.group_by, key, strict=True))
         result.groups.append(GroupReport(group, steps, tiers.get(key, []), before.get(key)))
     _judge(result, read_to < end)
