@@ -172,7 +172,7 @@ def backtest_slo(
     # rule evaluation: gaps to the 5 minutes, at a tenth of the reads or less.
     look = window.interval if window.seconds < LONG_RANGE else max(window.interval, COARSE_LOOK)
     looked = environment.seen(client, plan, window, look, "range")
-    result.reasons += looked.notes
+    result.reasons += looked.notes + looked.coverage.reset_notes()
     result.gaps = looked.coverage.gaps
     if looked.unreadable:
         # A metric the SLI reads with no series at all (a misspelt errors metric) would

@@ -63,6 +63,15 @@ class Gap:
 class Coverage:
     gaps: list[Gap] = field(default_factory=list)
     resets: list[tuple[Labels, int]] = field(default_factory=list)
+
+    def reset_notes(self) -> list[str]:
+        """Each target whose counters reset, as every live report says it."""
+        return [
+            f"counter reset {count}x on target {target.get('instance') or '?'} "
+            f"(job {target.get('job') or '?'}): a process restarted, and the events of its "
+            "last seconds before that are not counted"
+            for target, count in self.resets
+        ]
     targets: int = 0
 
 

@@ -200,12 +200,7 @@ def _covered(
             )
         else:
             result.reasons.append(f"gap (allowed): {gap.describe()} {span}")
-    for target, count in seen.resets:
-        result.reasons.append(
-            f"counter reset {count}x on target {target.get('instance') or '?'} "
-            f"(job {target.get('job') or '?'}): a process restarted, and the events of its "
-            "last seconds before that are not counted"
-        )
+    result.reasons += seen.reset_notes()
 
 
 def _state(found: list[Episode], window: Window, strict: bool) -> tuple[float | None, str | None]:
