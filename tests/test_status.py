@@ -190,6 +190,9 @@ def test_text_and_markdown(history: str, shop: Path) -> None:
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| SLO | group | SLI |") and len(rows) == 4  # a row an SLO
     assert "❌ budget spent" in md and "✅ ok" in md
+    # Issue 37: the Markdown said neither where its numbers came from nor the gaps.
+    assert "- objective 99% over 7d, from the raw counters" in md
+    assert re.search(r"^- gap: \S+ to \S+ \(", md, flags=re.M), md
 
 
 def test_no_data_is_3_and_a_stopped_server_4(history: str, shop: Path, tmp_path: Path) -> None:

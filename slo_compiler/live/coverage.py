@@ -72,6 +72,7 @@ class Coverage:
             "last seconds before that are not counted"
             for target, count in self.resets
         ]
+
     targets: int = 0
 
 

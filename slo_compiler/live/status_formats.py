@@ -59,16 +59,23 @@ def _cells(tier: TierBurn) -> list[str]:
 HEADER = ["tier", "long window", "short window", "factor", "burning", "alert"]
 
 
+def _notes(slo: SloStatus) -> list[str]:
+    """Why the figures are what they are: the reasons, and every gap in the period."""
+    return [
+        *slo.reasons,
+        *(
+            f"gap: {iso(g.start)} to {iso(g.end)} ({_span(g.seconds)})"
+            + ("" if g.target is None else f": {g.describe()}")
+            for g in slo.gaps
+        ),
+    ]
+
+
 def text(report: StatusReport) -> str:
     lines = [f"status at {iso(report.at)} against {report.prometheus}"]
     for slo in report.slos:
         lines.append(f"{slo.service}/{slo.slo} ({_about(slo)}): {slo.status.upper()}")
-        lines += [f"  {reason}" for reason in slo.reasons]
-        lines += [
-            f"  gap: {iso(g.start)} to {iso(g.end)} ({_span(g.seconds)})"
-            + ("" if g.target is None else f": {g.describe()}")
-            for g in slo.gaps
-        ]
+        lines += [f"  {note}" for note in _notes(slo)]
         for group in slo.groups:
             lines.append(
                 f"  [{_group(group)}] SLI {_percent(group.sli)}, {_left(slo, group)}: "
@@ -117,4 +124,9 @@ def markdown(report: StatusReport) -> str:
                 f"| {'' if when is None else _span(when)} | {_burn(group.burn_now())} "
                 f"| {_MARK[group.status]} |"
             )
+    # Where each SLO's figures come from, its reasons and gaps: the table alone hid them.
+    for slo in report.slos:
+        notes = [_about(slo), *_notes(slo)]
+        lines += ["", f"**{markdown_cell(f'{slo.service}/{slo.slo}')}**", ""]
+        lines += [f"- {markdown_cell(note)}" for note in notes]
     return "\n".join(lines) + "\n"
