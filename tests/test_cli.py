@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import ROOT, cli, read_tree
+from conftest import ROOT, cli, invoke, read_tree
 
 from slo_compiler.write.schemas import schema_files
 
@@ -33,7 +33,7 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
     and there is no Grafana alerting or routing, and no Kubernetes Component (it patches a
     particular cluster: the config asks for it with a kubernetes section)."""
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
-    result = cli("compile", cwd=tmp_path)
+    result = invoke("compile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "6 SLOs -> 39 files under generated/ (39 added, 0 changed, 0 removed): "
@@ -48,14 +48,14 @@ def test_compile_summary_and_layout_without_a_config(tmp_path: Path) -> None:
         + ["grafana/dashboard-providers/slo-compiler.yaml", "README.md", ".gitignore"]
         + [".slo-compiler-manifest"]
     )
-    asked = cli("compile", "--target", "kubernetes", cwd=tmp_path)
+    asked = invoke("compile", "--target", "kubernetes", cwd=tmp_path)
     assert asked.returncode == 1
     said = "slo-compiler.yaml:1:1: error[S002]: the kubernetes target needs a kubernetes"
     assert said in asked.stderr
 
 
 def test_committed_generated_tree_is_what_the_sources_produce() -> None:
-    result = cli("check", cwd=ROOT)
+    result = invoke("check", cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -156,7 +156,7 @@ def test_compile_is_byte_identical_and_does_not_rewrite(repo: Path) -> None:
 def test_five_mistakes_five_errors_nothing_touched(repo: Path) -> None:
     (repo / "slos" / "checkout.yaml").write_text(FIVE_MISTAKES)
     before = read_tree(repo / "generated")
-    result = cli("compile", cwd=repo)
+    result = invoke("compile", cwd=repo)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert lines[:-1] == [
@@ -182,14 +182,14 @@ def test_selector_errors_are_reported_once_the_shape_is_right(repo: Path) -> Non
         fixed_shape.replace("100", "99.9").replace("30x", "30d").replace("runbok", "runbook")
     )
     (repo / "slos" / "checkout.yaml").write_text(fixed_shape)
-    result = cli("validate", cwd=repo)
+    result = invoke("validate", cwd=repo)
     assert result.returncode == 1
     assert result.stderr.splitlines()[0].startswith("slos/checkout.yaml:11:17: error[P002]: ")
 
 
 def test_removed_slo_file_removes_its_output(repo: Path) -> None:
     (repo / "slos" / "gateway-service.yaml").unlink()
-    result = cli("compile", cwd=repo)
+    result = invoke("compile", cwd=repo)
     # the ConfigMaps that held its files, the deployments that mount them, the manifest
     assert "0 added, 6 changed, 8 removed" in result.stdout
     for rel in _per_source_file("gateway-service"):
@@ -198,12 +198,12 @@ def test_removed_slo_file_removes_its_output(repo: Path) -> None:
 
 
 def test_check_reports_drift(repo: Path) -> None:
-    assert cli("check", cwd=repo).returncode == 0
+    assert invoke("check", cwd=repo).returncode == 0
     rules = repo / "generated/prometheus/payment-service.payment-failure-rate.rules.yaml"
     rules.write_text(rules.read_text().replace("[30m]", "[31m]"))
     (repo / "generated/prometheus/stray.yaml").write_text("groups: []\n")
     (repo / "generated/prometheus/ticket-service.seat-lock-conflict-rate.rules.yaml").unlink()
-    result = cli("check", cwd=repo)
+    result = invoke("check", cwd=repo)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "+ prometheus/ticket-service.seat-lock-conflict-rate.rules.yaml",
@@ -216,7 +216,7 @@ def test_check_reports_drift(repo: Path) -> None:
 def test_check_fails_on_a_source_change(repo: Path) -> None:
     source = repo / "slos/payment-service.yaml"
     source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.9"))
-    result = cli("check", cwd=repo)
+    result = invoke("check", cwd=repo)
     assert result.returncode == 1
     changed = result.stdout.splitlines()
     # The SLO file's own outputs, and the Kubernetes ConfigMaps and checksums that pack them.
@@ -228,25 +228,25 @@ def test_check_fails_on_a_source_change(repo: Path) -> None:
 
 def test_validate_writes_nothing(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
-    result = cli("validate", cwd=tmp_path)
+    result = invoke("validate", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, "6 SLOs OK\n")
     assert not (tmp_path / "generated").exists()
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert cli("compile", "--no-such-option", cwd=tmp_path).returncode == 2
-    assert cli("no-such-command", cwd=tmp_path).returncode == 2
+    assert invoke("compile", "--no-such-option", cwd=tmp_path).returncode == 2
+    assert invoke("no-such-command", cwd=tmp_path).returncode == 2
 
 
 def test_missing_slo_folder_is_a_user_error(tmp_path: Path) -> None:
-    result = cli("compile", "--slos", "nowhere", cwd=tmp_path)
+    result = invoke("compile", "--slos", "nowhere", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("nowhere:1:1: error[Y006]: ")
 
 
 def test_options_name_other_folders(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "slos", tmp_path / "in" / "my-slos")
-    result = cli("compile", "--slos", "in/my-slos", "--out", "out/gen", cwd=tmp_path)
+    result = invoke("compile", "--slos", "in/my-slos", "--out", "out/gen", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = (
         tmp_path / "out/gen/prometheus/payment-service.payment-failure-rate.rules.yaml"
@@ -262,14 +262,14 @@ def test_file_order_does_not_matter(tmp_path: Path) -> None:
         (work / "slos").mkdir(parents=True)
         for src in order((ROOT / "slos").glob("*.yaml")):
             shutil.copy(src, work / "slos" / src.name)
-        assert cli("compile", cwd=work).returncode == 0
+        assert invoke("compile", cwd=work).returncode == 0
         outputs.append(read_tree(work / "generated"))
     assert outputs[0] == outputs[1]
 
 
 def test_help_texts() -> None:
     for command in ("compile", "validate", "check", "schema"):
-        result = cli(command, "--help", cwd=ROOT)
+        result = invoke(command, "--help", cwd=ROOT)
         assert result.returncode == 0
         assert "--help" in result.stdout
 
@@ -282,7 +282,7 @@ def test_committed_schema_is_in_sync_with_the_models() -> None:
 
 
 def test_schema_command_writes_the_schema(tmp_path: Path) -> None:
-    result = cli("schema", "--out", "s", cwd=tmp_path)
+    result = invoke("schema", "--out", "s", cwd=tmp_path)
     assert result.returncode == 0
     schema = json.loads((tmp_path / "s/slo.schema.json").read_text())
     assert schema["required"] == ["apiVersion", "service", "slos"]
@@ -292,22 +292,22 @@ LOCAL = {"CI": ""}  # a developer's machine: check may trust the record of the l
 
 
 def test_check_skips_the_compile_only_when_inputs_and_tree_are_unchanged(repo: Path) -> None:
-    first = cli("check", cwd=repo, env=LOCAL)
+    first = invoke("check", cwd=repo, env=LOCAL)
     assert first.returncode == 0 and "inputs unchanged" in first.stdout
     # No record (a fresh clone): a full check, which then records.
     record = repo / "generated/.slo-compiler-cache.json"
     record.unlink()
-    full = cli("check", cwd=repo, env=LOCAL)
+    full = invoke("check", cwd=repo, env=LOCAL)
     assert full.returncode == 0 and "inputs unchanged" not in full.stdout
-    assert "inputs unchanged" in cli("check", cwd=repo, env=LOCAL).stdout
+    assert "inputs unchanged" in invoke("check", cwd=repo, env=LOCAL).stdout
     # A generated file edited by hand: the record no longer matches the tree.
     rules = repo / "generated/prometheus/payment-service.payment-failure-rate.rules.yaml"
     rules.write_text(rules.read_text() + "# edited\n")
-    assert cli("check", cwd=repo, env=LOCAL).returncode == 1
+    assert invoke("check", cwd=repo, env=LOCAL).returncode == 1
     # A record that lies about the inputs is ignored, not trusted.
-    assert cli("compile", cwd=repo).returncode == 0
+    assert invoke("compile", cwd=repo).returncode == 0
     record.write_text(record.read_text().replace('"inputs": "', '"inputs": "0'))
-    assert "inputs unchanged" not in cli("check", cwd=repo, env=LOCAL).stdout
+    assert "inputs unchanged" not in invoke("check", cwd=repo, env=LOCAL).stdout
 
 
 def _body(data: bytes) -> bytes:
@@ -324,7 +324,7 @@ def test_adding_an_slo_file_changes_no_file_in_its_header_alone(repo: Path) -> N
     before = read_tree(repo / "generated")
     text = (repo / "slos/gateway-service.yaml").read_text()
     (repo / "slos/edge-service.yaml").write_text(text.replace("gateway-service", "edge-service"))
-    assert cli("compile", cwd=repo).returncode == 0
+    assert invoke("compile", cwd=repo).returncode == 0
     after = read_tree(repo / "generated")
     changed = [k for k in before if k in after and before[k] != after[k]]
     assert changed  # the ConfigMaps and deployments that carry the new files

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from click.testing import CliRunner
-from conftest import ROOT, cli, errors_of, sloth_spec
+from conftest import ROOT, cli, errors_of, invoke, sloth_spec
 
 from slo_compiler.cli import cli as main_group
 
@@ -21,13 +21,13 @@ ANSI = re.compile(r"\x1b\[")
 def test_summary_counts_what_was_written_per_kind(repo: Path) -> None:
     """With Grafana evaluating the alerts, `--target prometheus` writes no alert: the
     summary says so instead of "30 alerts in 7 files"."""
-    result = cli("compile", "--target", "prometheus", "--out", "only-rules", cwd=repo)
+    result = invoke("compile", "--target", "prometheus", "--out", "only-rules", cwd=repo)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
         "6 SLOs -> 9 files under only-rules/ (9 added, 0 changed, 0 removed): "
         "6 Prometheus rule files (114 recording rules)"
     )
-    full = cli("compile", "--out", "all", cwd=repo).stdout.splitlines()[0]
+    full = invoke("compile", "--out", "all", cwd=repo).stdout.splitlines()[0]
     assert full.endswith(
         "6 Prometheus rule files (114 recording rules), 23 promtool test files, "
         "6 Grafana alert rule files (36 alerts), 6 dashboards, 9 Kubernetes manifests"
@@ -35,29 +35,29 @@ def test_summary_counts_what_was_written_per_kind(repo: Path) -> None:
 
 
 def test_check_hint_repeats_its_flags_and_plus_adds_a_target(repo: Path) -> None:
-    result = cli("check", "--target", "prometheus", "--out", "generated", cwd=repo)
+    result = invoke("check", "--target", "prometheus", "--out", "generated", cwd=repo)
     assert result.returncode == 1
     assert "run `slo-compiler compile --target prometheus` and commit" in result.stderr
-    plus = cli("compile", "--target", "+prometheus-operator", "--out", "plus", cwd=repo)
+    plus = invoke("compile", "--target", "+prometheus-operator", "--out", "plus", cwd=repo)
     assert plus.returncode == 0, plus.stderr
     assert (repo / "plus/k8s/prometheus-operator/payment-service.yaml").is_file()
     assert (repo / "plus/grafana/dashboards/payment-service.json").is_file()
-    bad = cli("compile", "--target", "+nope", cwd=repo)
+    bad = invoke("compile", "--target", "+nope", cwd=repo)
     assert bad.returncode == 2 and "(or +NAME)" in bad.stderr
 
 
 def test_explain_selects_a_service_and_suggests_names(repo: Path) -> None:
-    service = cli("explain", "payment-service", cwd=repo)
+    service = invoke("explain", "payment-service", cwd=repo)
     assert service.returncode == 0, service.stderr
     assert service.stdout.startswith("payment-service/payment-failure-rate: ")
-    typo = cli("explain", "gateway-service/availabilty", cwd=repo)
+    typo = invoke("explain", "gateway-service/availabilty", cwd=repo)
     assert typo.returncode == 2
     assert "did you mean 'gateway-service/availability'" in typo.stderr
     assert "Known: auth-service, auth-service/login-availability" in typo.stderr
 
 
 def test_explain_json_names_the_tier_kind_as_the_alerts_do(repo: Path) -> None:
-    doc = json.loads(cli("explain", "gateway-service", "--format", "json", cwd=repo).stdout)
+    doc = json.loads(invoke("explain", "gateway-service", "--format", "json", cwd=repo).stdout)
     tier = doc["slos"][0]["tiers"][0]
     assert tier["slo_tier"] == "page" and "severity" not in tier
     shares = [b["budget_spent_when_firing"] for b in tier["burns"] if b["fires_seconds"]]
@@ -66,20 +66,20 @@ def test_explain_json_names_the_tier_kind_as_the_alerts_do(repo: Path) -> None:
 
 def test_version_quiet_and_verbose(repo: Path) -> None:
     for flag in ("-V", "--version"):
-        assert cli(flag, cwd=repo).stdout.startswith("slo-compiler, version ")
-    quiet = cli("compile", "-q", cwd=repo)
+        assert invoke(flag, cwd=repo).stdout.startswith("slo-compiler, version ")
+    quiet = invoke("compile", "-q", cwd=repo)
     assert quiet.returncode == 0 and quiet.stdout == ""
     (repo / "slos/auth-service.yaml").unlink()
-    verbose = cli("compile", "-v", cwd=repo)
+    verbose = invoke("compile", "-v", cwd=repo)
     assert "- prometheus/auth-service.login-availability.rules.yaml" in verbose.stdout.splitlines()
     assert "~ k8s/kind/configmaps/slo-prometheus-rules.yaml" in verbose.stdout.splitlines()
     assert not ANSI.search(verbose.stdout + verbose.stderr), "no colour, terminal or not"
 
 
 def test_schema_says_unchanged(tmp_path: Path) -> None:
-    first = cli("schema", "--out", "s", cwd=tmp_path)
+    first = invoke("schema", "--out", "s", cwd=tmp_path)
     assert first.stdout.splitlines() == ["wrote s/slo.schema.json", "wrote s/config.schema.json"]
-    again = cli("schema", "--out", "s", cwd=tmp_path)
+    again = invoke("schema", "--out", "s", cwd=tmp_path)
     assert again.stdout.splitlines() == [
         "unchanged s/slo.schema.json",
         "unchanged s/config.schema.json",
@@ -88,9 +88,9 @@ def test_schema_says_unchanged(tmp_path: Path) -> None:
 
 def test_help_texts_speak_to_users(tmp_path: Path) -> None:
     for command in ("", "compile", "check", "validate", "explain", "schema"):
-        text = cli(*([command] if command else []), "--help", cwd=tmp_path).stdout
+        text = invoke(*([command] if command else []), "--help", cwd=tmp_path).stdout
         assert ".py" not in text and "later" not in text, (command, text)
-    schema_help = cli("schema", "--help", cwd=tmp_path).stdout
+    schema_help = invoke("schema", "--help", cwd=tmp_path).stdout
     modeline = "# yaml-language-server: $schema=../schemas/slo.schema.json"
     assert modeline in [line.strip() for line in schema_help.splitlines()], "one line"
 
@@ -108,10 +108,10 @@ def test_the_component_is_opt_in(tmp_path: Path) -> None:
     """Without a kubernetes section no platform-specific output is written."""
     shutil.copytree(ROOT / "slos", tmp_path / "slos")
     (tmp_path / "slo-compiler.yaml").write_text("apiVersion: slo-compiler/v1\n")
-    assert cli("compile", cwd=tmp_path).returncode == 0
+    assert invoke("compile", cwd=tmp_path).returncode == 0
     assert not (tmp_path / "generated/k8s").exists()
     (tmp_path / "slo-compiler.yaml").write_text("apiVersion: slo-compiler/v1\nkubernetes: {}\n")
-    assert cli("compile", cwd=tmp_path).returncode == 0
+    assert invoke("compile", cwd=tmp_path).returncode == 0
     assert (tmp_path / "generated/k8s/kind/kustomization.yaml").is_file()
 
 
@@ -145,17 +145,17 @@ def test_from_inside_the_slo_folder_commands_find_it_and_write_beside_it(tmp_pat
     shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
     (tmp_path / ".git").mkdir()
     inside = tmp_path / "slos"
-    result = cli("compile", cwd=inside)
+    result = invoke("compile", cwd=inside)
     assert result.returncode == 0, result.stderr
     assert "note: using the SLO folder ." in result.stderr
     assert (tmp_path / "generated/.slo-compiler-manifest").is_file()
     # -q: errors and warnings only, the note too is silenced (issue 36).
-    quiet = cli("compile", "-q", cwd=inside)
+    quiet = invoke("compile", "-q", cwd=inside)
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
     assert not (inside / "generated").exists()
     source = inside / "payment-service.yaml"
     source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.6"))
-    stale = cli("check", cwd=inside)
+    stale = invoke("check", cwd=inside)
     assert stale.returncode == 1
     assert "../generated/ is out of date: run `slo-compiler compile` and commit" in stale.stderr
 
@@ -168,18 +168,18 @@ def test_from_inside_the_slo_folder_nothing_crashes_or_nests(tmp_path: Path) -> 
     shutil.copy(ROOT / "slo-compiler.yaml", tmp_path)
     (tmp_path / ".git").mkdir()
     inside = tmp_path / "slos"
-    report = cli("report", "--prometheus", "http://127.0.0.1:1", "--last", "1d", cwd=inside)
+    report = invoke("report", "--prometheus", "http://127.0.0.1:1", "--last", "1d", cwd=inside)
     assert report.returncode == 4 and "Traceback" not in report.stderr, report.stderr
     assert "cannot connect (nothing listens there): is Prometheus running" in report.stderr
-    k6 = cli("loadtest", "thresholds", "--tool", "k6", cwd=inside)
+    k6 = invoke("loadtest", "thresholds", "--tool", "k6", cwd=inside)
     assert k6.returncode == 0, k6.stderr
     assert "// Regenerate with `slo-compiler loadtest thresholds --tool k6`." in k6.stdout
-    schema = cli("schema", cwd=inside)
+    schema = invoke("schema", cwd=inside)
     assert schema.stdout.splitlines()[0] == "wrote ../schemas/slo.schema.json"
     assert not (inside / "schemas").exists()
     sloth = tmp_path / "sloth.yaml"
     sloth.write_text(sloth_spec("cart-service"))
-    imported = cli("import", "sloth", str(sloth), cwd=inside)
+    imported = invoke("import", "sloth", str(sloth), cwd=inside)
     assert imported.returncode == 0, imported.stderr
     assert (inside / "cart-service.yaml").is_file() and not (inside / "slos").exists()
 
@@ -187,7 +187,7 @@ def test_from_inside_the_slo_folder_nothing_crashes_or_nests(tmp_path: Path) -> 
 def test_a_prometheus_url_without_scheme_is_a_usage_error_that_says_the_fix(
     repo: Path,
 ) -> None:
-    done = cli("status", "--prometheus", "127.0.0.1:9090", cwd=repo)
+    done = invoke("status", "--prometheus", "127.0.0.1:9090", cwd=repo)
     assert done.returncode == 2
     assert "(did you mean 'http://127.0.0.1:9090'?)" in done.stderr
 
@@ -257,6 +257,6 @@ def test_verbose_on_a_live_command_counts_the_queries(tmp_path: Path) -> None:
     (tmp_path / "slos").mkdir()
     shutil.copy(ROOT / "slos/payment-service.yaml", tmp_path / "slos")
     url = "http://127.0.0.1:1"
-    result = cli("status", "-v", "--prometheus", url, "--timeout", "2s", cwd=tmp_path)
+    result = invoke("status", "-v", "--prometheus", url, "--timeout", "2s", cwd=tmp_path)
     assert result.returncode == 4, result.stderr  # nothing answered: no count to give
     assert "queries answered by" not in result.stderr
