@@ -71,11 +71,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     after the other: they wait on real time far more than they compute, so the other
     worker runs the rest of the suite meanwhile, and two loads never compete. A live test
     that mostly waits on slow scrapes, with a load too small to compete (marked waits
-    too), is a group of its own, beside the others. First of the hooks: xdist's own
+    too), is a group of its own, beside the others; `waits("name")` makes another such
+    group, so that two long waits do not queue on one worker. First of the hooks: xdist's own
     (loadgroup) reads the group from the marker."""
     for item in items:
-        if item.get_closest_marker("waits"):
-            item.add_marker(pytest.mark.xdist_group("waits"))
+        waits = item.get_closest_marker("waits")
+        if waits:
+            # `waits("name")`: a waiting test of its own, on whichever worker is free.
+            item.add_marker(pytest.mark.xdist_group("waits" + "".join(f"-{a}" for a in waits.args)))
         elif item.get_closest_marker("live"):
             item.add_marker(pytest.mark.xdist_group("live"))
 

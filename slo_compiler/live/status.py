@@ -247,9 +247,10 @@ def _seen(client: Client, plan: SloPlan, sli: EventSli, at: float, result: SloSt
     SLI down now (their requests are not counted: TARGETS_DOWN unless the budget says
     worse). Whether the SLO can be read."""
     # On a grid fixed to the epoch, not to the clock: two runs minutes apart name the
-    # same gap times (the newest part step is what `targets_down` and the reads now see).
+    # same gap times. It ends at the grid's first point from now on: a point a little in
+    # the future still sees the newest samples (a fresh Prometheus has only those).
     step = plan.period / COVERAGE_STEPS
-    aligned = math.floor(at / step) * step
+    aligned = math.ceil(at / step) * step
     period = Window(aligned - plan.period, aligned, 1)
     looked = environment.seen(client, plan, period, step, "period")
     result.reasons += looked.notes
