@@ -36,7 +36,7 @@ from ..rules.promql import series
 from .backtest import NO_DATA, UNSUPPORTED, TierHistory, backtest_slo
 from .client import Client, Labels
 from .coverage import Gap, sampled
-from .queries import Key, Window, by_group, counters, group_key
+from .queries import Key, Window, counters, events, group_key
 
 MET, MISSED = "met", "missed"
 RECORDED, RAW = "recorded", "raw"
@@ -351,18 +351,6 @@ def sli_words(plan: SloPlan) -> str:
     return f"good {sli.good.render() if sli.good else ''} of {sli.total.render()}"
 
 
-def _previous(
-    client: Client, plan: SloPlan, start: float, span: float
-) -> dict[Key, tuple[float, float]]:
-    """Per group, (events, bad events) of the period of the same length before `start`."""
-    sli = counters(plan)
-    build = ExprBuilder(sli, plan.group_by, plan.selector_labels)
-    seconds = max(1, int(span))
-    total = by_group(client, build.sum_rate(sli.total, seconds, "increase"), start, plan.group_by)
-    bad = by_group(client, build.errors_over(sli, seconds, "increase"), start, plan.group_by)
-    return {key: (value, bad.get(key, 0.0)) for key, value in total.items()}
-
-
 def report_slo(
     client: Client,
     plan: SloPlan,
@@ -398,7 +386,9 @@ def report_slo(
         return result
     step = step_for(start, end)
     tiers = {tuple(g.group.get(n, "") for n in plan.group_by): g.tiers for g in history.groups}
-    before = _previous(client, plan, start, read_to - start)
+    # The period of the same length before: its events, by the raw counters' increase.
+    totals, bad = events(client, plan, Window(start - (read_to - start), start, 1))
+    before = {key: (total, bad.get(key, 0.0)) for key, total in totals.items()}
     for key, steps in sorted(_steps(client, plan, start, read_to, step, result.source).items()):
         group = dict(zip(plan.group_by, key, strict=True))
         result.groups.append(GroupReport(group, steps, tiers.get(key, []), before.get(key)))
