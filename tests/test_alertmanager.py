@@ -411,10 +411,12 @@ def test_what_alertmanager_cannot_read_from_a_file_is_refused_where_it_is_writte
     setting (Debian's 0.25 has no webhook_url_file for Discord), as is a setting it has no
     field for and a mail relay's password written out; every one at once."""
     config = (
-        EXAMPLE.replace("alert_engine: grafana", "alert_engine: prometheus").replace(
+        EXAMPLE.replace("alert_engine: grafana", "alert_engine: prometheus")
+        .replace(
             '      recipient: "#payments-alerts"',
             '      recipient: "#payments-alerts"\n      title: x',
         )
+        .replace("\nrouting:", EXTRA_RECEIVERS + "\nrouting:", 1)
         + "alertmanager:\n  smtp: {smarthost: 'mail:25', from: a@b.c, auth_password: hunter2x}\n"
     )
     (tmp_path / "slo-compiler.yaml").write_text(config)
@@ -432,11 +434,13 @@ def test_what_alertmanager_cannot_read_from_a_file_is_refused_where_it_is_writte
         for line in lines
     ), lines
     assert any("error[C001]: the mail relay's password" in line for line in lines), lines
+    assert any("error[C005]: 'maxAlerts' must be a whole number, got 'many'" in x for x in lines)
     # A release that reads it: written as a file, never the variable.
     newer = config.replace("  smtp:", "  version: '0.28'\n  smtp:").replace(
         "hunter2x", "'$__env{SMTP}'"
     )
-    (tmp_path / "slo-compiler.yaml").write_text(newer.replace("\n      title: x", ""))
+    newer = newer.replace("\n      title: x", "").replace("maxAlerts: many", "maxAlerts: 5")
+    (tmp_path / "slo-compiler.yaml").write_text(newer)
     assert cli("compile", "-q", cwd=tmp_path).returncode == 0
     doc = yaml.safe_load((tmp_path / "generated/alertmanager/alertmanager.yml").read_text())
     discord = next(r for r in doc["receivers"] if r["name"] == "discord-platform")
@@ -444,8 +448,20 @@ def test_what_alertmanager_cannot_read_from_a_file_is_refused_where_it_is_writte
         "/etc/alertmanager/secrets/DISCORD_WEBHOOK_URL"
     )
     assert doc["global"]["smtp_auth_password_file"] == "/etc/alertmanager/secrets/SMTP"
+    receivers = {r["name"]: r for r in doc["receivers"]}
+    assert receivers["hook"]["webhook_configs"][0]["max_alerts"] == 5
+    # Grafana's ";" between addresses is Alertmanager's ",".
+    assert receivers["mail"]["email_configs"][0]["to"] == "a@example.com, b@example.com"
 
 
+EXTRA_RECEIVERS = """
+  - name: hook
+    type: webhook
+    settings: {url: "http://relay.monitoring:8080/hook", maxAlerts: many}
+  - name: mail
+    type: email
+    settings: {addresses: "a@example.com;b@example.com"}
+"""
 HOSTILE = 'pay"ments {{ .X }} $HOME \\ x'
 
 

@@ -120,10 +120,15 @@ Problem = tuple[str, str]  # (setting, why)
 
 
 def _value(value: Any, field: Field) -> Any:
+    """A setting as the Alertmanager field takes it; None where it cannot be."""
+    if field.name == "max_alerts":
+        whole = isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+        return int(value) if whole and not isinstance(value, bool) else None
+    if field.name == "to" and isinstance(value, str):
+        # Grafana separates addresses with ";" or ",", Alertmanager with ",".
+        value = ", ".join(a.strip() for a in value.replace(";", ",").split(",") if a.strip())
     if isinstance(value, str) and field.templated:
         return literal(value)
-    if field.name == "max_alerts":
-        return int(value)
     return value
 
 
@@ -165,15 +170,16 @@ def receiver_config(
             continue
         field = fields.get(lowered)
         if field is None:
-            problems.append(
-                (key, f"Alertmanager's {kind} have no field for the {receiver.type} setting")
-            )
+            why = f"Alertmanager's {kind} have no field for the {receiver.type} setting {key!r}"
+            problems.append((key, why))
         elif lowered in secret and isinstance(value, str) and is_reference(value):
             found, problem = _secret(receiver, key, field, options)
             if found:
                 entry[found[0]] = found[1]
             if problem:
                 problems.append(problem)
+        elif _value(value, field) is None:
+            problems.append((key, f"{key!r} must be a whole number, got {value!r}"))
         else:
             entry[field.name] = _value(value, field)
     if receiver.type == "email" and options.smtp is None:
