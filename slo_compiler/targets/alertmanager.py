@@ -80,26 +80,22 @@ def _global(config: Config) -> dict[str, Any]:
 
 def configuration(plans: list[SourcePlan], config: Config) -> dict[str, Any]:
     """The whole alertmanager.yml: ours, or the base with ours merged in."""
-    root = tree(config)
-    assert root is not None, "an alertmanager section needs routing (checks/config.py)"
+    root, routing = tree(config), config.routing
+    assert root is not None and routing is not None, "checks/alertmanager.py: routing"
+    ours = {"group_by": list(routing.group_by), **_route(root)}
     receivers = [receiver_config(r, config.alertmanager)[0] for r in config.receivers]
     inhibit = [_inhibition(plans)] if config.alertmanager.inhibit_tickets else []
+    settings = _global(config)
     base = config.alertmanager_base
     if base is None:
-        route = {"group_by": list(config.routing.group_by), **_route(root)}  # type: ignore[union-attr]
-        doc = {**_global(config), "route": route, "inhibit_rules": inhibit}
-        return {**doc, "receivers": receivers}
+        return {**settings, "route": ours, "inhibit_rules": inhibit, "receivers": receivers}
+    subtree = {"matchers": [matcher(SLO_LABEL, ".+", "=~")], **ours}
     merged = dict(base)
-    ours = {
-        "matchers": [matcher(SLO_LABEL, ".+", "=~")],
-        "group_by": list(config.routing.group_by),  # type: ignore[union-attr]
-        **_route(root),
-    }
-    merged["route"] = {**base["route"], "routes": [ours, *base["route"].get("routes", [])]}
+    merged["route"] = {**base["route"], "routes": [subtree, *base["route"].get("routes", [])]}
     merged["receivers"] = [*base.get("receivers", []), *receivers]
     merged["inhibit_rules"] = [*base.get("inhibit_rules", []), *inhibit]
-    if _global(config):
-        merged["global"] = {**base.get("global", {}), **_global(config)["global"]}
+    if settings:
+        merged["global"] = {**base.get("global", {}), **settings["global"]}
     return merged
 
 
