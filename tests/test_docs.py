@@ -19,6 +19,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, offline_env, offline_venv, require_tool
@@ -33,8 +34,9 @@ SKIP_REASONS = (
     "runs in CI",
     "installs from PyPI",
 )
-# The live parts (a demo of a minute against a real Prometheus) run with the live tests.
-LIVE_PAGES = {"README.md"}
+# The sections that run a load (a demo of a minute against a real Prometheus), by page:
+# they run with the live tests, the rest of the page beside them.
+LIVE_SECTIONS = {"README.md": "## The load-test gate, in one command"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Block:
     body: str
     skip: str | None
     section: int  # the page's `## ` sections before it: where a reader's `cd` ends
+    heading: str  # the `## ` heading it is under
 
 
 def blocks(page: Path) -> list[Block]:
@@ -56,9 +59,12 @@ def blocks(page: Path) -> list[Block]:
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         skip = _SKIP.search(before)
         line = text[: match.start()].count("\n") + 1
-        section = len(re.findall(r"^## ", text[: match.start()], flags=re.M))
+        headings = re.findall(r"^## .*", text[: match.start()], flags=re.M)
         why = skip["why"] if skip else None
-        found.append(Block(page.name, line, match["kind"], match["body"], why, section))
+        heading = headings[-1] if headings else ""
+        found.append(
+            Block(page.name, line, match["kind"], match["body"], why, len(headings), heading)
+        )
     return found
 
 
@@ -113,7 +119,9 @@ def _console(block: Block, work: Path, env: dict[str, str]) -> None:
         assert done.returncode == (1 if "error[" in expected else 0), where
 
 
-def _page_runs(page: Path, tmp_path: Path) -> None:
+def _page_runs(page: Path, tmp_path: Path, live: bool | None = None) -> None:
+    """Every block of the page in order, or with `live` only those in (or out of) the
+    page's live section."""
     require_tool("promtool")
     work = _copy(tmp_path / "repo")
     subprocess.run(["git", "init", "-q", str(work)], check=True)
@@ -121,7 +129,8 @@ def _page_runs(page: Path, tmp_path: Path) -> None:
     env = _environment(work)
     ran, here, section = 0, work, 0
     for block in blocks(page):
-        if block.skip:
+        in_live = block.heading == LIVE_SECTIONS.get(page.name)
+        if block.skip or (live is not None and in_live != live):
             continue
         if block.section != section:  # a new section starts where the page's root is
             here, section = work, block.section
@@ -142,16 +151,22 @@ def _runnable(page: Path) -> bool:
     return any(not b.skip for b in blocks(page))
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        pytest.param(p, id=p.name, marks=[pytest.mark.live] if p.name in LIVE_PAGES else [])
-        for p in PAGES
-        if _runnable(p)
-    ],
-)
-def test_every_command_line_of_the_page_runs_as_shown(page: Path, tmp_path: Path) -> None:
-    _page_runs(page, tmp_path)
+def _params() -> list[Any]:
+    out = []
+    for page in (p for p in PAGES if _runnable(p)):
+        if page.name in LIVE_SECTIONS:
+            out.append(pytest.param(page, False, id=page.name))
+            out.append(pytest.param(page, True, id=f"{page.name}-live", marks=[pytest.mark.live]))
+        else:
+            out.append(pytest.param(page, None, id=page.name))
+    return out
+
+
+@pytest.mark.parametrize(("page", "live"), _params())
+def test_every_command_line_of_the_page_runs_as_shown(
+    page: Path, live: bool | None, tmp_path: Path
+) -> None:
+    _page_runs(page, tmp_path, live)
 
 
 def test_skipped_blocks_say_why_and_what_covers_them() -> None:
