@@ -105,7 +105,7 @@ def sli(
     if below:
         axes.plot([t for t, _ in below], [bottom] * len(below), "v", color=PAGE, markersize=4)
     # The objective in force at each step: a change of objective is a step in the line.
-    axes.plot(times, [slo.objective_at(s.end - 1e-3) for s in group.steps], color=LINE,
+    axes.plot(times, [slo.objective_at(s.inside) for s in group.steps], color=LINE,
               linestyle="--", linewidth=0.8, drawstyle="steps-pre")  # fmt: skip
     axes.annotate(f"objective {slo.objective:g}%", (1, slo.objective), ha="right", va="bottom",
                   xycoords=("axes fraction", "data"), fontsize=7)  # fmt: skip

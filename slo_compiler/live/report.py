@@ -30,7 +30,7 @@ from typing import Any
 
 from ..base.durations import format_duration
 from ..rules.burnrate import DEFAULT_SLICES, SLICE
-from ..rules.ir import SloPlan
+from ..rules.ir import SloPlan, in_force
 from ..rules.plan import ExprBuilder
 from ..rules.promql import series
 from .backtest import NO_DATA, UNSUPPORTED, TierHistory, backtest_slo
@@ -56,6 +56,12 @@ class Step:
     end: float  # the step covers (end - width, end]
     total: float
     bad: float
+
+    @property
+    def inside(self) -> float:
+        """A moment within the step (its end belongs to it, a change of objective at the
+        end to the next): the objective it is judged by is the one in force then."""
+        return self.end - 1e-3
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class GroupReport:
     def allowed(self, budget: Budget) -> float:
         """The bad events the objectives allow in the period's traffic, each step's by
         the objective in force then."""
-        return sum(budget(s.end - 1e-3) * s.total for s in self.steps)
+        return sum(budget(s.inside) * s.total for s in self.steps)
 
     def met(self, budget: Budget) -> bool | None:
         """No more bad events than allowed (the attainment at or above the objective,
@@ -131,7 +137,7 @@ class GroupReport:
         a quiet step between two kept together."""
         runs: list[list[Step]] = []
         for step in self.steps:
-            if step.total <= 0 or step.bad / step.total <= budget(step.end - 1e-3):
+            if step.total <= 0 or step.bad / step.total <= budget(step.inside):
                 continue
             if runs and step.end - runs[-1][-1].end <= 2 * width:
                 runs[-1].append(step)
@@ -174,7 +180,7 @@ class SloReport:
     source: str = "raw"  # RECORDED or RAW: where its numbers come from
 
     def objective_at(self, t: float) -> float:
-        return next((o for until, o in self.history if t < until), self.objective)
+        return in_force(self.history, t, self.objective)
 
     def budget_at(self, t: float) -> float:
         return 1 - self.objective_at(t) / 100

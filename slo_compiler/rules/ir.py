@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from ..source.model import LoadTest
 from .burnrate import DEFAULT_SCRAPE_INTERVAL, DEFAULT_SLICES, Slices, Tier
@@ -67,6 +68,15 @@ def title(rule: AlertRule) -> str:
     return f"{rule.alert} {rule.tier.window_label}" if rule.tier else rule.alert
 
 
+_T = TypeVar("_T")
+
+
+def in_force(history: tuple[tuple[float, _T], ...], t: float, current: _T) -> _T:
+    """The objective of an objective history ((until, objective), oldest first) in force
+    at `t`: the first that held until after it, else today's."""
+    return next((objective for until, objective in history if t < until), current)
+
+
 @dataclass(frozen=True)
 class SloPlan:
     """Everything decided about one SLO."""
@@ -98,7 +108,7 @@ class SloPlan:
 
     def objective_at(self, t: float) -> Decimal:
         """The objective in force at `t`."""
-        return next((objective for until, objective in self.history if t < until), self.objective)
+        return in_force(self.history, t, self.objective)
 
     def budget_at(self, t: float) -> float:
         """The allowed error ratio at `t`."""
