@@ -60,10 +60,10 @@ def compile(
     single rename, and files of deleted SLOs disappear with it.
     """
     with helpers() as renderer:
-        _compile(slos, config, out, targets, renderer, strict)
+        compile_into(slos, config, out, targets, renderer, strict)
 
 
-def _compile(
+def compile_into(
     slos: str,
     config: str | None,
     out: str,
@@ -71,6 +71,8 @@ def _compile(
     renderer: Helpers | None,
     strict: bool = False,
 ) -> None:
+    """What `compile` does, for `init` too: read, compile, and write OUT (exit 1 with the
+    diagnostics on bad input)."""
     read = read_inputs(slos, config)
     config_path = read.config and read.config.path
     try:

@@ -20,7 +20,7 @@ from ..write.files import write_file
 from ..write.schemas import schema_files
 from . import starter
 from .common import force_option
-from .compiling import _compile
+from .compiling import compile_into
 from .verbosity import note, say
 
 
@@ -97,7 +97,7 @@ def init(folder: str, force: bool) -> None:
     here = os.getcwd()
     os.chdir(where)
     try:
-        _compile("slos", None, "generated", (), None)
+        compile_into("slos", None, "generated", (), None)
     finally:
         os.chdir(here)
     say(f"next: cd {folder}, edit slos/example-service.yaml, slo-compiler compile, git commit")
