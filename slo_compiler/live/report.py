@@ -160,6 +160,44 @@ class GroupReport:
             out.append(Incident(start, end, bad, share, tuple(fired)))
         return out
 
+    def document(self, budget: Budget, period: int, span: float, step: int) -> dict[str, Any]:
+        """Its part of the report's JSON form: `budget` at each moment, the SLO's window
+        `period`, the `span` read and the report's `step` (the incidents' resolution)."""
+        previous = None
+        if self.previous is not None:
+            total, bad = self.previous
+            previous = {
+                "total_events": total,
+                "bad_events": bad,
+                "attainment": self.previous_attainment(),
+            }
+        return {
+            "group": self.group,
+            "total_events": self.total,
+            "bad_events": self.bad,
+            "attainment": self.attainment,
+            "met": self.met(budget),
+            "budget_consumed": self.budget_consumed(budget),
+            "budget_consumed_of_slo_window": self.window_consumed(budget, period, span),
+            "previous_period": previous,
+            "incidents": [
+                {
+                    "from": i.start,
+                    "to": i.end,
+                    "bad_events": i.bad,
+                    "budget_share": i.budget_share,
+                    "alerts": list(i.alerts),
+                }
+                for i in self.incidents(budget, step)
+            ],
+            "episodes": [
+                {"tier": t.tier, "slo_tier": t.slo_tier, "fired": e.fired, "ended": e.end}
+                for t in self.tiers
+                for e in t.episodes
+            ],
+            "steps": [[p.end, p.total, p.bad] for p in self.steps],
+        }
+
 
 @dataclass
 class SloReport:
@@ -191,6 +229,27 @@ class SloReport:
         found += [self.objective_at(u) for u, _ in self.history if start < u < end]
         return [o for i, o in enumerate(found) if i == 0 or o != found[i - 1]]
 
+    def document(self, start: float, read_to: float, step: int) -> dict[str, Any]:
+        """Its part of the report's JSON form, read over [start, read_to) in steps of `step`."""
+        return {
+            "service": self.service,
+            "slo": self.slo,
+            "objective_percent": self.objective,
+            "objectives_in_force": self.objectives(start, read_to),
+            "description": self.description,
+            "team": self.team,
+            "sli": self.sli,
+            "period_seconds": self.period,
+            "status": self.status,
+            "source": self.source,
+            "covered": self.covered,
+            "gaps": [g.document() for g in self.gaps],
+            "reasons": self.reasons,
+            "groups": [
+                g.document(self.budget_at, self.period, read_to - start, step) for g in self.groups
+            ],
+        }
+
 
 @dataclass
 class Report:
@@ -209,50 +268,6 @@ class Report:
 
     def document(self) -> dict[str, Any]:
         """The JSON form (schemas/report.schema.json)."""
-
-        span = self.read_to - self.start
-
-        def group(s: SloReport, g: GroupReport) -> dict[str, Any]:
-            previous = None
-            if g.previous is not None:
-                total, bad = g.previous
-                previous = {
-                    "total_events": total,
-                    "bad_events": bad,
-                    "attainment": g.previous_attainment(),
-                }
-            return {
-                "group": g.group,
-                "total_events": g.total,
-                "bad_events": g.bad,
-                "attainment": g.attainment,
-                "met": g.met(s.budget_at),
-                "budget_consumed": g.budget_consumed(s.budget_at),
-                "budget_consumed_of_slo_window": g.window_consumed(s.budget_at, s.period, span),
-                "previous_period": previous,
-                "incidents": [
-                    {
-                        "from": i.start,
-                        "to": i.end,
-                        "bad_events": i.bad,
-                        "budget_share": i.budget_share,
-                        "alerts": list(i.alerts),
-                    }
-                    for i in g.incidents(s.budget_at, self.step)
-                ],
-                "episodes": [
-                    {
-                        "tier": t.tier,
-                        "slo_tier": t.slo_tier,
-                        "fired": e.fired,
-                        "ended": e.end,
-                    }
-                    for t in g.tiers
-                    for e in t.episodes
-                ],
-                "steps": [[p.end, p.total, p.bad] for p in g.steps],
-            }
-
         return {
             "prometheus": self.prometheus,
             "period": self.period,
@@ -261,25 +276,7 @@ class Report:
             "end": self.end,
             "read_to": self.read_to,
             "step_seconds": self.step,
-            "slos": [
-                {
-                    "service": s.service,
-                    "slo": s.slo,
-                    "objective_percent": s.objective,
-                    "objectives_in_force": s.objectives(self.start, self.read_to),
-                    "description": s.description,
-                    "team": s.team,
-                    "sli": s.sli,
-                    "period_seconds": s.period,
-                    "status": s.status,
-                    "source": s.source,
-                    "covered": s.covered,
-                    "gaps": [g.document() for g in s.gaps],
-                    "reasons": s.reasons,
-                    "groups": [group(s, g) for g in s.groups],
-                }
-                for s in self.slos
-            ],
+            "slos": [s.document(self.start, self.read_to, self.step) for s in self.slos],
         }
 
 

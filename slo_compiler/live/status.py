@@ -301,17 +301,10 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
         return result
     if sli is None:
         result.covered = recorded_for / plan.period
-    changed = [u for u, _ in plan.history if at - plan.period < u < at]
+    changed = _objective_changed(plan, at)
     if changed and sli is not None and result.source == RECORDED:
         # The recorded budget is today's objective's over the whole period.
-        result.source, why = (
-            RAW,
-            (
-                f"the objective changed within the period (until {iso(changed[-1])} it was "
-                f"{decimal_str(plan.objective_at(changed[-1] - 1))}%): the raw counters answer, "
-                "each stretch judged by the objective then"
-            ),
-        )
+        result.source, why = RAW, changed
     recorded = result.source == RECORDED
     totals: dict[Key, float] = {}
     bad: dict[Key, float] = {}
@@ -340,17 +333,35 @@ def status_slo(client: Client, plan: SloPlan, at: float, in_prometheus: bool) ->
         elif any(t.burning for t in group.tiers if t.slo_tier == "page"):
             group.status = BURNING
         result.groups.append(group)
-    if not result.groups:
-        result.status = NO_DATA
-        result.reasons.append("no events in the period")
-    else:
-        result.status = next(
-            (s for s in (EXHAUSTED, BURNING) if any(g.status == s for g in result.groups)),
-            result.status,
-        )
+    _judge(result)
     if why:
         result.reasons.append(why)
     return result
+
+
+def _objective_changed(plan: SloPlan, at: float) -> str | None:
+    """Why the raw counters answer where the objective changed within the period ending
+    at `at`; None where it held all along."""
+    changed = [u for u, _ in plan.history if at - plan.period < u < at]
+    if not changed:
+        return None
+    return (
+        f"the objective changed within the period (until {iso(changed[-1])} it was "
+        f"{decimal_str(plan.objective_at(changed[-1] - 1))}%): the raw counters answer, "
+        "each stretch judged by the objective then"
+    )
+
+
+def _judge(result: SloStatus) -> None:
+    """The SLO's status from its groups': the worst of them, NO-DATA without any."""
+    if not result.groups:
+        result.status = NO_DATA
+        result.reasons.append("no events in the period")
+        return
+    result.status = next(
+        (s for s in (EXHAUSTED, BURNING) if any(g.status == s for g in result.groups)),
+        result.status,
+    )
 
 
 def status(
