@@ -550,17 +550,52 @@ def test_a_link_inside_the_repository_is_written_through(repo: Path) -> None:
     ]
 
 
+def _locks(folder: Path) -> list[tuple[str, int]]:
+    """The flocks on `folder` in /proc/locks: ("FLOCK", pid) held, ("->", pid) waited for."""
+    st = os.stat(folder)
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    rows = [line.split()[1:] for line in Path("/proc/locks").read_text().splitlines()]
+    return [(row[0], int(row[4 if row[0] == "->" else 3])) for row in rows if wanted in row]
+
+
+def test_a_compile_waits_for_the_checks_reading(repo: Path) -> None:
+    """A reader's shared lock held (here by this test, as a running check holds it): a
+    compile waits for it, not O003 (the check only reads, briefly), then writes."""
+    (repo / "slos/payment-service.yaml").write_text(
+        (repo / "slos/payment-service.yaml")
+        .read_text()
+        .replace("objective: 99.5", "objective: 99.9")
+    )
+    fd = os.open(repo, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        compiling = compile_many(repo, subprocess.PIPE)
+        while ("->", compiling.pid) not in _locks(repo) and compiling.poll() is None:
+            time.sleep(0.01)
+        assert compiling.poll() is None, compiling.communicate()
+    finally:
+        os.close(fd)
+    out, err = compiling.communicate(timeout=120)
+    assert compiling.returncode == 0, out + err
+    assert "error[O003]" not in err
+    rules = repo / "generated/prometheus/payment-service.payment-failure-rate.rules.yaml"
+    assert "expr: vector(0.001)" in rules.read_text()
+    assert cli("check", cwd=repo).returncode == 0
+
+
 def test_check_during_a_compile_waits_its_turn_and_never_tracebacks(repo: Path) -> None:
     """Issue 35 item 8: `check` while a compile swapped the tree raised FileNotFoundError
     (files.strays) about 1 in 12 times. It now takes the folder's lock, waiting for the
     compile, and then reads the finished tree: up to date, exit 0."""
     for attempt in range(6):
         compiling = compile_many(repo, subprocess.PIPE)
-        wait_ready(repo, compiling)
+        # Once the compile holds the lock: a check before it would read the old tree.
+        while _locks(repo) != [("FLOCK", compiling.pid)] and compiling.poll() is None:
+            time.sleep(0.01)
         time.sleep(attempt * 0.15)
         checked = cli("check", cwd=repo)
-        out, _ = compiling.communicate(timeout=120)
-        assert compiling.returncode == 0, out
+        out, err = compiling.communicate(timeout=120)
+        assert compiling.returncode == 0, out + err
         assert "Traceback" not in checked.stderr, checked.stderr
         assert checked.returncode == 0, (attempt, checked.stdout, checked.stderr)
 

@@ -163,7 +163,7 @@ def check(slos: str, config: str | None, out: str, targets: tuple[str, ...], str
     read = read_inputs(slos, config)
     inputs = read.digest(targets)
     trusted = not strict and not in_ci()
-    with folder.writing(Path(out).resolve(), out, _waiting(out)):
+    with folder.reading(Path(out).resolve(), _waiting(out)):
         _check(read, inputs, out, targets, strict, trusted)
 
 

@@ -167,44 +167,56 @@ def sweep(real: Path) -> list[str]:
 
 
 @contextmanager
-def writing(
-    real: Path, shown: str, waiting: Callable[[int | None], None] | None = None
-) -> Iterator[None]:
+def writing(real: Path, shown: str) -> Iterator[None]:
     """One writer at a time per output folder, for as long as the run lasts: an exclusive
     flock on the folder's parent (the folder itself is swapped away by the write; its
     parent stays, and a lock there needs no file of its own). The kernel releases it when
     the process ends however it ends, so no stale lock outlives a killed run, and with it
     held every staging sibling is a dead run's: `sweep` cannot take a live one's. A second
-    run fails at once (O003), naming the holder; with `waiting` (told the holder), it
-    waits its turn instead (`check`, which reads the tree a compile swaps)."""
-    real.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(real.parent, os.O_RDONLY)
+    writer fails at once (O003), naming the holder; readers (`check`, see `reading`) hold
+    the lock briefly and share it, so a writer waits for them instead of failing."""
+    fd = _lock_fd(real)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _holder(os.fstat(fd))
-            if waiting is not None:
-                waiting(holder)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-                return
-            who = f" (pid {holder})" if holder else ""
-            raise CompileError(
-                [
-                    Diagnostic(
-                        shown,
-                        1,
-                        1,
-                        Code.OUTPUT_BUSY,
-                        f"another slo-compiler{who} is writing this folder: run again when "
-                        "it is done",
-                    )
-                ]
-            ) from None
+            try:  # shared only by readers: convert to exclusive once they are done
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _busy(shown, _holder(os.fstat(fd))) from None
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def reading(real: Path, waiting: Callable[[int | None], None]) -> Iterator[None]:
+    """A reader's turn at the folder `writing` guards: a shared flock, so that the tree a
+    writer swaps is read whole, before or after it; while a writer holds it, `waiting` is
+    told the holder and the reader waits. Readers share it with each other."""
+    fd = _lock_fd(real)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting(_holder(os.fstat(fd)))
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock_fd(real: Path) -> int:
+    """The folder's parent, opened for its flock (made where it is missing)."""
+    real.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(real.parent, os.O_RDONLY)
+
+
+def _busy(shown: str, holder: int | None) -> CompileError:
+    who = f" (pid {holder})" if holder else ""
+    message = f"another slo-compiler{who} is writing this folder: run again when it is done"
+    return CompileError([Diagnostic(shown, 1, 1, Code.OUTPUT_BUSY, message)])
 
 
 def _holder(stat_result: os.stat_result) -> int | None:
