@@ -59,10 +59,24 @@ def errors_of(*texts: str | bytes) -> list[Diagnostic]:
     return info.value.diagnostics
 
 
+# The groups of tests that mostly wait (_waiting_group): live and three waits groups.
+WAITING_GROUPS = 4
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: a worker a core, and one more for the waits group, which sleeps on slow
-    scrapes for minutes with next to no CPU (it would otherwise hold a core's worker)."""
-    return (os.cpu_count() or 1) + 1
+    """`-n auto`: a worker a core, and one for each group that mostly waits (live, and
+    the waits groups: the first-use gate, Alertmanager's timers, vmalert's replay). They
+    sleep on loads, slow scrapes and timers for minutes with little CPU, and a core's
+    worker held by one would leave the CPU-bound tests queueing behind it."""
+    return (os.cpu_count() or 1) + WAITING_GROUPS
+
+
+def _waiting_group(item: pytest.Item) -> str | None:
+    """The xdist group of a test that mostly waits: its waits(...) name, or live."""
+    waits = item.get_closest_marker("waits")
+    if waits:
+        return "waits" + "".join(f"-{a}" for a in waits.args)
+    return "live" if item.get_closest_marker("live") else None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -72,15 +86,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     worker runs the rest of the suite meanwhile, and two loads never compete. A live test
     that mostly waits on slow scrapes, with a load too small to compete (marked waits
     too), is a group of its own, beside the others; `waits("name")` makes another such
-    group, so that two long waits do not queue on one worker. First of the hooks: xdist's own
-    (loadgroup) reads the group from the marker."""
-    for item in items:
-        waits = item.get_closest_marker("waits")
-        if waits:
-            # `waits("name")`: a waiting test of its own, on whichever worker is free.
-            item.add_marker(pytest.mark.xdist_group("waits" + "".join(f"-{a}" for a in waits.args)))
-        elif item.get_closest_marker("live"):
-            item.add_marker(pytest.mark.xdist_group("live"))
+    group, so that two long waits do not queue on one worker. The waiting groups go
+    first, live first of all: xdist hands out work in collection order (pyproject.toml
+    turns its reordering off), a worker each at the start, so each of them starts at
+    once on a worker of its own, and a wait of minutes collected late cannot start late
+    and end the run alone. First of the hooks: xdist's own (loadgroup) reads the group
+    from the marker."""
+    groups = {item: _waiting_group(item) for item in items}
+    for item, group in groups.items():
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if len(set(groups.values()) - {None}) > WAITING_GROUPS:
+        raise pytest.UsageError("a new waits group needs a worker: raise WAITING_GROUPS")
+    items.sort(key=lambda item: {None: 2, "live": 0}.get(groups[item], 1))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -31,7 +31,8 @@ import victoria
 
 from slo_compiler.live.client import Client
 
-pytestmark = pytest.mark.live
+# vmalert's replay sleeps between rules: it waits beside the loads, not behind them.
+pytestmark = [pytest.mark.live, pytest.mark.waits("victoria")]
 HOUR = 3600
 
 
