@@ -397,15 +397,17 @@ def test_check_counts_empty_folders_and_symlinks_as_drift(repo: Path, stray: str
     assert "- prometheus/extra" in result.stdout
 
 
+def _raise_payment_objective(repo: Path) -> None:
+    """A change to compile: the payment SLO from 99.5% to 99.9% (its budget 0.001)."""
+    source = repo / "slos/payment-service.yaml"
+    source.write_text(source.read_text().replace("objective: 99.5", "objective: 99.9"))
+
+
 def test_a_second_writer_fails_at_once_naming_the_first(repo: Path) -> None:
     """The folder's lock held (here by this test, as a running compile holds it): a compile
     exits 1 with O003 and the holder's pid, and leaves generated/ as it was."""
     before = read_tree(repo / "generated")
-    (repo / "slos/payment-service.yaml").write_text(
-        (repo / "slos/payment-service.yaml")
-        .read_text()
-        .replace("objective: 99.5", "objective: 99.9")
-    )
+    _raise_payment_objective(repo)
     fd = os.open(repo, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -561,11 +563,7 @@ def _locks(folder: Path) -> list[tuple[str, int]]:
 def test_a_compile_waits_for_the_checks_reading(repo: Path) -> None:
     """A reader's shared lock held (here by this test, as a running check holds it): a
     compile waits for it, not O003 (the check only reads, briefly), then writes."""
-    (repo / "slos/payment-service.yaml").write_text(
-        (repo / "slos/payment-service.yaml")
-        .read_text()
-        .replace("objective: 99.5", "objective: 99.9")
-    )
+    _raise_payment_objective(repo)
     fd = os.open(repo, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
