@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli, compile_many, read_tree, run_patched, sloth_spec, wait_ready
 
+from slo_compiler.write.folder import flocks
 from slo_compiler.write.layout import MANIFEST
 from slo_compiler.write.record import folder_digest
 
@@ -552,14 +553,6 @@ def test_a_link_inside_the_repository_is_written_through(repo: Path) -> None:
     ]
 
 
-def _locks(folder: Path) -> list[tuple[str, int]]:
-    """The flocks on `folder` in /proc/locks: ("FLOCK", pid) held, ("->", pid) waited for."""
-    st = os.stat(folder)
-    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    rows = [line.split()[1:] for line in Path("/proc/locks").read_text().splitlines()]
-    return [(row[0], int(row[4 if row[0] == "->" else 3])) for row in rows if wanted in row]
-
-
 def test_a_compile_waits_for_the_checks_reading(repo: Path) -> None:
     """A reader's shared lock held (here by this test, as a running check holds it): a
     compile waits for it, not O003 (the check only reads, briefly), then writes."""
@@ -568,7 +561,7 @@ def test_a_compile_waits_for_the_checks_reading(repo: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         compiling = compile_many(repo, subprocess.PIPE)
-        while ("->", compiling.pid) not in _locks(repo) and compiling.poll() is None:
+        while (True, compiling.pid) not in flocks(os.stat(repo)) and compiling.poll() is None:
             time.sleep(0.01)
         assert compiling.poll() is None, compiling.communicate()
     finally:
@@ -588,7 +581,7 @@ def test_check_during_a_compile_waits_its_turn_and_never_tracebacks(repo: Path) 
     for attempt in range(6):
         compiling = compile_many(repo, subprocess.PIPE)
         # Once the compile holds the lock: a check before it would read the old tree.
-        while _locks(repo) != [("FLOCK", compiling.pid)] and compiling.poll() is None:
+        while flocks(os.stat(repo)) != [(False, compiling.pid)] and compiling.poll() is None:
             time.sleep(0.01)
         time.sleep(attempt * 0.15)
         checked = cli("check", cwd=repo)

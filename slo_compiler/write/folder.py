@@ -220,13 +220,29 @@ def _busy(shown: str, holder: int | None) -> CompileError:
 
 
 def _holder(stat_result: os.stat_result) -> int | None:
-    """The pid holding a flock on the file `stat_result` describes (Linux /proc/locks)."""
+    """The pid holding a flock on the file `stat_result` describes."""
+    return next((pid for waiting, pid in flocks(stat_result) if not waiting), None)
+
+
+def flocks(stat_result: os.stat_result) -> list[tuple[bool, int]]:
+    """The flocks on the file `stat_result` describes, as Linux lists them in /proc/locks:
+    (waiting, pid), held ones and those a process waits to take; none where it cannot
+    be read."""
     device = f"{os.major(stat_result.st_dev):02x}:{os.minor(stat_result.st_dev):02x}"
     wanted = f"{device}:{stat_result.st_ino}"
     try:
         lines = Path("/proc/locks").read_text().splitlines()
     except OSError:
-        return None
+        return []
+    found = []
+    for line in lines:
+        # "1: FLOCK ADVISORY WRITE pid dev:inode ..."; a waiter has "->" before FLOCK.
+        fields = line.split()[1:]
+        waiting = fields[:1] == ["->"]
+        fields = fields[waiting:]
+        if len(fields) > 4 and fields[0] == "FLOCK" and fields[4] == wanted:
+            found.append((waiting, int(fields[3])))
+    return found
     for line in lines:
         fields = line.split()
         if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == wanted:
