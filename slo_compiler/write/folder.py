@@ -243,8 +243,3 @@ def flocks(stat_result: os.stat_result) -> list[tuple[bool, int]]:
         if len(fields) > 4 and fields[0] == "FLOCK" and fields[4] == wanted:
             found.append((waiting, int(fields[3])))
     return found
-    for line in lines:
-        fields = line.split()
-        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == wanted:
-            return int(fields[4])
-    return None
